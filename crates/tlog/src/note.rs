@@ -1,0 +1,209 @@
+//! C2SP signed notes with Ed25519, in the key formats of Go's `golang.org/x/mod/sumdb/note`.
+//!
+//! A note is its text, a blank line, and one line per signature:
+//! `— <key name> base64(key id || signature)`. The key id is the first four bytes of
+//! `SHA-256(name || "\n" || 0x01 || public key)`.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+const ALG_ED25519: u8 = 0x01;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NoteError {
+    #[error("malformed key: {0}")]
+    BadKey(&'static str),
+    #[error("malformed note: {0}")]
+    Malformed(&'static str),
+    #[error("the note has no signature by key {0}")]
+    NoSignature(String),
+    #[error("the signature by key {0} does not verify: the note was changed or signed by another key")]
+    BadSignature(String),
+}
+
+fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([ALG_ED25519]);
+    h.update(public.as_bytes());
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('+') && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// A private key that signs notes.
+pub struct Signer {
+    name: String,
+    key: SigningKey,
+}
+
+impl Signer {
+    /// A new random key.
+    pub fn generate(name: &str) -> Result<Signer, NoteError> {
+        if !valid_name(name) {
+            return Err(NoteError::BadKey("a key name is non-empty, without spaces or '+'"));
+        }
+        Ok(Signer { name: name.to_owned(), key: SigningKey::generate(&mut rand_core::OsRng) })
+    }
+
+    /// Parses `PRIVATE+KEY+<name>+<hex key id>+base64(0x01 || seed)`.
+    pub fn parse(text: &str) -> Result<Signer, NoteError> {
+        let parts: Vec<&str> = text.trim().splitn(5, '+').collect();
+        let [p, k, name, id, data] = parts[..] else {
+            return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
+        };
+        if p != "PRIVATE" || k != "KEY" || !valid_name(name) {
+            return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
+        }
+        let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
+        let seed: [u8; 32] = match bytes.split_first() {
+            Some((&ALG_ED25519, seed)) => seed.try_into().map_err(|_| NoteError::BadKey("an Ed25519 seed is 32 bytes"))?,
+            _ => return Err(NoteError::BadKey("only Ed25519 keys (algorithm 0x01) are supported")),
+        };
+        let key = SigningKey::from_bytes(&seed);
+        if hex(&key_id(name, &key.verifying_key())) != id {
+            return Err(NoteError::BadKey("key id does not match the key"));
+        }
+        Ok(Signer { name: name.to_owned(), key })
+    }
+
+    /// The private key in the format [`Signer::parse`] reads.
+    pub fn to_private_string(&self) -> String {
+        let mut data = vec![ALG_ED25519];
+        data.extend_from_slice(self.key.as_bytes());
+        format!("PRIVATE+KEY+{}+{}+{}", self.name, hex(&key_id(&self.name, &self.key.verifying_key())), B64.encode(data))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        let key = self.key.verifying_key();
+        Verifier { name: self.name.clone(), id: key_id(&self.name, &key), key }
+    }
+
+    /// Signs `text` (which must end with a newline) and returns the signed note.
+    pub fn sign(&self, text: &str) -> String {
+        debug_assert!(text.ends_with('\n'));
+        let sig = self.key.sign(text.as_bytes());
+        let mut blob = key_id(&self.name, &self.key.verifying_key()).to_vec();
+        blob.extend_from_slice(&sig.to_bytes());
+        format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob))
+    }
+}
+
+/// A public key that verifies notes: `<name>+<hex key id>+base64(0x01 || public key)`.
+#[derive(Clone)]
+pub struct Verifier {
+    name: String,
+    id: [u8; 4],
+    key: VerifyingKey,
+}
+
+impl Verifier {
+    pub fn parse(text: &str) -> Result<Verifier, NoteError> {
+        let parts: Vec<&str> = text.trim().splitn(3, '+').collect();
+        let [name, id, data] = parts[..] else {
+            return Err(NoteError::BadKey("expected name+id+data"));
+        };
+        if !valid_name(name) {
+            return Err(NoteError::BadKey("a key name is non-empty, without spaces or '+'"));
+        }
+        let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
+        let public: [u8; 32] = match bytes.split_first() {
+            Some((&ALG_ED25519, k)) => k.try_into().map_err(|_| NoteError::BadKey("an Ed25519 public key is 32 bytes"))?,
+            _ => return Err(NoteError::BadKey("only Ed25519 keys (algorithm 0x01) are supported")),
+        };
+        let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::BadKey("not a valid Ed25519 public key"))?;
+        let kid = key_id(name, &key);
+        if hex(&kid) != id {
+            return Err(NoteError::BadKey("key id does not match the key"));
+        }
+        Ok(Verifier { name: name.to_owned(), id: kid, key })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Verifies a signed note and returns its text (without the signature lines).
+    pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
+        let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+        if !sigs.ends_with('\n') {
+            return Err(NoteError::Malformed("the last signature line must end with a newline"));
+        }
+        for line in sigs.lines() {
+            let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
+            let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("a signature line is '— name signature'"))?;
+            if name != self.name {
+                continue;
+            }
+            let blob = B64.decode(b64).map_err(|_| NoteError::Malformed("a signature is base64"))?;
+            if blob.len() != 4 + 64 || blob[..4] != self.id {
+                continue;
+            }
+            let sig = Signature::from_slice(&blob[4..]).map_err(|_| NoteError::Malformed("bad signature bytes"))?;
+            return match self.key.verify(text.as_bytes(), &sig) {
+                Ok(()) => Ok(text),
+                Err(_) => Err(NoteError::BadSignature(self.to_string())),
+            };
+        }
+        Err(NoteError::NoSignature(self.to_string()))
+    }
+}
+
+impl std::fmt::Display for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut data = vec![ALG_ED25519];
+        data.extend_from_slice(self.key.as_bytes());
+        write!(f, "{}+{}+{}", self.name, hex(&self.id), B64.encode(data))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // From the C2SP signed-note specification's example (a test vector of Go's sumdb/note).
+    const GO_PUBLIC: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    const GO_NOTE: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+
+    #[test]
+    fn verifies_the_go_sumdb_note_test_vector() {
+        let v = Verifier::parse(GO_PUBLIC).unwrap();
+        assert_eq!(
+            v.open(GO_NOTE).unwrap(),
+            "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+        );
+        assert_eq!(v.to_string(), GO_PUBLIC);
+    }
+
+    #[test]
+    fn a_changed_text_fails_verification() {
+        let v = Verifier::parse(GO_PUBLIC).unwrap();
+        let changed = GO_NOTE.replacen("cryptography", "Cryptography", 1);
+        assert_eq!(v.open(&changed), Err(NoteError::BadSignature(GO_PUBLIC.into())));
+    }
+
+    #[test]
+    fn signs_and_reloads_a_generated_key() {
+        let s = Signer::generate("dossier.local/log").unwrap();
+        let reloaded = Signer::parse(&s.to_private_string()).unwrap();
+        let note = reloaded.sign("hello\n");
+        assert_eq!(s.verifier().open(&note), Ok("hello\n"));
+        let other = Signer::generate("dossier.local/log").unwrap().verifier();
+        assert_eq!(other.open(&note), Err(NoteError::NoSignature(other.to_string())));
+    }
+}
