@@ -12,11 +12,15 @@ verdicts with the official schemas'.
 """
 import json, os, sys
 
-ANNOTATIONS = {"$schema", "$id", "default", "description", "contentEncoding"}
+ANNOTATIONS = {"$schema", "$id", "default", "description", "contentEncoding", "example", "examples", "title"}
 
 def strip(node):
+    """Drops annotation keywords; the names inside `properties` are data and stay."""
     if isinstance(node, dict):
-        return {k: strip(v) for k, v in node.items() if k not in ANNOTATIONS}
+        out = {k: strip(v) for k, v in node.items() if k not in ANNOTATIONS}
+        if isinstance(node.get("properties"), dict):
+            out["properties"] = {k: strip(v) for k, v in node["properties"].items()}
+        return out
     if isinstance(node, list):
         return [strip(v) for v in node]
     return node
