@@ -12,4 +12,4 @@ pub mod tree;
 
 pub use checkpoint::Checkpoint;
 pub use note::{NoteError, Signer, Verifier};
-pub use tree::{Frontier, Hash, HashSource, ProofError};
+pub use tree::{Frontier, Hash, HashSource, MemoryTree, ProofError};

@@ -283,35 +283,54 @@ impl Frontier {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-    use std::convert::Infallible;
+/// A tree held in memory: for tests, and for tools that rebuild a tree from leaves.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryTree {
+    nodes: std::collections::HashMap<(u8, u64), Hash>,
+    frontier: Frontier,
+}
 
-    /// An in-memory store of complete nodes, filled by a frontier.
-    #[derive(Default)]
-    struct Mem {
-        nodes: HashMap<(u8, u64), Hash>,
-        frontier: Frontier,
-    }
-
-    impl Mem {
-        fn with_leaves(n: u64) -> Mem {
-            let mut m = Mem::default();
-            for i in 0..n {
-                for (l, idx, h) in m.frontier.push(leaf_hash(&i.to_be_bytes())) {
-                    m.nodes.insert((l, idx), h);
-                }
-            }
-            m
+impl MemoryTree {
+    pub fn push(&mut self, leaf: Hash) {
+        for (level, index, hash) in self.frontier.push(leaf) {
+            self.nodes.insert((level, index), hash);
         }
     }
 
-    impl HashSource for Mem {
-        type Error = Infallible;
-        fn node(&self, level: u8, index: u64) -> Result<Hash, Infallible> {
-            Ok(self.nodes[&(level, index)])
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+}
+
+/// A node a [`MemoryTree`] does not have.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("no tree node ({0}, {1})")]
+pub struct NoSuchNode(pub u8, pub u64);
+
+impl HashSource for MemoryTree {
+    type Error = NoSuchNode;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, NoSuchNode> {
+        self.nodes.get(&(level, index)).copied().ok_or(NoSuchNode(level, index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Mem = MemoryTree;
+
+    impl MemoryTree {
+        fn with_leaves(n: u64) -> MemoryTree {
+            let mut m = MemoryTree::default();
+            for i in 0..n {
+                m.push(leaf_hash(&i.to_be_bytes()));
+            }
+            m
         }
     }
 

@@ -1,0 +1,382 @@
+//! The embedded store: Dossier's evidence log and its indexes in one SQLite database.
+//!
+//! Layout (see `SCHEMA`): `events` holds each entry's raw bytes and indexed columns under its
+//! sequence number, which is its leaf index; `artifact_refs` indexes the artifacts each event
+//! names; `nodes` holds the hash of every complete subtree of the Merkle tree; `checkpoints`
+//! the signed tree heads; `conflicts` the refused retransmissions.
+//!
+//! Durability: WAL journal with `synchronous=FULL`, so a returned [`Store::append`] has been
+//! fsync'd. One writer connection appends; reads use a pool of read-only connections, which
+//! WAL lets run beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dossier_core::{Event, EventKey};
+use dossier_store::{
+    check_consistency_args, check_inclusion_args, leaf_hash, AppendOutcome, Conflict, EventQuery, Order, Page, Result,
+    Store, StoreError, StoredCheckpoint, StoredEvent,
+};
+use dossier_tlog::{tree, Frontier, Hash, HashSource};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq      INTEGER PRIMARY KEY,
+    source   TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    type     TEXT NOT NULL,
+    subject  TEXT NOT NULL,
+    chain    TEXT,
+    ts       INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    raw      BLOB NOT NULL,
+    UNIQUE (source, id)
+);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type);
+CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject);
+CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
+CREATE TABLE IF NOT EXISTS artifact_refs (
+    purl TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    PRIMARY KEY (purl, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    n            INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    existing_seq INTEGER NOT NULL,
+    received     INTEGER NOT NULL,
+    raw          BLOB NOT NULL
+);
+";
+
+const COLUMNS: &str = "e.seq, e.received, e.source, e.id, e.type, e.subject, e.chain, e.ts, e.raw";
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+struct Writer {
+    conn: Connection,
+    frontier: Frontier,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Complete-subtree hashes read through one connection.
+struct ConnNodes<'a>(&'a Connection);
+
+impl HashSource for ConnNodes<'_> {
+    type Error = StoreError;
+    fn node(&self, level: u8, index: u64) -> Result<Hash> {
+        read_node(self.0, level, index)?.ok_or_else(|| StoreError::Corrupt(format!("tree node ({level}, {index}) is missing")))
+    }
+}
+
+fn read_node(conn: &Connection, level: u8, index: u64) -> Result<Option<Hash>> {
+    let mut stmt = conn.prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2").map_err(backend)?;
+    let blob: Option<Vec<u8>> = stmt.query_row(params![level, index as i64], |r| r.get(0)).optional().map_err(backend)?;
+    match blob {
+        None => Ok(None),
+        Some(b) => Hash::try_from(b.as_slice())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("tree node ({level}, {index}) is not 32 bytes"))),
+    }
+}
+
+fn tree_size(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn
+        .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM nodes WHERE level = 0", [], |r| r.get(0))
+        .map_err(backend)?;
+    Ok(n as u64)
+}
+
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        received_unix_nanos: r.get(1)?,
+        key: EventKey { source: r.get(2)?, id: r.get(3)? },
+        event_type: r.get(4)?,
+        subject_id: r.get(5)?,
+        chain_id: r.get(6)?,
+        time_unix_nanos: r.get(7)?,
+        raw: r.get(8)?,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open(path).map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let size = tree_size(&conn)?;
+        let frontier = Frontier::load(&ConnNodes(&conn), size)?;
+        Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(Writer { conn, frontier }), readers: Mutex::new(Vec::new()) })
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(backend)?;
+                c.execute_batch("PRAGMA busy_timeout = 10000;").map_err(backend)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        out
+    }
+
+    fn append_in(tx: &rusqlite::Transaction<'_>, frontier: &mut Frontier, events: &[Event]) -> Result<Vec<AppendOutcome>> {
+        let received = now_nanos();
+        let mut find = tx.prepare_cached("SELECT seq FROM events WHERE source = ?1 AND id = ?2").map_err(backend)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO events (seq, source, id, type, subject, chain, ts, received, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .map_err(backend)?;
+        let mut insert_ref = tx.prepare_cached("INSERT OR IGNORE INTO artifact_refs (purl, seq) VALUES (?1, ?2)").map_err(backend)?;
+        let mut insert_node = tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(backend)?;
+        let mut insert_conflict = tx
+            .prepare_cached("INSERT INTO conflicts (source, id, existing_seq, received, raw) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(backend)?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for e in events {
+            let leaf = leaf_hash(e);
+            let existing: Option<i64> = find.query_row(params![e.key.source, e.key.id], |r| r.get(0)).optional().map_err(backend)?;
+            if let Some(seq) = existing {
+                let seq = seq as u64;
+                if read_node(tx, 0, seq)? == Some(leaf) {
+                    outcomes.push(AppendOutcome::Duplicate { seq });
+                } else {
+                    insert_conflict.execute(params![e.key.source, e.key.id, seq as i64, received, e.raw]).map_err(backend)?;
+                    outcomes.push(AppendOutcome::Conflict { seq, conflict: tx.last_insert_rowid() as u64 });
+                }
+                continue;
+            }
+            let seq = frontier.size();
+            insert
+                .execute(params![
+                    seq as i64,
+                    e.key.source,
+                    e.key.id,
+                    e.event_type.as_str(),
+                    e.subject_id,
+                    e.chain_id,
+                    e.time_unix_nanos,
+                    received,
+                    e.raw
+                ])
+                .map_err(backend)?;
+            for purl in &e.artifacts {
+                insert_ref.execute(params![purl, seq as i64]).map_err(backend)?;
+            }
+            for (level, idx, hash) in frontier.push(leaf) {
+                insert_node.execute(params![level, idx as i64, &hash[..]]).map_err(backend)?;
+            }
+            outcomes.push(AppendOutcome::Accepted { seq });
+        }
+        Ok(outcomes)
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&self, events: &[Event]) -> Result<Vec<AppendOutcome>> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Writer { conn, frontier } = &mut *w;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+        // Another process may have appended since; the tree on disk is the truth.
+        let size = tree_size(&tx)?;
+        let mut next = if size == frontier.size() { frontier.clone() } else { Frontier::load(&ConnNodes(&tx), size)? };
+        let outcomes = Self::append_in(&tx, &mut next, events)?;
+        tx.commit().map_err(backend)?;
+        *frontier = next;
+        Ok(outcomes)
+    }
+
+    fn size(&self) -> Result<u64> {
+        self.with_reader(tree_size)
+    }
+
+    fn query(&self, q: &EventQuery) -> Result<Page> {
+        let mut sql = format!("SELECT {COLUMNS} FROM events e");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(purl) = &q.artifact {
+            sql.push_str(" JOIN artifact_refs r ON r.seq = e.seq");
+            args.push(purl.clone().into());
+            conds.push(format!("r.purl = ?{}", args.len()));
+        }
+        if !q.types.is_empty() {
+            let mut alts = Vec::new();
+            for t in &q.types {
+                args.push(t.to_glob().into());
+                alts.push(format!("e.type GLOB ?{}", args.len()));
+            }
+            conds.push(format!("({})", alts.join(" OR ")));
+        }
+        for (col, val) in [("e.subject", &q.subject), ("e.source", &q.source), ("e.chain", &q.chain)] {
+            if let Some(v) = val {
+                args.push(v.clone().into());
+                conds.push(format!("{col} = ?{}", args.len()));
+            }
+        }
+        if let Some(t) = q.since {
+            args.push(t.into());
+            conds.push(format!("e.ts >= ?{}", args.len()));
+        }
+        if let Some(t) = q.until {
+            args.push(t.into());
+            conds.push(format!("e.ts < ?{}", args.len()));
+        }
+        let (cmp, dir) = match q.order {
+            Order::OldestFirst => (">", "ASC"),
+            Order::NewestFirst => ("<", "DESC"),
+        };
+        if let Some(after) = q.after {
+            args.push((after as i64).into());
+            conds.push(format!("e.seq {cmp} ?{}", args.len()));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        let limit = q.limit.max(1);
+        sql.push_str(&format!(" ORDER BY e.seq {dir} LIMIT {}", limit + 1));
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let mut events: Vec<StoredEvent> = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), row_to_event)
+                .map_err(backend)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(backend)?;
+            let next = if events.len() > limit {
+                events.truncate(limit);
+                events.last().map(|e| e.seq)
+            } else {
+                None
+            };
+            Ok(Page { events, next })
+        })
+    }
+
+    fn get(&self, seq: u64) -> Result<Option<StoredEvent>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq = ?1")).map_err(backend)?;
+            stmt.query_row(params![seq as i64], row_to_event).optional().map_err(backend)
+        })
+    }
+
+    fn get_by_key(&self, key: &EventKey) -> Result<Option<StoredEvent>> {
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events e WHERE e.source = ?1 AND e.id = ?2")).map_err(backend)?;
+            stmt.query_row(params![key.source, key.id], row_to_event).optional().map_err(backend)
+        })
+    }
+
+    fn scan(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2")).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![from as i64, limit as i64], row_to_event)
+                .map_err(backend)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(backend);
+            rows
+        })
+    }
+
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>> {
+        self.with_reader(|conn| read_node(conn, level, index))
+    }
+
+    fn root(&self, size: u64) -> Result<Hash> {
+        self.with_reader(|conn| {
+            let tree = tree_size(conn)?;
+            if size > tree {
+                return Err(StoreError::OutOfRange(format!("tree size {size} is larger than the log ({tree} entries)")));
+            }
+            tree::root(&ConnNodes(conn), size)
+        })
+    }
+
+    fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
+        self.with_reader(|conn| {
+            check_inclusion_args(seq, size, tree_size(conn)?)?;
+            tree::inclusion_proof(&ConnNodes(conn), seq, size)
+        })
+    }
+
+    fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        self.with_reader(|conn| {
+            check_consistency_args(old, new, tree_size(conn)?)?;
+            tree::consistency_proof(&ConnNodes(conn), old, new)
+        })
+    }
+
+    fn save_checkpoint(&self, c: &StoredCheckpoint) -> Result<()> {
+        let w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        w.conn
+            .execute("INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)", params![c.size as i64, c.note])
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        self.with_reader(|conn| {
+            conn.query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                Ok(StoredCheckpoint { size: r.get::<_, i64>(0)? as u64, note: r.get(1)? })
+            })
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT n, existing_seq, source, id, received, raw FROM conflicts ORDER BY n DESC LIMIT ?1")
+                .map_err(backend)?;
+            let rows = stmt.query_map(params![limit as i64], |r| {
+                Ok(Conflict {
+                    conflict: r.get::<_, i64>(0)? as u64,
+                    existing_seq: r.get::<_, i64>(1)? as u64,
+                    key: EventKey { source: r.get(2)?, id: r.get(3)? },
+                    received_unix_nanos: r.get(4)?,
+                    raw: r.get(5)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(backend);
+            rows
+        })
+    }
+}
