@@ -101,6 +101,9 @@ pub trait Store: Send + Sync + 'static {
     /// Entries `[from, from + limit)` in order, for scans such as verification and reindexing.
     fn scan(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>>;
 
+    /// The logged leaf hashes of entries `[from, from + limit)`, as far as the tree goes.
+    fn leaves(&self, from: u64, limit: usize) -> Result<Vec<Hash>>;
+
     /// The stored hash of complete subtree `(level, index)`, if there is one.
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>>;
 
