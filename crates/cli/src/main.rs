@@ -1,1 +1,61 @@
-fn main() {}
+//! `dossier`: the server, its client and its tools in one binary.
+
+mod bench;
+mod client;
+mod config;
+mod logcmd;
+mod query;
+mod send;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "dossier", version, about = "An evidence store and policy engine for software delivery, built on CDEvents")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server on the embedded store (SQLite in a data directory).
+    Serve(config::ServeArgs),
+    /// Send CDEvents from files (JSON object, JSON array or NDJSON) or stdin ("-").
+    Send(send::SendArgs),
+    /// List events, filtered.
+    Events(query::EventsArgs),
+    /// Show one event by sequence number or by source and id, optionally with its proof.
+    Event(query::EventArgs),
+    /// Show every event that names an artifact (its timeline).
+    Artifact(query::ArtifactArgs),
+    /// Check a data directory's whole store against its log and signed checkpoint.
+    Verify(verify::VerifyArgs),
+    /// The evidence log: checkpoint, key, inclusion and consistency proofs (verified locally).
+    #[command(subcommand)]
+    Log(logcmd::LogCommand),
+    /// Measure Dossier on this machine.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => config::serve(args),
+        Command::Send(args) => send::run(args),
+        Command::Events(args) => query::events(args),
+        Command::Event(args) => query::event(args),
+        Command::Artifact(args) => query::artifact(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Log(cmd) => logcmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,35 @@
-//! placeholder
+//! Dossier's server: the evidence log service and its HTTP API.
+//!
+//! * [`log`]: the evidence log as a service — a [`dossier_store::Store`] behind one group-commit
+//!   writer, the signing key, signed checkpoints and the feed of newly appended events.
+//! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
+//!   stream and the OpenAPI document.
+
+pub mod api;
+pub mod log;
+mod render;
+
+pub use api::{router, ApiConfig};
+pub use log::{EvidenceLog, LogError};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Serves `log` on `listener` until `shutdown` resolves, then commits what is queued and
+/// signs a final checkpoint.
+pub async fn serve(
+    log: Arc<EvidenceLog>,
+    config: ApiConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let persist = tokio::spawn(log::persist_checkpoints(log.clone()));
+    let app = router(log.clone(), config);
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    persist.abort();
+    let closing = log.clone();
+    tokio::task::spawn_blocking(move || closing.close()).await.ok();
+    result
+}

@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use dossier_core::{Event, EventKey};
 use dossier_store::{
@@ -66,10 +65,6 @@ const COLUMNS: &str = "e.seq, e.received, e.source, e.id, e.type, e.subject, e.c
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 struct Writer {
@@ -153,8 +148,7 @@ impl SqliteStore {
         out
     }
 
-    fn append_in(tx: &rusqlite::Transaction<'_>, frontier: &mut Frontier, events: &[Event]) -> Result<Vec<AppendOutcome>> {
-        let received = now_nanos();
+    fn append_in(tx: &rusqlite::Transaction<'_>, frontier: &mut Frontier, events: &[Event], received: i64) -> Result<Vec<AppendOutcome>> {
         let mut find = tx.prepare_cached("SELECT seq FROM events WHERE source = ?1 AND id = ?2").map_err(backend)?;
         let mut insert = tx
             .prepare_cached(
@@ -207,14 +201,14 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn append(&self, events: &[Event]) -> Result<Vec<AppendOutcome>> {
+    fn append(&self, events: &[Event], received: i64) -> Result<Vec<AppendOutcome>> {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let Writer { conn, frontier } = &mut *w;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
         // Another process may have appended since; the tree on disk is the truth.
         let size = tree_size(&tx)?;
         let mut next = if size == frontier.size() { frontier.clone() } else { Frontier::load(&ConnNodes(&tx), size)? };
-        let outcomes = Self::append_in(&tx, &mut next, events)?;
+        let outcomes = Self::append_in(&tx, &mut next, events, received)?;
         tx.commit().map_err(backend)?;
         *frontier = next;
         Ok(outcomes)

@@ -22,7 +22,7 @@ fn generated(n: u64) -> Vec<Event> {
 /// A store of `n` generated events with a signed checkpoint over all of them.
 fn filled(dir: &Path, n: u64, signer: &Signer) -> SqliteStore {
     let store = SqliteStore::open(&dir.join("dossier.db")).unwrap();
-    store.append(&generated(n)).unwrap();
+    store.append(&generated(n), 0).unwrap();
     sign(&store, signer);
     store
 }
@@ -54,7 +54,7 @@ fn identical_retransmission_is_a_duplicate_and_a_changed_one_a_conflict() {
     // Same event, other whitespace and key order: same canonical form.
     let reformatted = serde_json::to_vec_pretty(&original).unwrap();
     let out = store
-        .append(&[event(&original), Event::from_json(reformatted, &original).unwrap(), event(&changed)])
+        .append(&[event(&original), Event::from_json(reformatted, &original).unwrap(), event(&changed)], 0)
         .unwrap();
     assert_eq!(out, vec![AppendOutcome::Accepted { seq: 0 }, AppendOutcome::Duplicate { seq: 0 }, AppendOutcome::Conflict { seq: 0, conflict: 1 }]);
     assert_eq!(store.size().unwrap(), 1);
@@ -68,7 +68,7 @@ fn identical_retransmission_is_a_duplicate_and_a_changed_one_a_conflict() {
 fn queries_filter_by_type_glob_subject_artifact_and_time_and_page_both_ways() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
-    store.append(&generated(100)).unwrap();
+    store.append(&generated(100), 0).unwrap();
     let artifacts = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], limit: 1000, ..Default::default() };
     assert_eq!(store.query(&artifacts).unwrap().events.len(), 30);
 
@@ -97,11 +97,11 @@ fn proofs_verify_against_roots_and_the_tree_survives_reopening() {
     let path = dir.path().join("dossier.db");
     let store = SqliteStore::open(&path).unwrap();
     let events = generated(50);
-    store.append(&events[..20]).unwrap();
+    store.append(&events[..20], 0).unwrap();
     let root20 = store.root(20).unwrap();
     drop(store);
     let store = SqliteStore::open(&path).unwrap();
-    store.append(&events[20..]).unwrap();
+    store.append(&events[20..], 0).unwrap();
     let root50 = store.root(50).unwrap();
     for seq in [0, 19, 20, 49] {
         let leaf = dossier_store::leaf_hash(&events[seq as usize]);
@@ -186,7 +186,7 @@ fn verify_catches_a_rewritten_log_by_its_signed_checkpoint() {
         let mut v: Value = serde_json::from_slice(&events[7].raw).unwrap();
         v["subject"]["content"]["user"] = "mallory".into();
         events[7] = event(&v);
-        other.append(&events).unwrap();
+        other.append(&events, 0).unwrap();
     }
     let conn = Connection::open(&db).unwrap();
     conn.execute("ATTACH DATABASE ?1 AS forged", [forged.to_str().unwrap()]).unwrap();
@@ -204,7 +204,7 @@ fn verify_catches_a_rewritten_log_by_its_signed_checkpoint() {
 fn get_by_key_finds_the_stored_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
-    store.append(&generated(3)).unwrap();
+    store.append(&generated(3), 0).unwrap();
     let e = store.get_by_key(&EventKey { source: "/dossier-gen/1".into(), id: "1-2".into() }).unwrap().unwrap();
     assert_eq!(e.seq, 2);
     assert_eq!(store.get(2).unwrap().unwrap().raw, e.raw);

@@ -13,8 +13,9 @@ use crate::{AppendOutcome, Result, Store, StoreError};
 /// Called with each caller's outcomes once they are durable.
 pub type Reply = Box<dyn FnOnce(Result<Vec<AppendOutcome>>) + Send>;
 
-/// Called after each durable transaction, before any reply, with its events in log order.
-pub type OnCommit = Box<dyn Fn(&[Event], &[AppendOutcome]) + Send>;
+/// Called after each durable transaction, before any reply, with its events in log order and
+/// the time they were recorded as received.
+pub type OnCommit = Box<dyn Fn(&[Event], &[AppendOutcome], i64) + Send>;
 
 struct Job {
     events: Vec<Event>,
@@ -89,9 +90,10 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Job>, on_commit: OnCommit) {
             parts.push((job.events.len(), job.reply));
             events.extend(job.events);
         }
-        match store.append(&events) {
+        let received = crate::now_unix_nanos();
+        match store.append(&events, received) {
             Ok(outcomes) => {
-                on_commit(&events, &outcomes);
+                on_commit(&events, &outcomes, received);
                 let mut rest = outcomes.into_iter();
                 for (n, reply) in parts {
                     reply(Ok(rest.by_ref().take(n).collect()));

@@ -85,8 +85,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// callers go through one [`GroupCommit`] so that a single writer owns the tree.
 pub trait Store: Send + Sync + 'static {
     /// Appends `events` in order, in one transaction that is durable (fsync'd) when this
-    /// returns. Returns one outcome per event.
-    fn append(&self, events: &[Event]) -> Result<Vec<AppendOutcome>>;
+    /// returns, recording them as received at `received_unix_nanos`. Returns one outcome per
+    /// event.
+    fn append(&self, events: &[Event], received_unix_nanos: i64) -> Result<Vec<AppendOutcome>>;
 
     /// Number of entries in the log (the tree size).
     fn size(&self) -> Result<u64>;
@@ -123,6 +124,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Conflicting retransmissions, newest first.
     fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>>;
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+pub fn now_unix_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 /// The leaf hash the log gives an event: RFC 6962's leaf hash of its RFC 8785 canonical form.

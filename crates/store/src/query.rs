@@ -19,6 +19,24 @@ impl TypePattern {
     }
 }
 
+impl TypePattern {
+    /// Whether `ty` matches, with `*` matching any run of characters.
+    pub fn matches(&self, ty: &str) -> bool {
+        let mut parts = self.0.split('*');
+        let first = parts.next().unwrap_or("");
+        let Some(mut rest) = ty.strip_prefix(first) else { return false };
+        let parts: Vec<&str> = parts.collect();
+        let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+        for part in middle {
+            match rest.find(part) {
+                Some(i) => rest = &rest[i + part.len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= last.len() && rest.ends_with(last)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
     #[default]
@@ -45,6 +63,20 @@ pub struct EventQuery {
     pub limit: usize,
 }
 
+impl EventQuery {
+    /// Whether a newly appended event matches the filters (for live streams; cursors and
+    /// order do not apply).
+    pub fn matches(&self, e: &dossier_core::Event) -> bool {
+        (self.types.is_empty() || self.types.iter().any(|t| t.matches(e.event_type.as_str())))
+            && self.subject.as_ref().is_none_or(|s| *s == e.subject_id)
+            && self.source.as_ref().is_none_or(|s| *s == e.key.source)
+            && self.chain.as_ref().is_none_or(|c| Some(c) == e.chain_id.as_ref())
+            && self.artifact.as_ref().is_none_or(|a| e.artifacts.contains(a))
+            && self.since.is_none_or(|t| e.time_unix_nanos >= t)
+            && self.until.is_none_or(|t| e.time_unix_nanos < t)
+    }
+}
+
 /// One page of results; `next` continues the listing when there is more.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -55,6 +87,18 @@ pub struct Page {
 #[cfg(test)]
 mod tests {
     use super::TypePattern;
+
+    #[test]
+    fn type_patterns_match_like_globs() {
+        let p = |s: &str| TypePattern(s.into());
+        assert!(p("dev.cdevents.artifact.*").matches("dev.cdevents.artifact.packaged.0.3.0"));
+        assert!(!p("dev.cdevents.artifact.*").matches("dev.cdevents.build.finished.0.3.0"));
+        assert!(p("*.finished.*").matches("dev.cdevents.build.finished.0.3.0"));
+        assert!(p("dev.cdevents.build.finished.0.3.0").matches("dev.cdevents.build.finished.0.3.0"));
+        assert!(!p("dev.cdevents.build.finished").matches("dev.cdevents.build.finished.0.3.0"));
+        assert!(p("a*ba").matches("aba"));
+        assert!(!p("ab*ba").matches("aba"));
+    }
 
     #[test]
     fn globs_keep_star_and_escape_other_wildcards() {

@@ -1,0 +1,67 @@
+//! The HTTP client side of the CLI.
+
+use anyhow::{anyhow, Context};
+use serde_json::Value;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArg {
+    /// Dossier server URL
+    #[arg(long, env = "DOSSIER_SERVER", default_value = "http://127.0.0.1:7340", global = true)]
+    pub server: String,
+}
+
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(server: &ServerArg) -> Client {
+        Client { base: server.server.trim_end_matches('/').to_owned(), agent: ureq::AgentBuilder::new().build() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn read(&self, resp: Result<ureq::Response, ureq::Error>, what: &str) -> anyhow::Result<ureq::Response> {
+        match resp {
+            Ok(r) => Ok(r),
+            Err(ureq::Error::Status(code, r)) => {
+                let body = r.into_string().unwrap_or_default();
+                let msg = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(str::to_owned))
+                    .unwrap_or(body);
+                Err(anyhow!("{what}: HTTP {code}: {msg}"))
+            }
+            Err(e) => Err(anyhow!("{what}: cannot reach Dossier at {}: {e}", self.base)),
+        }
+    }
+
+    /// GET a JSON document; `query` pairs are URL-encoded.
+    pub fn get_json(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        let mut req = self.agent.get(&self.url(path));
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        self.read(req.call(), path)?.into_json().with_context(|| format!("{path}: the answer is not JSON"))
+    }
+
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        Ok(self.read(self.agent.get(&self.url(path)).call(), path)?.into_string()?)
+    }
+
+    /// POST a body; returns the status and the JSON answer, whatever the status.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<(u16, Value)> {
+        let resp = self.agent.post(&self.url(path)).set("Content-Type", content_type).send_bytes(body);
+        let (status, r) = match resp {
+            Ok(r) => (r.status(), r),
+            Err(ureq::Error::Status(code, r)) => (code, r),
+            Err(e) => return Err(anyhow!("cannot reach Dossier at {}: {e}", self.base)),
+        };
+        let text = r.into_string()?;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, value))
+    }
+}

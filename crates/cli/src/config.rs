@@ -1,0 +1,165 @@
+//! `dossier serve`: configuration from flags, environment variables and a TOML file, in that
+//! order of precedence, then the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use dossier_server::{ApiConfig, EvidenceLog};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7340";
+pub const DEFAULT_DATA: &str = "./dossier-data";
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Data directory (created if missing) [default: ./dossier-data]
+    #[arg(long, env = "DOSSIER_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7340]
+    #[arg(long, env = "DOSSIER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML configuration file; flags and environment variables override it
+    #[arg(long, env = "DOSSIER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Largest request body, in bytes [default: 16777216]
+    #[arg(long, env = "DOSSIER_MAX_BODY")]
+    pub max_body: Option<usize>,
+    /// Most events in one request [default: 10000]
+    #[arg(long, env = "DOSSIER_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+    /// Deepest JSON nesting accepted [default: 64]
+    #[arg(long, env = "DOSSIER_MAX_DEPTH")]
+    pub max_depth: Option<usize>,
+    /// Name of the log (its checkpoints' origin), used when the key is first created
+    /// [default: dossier.local/<random>]
+    #[arg(long, env = "DOSSIER_LOG_NAME")]
+    pub log_name: Option<String>,
+}
+
+/// The TOML file: the same settings as the flags, in snake_case.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    max_body: Option<usize>,
+    max_batch: Option<usize>,
+    max_depth: Option<usize>,
+    log_name: Option<String>,
+}
+
+/// Settings after flags, environment and file are merged.
+#[derive(Debug)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub api: ApiConfig,
+    pub log_name: Option<String>,
+}
+
+pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let mut api = ApiConfig::default();
+    if let Some(n) = args.max_body.or(file.max_body) {
+        api.max_body = n;
+    }
+    if let Some(n) = args.max_batch.or(file.max_batch) {
+        api.limits.max_batch = n;
+    }
+    if let Some(n) = args.max_depth.or(file.max_depth) {
+        if n < 4 {
+            bail!("max_depth {n} is too small: a CDEvent nests at least 4 levels");
+        }
+        api.limits.max_depth = n;
+    }
+    Ok(Settings {
+        data: args.data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
+        listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")),
+        api,
+        log_name: args.log_name.or(file.log_name),
+    })
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DOSSIER_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = resolve(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let log = EvidenceLog::open_dir(&settings.data, settings.log_name.as_deref())
+            .with_context(|| format!("opening the data directory {}", settings.data.display()))?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let size = {
+            let l = log.clone();
+            tokio::task::spawn_blocking(move || l.store().size()).await??
+        };
+        tracing::info!(
+            "Dossier serving http://{} (data {}, {} events, log {})",
+            listener.local_addr()?,
+            settings.data.display(),
+            size,
+            log.verifier().name()
+        );
+        dossier_server::serve(log, settings.api, listener, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dossier.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nmax_batch = 50\ndata = \"/from/file\"\n").unwrap();
+        let s = resolve(ServeArgs { config: Some(path), data: Some("/from/flag".into()), ..Default::default() }).unwrap();
+        assert_eq!(s.data, PathBuf::from("/from/flag"));
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(s.api.limits.max_batch, 50);
+        assert_eq!(s.api.max_body, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn an_unknown_setting_in_the_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dossier.toml");
+        std::fs::write(&path, "listn = \"127.0.0.1:9000\"\n").unwrap();
+        let err = resolve(ServeArgs { config: Some(path), ..Default::default() }).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `listn`"), "{err:#}");
+    }
+}

@@ -1,0 +1,150 @@
+//! `dossier log`: the signed checkpoint, the public key, and proofs verified on this side
+//! with the public key alone.
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use dossier_tlog::{tree, Checkpoint, Hash, Verifier};
+use serde_json::Value;
+
+use crate::client::{Client, ServerArg};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LogCommand {
+    /// Print the latest signed checkpoint (C2SP signed note), after verifying its signature
+    Checkpoint(KeyArgs),
+    /// Print the log's public key (a note verifier key)
+    Key(ServerOnly),
+    /// Fetch and verify the inclusion proof of entry SEQ
+    Prove {
+        seq: u64,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Fetch and verify the consistency proof between tree sizes OLD and NEW (default: now)
+    Consistency {
+        old: u64,
+        new: Option<u64>,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServerOnly {
+    #[command(flatten)]
+    pub server: ServerArg,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct KeyArgs {
+    /// The log's public key (text or a file holding it); by default the server's is used
+    #[arg(long)]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArg,
+}
+
+/// The verifier key from `--key` (text or file) or, failing that, from the server.
+pub fn verifier(client: &Client, key: Option<&str>) -> anyhow::Result<Verifier> {
+    let text = match key {
+        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k).with_context(|| format!("reading {k}"))?,
+        Some(k) => k.to_owned(),
+        None => client.get_text("/api/v1/log/key")?,
+    };
+    Verifier::parse(text.trim()).map_err(|e| anyhow!("the log key: {e}"))
+}
+
+fn hash(v: &Value, what: &str) -> anyhow::Result<Hash> {
+    let s = v.as_str().ok_or_else(|| anyhow!("{what} is missing"))?;
+    let bytes = B64.decode(s).with_context(|| format!("{what} is not base64"))?;
+    Hash::try_from(bytes.as_slice()).map_err(|_| anyhow!("{what} is not 32 bytes"))
+}
+
+fn open_checkpoint(note: &str, key: &Verifier) -> anyhow::Result<Checkpoint> {
+    let body = key.open(note).map_err(|e| anyhow!("checkpoint: {e}"))?;
+    let cp = Checkpoint::parse(body).map_err(|e| anyhow!("{e}"))?;
+    if cp.origin != key.name() {
+        bail!("the checkpoint is for log {:?}, the key for {:?}", cp.origin, key.name());
+    }
+    Ok(cp)
+}
+
+/// Verifies an inclusion proof answer against its signed checkpoint; when `event` is given,
+/// also that the proof's leaf is that event's canonical form.
+pub fn check_inclusion(proof: &Value, event: Option<&Value>, key: &Verifier) -> anyhow::Result<String> {
+    let note = proof["checkpoint"].as_str().ok_or_else(|| anyhow!("the answer carries no signed checkpoint"))?;
+    let cp = open_checkpoint(note, key)?;
+    let seq = proof["seq"].as_u64().ok_or_else(|| anyhow!("seq is missing"))?;
+    let size = proof["tree_size"].as_u64().ok_or_else(|| anyhow!("tree_size is missing"))?;
+    if size != cp.size {
+        bail!("the proof is for tree size {size}, the checkpoint for {}", cp.size);
+    }
+    let leaf = hash(&proof["leaf_hash"], "leaf_hash")?;
+    if let Some(event) = event {
+        let canonical = dossier_core::jcs::canonicalize(event);
+        if tree::leaf_hash(canonical.as_bytes()) != leaf {
+            bail!("the event does not hash to the proven leaf: it is not the logged event");
+        }
+    }
+    let hashes = proof["hashes"]
+        .as_array()
+        .ok_or_else(|| anyhow!("hashes are missing"))?
+        .iter()
+        .enumerate()
+        .map(|(i, h)| hash(h, &format!("hashes[{i}]")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    tree::verify_inclusion(&leaf, seq, size, &hashes, &cp.root).map_err(|e| anyhow!("inclusion proof: {e}"))?;
+    Ok(format!("verified: entry {seq} is in the tree of size {size} signed by {}", key.name()))
+}
+
+pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        LogCommand::Key(args) => {
+            print!("{}", Client::new(&args.server).get_text("/api/v1/log/key")?);
+        }
+        LogCommand::Checkpoint(args) => {
+            let client = Client::new(&args.server);
+            let key = verifier(&client, args.key.as_deref())?;
+            let note = client.get_text("/api/v1/log/checkpoint")?;
+            let cp = open_checkpoint(&note, &key)?;
+            print!("{note}");
+            eprintln!("verified: signed by {}, {} entries", key.name(), cp.size);
+        }
+        LogCommand::Prove { seq, key } => {
+            let client = Client::new(&key.server);
+            let k = verifier(&client, key.key.as_deref())?;
+            let proof = client.get_json("/api/v1/log/proof/inclusion", &[("seq", seq.to_string())])?;
+            let event = client.get_json(&format!("/api/v1/events/{seq}"), &[])?;
+            println!("{}", check_inclusion(&proof, Some(&event["event"]), &k)?);
+        }
+        LogCommand::Consistency { old, new, key } => {
+            let client = Client::new(&key.server);
+            let k = verifier(&client, key.key.as_deref())?;
+            // The new root must come from a signed checkpoint, not from the answer itself.
+            let note = client.get_text("/api/v1/log/checkpoint")?;
+            let cp = open_checkpoint(&note, &k)?;
+            let new = new.unwrap_or(cp.size);
+            if new != cp.size {
+                bail!("the signed checkpoint is at size {}; ask for the consistency of {old} with {}", cp.size, cp.size);
+            }
+            let answer = client.get_json("/api/v1/log/proof/consistency", &[("old", old.to_string()), ("new", new.to_string())])?;
+            let old_root = hash(&answer["old_root"], "old_root")?;
+            let hashes = answer["hashes"]
+                .as_array()
+                .ok_or_else(|| anyhow!("hashes are missing"))?
+                .iter()
+                .enumerate()
+                .map(|(i, h)| hash(h, &format!("hashes[{i}]")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            tree::verify_consistency(old, new, &old_root, &cp.root, &hashes).map_err(|e| anyhow!("consistency proof: {e}"))?;
+            println!(
+                "verified: the tree of size {old} (root {}) is a prefix of the signed tree of size {new}",
+                answer["old_root"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,52 @@
+//! `dossier verify`: checks a data directory's store against its log, offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+use dossier_tlog::Verifier;
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// Data directory [default: ./dossier-data]
+    #[arg(long, env = "DOSSIER_DATA")]
+    pub data: Option<PathBuf>,
+    /// The log's public key (text or file) [default: DATA/log.pub]
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let data = args.data.unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DATA));
+    let key_text = match &args.key {
+        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?,
+        Some(k) => k.clone(),
+        None => std::fs::read_to_string(data.join("log.pub"))
+            .with_context(|| format!("reading the log's public key {}", data.join("log.pub").display()))?,
+    };
+    let key = Verifier::parse(key_text.trim()).map_err(|e| anyhow!("the log key: {e}"))?;
+    if !data.join("dossier.db").is_file() {
+        anyhow::bail!("{} holds no Dossier store (no dossier.db)", data.display());
+    }
+    let store = dossier_server::log::open_sqlite(&data)?;
+    let report = dossier_store::verify(store.as_ref(), &key, |n| {
+        if n % 100_000 == 0 {
+            eprint!("\rchecked {n} entries");
+        }
+    })?;
+    eprint!("\r");
+    for p in &report.problems {
+        println!("FAIL  {p}");
+    }
+    match report.checkpoint_size {
+        Some(size) => println!("checkpoint: size {size}, signed by {}", key.name()),
+        None => println!("checkpoint: none saved yet"),
+    }
+    if report.ok() {
+        println!("OK  {} entries verified; root {}", report.entries, base64::Engine::encode(&base64::engine::general_purpose::STANDARD, report.root));
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} problem(s) found in {} entries", report.problems.len(), report.entries);
+        Ok(ExitCode::from(1))
+    }
+}

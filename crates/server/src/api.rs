@@ -1,0 +1,501 @@
+//! The HTTP API. Every error is JSON: `{"error": "..."}` plus details where there are some.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dossier_core::{EventKey, Event};
+use dossier_ingest::{decode, BodyError, CeHeaders, ItemError, Limits};
+use dossier_store::{AppendOutcome, EventQuery, Order, StoreError, TypePattern};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::log::EvidenceLog;
+use crate::render::{b64, ConsistencyView, EventView, InclusionView};
+
+/// Request limits of the API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+    pub limits: Limits,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { max_body: 16 * 1024 * 1024, limits: Limits::default() }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    log: Arc<EvidenceLog>,
+    config: Arc<ApiConfig>,
+}
+
+const OPENAPI: &str = include_str!("../openapi.json");
+
+pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
+    let state = AppState { log, config: Arc::new(config) };
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route("/api/v1/events", post(ingest).get(list_events))
+        .route("/api/v1/events/{seq}", get(get_event))
+        .route("/api/v1/events/{seq}/raw", get(get_raw))
+        .route("/api/v1/event", get(get_event_by_key))
+        .route("/api/v1/artifact", get(artifact_timeline))
+        .route("/api/v1/stream", get(stream))
+        .route("/api/v1/conflicts", get(conflicts))
+        .route("/api/v1/log/checkpoint", get(checkpoint))
+        .route("/api/v1/log/key", get(key))
+        .route("/api/v1/log/proof/inclusion", get(inclusion))
+        .route("/api/v1/log/proof/consistency", get(consistency))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::OutOfRange(m) => error(StatusCode::BAD_REQUEST, m),
+        StoreError::Closed => error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry"),
+        other => error(StatusCode::SERVICE_UNAVAILABLE, format!("{other}; nothing was stored, retry")),
+    }
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(store_error),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}"))),
+    }
+}
+
+// ---------------------------------------------------------------- ingest
+
+async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match axum::body::to_bytes(body, s.config.max_body).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than the limit of {} bytes; split it into smaller batches", s.config.max_body),
+            )
+        }
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let content_type = text("content-type");
+    let ce = CeHeaders { specversion: text("ce-specversion"), id: text("ce-id"), source: text("ce-source"), ty: text("ce-type") };
+    let limits = s.config.limits.clone();
+    let decoded = if body.len() > 64 * 1024 {
+        match tokio::task::spawn_blocking(move || decode(content_type.as_deref(), &ce, &body, &limits)).await {
+            Ok(d) => d,
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")),
+        }
+    } else {
+        decode(content_type.as_deref(), &ce, &body, &limits)
+    };
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(e) => {
+            let status = match e {
+                BodyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BodyError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return error(status, e.to_string());
+        }
+    };
+    let mut results: Vec<Option<Result<AppendOutcome, ItemError>>> = Vec::with_capacity(decoded.items.len());
+    let mut events: Vec<Event> = Vec::new();
+    let mut positions = Vec::new();
+    for (i, item) in decoded.items.into_iter().enumerate() {
+        match item {
+            Ok(e) => {
+                positions.push(i);
+                events.push(e);
+                results.push(None);
+            }
+            Err(err) => results.push(Some(Err(err))),
+        }
+    }
+    let keys: Vec<EventKey> = events.iter().map(|e| e.key.clone()).collect();
+    if !events.is_empty() {
+        match s.log.append(events).await {
+            Ok(outcomes) => {
+                for (pos, outcome) in positions.iter().zip(outcomes) {
+                    results[*pos] = Some(Ok(outcome));
+                }
+            }
+            Err(e) => return store_error(e),
+        }
+    }
+    let mut keys = keys.into_iter();
+    let rendered: Vec<(StatusCode, Value)> = results
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| match r {
+            Some(Ok(outcome)) => render_outcome(index, outcome, keys.next()),
+            Some(Err(err)) => render_rejection(err),
+            None => (StatusCode::INTERNAL_SERVER_ERROR, json!({"index": index, "status": "lost"})),
+        })
+        .collect();
+    if !decoded.list {
+        let (status, body) = rendered.into_iter().next().unwrap_or((StatusCode::BAD_REQUEST, json!({"error": "no event"})));
+        return (status, Json(body)).into_response();
+    }
+    let count = |status: &str| rendered.iter().filter(|(_, v)| v["status"] == status).count();
+    let summary = json!({
+        "accepted": count("accepted"),
+        "duplicates": count("duplicate"),
+        "conflicts": count("conflict"),
+        "rejected": count("rejected"),
+        "results": rendered.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    });
+    (StatusCode::OK, Json(summary)).into_response()
+}
+
+fn render_outcome(index: usize, outcome: AppendOutcome, key: Option<EventKey>) -> (StatusCode, Value) {
+    let (source, id) = key.map(|k| (k.source, k.id)).unwrap_or_default();
+    match outcome {
+        AppendOutcome::Accepted { seq } => {
+            (StatusCode::CREATED, json!({"index": index, "status": "accepted", "seq": seq, "source": source, "id": id}))
+        }
+        AppendOutcome::Duplicate { seq } => (
+            StatusCode::OK,
+            json!({"index": index, "status": "duplicate", "seq": seq, "source": source, "id": id,
+                   "message": "an identical event is already stored; nothing was added"}),
+        ),
+        AppendOutcome::Conflict { seq, conflict } => (
+            StatusCode::CONFLICT,
+            json!({"index": index, "status": "conflict", "seq": seq, "conflict": conflict, "source": source, "id": id,
+                   "error": format!("entry {seq} already holds a different event with source {source:?} and id {id:?}; this one was not stored (see /api/v1/conflicts)")}),
+        ),
+    }
+}
+
+fn render_rejection(err: ItemError) -> (StatusCode, Value) {
+    let message = match &err.event_id {
+        Some(id) => format!("event {id:?} is invalid"),
+        None => "event is invalid".to_owned(),
+    };
+    let details: Vec<String> = err.violations.iter().map(|v| v.to_string()).collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({
+            "index": err.index,
+            "status": "rejected",
+            "id": err.event_id,
+            "error": format!("{message}: {}", details.join("; ")),
+            "violations": err.violations.iter().map(|v| v.to_json()).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+// ---------------------------------------------------------------- queries
+
+const QUERY_PARAMS: &str = "type, subject, source, chain, artifact, since, until, order, limit, after";
+const MAX_LIMIT: usize = 1000;
+
+fn parse_time(name: &str, value: &str) -> Result<i64, Response> {
+    dossier_core::event::parse_timestamp(value).ok_or_else(|| {
+        error(StatusCode::BAD_REQUEST, format!("parameter {name}: {value:?} is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"))
+    })
+}
+
+fn parse_query(params: &HashMap<String, String>, allowed_extra: &[&str]) -> Result<EventQuery, Response> {
+    let mut q = EventQuery { limit: 100, ..Default::default() };
+    for (name, value) in params {
+        match name.as_str() {
+            "type" => q.types = value.split(',').filter(|t| !t.is_empty()).map(|t| TypePattern(t.to_owned())).collect(),
+            "subject" => q.subject = Some(value.clone()),
+            "source" => q.source = Some(value.clone()),
+            "chain" => q.chain = Some(value.clone()),
+            "artifact" => q.artifact = Some(value.clone()),
+            "since" => q.since = Some(parse_time(name, value)?),
+            "until" => q.until = Some(parse_time(name, value)?),
+            "order" => {
+                q.order = match value.as_str() {
+                    "asc" | "oldest" => Order::OldestFirst,
+                    "desc" | "newest" => Order::NewestFirst,
+                    _ => return Err(error(StatusCode::BAD_REQUEST, format!("parameter order: {value:?} is not asc or desc"))),
+                }
+            }
+            "limit" => {
+                q.limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                    error(StatusCode::BAD_REQUEST, format!("parameter limit: {value:?} is not a number from 1 to {MAX_LIMIT}"))
+                })?
+            }
+            "after" => {
+                q.after = Some(value.parse().map_err(|_| {
+                    error(StatusCode::BAD_REQUEST, format!("parameter after: {value:?} is not a cursor (the `next` of a previous page)"))
+                })?)
+            }
+            other if allowed_extra.contains(&other) => {}
+            other => {
+                return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {other:?}; accepted: {QUERY_PARAMS}")));
+            }
+        }
+    }
+    Ok(q)
+}
+
+async fn run_query(s: AppState, q: EventQuery) -> Response {
+    let log = s.log.clone();
+    match blocking(move || log.store().query(&q)).await {
+        Ok(page) => {
+            let events: Vec<EventView> = page.events.iter().map(EventView::of).collect();
+            Json(json!({"events": events, "next": page.next.map(|n| n.to_string())})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn list_events(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    match parse_query(&params, &[]) {
+        Ok(q) => run_query(s, q).await,
+        Err(r) => r,
+    }
+}
+
+async fn artifact_timeline(State(s): State<AppState>, Query(mut params): Query<HashMap<String, String>>) -> Response {
+    let Some(purl) = params.remove("purl") else {
+        return error(StatusCode::BAD_REQUEST, "parameter purl is required: the artifact's package URL, e.g. pkg:oci/app@sha256%3A...");
+    };
+    match parse_query(&params, &[]) {
+        Ok(mut q) => {
+            q.artifact = Some(purl);
+            run_query(s, q).await
+        }
+        Err(r) => r,
+    }
+}
+
+fn parse_seq(value: &str) -> Result<u64, Response> {
+    value.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("{value:?} is not a sequence number")))
+}
+
+async fn event_response(s: AppState, found: Option<dossier_store::StoredEvent>, with_proof: bool, what: String) -> Response {
+    let Some(e) = found else {
+        return error(StatusCode::NOT_FOUND, format!("no event {what}"));
+    };
+    let mut body = serde_json::to_value(EventView::of(&e)).unwrap_or(Value::Null);
+    if with_proof {
+        let log = s.log.clone();
+        let seq = e.seq;
+        let proof = blocking(move || {
+            let cp = log.checkpoint()?;
+            let hashes = log.store().inclusion_proof(seq, cp.size)?;
+            let leaf = log.store().leaves(seq, 1)?.into_iter().next().ok_or_else(|| StoreError::Corrupt(format!("no leaf {seq}")))?;
+            Ok(InclusionView {
+                seq,
+                tree_size: cp.size,
+                leaf_hash: b64(&leaf),
+                hashes: hashes.iter().map(b64).collect(),
+                checkpoint: Some(cp.note),
+            })
+        })
+        .await;
+        match proof {
+            Ok(p) => body["proof"] = serde_json::to_value(p).unwrap_or(Value::Null),
+            Err(r) => return r,
+        }
+    }
+    Json(body).into_response()
+}
+
+fn wants_proof(params: &HashMap<String, String>) -> Result<bool, Response> {
+    for name in params.keys() {
+        if !["proof", "source", "id"].contains(&name.as_str()) {
+            return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {name:?}; accepted: proof")));
+        }
+    }
+    match params.get("proof").map(String::as_str) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(v) => Err(error(StatusCode::BAD_REQUEST, format!("parameter proof: {v:?} is not true or false"))),
+    }
+}
+
+async fn get_event(State(s): State<AppState>, Path(seq): Path<String>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (seq, proof) = match (parse_seq(&seq), wants_proof(&params)) {
+        (Ok(seq), Ok(p)) => (seq, p),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let log = s.log.clone();
+    match blocking(move || log.store().get(seq)).await {
+        Ok(found) => event_response(s, found, proof, format!("with seq {seq}")).await,
+        Err(r) => r,
+    }
+}
+
+async fn get_raw(State(s): State<AppState>, Path(seq): Path<String>) -> Response {
+    let seq = match parse_seq(&seq) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let log = s.log.clone();
+    match blocking(move || log.store().get(seq)).await {
+        Ok(Some(e)) => ([(header::CONTENT_TYPE, "application/json")], e.raw).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no event with seq {seq}")),
+        Err(r) => r,
+    }
+}
+
+async fn get_event_by_key(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let proof = match wants_proof(&params) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (Some(source), Some(id)) = (params.get("source"), params.get("id")) else {
+        return error(StatusCode::BAD_REQUEST, "parameters source and id are required (the event's context.source and context.id)");
+    };
+    let key = EventKey { source: source.clone(), id: id.clone() };
+    let what = format!("with source {:?} and id {:?}", key.source, key.id);
+    let log = s.log.clone();
+    match blocking(move || log.store().get_by_key(&key)).await {
+        Ok(found) => event_response(s, found, proof, what).await,
+        Err(r) => r,
+    }
+}
+
+async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, format!("parameter limit: not a number from 1 to {MAX_LIMIT}")),
+    };
+    let log = s.log.clone();
+    match blocking(move || log.store().conflicts(limit)).await {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .iter()
+                .map(|c| {
+                    json!({
+                        "conflict": c.conflict,
+                        "existing_seq": c.existing_seq,
+                        "source": c.key.source,
+                        "id": c.key.id,
+                        "received": crate::render::rfc3339(c.received_unix_nanos),
+                        "event": String::from_utf8_lossy(&c.raw),
+                    })
+                })
+                .collect();
+            Json(json!({"conflicts": items})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+// ---------------------------------------------------------------- the live stream
+
+async fn stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let q = match parse_query(&params, &[]) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let events = BroadcastStream::new(s.log.subscribe()).filter_map(move |item| {
+        let out = match item {
+            Ok(appended) if q.matches(&appended.event) => {
+                let view = EventView::of_appended(&appended);
+                let data = serde_json::to_string(&view).unwrap_or_default();
+                Some(Ok::<_, Infallible>(SseEvent::default().event("event").id(appended.seq.to_string()).data(data)))
+            }
+            Ok(_) => None,
+            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => Some(Ok(SseEvent::default()
+                .event("lagged")
+                .data(json!({"missed": n, "hint": "fetch the gap from /api/v1/events with after="}).to_string()))),
+        };
+        std::future::ready(out)
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+// ---------------------------------------------------------------- the log
+
+async fn checkpoint(State(s): State<AppState>) -> Response {
+    let log = s.log.clone();
+    match blocking(move || log.checkpoint()).await {
+        Ok(c) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], c.note).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn key(State(s): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", s.log.verifier())).into_response()
+}
+
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Response> {
+    params
+        .get(name)
+        .map(|v| v.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("parameter {name}: {v:?} is not a non-negative integer"))))
+        .transpose()
+}
+
+async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (seq, size) = match (number(&params, "seq"), number(&params, "size")) {
+        (Ok(Some(seq)), Ok(size)) => (seq, size),
+        (Ok(None), _) => return error(StatusCode::BAD_REQUEST, "parameter seq is required"),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let log = s.log.clone();
+    let result = blocking(move || {
+        // Without a size, prove against the current signed checkpoint.
+        let (size, note) = match size {
+            Some(n) => (n, None),
+            None => {
+                let c = log.checkpoint()?;
+                (c.size, Some(c.note))
+            }
+        };
+        let hashes = log.store().inclusion_proof(seq, size)?;
+        let leaf = log.store().leaves(seq, 1)?.into_iter().next().ok_or_else(|| StoreError::Corrupt(format!("no leaf {seq}")))?;
+        Ok(InclusionView { seq, tree_size: size, leaf_hash: b64(&leaf), hashes: hashes.iter().map(b64).collect(), checkpoint: note })
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn consistency(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let (old, new) = match (number(&params, "old"), number(&params, "new")) {
+        (Ok(Some(o)), Ok(n)) => (o, n),
+        (Ok(None), _) => return error(StatusCode::BAD_REQUEST, "parameter old is required (the smaller tree size)"),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let log = s.log.clone();
+    let result = blocking(move || {
+        let new = match new {
+            Some(n) => n,
+            None => log.store().size()?,
+        };
+        let hashes = log.store().consistency_proof(old, new)?;
+        Ok(ConsistencyView {
+            old_size: old,
+            new_size: new,
+            old_root: b64(&log.store().root(old)?),
+            new_root: b64(&log.store().root(new)?),
+            hashes: hashes.iter().map(b64).collect(),
+        })
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
