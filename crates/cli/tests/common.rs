@@ -1,0 +1,102 @@
+//! A real `dossier serve` child process on a free port and a fresh data directory.
+
+#![allow(dead_code)] // Each test binary uses a different part of this helper.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_dossier");
+
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub data: PathBuf,
+}
+
+impl Server {
+    /// Starts a server on `data` and waits until it listens.
+    pub fn start(data: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("DOSSIER_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting dossier serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines.next().expect("the server exited before listening").expect("reading stderr");
+            if let Some(rest) = line.split("serving ").nth(1) {
+                break rest.split_whitespace().next().expect("an address").to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url, data: data.to_owned() }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+
+    pub fn post(&self, content_type: &str, body: &[u8]) -> (u16, Value) {
+        post_to(&self.url, content_type, body)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        match ureq::get(&format!("{}{path}", self.url)).timeout(Duration::from_secs(30)).call() {
+            Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        let (status, page) = self.get("/api/v1/events?order=desc&limit=1");
+        assert_eq!(status, 200);
+        page["events"].as_array().and_then(|e| e.first()).map(|e| e["seq"].as_u64().unwrap() + 1).unwrap_or(0)
+    }
+}
+
+pub fn post_to(url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let resp = ureq::post(&format!("{url}/api/v1/events"))
+        .timeout(Duration::from_secs(30))
+        .set("Content-Type", content_type)
+        .send_bytes(body);
+    match resp {
+        Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("POST: {e}"),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the `dossier` binary and returns its exit code, stdout and stderr.
+pub fn dossier(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("running dossier");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
