@@ -135,14 +135,14 @@ pub fn decode(content_type: Option<&str>, ce: &CeHeaders, body: &[u8], limits: &
             Ok(Decoded { items, list: true })
         }
         Mode::Plain => {
-            let value: Value = serde_json::from_slice(body).map_err(malformed)?;
-            if value.is_array() {
-                let raws: Vec<&RawValue> = serde_json::from_slice(body).map_err(malformed)?;
+            let raw: &RawValue = serde_json::from_slice(body).map_err(malformed)?;
+            if raw.get().starts_with('[') {
+                let raws: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(malformed)?;
                 check_count(raws.len())?;
-                let items = raws.iter().zip(value.as_array().into_iter().flatten()).enumerate();
-                let items = items.map(|(i, (raw, v))| event_from(i, raw.get().as_bytes(), v)).collect();
+                let items = raws.iter().enumerate().map(|(i, raw)| event_from_text(i, raw.get())).collect();
                 Ok(Decoded { items, list: true })
             } else {
+                let value: Value = serde_json::from_str(raw.get()).map_err(malformed)?;
                 Ok(Decoded { items: vec![event_from(0, body, &value)], list: false })
             }
         }
@@ -168,6 +168,14 @@ pub fn decode(content_type: Option<&str>, ce: &CeHeaders, body: &[u8], limits: &
 
 fn describe(e: &ItemError) -> String {
     e.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Parses and validates one CDEvent that is known to be well-formed JSON text.
+fn event_from_text(index: usize, text: &str) -> Result<Event, ItemError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => event_from(index, text.as_bytes(), &v),
+        Err(e) => Err(ItemError { index, event_id: None, violations: vec![Violation::new("", "json", e.to_string())] }),
+    }
 }
 
 /// Validates one CDEvent given as its raw bytes and parsed value.
