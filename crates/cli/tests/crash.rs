@@ -25,7 +25,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_event() {
             let mut i = 0u64;
             while !stop.load(Ordering::SeqCst) {
                 // Alternate single events and batches of 50.
-                let n = if i % 2 == 0 { 1 } else { 50 };
+                let n = if i.is_multiple_of(2) { 1 } else { 50 };
                 let events: Vec<Value> = (i..i + n).map(|k| gen.event(k)).collect();
                 let body = serde_json::to_vec(&json!(events)).unwrap();
                 let sent = std::panic::catch_unwind(|| post_to(&url, "application/json", &body));

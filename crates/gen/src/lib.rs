@@ -51,7 +51,7 @@ impl Generator {
         let pipeline = format!("build-app-{app}");
         let uri = format!("https://ci.example.com/job/{pipeline}/{run}");
         let env = ["dev", "staging", "prod"][(r % 3) as usize];
-        let outcome = if r % 17 == 0 { "failure" } else { "success" };
+        let outcome = if r.is_multiple_of(17) { "failure" } else { "success" };
         let (ty, subject, content): (&str, String, Value) = match step {
             0 => ("pipelinerun.queued.0.3.0", run_id, json!({"pipelineName": pipeline, "uri": uri})),
             1 => ("pipelinerun.started.0.3.0", run_id, json!({"pipelineName": pipeline, "uri": uri})),

@@ -64,61 +64,68 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
+/// An error answer: a status and a message saying what is wrong and what is accepted.
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
 
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::OutOfRange(m) => error(StatusCode::BAD_REQUEST, m),
-        StoreError::Closed => error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry"),
-        other => error(StatusCode::SERVICE_UNAVAILABLE, format!("{other}; nothing was stored, retry")),
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
     }
 }
 
+fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError(status, message.into())
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::OutOfRange(m) => error(StatusCode::BAD_REQUEST, m),
+            StoreError::Closed => error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry"),
+            other => error(StatusCode::SERVICE_UNAVAILABLE, format!("{other}; nothing was stored, retry")),
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
 /// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, Response> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(store_error),
+        Ok(r) => Ok(r?),
         Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}"))),
     }
 }
 
 // ---------------------------------------------------------------- ingest
 
-async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let body = match axum::body::to_bytes(body, s.config.max_body).await {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than the limit of {} bytes; split it into smaller batches", s.config.max_body),
-            )
-        }
-    };
+async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult {
+    let body = axum::body::to_bytes(body, s.config.max_body).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than the limit of {} bytes; split it into smaller batches", s.config.max_body),
+        )
+    })?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = text("content-type");
     let ce = CeHeaders { specversion: text("ce-specversion"), id: text("ce-id"), source: text("ce-source"), ty: text("ce-type") };
     let limits = s.config.limits.clone();
     let decoded = if body.len() > 64 * 1024 {
-        match tokio::task::spawn_blocking(move || decode(content_type.as_deref(), &ce, &body, &limits)).await {
-            Ok(d) => d,
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")),
-        }
+        tokio::task::spawn_blocking(move || decode(content_type.as_deref(), &ce, &body, &limits))
+            .await
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?
     } else {
         decode(content_type.as_deref(), &ce, &body, &limits)
     };
-    let decoded = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            let status = match e {
-                BodyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                BodyError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            return error(status, e.to_string());
-        }
-    };
+    let decoded = decoded.map_err(|e| {
+        let status = match e {
+            BodyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BodyError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        error(status, e.to_string())
+    })?;
     let mut results: Vec<Option<Result<AppendOutcome, ItemError>>> = Vec::with_capacity(decoded.items.len());
     let mut events: Vec<Event> = Vec::new();
     let mut positions = Vec::new();
@@ -134,13 +141,9 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Re
     }
     let keys: Vec<EventKey> = events.iter().map(|e| e.key.clone()).collect();
     if !events.is_empty() {
-        match s.log.append(events).await {
-            Ok(outcomes) => {
-                for (pos, outcome) in positions.iter().zip(outcomes) {
-                    results[*pos] = Some(Ok(outcome));
-                }
-            }
-            Err(e) => return store_error(e),
+        let outcomes = s.log.append(events).await?;
+        for (pos, outcome) in positions.iter().zip(outcomes) {
+            results[*pos] = Some(Ok(outcome));
         }
     }
     let mut keys = keys.into_iter();
@@ -155,7 +158,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Re
         .collect();
     if !decoded.list {
         let (status, body) = rendered.into_iter().next().unwrap_or((StatusCode::BAD_REQUEST, json!({"error": "no event"})));
-        return (status, Json(body)).into_response();
+        return Ok((status, Json(body)).into_response());
     }
     let count = |status: &str| rendered.iter().filter(|(_, v)| v["status"] == status).count();
     let summary = json!({
@@ -165,7 +168,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Re
         "rejected": count("rejected"),
         "results": rendered.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     });
-    (StatusCode::OK, Json(summary)).into_response()
+    Ok((StatusCode::OK, Json(summary)).into_response())
 }
 
 fn render_outcome(index: usize, outcome: AppendOutcome, key: Option<EventKey>) -> (StatusCode, Value) {
@@ -210,13 +213,13 @@ fn render_rejection(err: ItemError) -> (StatusCode, Value) {
 const QUERY_PARAMS: &str = "type, subject, source, chain, artifact, since, until, order, limit, after";
 const MAX_LIMIT: usize = 1000;
 
-fn parse_time(name: &str, value: &str) -> Result<i64, Response> {
+fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     dossier_core::event::parse_timestamp(value).ok_or_else(|| {
         error(StatusCode::BAD_REQUEST, format!("parameter {name}: {value:?} is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"))
     })
 }
 
-fn parse_query(params: &HashMap<String, String>, allowed_extra: &[&str]) -> Result<EventQuery, Response> {
+fn parse_query(params: &HashMap<String, String>) -> Result<EventQuery, ApiError> {
     let mut q = EventQuery { limit: 100, ..Default::default() };
     for (name, value) in params {
         match name.as_str() {
@@ -244,7 +247,6 @@ fn parse_query(params: &HashMap<String, String>, allowed_extra: &[&str]) -> Resu
                     error(StatusCode::BAD_REQUEST, format!("parameter after: {value:?} is not a cursor (the `next` of a previous page)"))
                 })?)
             }
-            other if allowed_extra.contains(&other) => {}
             other => {
                 return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {other:?}; accepted: {QUERY_PARAMS}")));
             }
@@ -253,45 +255,32 @@ fn parse_query(params: &HashMap<String, String>, allowed_extra: &[&str]) -> Resu
     Ok(q)
 }
 
-async fn run_query(s: AppState, q: EventQuery) -> Response {
+async fn run_query(s: AppState, q: EventQuery) -> ApiResult {
     let log = s.log.clone();
-    match blocking(move || log.store().query(&q)).await {
-        Ok(page) => {
-            let events: Vec<EventView> = page.events.iter().map(EventView::of).collect();
-            Json(json!({"events": events, "next": page.next.map(|n| n.to_string())})).into_response()
-        }
-        Err(r) => r,
-    }
+    let page = blocking(move || log.store().query(&q)).await?;
+    let events: Vec<EventView> = page.events.iter().map(EventView::of).collect();
+    Ok(Json(json!({"events": events, "next": page.next.map(|n| n.to_string())})).into_response())
 }
 
-async fn list_events(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    match parse_query(&params, &[]) {
-        Ok(q) => run_query(s, q).await,
-        Err(r) => r,
-    }
+async fn list_events(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    run_query(s, parse_query(&params)?).await
 }
 
-async fn artifact_timeline(State(s): State<AppState>, Query(mut params): Query<HashMap<String, String>>) -> Response {
-    let Some(purl) = params.remove("purl") else {
-        return error(StatusCode::BAD_REQUEST, "parameter purl is required: the artifact's package URL, e.g. pkg:oci/app@sha256%3A...");
-    };
-    match parse_query(&params, &[]) {
-        Ok(mut q) => {
-            q.artifact = Some(purl);
-            run_query(s, q).await
-        }
-        Err(r) => r,
-    }
+async fn artifact_timeline(State(s): State<AppState>, Query(mut params): Query<HashMap<String, String>>) -> ApiResult {
+    let purl = params.remove("purl").ok_or_else(|| {
+        error(StatusCode::BAD_REQUEST, "parameter purl is required: the artifact's package URL, e.g. pkg:oci/app@sha256%3A...")
+    })?;
+    let mut q = parse_query(&params)?;
+    q.artifact = Some(purl);
+    run_query(s, q).await
 }
 
-fn parse_seq(value: &str) -> Result<u64, Response> {
+fn parse_seq(value: &str) -> Result<u64, ApiError> {
     value.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("{value:?} is not a sequence number")))
 }
 
-async fn event_response(s: AppState, found: Option<dossier_store::StoredEvent>, with_proof: bool, what: String) -> Response {
-    let Some(e) = found else {
-        return error(StatusCode::NOT_FOUND, format!("no event {what}"));
-    };
+async fn event_response(s: AppState, found: Option<dossier_store::StoredEvent>, with_proof: bool, what: String) -> ApiResult {
+    let e = found.ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no event {what}")))?;
     let mut body = serde_json::to_value(EventView::of(&e)).unwrap_or(Value::Null);
     if with_proof {
         let log = s.log.clone();
@@ -308,16 +297,13 @@ async fn event_response(s: AppState, found: Option<dossier_store::StoredEvent>, 
                 checkpoint: Some(cp.note),
             })
         })
-        .await;
-        match proof {
-            Ok(p) => body["proof"] = serde_json::to_value(p).unwrap_or(Value::Null),
-            Err(r) => return r,
-        }
+        .await?;
+        body["proof"] = serde_json::to_value(proof).unwrap_or(Value::Null);
     }
-    Json(body).into_response()
+    Ok(Json(body).into_response())
 }
 
-fn wants_proof(params: &HashMap<String, String>) -> Result<bool, Response> {
+fn wants_proof(params: &HashMap<String, String>) -> Result<bool, ApiError> {
     for name in params.keys() {
         if !["proof", "source", "id"].contains(&name.as_str()) {
             return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {name:?}; accepted: proof")));
@@ -330,83 +316,60 @@ fn wants_proof(params: &HashMap<String, String>) -> Result<bool, Response> {
     }
 }
 
-async fn get_event(State(s): State<AppState>, Path(seq): Path<String>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let (seq, proof) = match (parse_seq(&seq), wants_proof(&params)) {
-        (Ok(seq), Ok(p)) => (seq, p),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
+async fn get_event(State(s): State<AppState>, Path(seq): Path<String>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let (seq, proof) = (parse_seq(&seq)?, wants_proof(&params)?);
     let log = s.log.clone();
-    match blocking(move || log.store().get(seq)).await {
-        Ok(found) => event_response(s, found, proof, format!("with seq {seq}")).await,
-        Err(r) => r,
-    }
+    let found = blocking(move || log.store().get(seq)).await?;
+    event_response(s, found, proof, format!("with seq {seq}")).await
 }
 
-async fn get_raw(State(s): State<AppState>, Path(seq): Path<String>) -> Response {
-    let seq = match parse_seq(&seq) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn get_raw(State(s): State<AppState>, Path(seq): Path<String>) -> ApiResult {
+    let seq = parse_seq(&seq)?;
     let log = s.log.clone();
-    match blocking(move || log.store().get(seq)).await {
-        Ok(Some(e)) => ([(header::CONTENT_TYPE, "application/json")], e.raw).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("no event with seq {seq}")),
-        Err(r) => r,
-    }
+    let e = blocking(move || log.store().get(seq)).await?.ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no event with seq {seq}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], e.raw).into_response())
 }
 
-async fn get_event_by_key(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let proof = match wants_proof(&params) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+async fn get_event_by_key(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let proof = wants_proof(&params)?;
     let (Some(source), Some(id)) = (params.get("source"), params.get("id")) else {
-        return error(StatusCode::BAD_REQUEST, "parameters source and id are required (the event's context.source and context.id)");
+        return Err(error(StatusCode::BAD_REQUEST, "parameters source and id are required (the event's context.source and context.id)"));
     };
     let key = EventKey { source: source.clone(), id: id.clone() };
     let what = format!("with source {:?} and id {:?}", key.source, key.id);
     let log = s.log.clone();
-    match blocking(move || log.store().get_by_key(&key)).await {
-        Ok(found) => event_response(s, found, proof, what).await,
-        Err(r) => r,
-    }
+    let found = blocking(move || log.store().get_by_key(&key)).await?;
+    event_response(s, found, proof, what).await
 }
 
-async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
     let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => return error(StatusCode::BAD_REQUEST, format!("parameter limit: not a number from 1 to {MAX_LIMIT}")),
+        Some(_) => return Err(error(StatusCode::BAD_REQUEST, format!("parameter limit: not a number from 1 to {MAX_LIMIT}"))),
     };
     let log = s.log.clone();
-    match blocking(move || log.store().conflicts(limit)).await {
-        Ok(list) => {
-            let items: Vec<Value> = list
-                .iter()
-                .map(|c| {
-                    json!({
-                        "conflict": c.conflict,
-                        "existing_seq": c.existing_seq,
-                        "source": c.key.source,
-                        "id": c.key.id,
-                        "received": crate::render::rfc3339(c.received_unix_nanos),
-                        "event": String::from_utf8_lossy(&c.raw),
-                    })
-                })
-                .collect();
-            Json(json!({"conflicts": items})).into_response()
-        }
-        Err(r) => r,
-    }
+    let list = blocking(move || log.store().conflicts(limit)).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|c| {
+            json!({
+                "conflict": c.conflict,
+                "existing_seq": c.existing_seq,
+                "source": c.key.source,
+                "id": c.key.id,
+                "received": crate::render::rfc3339(c.received_unix_nanos),
+                "event": String::from_utf8_lossy(&c.raw),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"conflicts": items})).into_response())
 }
 
 // ---------------------------------------------------------------- the live stream
 
-async fn stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let q = match parse_query(&params, &[]) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+async fn stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let q = parse_query(&params)?;
     let events = BroadcastStream::new(s.log.subscribe()).filter_map(move |item| {
         let out = match item {
             Ok(appended) if q.matches(&appended.event) => {
@@ -421,36 +384,31 @@ async fn stream(State(s): State<AppState>, Query(params): Query<HashMap<String, 
         };
         std::future::ready(out)
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
 // ---------------------------------------------------------------- the log
 
-async fn checkpoint(State(s): State<AppState>) -> Response {
+async fn checkpoint(State(s): State<AppState>) -> ApiResult {
     let log = s.log.clone();
-    match blocking(move || log.checkpoint()).await {
-        Ok(c) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], c.note).into_response(),
-        Err(r) => r,
-    }
+    let c = blocking(move || log.checkpoint()).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], c.note).into_response())
 }
 
 async fn key(State(s): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", s.log.verifier())).into_response()
 }
 
-fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Response> {
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
     params
         .get(name)
         .map(|v| v.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("parameter {name}: {v:?} is not a non-negative integer"))))
         .transpose()
 }
 
-async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let (seq, size) = match (number(&params, "seq"), number(&params, "size")) {
-        (Ok(Some(seq)), Ok(size)) => (seq, size),
-        (Ok(None), _) => return error(StatusCode::BAD_REQUEST, "parameter seq is required"),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
+async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let seq = number(&params, "seq")?.ok_or_else(|| error(StatusCode::BAD_REQUEST, "parameter seq is required"))?;
+    let size = number(&params, "size")?;
     let log = s.log.clone();
     let result = blocking(move || {
         // Without a size, prove against the current signed checkpoint.
@@ -465,19 +423,13 @@ async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<Strin
         let leaf = log.store().leaves(seq, 1)?.into_iter().next().ok_or_else(|| StoreError::Corrupt(format!("no leaf {seq}")))?;
         Ok(InclusionView { seq, tree_size: size, leaf_hash: b64(&leaf), hashes: hashes.iter().map(b64).collect(), checkpoint: note })
     })
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r,
-    }
+    .await?;
+    Ok(Json(result).into_response())
 }
 
-async fn consistency(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let (old, new) = match (number(&params, "old"), number(&params, "new")) {
-        (Ok(Some(o)), Ok(n)) => (o, n),
-        (Ok(None), _) => return error(StatusCode::BAD_REQUEST, "parameter old is required (the smaller tree size)"),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
+async fn consistency(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let old = number(&params, "old")?.ok_or_else(|| error(StatusCode::BAD_REQUEST, "parameter old is required (the smaller tree size)"))?;
+    let new = number(&params, "new")?;
     let log = s.log.clone();
     let result = blocking(move || {
         let new = match new {
@@ -493,9 +445,6 @@ async fn consistency(State(s): State<AppState>, Query(params): Query<HashMap<Str
             hashes: hashes.iter().map(b64).collect(),
         })
     })
-    .await;
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r,
-    }
+    .await?;
+    Ok(Json(result).into_response())
 }

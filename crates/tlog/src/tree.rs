@@ -46,7 +46,7 @@ fn split(n: u64) -> u64 {
 /// recursion produces (its left parts are always complete and aligned).
 pub fn subtree_hash<S: HashSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::Error> {
     let n = hi - lo;
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return src.node(n.trailing_zeros() as u8, lo >> n.trailing_zeros());
     }
     let k = split(n);
