@@ -1,0 +1,424 @@
+//! The graph, its incrementally maintained views, and their from-scratch recomputation.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::facts::{Fact, Severity};
+
+pub(crate) type Id = u32;
+
+/// Names interned as small ids: the graph holds millions of edges.
+#[derive(Default, Clone)]
+pub(crate) struct Names {
+    ids: HashMap<Box<str>, Id>,
+    names: Vec<Box<str>>,
+}
+
+impl Names {
+    pub(crate) fn id(&mut self, name: &str) -> Id {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as Id;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<Id> {
+        self.ids.get(name).copied()
+    }
+
+    pub(crate) fn name(&self, id: Id) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Vuln {
+    pub severity: Severity,
+    pub commits: HashSet<Id>,
+    pub artifacts: HashSet<Id>,
+    pub seq: u64,
+}
+
+/// Why a vulnerability affects an artifact: direct findings, and affected parents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Support {
+    pub direct: u32,
+    pub inherited: u32,
+}
+
+impl Support {
+    fn total(self) -> u32 {
+        self.direct + self.inherited
+    }
+}
+
+/// A change of the affected-cluster view, for live subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImpactChange {
+    pub cluster: String,
+    pub vulnerability: String,
+    /// The artifact whose deployment made (or stopped making) the cluster affected.
+    pub artifact: String,
+    pub affected: bool,
+    pub seq: u64,
+}
+
+#[derive(Default, Clone)]
+pub struct Graph {
+    pub(crate) names: Names,
+    // Facts, each with the log entry that stated it.
+    pub(crate) run_sources: HashMap<Id, HashMap<Id, u64>>,
+    pub(crate) commit_runs: HashMap<Id, HashSet<Id>>,
+    pub(crate) commit_repo: HashMap<Id, Id>,
+    pub(crate) built_by: HashMap<Id, (Id, u64)>,
+    pub(crate) run_artifacts: HashMap<Id, HashSet<Id>>,
+    pub(crate) parents: HashMap<Id, HashMap<Id, u64>>,
+    pub(crate) children: HashMap<Id, HashSet<Id>>,
+    pub(crate) deployments: HashMap<(Id, Id), (Id, u64)>,
+    pub(crate) artifact_deployments: HashMap<Id, HashSet<(Id, Id)>>,
+    pub(crate) vulns: HashMap<Id, Vuln>,
+    pub(crate) commit_vulns: HashMap<Id, HashSet<Id>>,
+    pub(crate) deleted: HashMap<Id, u64>,
+    // Derived views.
+    pub(crate) affected: HashMap<Id, HashMap<Id, Support>>,
+    pub(crate) clusters: HashMap<Id, HashMap<Id, u32>>,
+    pub(crate) vuln_clusters: HashMap<Id, HashMap<Id, u32>>,
+    /// Derivation edges refused because they would close a cycle.
+    pub(crate) refused_cycles: u64,
+    changes: Vec<ImpactChange>,
+    seq: u64,
+}
+
+/// Drops changes that cancel out within one fact (a restated vulnerability is withdrawn and
+/// added again inside `apply`; subscribers see only the difference).
+fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
+    if changes.len() < 2 {
+        return changes;
+    }
+    let mut balance: HashMap<(String, String), i32> = HashMap::new();
+    for c in &changes {
+        *balance.entry((c.cluster.clone(), c.vulnerability.clone())).or_default() += if c.affected { 1 } else { -1 };
+    }
+    let mut out: Vec<ImpactChange> = Vec::new();
+    for c in changes.into_iter().rev() {
+        let key = (c.cluster.clone(), c.vulnerability.clone());
+        let b = balance.get(&key).copied().unwrap_or(0);
+        if b != 0 && (b > 0) == c.affected && !out.iter().any(|o| o.cluster == c.cluster && o.vulnerability == c.vulnerability) {
+            out.push(c);
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The derived views in a form that can be compared: names, sorted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Views {
+    /// (vulnerability, artifact, direct reasons, affected parents)
+    pub affected: BTreeSet<(String, String, u32, u32)>,
+    /// (cluster, vulnerability, affected deployments)
+    pub clusters: BTreeSet<(String, String, u32)>,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// Folds one fact in, stated by log entry `seq`, and returns the affected-cluster changes
+    /// it caused.
+    pub fn apply(&mut self, fact: &Fact, seq: u64) -> Vec<ImpactChange> {
+        self.seq = seq;
+        match fact {
+            Fact::RunSource { run, repository, commit } => {
+                let (run, repo) = (self.names.id(run), self.names.id(repository));
+                let commit = self.commit_id(repository, commit);
+                self.commit_repo.insert(commit, repo);
+                let fresh = self.run_sources.entry(run).or_default().insert(commit, seq).is_none();
+                if fresh {
+                    self.commit_runs.entry(commit).or_default().insert(run);
+                    let arts: Vec<Id> = self.run_artifacts.get(&run).map(|a| a.iter().copied().collect()).unwrap_or_default();
+                    let vulns: Vec<Id> = self.commit_vulns.get(&commit).map(|v| v.iter().copied().collect()).unwrap_or_default();
+                    for &a in &arts {
+                        for &v in &vulns {
+                            self.adjust(v, a, 1, 0);
+                        }
+                    }
+                }
+            }
+            Fact::BuiltBy { artifact, run } => {
+                let (a, r) = (self.names.id(artifact), self.names.id(run));
+                match self.built_by.get(&a).copied() {
+                    Some((old, _)) if old == r => {
+                        self.built_by.insert(a, (r, seq));
+                    }
+                    old => {
+                        if let Some((old, _)) = old {
+                            self.run_direct(a, old, -1);
+                            if let Some(s) = self.run_artifacts.get_mut(&old) {
+                                s.remove(&a);
+                            }
+                        }
+                        self.built_by.insert(a, (r, seq));
+                        self.run_artifacts.entry(r).or_default().insert(a);
+                        self.run_direct(a, r, 1);
+                    }
+                }
+            }
+            Fact::Parent { artifact, parent } => {
+                let (a, p) = (self.names.id(artifact), self.names.id(parent));
+                if a == p || self.is_ancestor(a, p) {
+                    self.refused_cycles += 1;
+                } else if self.parents.entry(a).or_default().insert(p, seq).is_none() {
+                    self.children.entry(p).or_default().insert(a);
+                    let vulns: Vec<Id> = self.affected.get(&p).map(|m| m.keys().copied().collect()).unwrap_or_default();
+                    for v in vulns {
+                        self.adjust(v, a, 0, 1);
+                    }
+                }
+            }
+            Fact::Deployed { environment, service, artifact } => {
+                let (e, s, a) = (self.names.id(environment), self.names.id(service), self.names.id(artifact));
+                match self.deployments.get(&(e, s)).copied() {
+                    Some((old, _)) if old == a => {
+                        self.deployments.insert((e, s), (a, seq));
+                    }
+                    old => {
+                        if let Some((old, _)) = old {
+                            self.undeploy(e, s, old);
+                        }
+                        self.deployments.insert((e, s), (a, seq));
+                        self.artifact_deployments.entry(a).or_default().insert((e, s));
+                        let vulns: Vec<Id> = self.affected.get(&a).map(|m| m.keys().copied().collect()).unwrap_or_default();
+                        for v in vulns {
+                            self.cluster_adjust(e, v, a, 1);
+                        }
+                    }
+                }
+            }
+            Fact::Removed { environment, service } => {
+                if let (Some(e), Some(s)) = (self.names.get(environment), self.names.get(service)) {
+                    if let Some((old, _)) = self.deployments.remove(&(e, s)) {
+                        self.undeploy(e, s, old);
+                    }
+                }
+            }
+            Fact::Vulnerability { id, severity, commits, artifacts } => {
+                let v = self.names.id(id);
+                self.withdraw(v);
+                let commits: HashSet<Id> = commits.iter().map(|(repo, c)| self.commit_id(repo, c)).collect();
+                let artifacts: HashSet<Id> = artifacts.iter().map(|a| self.names.id(a)).collect();
+                for &c in &commits {
+                    self.commit_vulns.entry(c).or_default().insert(v);
+                }
+                self.vulns.insert(v, Vuln { severity: *severity, commits: commits.clone(), artifacts: artifacts.clone(), seq });
+                for c in commits {
+                    for a in self.artifacts_of_commit(c) {
+                        self.adjust(v, a, 1, 0);
+                    }
+                }
+                for a in artifacts {
+                    self.adjust(v, a, 1, 0);
+                }
+            }
+            Fact::VulnerabilityGone { id } => {
+                if let Some(v) = self.names.get(id) {
+                    self.withdraw(v);
+                }
+            }
+            Fact::ArtifactDeleted { artifact } => {
+                let a = self.names.id(artifact);
+                self.deleted.insert(a, seq);
+            }
+        }
+        net(std::mem::take(&mut self.changes))
+    }
+
+    fn commit_id(&mut self, repository: &str, commit: &str) -> Id {
+        self.names.id(&format!("{repository}@{commit}"))
+    }
+
+    fn artifacts_of_commit(&self, c: Id) -> Vec<Id> {
+        let mut out = Vec::new();
+        for r in self.commit_runs.get(&c).into_iter().flatten() {
+            out.extend(self.run_artifacts.get(r).into_iter().flatten().copied());
+        }
+        out
+    }
+
+    /// Adds (`delta` = 1) or removes (-1) the direct support that run `r`'s sources give `a`.
+    fn run_direct(&mut self, a: Id, r: Id, delta: i32) {
+        let commits: Vec<Id> = self.run_sources.get(&r).map(|m| m.keys().copied().collect()).unwrap_or_default();
+        for c in commits {
+            let vulns: Vec<Id> = self.commit_vulns.get(&c).map(|v| v.iter().copied().collect()).unwrap_or_default();
+            for v in vulns {
+                self.adjust(v, a, delta, 0);
+            }
+        }
+    }
+
+    fn withdraw(&mut self, v: Id) {
+        let Some(vuln) = self.vulns.remove(&v) else { return };
+        for &c in &vuln.commits {
+            if let Some(s) = self.commit_vulns.get_mut(&c) {
+                s.remove(&v);
+            }
+            for a in self.artifacts_of_commit(c) {
+                self.adjust(v, a, -1, 0);
+            }
+        }
+        for &a in &vuln.artifacts {
+            self.adjust(v, a, -1, 0);
+        }
+    }
+
+    fn undeploy(&mut self, e: Id, s: Id, a: Id) {
+        if let Some(set) = self.artifact_deployments.get_mut(&a) {
+            set.remove(&(e, s));
+        }
+        let vulns: Vec<Id> = self.affected.get(&a).map(|m| m.keys().copied().collect()).unwrap_or_default();
+        for v in vulns {
+            self.cluster_adjust(e, v, a, -1);
+        }
+    }
+
+    /// Whether `a` is `p` or one of `p`'s ancestors: then making `p` a parent of `a` would
+    /// close a cycle.
+    fn is_ancestor(&self, a: Id, p: Id) -> bool {
+        let mut stack = vec![p];
+        let mut seen = HashSet::new();
+        while let Some(x) = stack.pop() {
+            if x == a {
+                return true;
+            }
+            if seen.insert(x) {
+                stack.extend(self.parents.get(&x).into_iter().flat_map(|m| m.keys().copied()));
+            }
+        }
+        false
+    }
+
+    /// Changes the support of (`v`, `a`) and propagates every 0 ↔ positive transition to the
+    /// artifact's children and deployments. Work is proportional to the pairs that change.
+    fn adjust(&mut self, v: Id, a: Id, direct: i32, inherited: i32) {
+        let mut work = vec![(a, direct, inherited)];
+        while let Some((a, dd, di)) = work.pop() {
+            let per_art = self.affected.entry(a).or_default();
+            let entry = per_art.entry(v).or_default();
+            let before = entry.total();
+            entry.direct = entry.direct.saturating_add_signed(dd);
+            entry.inherited = entry.inherited.saturating_add_signed(di);
+            let after = entry.total();
+            if after == 0 {
+                per_art.remove(&v);
+                if per_art.is_empty() {
+                    self.affected.remove(&a);
+                }
+            }
+            let delta = match (before, after) {
+                (0, n) if n > 0 => 1,
+                (n, 0) if n > 0 => -1,
+                _ => continue,
+            };
+            work.extend(self.children.get(&a).into_iter().flatten().map(|&c| (c, 0, delta)));
+            let deps: Vec<(Id, Id)> = self.artifact_deployments.get(&a).map(|d| d.iter().copied().collect()).unwrap_or_default();
+            for (e, _) in deps {
+                self.cluster_adjust(e, v, a, delta);
+            }
+        }
+    }
+
+    fn cluster_adjust(&mut self, e: Id, v: Id, via: Id, delta: i32) {
+        let per_cluster = self.clusters.entry(e).or_default();
+        let count = per_cluster.entry(v).or_default();
+        let before = *count;
+        *count = count.saturating_add_signed(delta);
+        let after = *count;
+        if after == 0 {
+            per_cluster.remove(&v);
+            if per_cluster.is_empty() {
+                self.clusters.remove(&e);
+            }
+        }
+        let per_vuln = self.vuln_clusters.entry(v).or_default();
+        if after == 0 {
+            per_vuln.remove(&e);
+            if per_vuln.is_empty() {
+                self.vuln_clusters.remove(&v);
+            }
+        } else {
+            per_vuln.insert(e, after);
+        }
+        if (before == 0) != (after == 0) {
+            self.changes.push(ImpactChange {
+                cluster: self.names.name(e).to_owned(),
+                vulnerability: self.names.name(v).to_owned(),
+                artifact: self.names.name(via).to_owned(),
+                affected: after > 0,
+                seq: self.seq,
+            });
+        }
+    }
+
+    /// The incrementally maintained views.
+    pub fn views(&self) -> Views {
+        let n = |id: Id| self.names.name(id).to_owned();
+        Views {
+            affected: self
+                .affected
+                .iter()
+                .flat_map(|(&a, m)| m.iter().map(move |(&v, s)| (v, a, *s)))
+                .map(|(v, a, s)| (n(v), n(a), s.direct, s.inherited))
+                .collect(),
+            clusters: self.clusters.iter().flat_map(|(&e, m)| m.iter().map(move |(&v, &c)| (e, v, c))).map(|(e, v, c)| (n(e), n(v), c)).collect(),
+        }
+    }
+
+    /// The same views derived from the facts alone, from scratch.
+    pub fn recompute(&self) -> Views {
+        let n = |id: Id| self.names.name(id).to_owned();
+        // Direct reasons per (vulnerability, artifact).
+        let mut direct: HashMap<(Id, Id), u32> = HashMap::new();
+        for (&v, vuln) in &self.vulns {
+            for &c in &vuln.commits {
+                for (&a, &(r, _)) in &self.built_by {
+                    if self.run_sources.get(&r).is_some_and(|s| s.contains_key(&c)) {
+                        *direct.entry((v, a)).or_default() += 1;
+                    }
+                }
+            }
+            for &a in &vuln.artifacts {
+                *direct.entry((v, a)).or_default() += 1;
+            }
+        }
+        // Affected: everything reachable downwards from a directly affected artifact.
+        let mut affected: HashSet<(Id, Id)> = HashSet::new();
+        for &(v, a) in direct.keys() {
+            let mut stack = vec![a];
+            while let Some(x) = stack.pop() {
+                if affected.insert((v, x)) {
+                    stack.extend(self.children.get(&x).into_iter().flatten().copied());
+                }
+            }
+        }
+        let mut out = Views { affected: BTreeSet::new(), clusters: BTreeSet::new() };
+        for &(v, a) in &affected {
+            let inherited = self.parents.get(&a).map(|ps| ps.keys().filter(|p| affected.contains(&(v, **p))).count()).unwrap_or(0);
+            out.affected.insert((n(v), n(a), direct.get(&(v, a)).copied().unwrap_or(0), inherited as u32));
+        }
+        let mut clusters: BTreeMap<(Id, Id), u32> = BTreeMap::new();
+        for (&(e, _), &(a, _)) in &self.deployments {
+            for &(v, x) in &affected {
+                if x == a {
+                    *clusters.entry((e, v)).or_default() += 1;
+                }
+            }
+        }
+        out.clusters = clusters.into_iter().map(|((e, v), c)| (n(e), n(v), c)).collect();
+        out
+    }
+}

@@ -1,0 +1,24 @@
+//! The lineage graph and live vulnerability impact.
+//!
+//! Facts ([`Fact`]) come from events: a pipeline run used a commit, an artifact was built by a
+//! run, an artifact was derived from a parent, a service runs an artifact in an environment, a
+//! vulnerability was found in a commit or an artifact — and their removals. [`Graph::apply`]
+//! folds one fact in, and keeps two derived views current with work proportional to what the
+//! fact changes:
+//!
+//! * which artifacts each vulnerability affects, through any depth of derivation;
+//! * which clusters (environments) run something affected, per vulnerability.
+//!
+//! Each derived pair carries a support count (the number of reasons it holds: direct findings
+//! plus affected parents), so removals are as exact as insertions: a pair disappears when its
+//! last reason does. Derivation edges that would close a cycle are refused, which keeps the
+//! counts exact. [`Graph::recompute`] derives the same views from scratch; the property tests
+//! check they are always equal.
+
+mod facts;
+mod graph;
+mod queries;
+
+pub use facts::{Fact, Severity};
+pub use graph::{Graph, ImpactChange};
+pub use queries::{ArtifactImpact, ClusterRisk, Deployment, Edge, Impact, Lineage, Source};

@@ -1,0 +1,289 @@
+//! Questions asked of the graph.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use serde::Serialize;
+
+use crate::facts::Severity;
+use crate::graph::{Graph, Id};
+
+/// A lineage edge and the log entry that states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub artifact: String,
+    pub parent: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub repository: String,
+    pub commit: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    pub environment: String,
+    pub service: String,
+    pub artifact: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lineage {
+    pub artifact: String,
+    /// Log entry of the artifact's deletion from its registry, if it was deleted.
+    pub deleted: Option<u64>,
+    /// The pipeline run that built it, and the entry that says so.
+    pub built_by: Option<(String, u64)>,
+    /// The commits that run used.
+    pub sources: Vec<Source>,
+    /// Derivation edges upwards, nearest first.
+    pub ancestors: Vec<Edge>,
+    /// Derivation edges downwards, nearest first.
+    pub descendants: Vec<Edge>,
+    /// Where it and its descendants run.
+    pub deployments: Vec<Deployment>,
+    /// Vulnerabilities affecting it.
+    pub vulnerabilities: Vec<(String, Severity)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactImpact {
+    pub artifact: String,
+    /// `pkg:oci/` and `pkg:docker/` artifacts are container images.
+    pub image: bool,
+    /// Why: from where the vulnerability was found (a commit, or an artifact) down to this one.
+    pub path: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact {
+    pub vulnerability: String,
+    pub severity: Severity,
+    /// The log entry that stated the vulnerability as it now stands.
+    pub seq: u64,
+    pub artifacts: Vec<ArtifactImpact>,
+    pub deployments: Vec<Deployment>,
+    pub clusters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterRisk {
+    pub cluster: String,
+    /// Distinct vulnerabilities affecting something that runs there.
+    pub vulnerabilities: usize,
+    pub worst: Severity,
+    pub by_severity: BTreeMap<&'static str, usize>,
+}
+
+fn is_image(purl: &str) -> bool {
+    purl.starts_with("pkg:oci/") || purl.starts_with("pkg:docker/")
+}
+
+impl Graph {
+    fn walk(&self, start: Id, up: bool) -> Vec<Edge> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(x) = queue.pop_front() {
+            let next: Vec<(Id, Id, u64)> = if up {
+                self.parents.get(&x).into_iter().flatten().map(|(&p, &seq)| (x, p, seq)).collect()
+            } else {
+                self.children
+                    .get(&x)
+                    .into_iter()
+                    .flatten()
+                    .map(|&c| (c, x, self.parents.get(&c).and_then(|m| m.get(&x)).copied().unwrap_or(0)))
+                    .collect()
+            };
+            for (child, parent, seq) in next {
+                out.push(Edge { artifact: self.names.name(child).to_owned(), parent: self.names.name(parent).to_owned(), seq });
+                let other = if up { parent } else { child };
+                if seen.insert(other) {
+                    queue.push_back(other);
+                }
+            }
+        }
+        out
+    }
+
+    fn deployments_of(&self, arts: impl IntoIterator<Item = Id>) -> Vec<Deployment> {
+        let mut out: Vec<Deployment> = arts
+            .into_iter()
+            .flat_map(|a| self.artifact_deployments.get(&a).into_iter().flatten().map(move |&d| (d, a)))
+            .map(|((e, s), a)| Deployment {
+                environment: self.names.name(e).to_owned(),
+                service: self.names.name(s).to_owned(),
+                artifact: self.names.name(a).to_owned(),
+                seq: self.deployments.get(&(e, s)).map(|d| d.1).unwrap_or(0),
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.environment, &a.service).cmp(&(&b.environment, &b.service)));
+        out
+    }
+
+    /// The lineage of an artifact, or `None` if the graph has never heard of it.
+    pub fn lineage(&self, purl: &str) -> Option<Lineage> {
+        let a = self.names.get(purl)?;
+        let built_by = self.built_by.get(&a).map(|&(r, seq)| (self.names.name(r).to_owned(), seq));
+        let sources = self
+            .built_by
+            .get(&a)
+            .and_then(|(r, _)| self.run_sources.get(r))
+            .into_iter()
+            .flatten()
+            .map(|(&c, &seq)| {
+                let name = self.names.name(c);
+                let repo = self.commit_repo.get(&c).map(|r| self.names.name(*r)).unwrap_or("");
+                let commit = name.strip_prefix(repo).and_then(|r| r.strip_prefix('@')).unwrap_or(name);
+                Source { repository: repo.to_owned(), commit: commit.to_owned(), seq }
+            })
+            .collect();
+        let descendants = self.walk(a, false);
+        let mut running: Vec<Id> = vec![a];
+        running.extend(descendants.iter().filter_map(|e| self.names.get(&e.artifact)));
+        let mut vulnerabilities: Vec<(String, Severity)> = self
+            .affected
+            .get(&a)
+            .into_iter()
+            .flatten()
+            .map(|(&v, _)| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
+            .collect();
+        vulnerabilities.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        Some(Lineage {
+            artifact: purl.to_owned(),
+            deleted: self.deleted.get(&a).copied(),
+            built_by,
+            sources,
+            ancestors: self.walk(a, true),
+            descendants,
+            deployments: self.deployments_of(running),
+            vulnerabilities,
+        })
+    }
+
+    /// Clusters running something affected by `vulnerability`: the view the graph keeps current.
+    pub fn affected_clusters(&self, vulnerability: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .names
+            .get(vulnerability)
+            .and_then(|v| self.vuln_clusters.get(&v))
+            .into_iter()
+            .flatten()
+            .map(|(&e, _)| self.names.name(e).to_owned())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Why `v` affects `a`: walk up through affected parents to a directly affected artifact.
+    fn path(&self, v: Id, a: Id) -> Vec<String> {
+        let mut path = vec![a];
+        let mut x = a;
+        while self.affected.get(&x).and_then(|m| m.get(&v)).is_some_and(|s| s.direct == 0) {
+            let parent = self
+                .parents
+                .get(&x)
+                .into_iter()
+                .flatten()
+                .map(|(&p, _)| p)
+                .filter(|p| self.affected.get(p).is_some_and(|m| m.contains_key(&v)))
+                .min();
+            match parent {
+                Some(p) if !path.contains(&p) => {
+                    path.push(p);
+                    x = p;
+                }
+                _ => break,
+            }
+        }
+        let mut names: Vec<String> = path.iter().rev().map(|&i| self.names.name(i).to_owned()).collect();
+        // Name the finding that starts the path: a commit the build used, or the artifact itself.
+        if let (Some(vuln), Some(&first)) = (self.vulns.get(&v), path.last()) {
+            let commit = self
+                .built_by
+                .get(&first)
+                .and_then(|(r, _)| self.run_sources.get(r))
+                .and_then(|s| s.keys().find(|c| vuln.commits.contains(c)).copied());
+            if let Some(c) = commit {
+                names.insert(0, self.names.name(c).to_owned());
+            }
+        }
+        names
+    }
+
+    /// Everything a vulnerability affects, each with the path that explains why.
+    pub fn impact(&self, vulnerability: &str) -> Option<Impact> {
+        let v = self.names.get(vulnerability)?;
+        let vuln = self.vulns.get(&v)?;
+        let mut arts: Vec<Id> = self.affected.iter().filter(|(_, m)| m.contains_key(&v)).map(|(&a, _)| a).collect();
+        arts.sort_by(|x, y| self.names.name(*x).cmp(self.names.name(*y)));
+        Some(Impact {
+            vulnerability: vulnerability.to_owned(),
+            severity: vuln.severity,
+            seq: vuln.seq,
+            artifacts: arts
+                .iter()
+                .map(|&a| ArtifactImpact {
+                    artifact: self.names.name(a).to_owned(),
+                    image: is_image(self.names.name(a)),
+                    path: self.path(v, a),
+                })
+                .collect(),
+            deployments: self.deployments_of(arts.iter().copied()),
+            clusters: self.affected_clusters(vulnerability),
+        })
+    }
+
+    /// Per cluster: distinct vulnerabilities (not paths), the worst severity, counts by severity.
+    pub fn risk(&self) -> Vec<ClusterRisk> {
+        let mut out: Vec<ClusterRisk> = self
+            .clusters
+            .iter()
+            .map(|(&e, vulns)| {
+                let mut by_severity: BTreeMap<&'static str, usize> = BTreeMap::new();
+                let mut worst = Severity::Unknown;
+                for v in vulns.keys() {
+                    let s = self.vulns.get(v).map(|x| x.severity).unwrap_or_default();
+                    worst = worst.max(s);
+                    *by_severity.entry(s.name()).or_default() += 1;
+                }
+                ClusterRisk { cluster: self.names.name(e).to_owned(), vulnerabilities: vulns.len(), worst, by_severity }
+            })
+            .collect();
+        out.sort_by(|a, b| b.worst.cmp(&a.worst).then(b.vulnerabilities.cmp(&a.vulnerabilities)).then(a.cluster.cmp(&b.cluster)));
+        out
+    }
+
+    /// Per environment, what runs there now.
+    pub fn what_runs_where(&self) -> BTreeMap<String, Vec<Deployment>> {
+        let mut out: BTreeMap<String, Vec<Deployment>> = BTreeMap::new();
+        for (&(e, s), &(a, seq)) in &self.deployments {
+            out.entry(self.names.name(e).to_owned()).or_default().push(Deployment {
+                environment: self.names.name(e).to_owned(),
+                service: self.names.name(s).to_owned(),
+                artifact: self.names.name(a).to_owned(),
+                seq,
+            });
+        }
+        for list in out.values_mut() {
+            list.sort_by(|a, b| a.service.cmp(&b.service));
+        }
+        out
+    }
+
+    /// Counts for status displays.
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::json!({
+            "built_artifacts": self.built_by.len(),
+            "derivations": self.parents.values().map(|m| m.len()).sum::<usize>(),
+            "deployments": self.deployments.len(),
+            "vulnerabilities": self.vulns.len(),
+            "affected_pairs": self.affected.values().map(|m| m.len()).sum::<usize>(),
+            "affected_clusters": self.clusters.len(),
+            "refused_cycles": self.refused_cycles,
+        })
+    }
+}
