@@ -82,6 +82,8 @@ pub struct Event {
     pub raw: Vec<u8>,
     /// RFC 8785 canonical form of the event; the evidence log hashes this.
     pub canonical: String,
+    /// The lineage facts the event states (see [`crate::conventions`]).
+    pub facts: Vec<crate::Fact>,
 }
 
 /// Why a JSON document could not be read as an event. The validator reports schema errors
@@ -89,14 +91,14 @@ pub struct Event {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
     #[error("{pointer}: {reason}")]
-    Field { pointer: &'static str, reason: String },
+    Field { pointer: String, reason: String },
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &'static str) -> Result<&'a str, ParseError> {
     match v.pointer(pointer) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ParseError::Field { pointer, reason: "must be a string".into() }),
-        None => Err(ParseError::Field { pointer, reason: "is required".into() }),
+        Some(_) => Err(ParseError::Field { pointer: pointer.into(), reason: "must be a string".into() }),
+        None => Err(ParseError::Field { pointer: pointer.into(), reason: "is required".into() }),
     }
 }
 
@@ -116,8 +118,8 @@ impl Event {
         }
         .to_owned();
         let timestamp = str_at(value, "/context/timestamp")?.to_owned();
-        let time_unix_nanos = parse_timestamp(&timestamp).ok_or(ParseError::Field {
-            pointer: "/context/timestamp",
+        let time_unix_nanos = parse_timestamp(&timestamp).ok_or_else(|| ParseError::Field {
+            pointer: "/context/timestamp".into(),
             reason: "must be an RFC 3339 date-time".into(),
         })?;
         let event_type = EventType::new(str_at(value, "/context/type")?);
@@ -133,6 +135,11 @@ impl Event {
         if let Some(content) = value.pointer("/subject/content") {
             collect_artifact_ids(content, &mut artifacts);
         }
+        let facts = if crate::conventions::relevant(event_type.as_str()) {
+            crate::conventions::facts(value).map_err(|e| ParseError::Field { pointer: e.pointer, reason: e.message })?
+        } else {
+            Vec::new()
+        };
         Ok(Event {
             key: EventKey {
                 source: str_at(value, "/context/source")?.to_owned(),
@@ -147,6 +154,7 @@ impl Event {
             artifacts,
             raw,
             canonical: jcs::canonicalize(value),
+            facts,
         })
     }
 }

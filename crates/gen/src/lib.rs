@@ -5,6 +5,9 @@
 
 use serde_json::{json, Value};
 
+mod devsecops;
+pub use devsecops::DevSecOps;
+
 /// The steps of one pipeline run, in order; every run emits each of them.
 const STEPS: usize = 10;
 
@@ -17,7 +20,7 @@ pub struct Generator {
 }
 
 /// SplitMix64: a tiny, well-mixed deterministic sequence.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -111,7 +114,7 @@ impl Iterator for Generator {
 }
 
 /// `YYYY-MM-DD` of a day count since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil_date(days: u64) -> String {
+pub(crate) fn civil_date(days: u64) -> String {
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -187,7 +187,7 @@ fn event_from(index: usize, raw: &[u8], value: &Value) -> Result<Event, ItemErro
         ItemError {
             index,
             event_id: value.pointer("/context/id").and_then(Value::as_str).map(str::to_owned),
-            violations: vec![Violation::new(pointer, "format", reason)],
+            violations: vec![Violation::new(pointer, "convention", reason)],
         }
     })
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::facts::{Fact, Severity};
+use dossier_core::{Fact, Severity};
 
 pub(crate) type Id = u32;
 

@@ -15,10 +15,9 @@
 //! counts exact. [`Graph::recompute`] derives the same views from scratch; the property tests
 //! check they are always equal.
 
-mod facts;
 mod graph;
 mod queries;
 
-pub use facts::{Fact, Severity};
-pub use graph::{Graph, ImpactChange};
+pub use dossier_core::{Fact, Severity};
+pub use graph::{Graph, ImpactChange, Views};
 pub use queries::{ArtifactImpact, ClusterRisk, Deployment, Edge, Impact, Lineage, Source};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use crate::facts::Severity;
+use dossier_core::Severity;
 use crate::graph::{Graph, Id};
 
 /// A lineage edge and the log entry that states it.

@@ -37,8 +37,8 @@ impl Default for ApiConfig {
 }
 
 #[derive(Clone)]
-struct AppState {
-    log: Arc<EvidenceLog>,
+pub(crate) struct AppState {
+    pub(crate) log: Arc<EvidenceLog>,
     config: Arc<ApiConfig>,
 }
 
@@ -60,13 +60,14 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
         .route("/api/v1/log/key", get(key))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
         .route("/api/v1/log/proof/consistency", get(consistency))
+        .merge(crate::lineage_api::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
         .with_state(state)
 }
 
 /// An error answer: a status and a message saying what is wrong and what is accepted.
 #[derive(Debug)]
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -74,7 +75,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
     ApiError(status, message.into())
 }
 
@@ -88,10 +89,10 @@ impl From<StoreError> for ApiError {
     }
 }
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
 /// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => Ok(r?),
         Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}"))),
@@ -213,7 +214,7 @@ fn render_rejection(err: ItemError) -> (StatusCode, Value) {
 const QUERY_PARAMS: &str = "type, subject, source, chain, artifact, since, until, order, limit, after";
 const MAX_LIMIT: usize = 1000;
 
-fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     dossier_core::event::parse_timestamp(value).ok_or_else(|| {
         error(StatusCode::BAD_REQUEST, format!("parameter {name}: {value:?} is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"))
     })

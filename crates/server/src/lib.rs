@@ -2,10 +2,13 @@
 //!
 //! * [`log`]: the evidence log as a service — a [`dossier_store::Store`] behind one group-commit
 //!   writer, the signing key, signed checkpoints and the feed of newly appended events.
+//! * [`lineage`]: the lineage graph as a live view of the log.
 //! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
-//!   stream and the OpenAPI document.
+//!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk.
 
 pub mod api;
+mod lineage_api;
+pub mod lineage;
 pub mod log;
 mod render;
 

@@ -10,6 +10,8 @@ use dossier_store_sqlite::SqliteStore;
 use dossier_tlog::{Checkpoint, Signer, Verifier};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::lineage::{self, LineageView};
+
 /// An event as it was appended, for live subscribers.
 #[derive(Debug, Clone)]
 pub struct Appended {
@@ -30,6 +32,7 @@ pub enum LogError {
 
 pub struct EvidenceLog {
     store: Arc<dyn Store>,
+    lineage: Arc<LineageView>,
     commit: GroupCommit,
     signer: Signer,
     feed: broadcast::Sender<Arc<Appended>>,
@@ -83,12 +86,17 @@ pub fn open_sqlite(dir: &Path) -> Result<Arc<dyn Store>, LogError> {
 }
 
 impl EvidenceLog {
-    pub fn new(store: Arc<dyn Store>, signer: Signer) -> Arc<EvidenceLog> {
+    /// Starts the log service over `store`: rebuilds the lineage graph from the log, then
+    /// starts the writer.
+    pub fn new(store: Arc<dyn Store>, signer: Signer) -> Result<Arc<EvidenceLog>, LogError> {
         let (feed, _) = broadcast::channel(4096);
         let sender = feed.clone();
+        let lineage = Arc::new(LineageView::new(lineage::replay(store.as_ref(), None)?));
+        let view = lineage.clone();
         let commit = GroupCommit::start(
             store.clone(),
             Box::new(move |events, outcomes, received_unix_nanos| {
+                view.apply(events, outcomes);
                 if sender.receiver_count() == 0 {
                     return;
                 }
@@ -99,18 +107,22 @@ impl EvidenceLog {
                 }
             }),
         );
-        Arc::new(EvidenceLog { store, commit, signer, feed, latest: Mutex::new(None) })
+        Ok(Arc::new(EvidenceLog { store, lineage, commit, signer, feed, latest: Mutex::new(None) }))
     }
 
     /// Opens the embedded default in a data directory: SQLite and the key beside it.
     pub fn open_dir(dir: &Path, name: Option<&str>) -> Result<Arc<EvidenceLog>, LogError> {
         let store = open_sqlite(dir)?;
         let signer = load_or_create_key(dir, name)?;
-        Ok(EvidenceLog::new(store, signer))
+        EvidenceLog::new(store, signer)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn lineage(&self) -> &LineageView {
+        &self.lineage
     }
 
     pub fn verifier(&self) -> Verifier {

@@ -1,0 +1,184 @@
+//! How CDEvents state lineage facts: the spec's own fields first, then `chainId`, then
+//! `customData.dossier` and the custom `dev.cdeventsx.dossier-vulnerability.*` events where the
+//! spec has no field. `docs/lineage.md` documents every convention for users.
+
+use serde_json::Value;
+
+use crate::facts::{Fact, Severity};
+
+/// Custom event types Dossier defines for vulnerabilities.
+pub const VULNERABILITY_DISCOVERED: &str = "dev.cdeventsx.dossier-vulnerability.discovered.";
+pub const VULNERABILITY_WITHDRAWN: &str = "dev.cdeventsx.dossier-vulnerability.withdrawn.";
+pub const VULNERABILITY_FIXED: &str = "dev.cdeventsx.dossier-vulnerability.fixed.";
+
+/// A convention broken: where, and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConventionError {
+    pub pointer: String,
+    pub message: String,
+}
+
+fn err(pointer: &str, message: impl Into<String>) -> ConventionError {
+    ConventionError { pointer: pointer.to_owned(), message: message.into() }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// An array of strings at `pointer`, if present.
+fn strings(v: &Value, pointer: &str) -> Result<Vec<String>, ConventionError> {
+    match v.pointer(pointer) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x.as_str().map(str::to_owned).ok_or_else(|| err(&format!("{pointer}/{i}"), "must be a string (a purl)")))
+            .collect(),
+        Some(_) => Err(err(pointer, "must be an array of strings")),
+    }
+}
+
+/// `[{"repository": "...", "commit": "..."}]` at `pointer`, if present.
+fn commits(v: &Value, pointer: &str) -> Result<Vec<(String, String)>, ConventionError> {
+    match v.pointer(pointer) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match (x.get("repository").and_then(Value::as_str), x.get("commit").and_then(Value::as_str)) {
+                (Some(r), Some(c)) if !r.is_empty() && !c.is_empty() => Ok((r.to_owned(), c.to_owned())),
+                _ => Err(err(&format!("{pointer}/{i}"), "must be {\"repository\": \"<url>\", \"commit\": \"<sha>\"}, both non-empty strings")),
+            })
+            .collect(),
+        Some(_) => Err(err(pointer, "must be an array of {\"repository\", \"commit\"} objects")),
+    }
+}
+
+/// The pipeline run an event belongs to: `customData.dossier.pipelineRun`, else `chainId`.
+fn run_of(v: &Value) -> Result<Option<String>, ConventionError> {
+    match v.pointer("/customData/dossier/pipelineRun") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(err("/customData/dossier/pipelineRun", "must be a non-empty string (the pipeline run's id)")),
+        None => Ok(str_at(v, "/context/chainId").map(str::to_owned)),
+    }
+}
+
+/// The lineage facts a validated CDEvent states, in order.
+pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
+    let ty = str_at(v, "/context/type").unwrap_or_default();
+    let subject = str_at(v, "/subject/id").unwrap_or_default().to_owned();
+    let mut out = Vec::new();
+    let kind = ty.strip_prefix("dev.cdevents.").map(|rest| {
+        let mut parts = rest.split('.');
+        (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+    });
+    match kind {
+        Some(("pipelinerun", _)) => {
+            // A run is named by its chainId (shared by all its events), else its subject id.
+            let run = run_of(v)?.unwrap_or(subject);
+            for (repository, commit) in commits(v, "/customData/dossier/sources")? {
+                out.push(Fact::RunSource { run: run.clone(), repository, commit });
+            }
+        }
+        Some(("artifact", "deleted")) => out.push(Fact::ArtifactDeleted { artifact: subject }),
+        Some(("artifact", _)) => {
+            let run = run_of(v)?;
+            // artifact.packaged names the change it was built from: a source of its build.
+            let change = match (str_at(v, "/subject/content/change/source"), str_at(v, "/subject/content/change/id")) {
+                (Some(repo), Some(id)) => Some((repo.to_owned(), id.to_owned())),
+                _ => None,
+            };
+            let run = match (run, &change) {
+                (Some(r), _) => Some(r),
+                (None, Some(_)) => Some(format!("build of {subject}")),
+                (None, None) => None,
+            };
+            if let Some(run) = run {
+                if let Some((repository, commit)) = change {
+                    out.push(Fact::RunSource { run: run.clone(), repository, commit });
+                }
+                out.push(Fact::BuiltBy { artifact: subject.clone(), run });
+            }
+            for parent in strings(v, "/customData/dossier/parents")? {
+                out.push(Fact::Parent { artifact: subject.clone(), parent });
+            }
+        }
+        Some(("service", predicate)) => {
+            let environment = str_at(v, "/subject/content/environment/id").unwrap_or_default().to_owned();
+            match predicate {
+                "deployed" | "upgraded" | "rolledback" => {
+                    if let Some(artifact) = str_at(v, "/subject/content/artifactId") {
+                        out.push(Fact::Deployed { environment, service: subject, artifact: artifact.to_owned() });
+                    }
+                }
+                "removed" => out.push(Fact::Removed { environment, service: subject }),
+                _ => {}
+            }
+        }
+        _ if ty.starts_with(VULNERABILITY_DISCOVERED) => {
+            let severity = match v.pointer("/subject/content/severity") {
+                None => Severity::Unknown,
+                Some(s) => s.as_str().and_then(Severity::parse).ok_or_else(|| {
+                    err("/subject/content/severity", "must be one of critical, high, medium, low, unknown")
+                })?,
+            };
+            let commits = commits(v, "/subject/content/commits")?;
+            let artifacts = strings(v, "/subject/content/artifacts")?;
+            if commits.is_empty() && artifacts.is_empty() {
+                return Err(err("/subject/content", "a discovered vulnerability names the commits and/or artifacts it was found in"));
+            }
+            out.push(Fact::Vulnerability { id: subject, severity, commits, artifacts });
+        }
+        _ if ty.starts_with(VULNERABILITY_WITHDRAWN) || ty.starts_with(VULNERABILITY_FIXED) => {
+            out.push(Fact::VulnerabilityGone { id: subject })
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// Whether events of this type can state lineage facts (so others need not be parsed).
+pub fn relevant(event_type: &str) -> bool {
+    ["dev.cdevents.pipelinerun.", "dev.cdevents.artifact.", "dev.cdevents.service.", "dev.cdeventsx.dossier-vulnerability."]
+        .iter()
+        .any(|p| event_type.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_packaged_image_states_its_build_its_change_and_its_parents() {
+        let e = json!({
+            "context": {"type": "dev.cdevents.artifact.packaged.0.3.0", "chainId": "run-7"},
+            "subject": {"id": "pkg:oci/shop@sha256%3Aab", "content": {"change": {"id": "c0ffee", "source": "https://git.example.com/shop"}}},
+            "customData": {"dossier": {"parents": ["pkg:oci/base@sha256%3A01"]}}
+        });
+        assert_eq!(
+            facts(&e).unwrap(),
+            vec![
+                Fact::RunSource { run: "run-7".into(), repository: "https://git.example.com/shop".into(), commit: "c0ffee".into() },
+                Fact::BuiltBy { artifact: "pkg:oci/shop@sha256%3Aab".into(), run: "run-7".into() },
+                Fact::Parent { artifact: "pkg:oci/shop@sha256%3Aab".into(), parent: "pkg:oci/base@sha256%3A01".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_convention_names_the_field() {
+        let e = json!({
+            "context": {"type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0"},
+            "subject": {"id": "CVE-1", "content": {"severity": "dire", "artifacts": ["pkg:oci/x"]}}
+        });
+        assert_eq!(facts(&e).unwrap_err(), err("/subject/content/severity", "must be one of critical, high, medium, low, unknown"));
+        let e = json!({
+            "context": {"type": "dev.cdevents.pipelinerun.started.0.3.0"},
+            "subject": {"id": "r"},
+            "customData": {"dossier": {"sources": [{"repository": "x"}]}}
+        });
+        assert_eq!(facts(&e).unwrap_err().pointer, "/customData/dossier/sources/0");
+    }
+}
