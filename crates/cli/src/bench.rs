@@ -15,6 +15,9 @@ pub enum BenchCommand {
     /// Ingest throughput and acknowledgement latency (single events, batches of 100 and
     /// 1000), then artifact-timeline lookups with many events stored
     Ingest(IngestArgs),
+    /// The lineage reference problem: vulnerability → affected clusters on the live graph,
+    /// against recursive SQL over the same data (SQLite, and PostgreSQL with --postgres)
+    Lineage(crate::bench_lineage::LineageArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,6 +45,7 @@ pub struct IngestArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Lineage(args) => crate::bench_lineage::run(args),
     }
 }
 
@@ -144,7 +148,7 @@ fn drive(addr: SocketAddr, gen: &Arc<Generator>, next: &AtomicU64, count: u64, b
     Ok(Phase { name: name.to_owned(), events: count, elapsed: began.elapsed(), latencies })
 }
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))

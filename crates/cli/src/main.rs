@@ -1,6 +1,7 @@
 //! `dossier`: the server, its client and its tools in one binary.
 
 mod bench;
+mod bench_lineage;
 mod client;
 mod config;
 mod logcmd;

@@ -124,12 +124,13 @@ impl DevSecOps {
                         if level == 1 && self.base_images > 0 {
                             parents.push(self.base_image(mix(f) % self.base_images as u64));
                         }
+                        // Images come from image builds of their own, linked by parents only.
                         self.event(
                             i,
                             "dev.cdevents.artifact.packaged.0.3.0",
                             self.image(f, level),
-                            json!({"change": {"id": format!("build-{f}")}}),
-                            Some(run),
+                            json!({"change": {"id": format!("image-build-{f}-{level}")}}),
+                            None,
                             Some(json!({"parents": parents})),
                         )
                     }
