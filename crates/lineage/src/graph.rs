@@ -38,12 +38,15 @@ impl Names {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vuln {
     pub severity: Severity,
-    pub commits: HashSet<Id>,
+    /// Where it was found: commits, and artifacts.
+    pub origins: HashSet<Id>,
     pub artifacts: HashSet<Id>,
     pub seq: u64,
 }
 
-/// Why a vulnerability affects an artifact: direct findings, and affected parents.
+/// Why an origin (a commit, or an artifact named by a finding) reaches an artifact: directly
+/// (the artifact's build used the commit; the artifact is the named one), and through parents
+/// it reaches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Support {
     pub direct: u32,
@@ -61,12 +64,22 @@ impl Support {
 pub struct ImpactChange {
     pub cluster: String,
     pub vulnerability: String,
-    /// The artifact whose deployment made (or stopped making) the cluster affected.
+    /// The artifact whose deployment (or lineage) made, or stopped making, the cluster affected.
     pub artifact: String,
     pub affected: bool,
     pub seq: u64,
 }
 
+/// The graph. Facts are kept as stated; two views are derived from them and kept current:
+///
+/// * `reach`: for every artifact, the *origins* whose code it contains — the commits its build
+///   used, inherited through any depth of parents — and the artifacts named by a finding, which
+///   are origins of themselves and their descendants. Each pair has a support count.
+/// * per origin, per cluster: how many deployments there run an artifact the origin reaches;
+///   per vulnerability, per cluster: the sum over the vulnerability's origins.
+///
+/// A vulnerability arriving therefore costs O(its origins × clusters), whatever its fan-out;
+/// the fan-out was paid for once, when the builds and derivations arrived.
 #[derive(Default, Clone)]
 pub struct Graph {
     pub(crate) names: Names,
@@ -81,47 +94,19 @@ pub struct Graph {
     pub(crate) deployments: HashMap<(Id, Id), (Id, u64)>,
     pub(crate) artifact_deployments: HashMap<Id, HashSet<(Id, Id)>>,
     pub(crate) vulns: HashMap<Id, Vuln>,
-    pub(crate) commit_vulns: HashMap<Id, HashSet<Id>>,
     pub(crate) deleted: HashMap<Id, u64>,
     // Derived views.
-    pub(crate) affected: HashMap<Id, HashMap<Id, Support>>,
-    pub(crate) clusters: HashMap<Id, HashMap<Id, u32>>,
+    pub(crate) reach: HashMap<Id, Vec<(Id, Support)>>,
+    /// Findings naming each artifact: an artifact is an origin while this is positive.
+    artifact_findings: HashMap<Id, u32>,
+    pub(crate) origin_vulns: HashMap<Id, HashSet<Id>>,
+    pub(crate) origin_clusters: HashMap<Id, HashMap<Id, u32>>,
     pub(crate) vuln_clusters: HashMap<Id, HashMap<Id, u32>>,
+    pub(crate) clusters: HashMap<Id, HashMap<Id, u32>>,
     /// Derivation edges refused because they would close a cycle.
     pub(crate) refused_cycles: u64,
     changes: Vec<ImpactChange>,
     seq: u64,
-}
-
-/// Drops changes that cancel out within one fact (a restated vulnerability is withdrawn and
-/// added again inside `apply`; subscribers see only the difference).
-fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
-    if changes.len() < 2 {
-        return changes;
-    }
-    let mut balance: HashMap<(String, String), i32> = HashMap::new();
-    for c in &changes {
-        *balance.entry((c.cluster.clone(), c.vulnerability.clone())).or_default() += if c.affected { 1 } else { -1 };
-    }
-    let mut out: Vec<ImpactChange> = Vec::new();
-    for c in changes.into_iter().rev() {
-        let key = (c.cluster.clone(), c.vulnerability.clone());
-        let b = balance.get(&key).copied().unwrap_or(0);
-        if b != 0 && (b > 0) == c.affected && !out.iter().any(|o| o.cluster == c.cluster && o.vulnerability == c.vulnerability) {
-            out.push(c);
-        }
-    }
-    out.reverse();
-    out
-}
-
-/// The derived views in a form that can be compared: names, sorted.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Views {
-    /// (vulnerability, artifact, direct reasons, affected parents)
-    pub affected: BTreeSet<(String, String, u32, u32)>,
-    /// (cluster, vulnerability, affected deployments)
-    pub clusters: BTreeSet<(String, String, u32)>,
 }
 
 impl Graph {
@@ -138,15 +123,11 @@ impl Graph {
                 let (run, repo) = (self.names.id(run), self.names.id(repository));
                 let commit = self.commit_id(repository, commit);
                 self.commit_repo.insert(commit, repo);
-                let fresh = self.run_sources.entry(run).or_default().insert(commit, seq).is_none();
-                if fresh {
+                if self.run_sources.entry(run).or_default().insert(commit, seq).is_none() {
                     self.commit_runs.entry(commit).or_default().insert(run);
                     let arts: Vec<Id> = self.run_artifacts.get(&run).map(|a| a.iter().copied().collect()).unwrap_or_default();
-                    let vulns: Vec<Id> = self.commit_vulns.get(&commit).map(|v| v.iter().copied().collect()).unwrap_or_default();
-                    for &a in &arts {
-                        for &v in &vulns {
-                            self.adjust(v, a, 1, 0);
-                        }
+                    for a in arts {
+                        self.reach_adjust(commit, a, 1, 0);
                     }
                 }
             }
@@ -175,9 +156,9 @@ impl Graph {
                     self.refused_cycles += 1;
                 } else if self.parents.entry(a).or_default().insert(p, seq).is_none() {
                     self.children.entry(p).or_default().insert(a);
-                    let vulns: Vec<Id> = self.affected.get(&p).map(|m| m.keys().copied().collect()).unwrap_or_default();
-                    for v in vulns {
-                        self.adjust(v, a, 0, 1);
+                    let origins: Vec<Id> = self.reach.get(&p).map(|r| r.iter().map(|(o, _)| *o).collect()).unwrap_or_default();
+                    for o in origins {
+                        self.reach_adjust(o, a, 0, 1);
                     }
                 }
             }
@@ -193,9 +174,9 @@ impl Graph {
                         }
                         self.deployments.insert((e, s), (a, seq));
                         self.artifact_deployments.entry(a).or_default().insert((e, s));
-                        let vulns: Vec<Id> = self.affected.get(&a).map(|m| m.keys().copied().collect()).unwrap_or_default();
-                        for v in vulns {
-                            self.cluster_adjust(e, v, a, 1);
+                        let origins: Vec<Id> = self.reach.get(&a).map(|r| r.iter().map(|(o, _)| *o).collect()).unwrap_or_default();
+                        for o in origins {
+                            self.origin_cluster_adjust(o, e, a, 1);
                         }
                     }
                 }
@@ -212,18 +193,24 @@ impl Graph {
                 self.withdraw(v);
                 let commits: HashSet<Id> = commits.iter().map(|(repo, c)| self.commit_id(repo, c)).collect();
                 let artifacts: HashSet<Id> = artifacts.iter().map(|a| self.names.id(a)).collect();
-                for &c in &commits {
-                    self.commit_vulns.entry(c).or_default().insert(v);
-                }
-                self.vulns.insert(v, Vuln { severity: *severity, commits: commits.clone(), artifacts: artifacts.clone(), seq });
-                for c in commits {
-                    for a in self.artifacts_of_commit(c) {
-                        self.adjust(v, a, 1, 0);
+                // An artifact named by a finding becomes an origin of itself and its descendants
+                // before the vulnerability listens to it, so that it is counted once.
+                for &a in &artifacts {
+                    let n = self.artifact_findings.entry(a).or_default();
+                    *n += 1;
+                    if *n == 1 {
+                        self.reach_adjust(a, a, 1, 0);
                     }
                 }
-                for a in artifacts {
-                    self.adjust(v, a, 1, 0);
+                let origins: HashSet<Id> = commits.union(&artifacts).copied().collect();
+                for &o in &origins {
+                    self.origin_vulns.entry(o).or_default().insert(v);
+                    let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
+                    for (e, n) in clusters {
+                        self.vuln_cluster_adjust(v, e, o, n as i64);
+                    }
                 }
+                self.vulns.insert(v, Vuln { severity: *severity, origins, artifacts, seq });
             }
             Fact::VulnerabilityGone { id } => {
                 if let Some(v) = self.names.get(id) {
@@ -242,37 +229,35 @@ impl Graph {
         self.names.id(&format!("{repository}@{commit}"))
     }
 
-    fn artifacts_of_commit(&self, c: Id) -> Vec<Id> {
-        let mut out = Vec::new();
-        for r in self.commit_runs.get(&c).into_iter().flatten() {
-            out.extend(self.run_artifacts.get(r).into_iter().flatten().copied());
-        }
-        out
-    }
-
-    /// Adds (`delta` = 1) or removes (-1) the direct support that run `r`'s sources give `a`.
+    /// Adds (`delta` = 1) or removes (-1) the reach that run `r`'s sources give `a`.
     fn run_direct(&mut self, a: Id, r: Id, delta: i32) {
         let commits: Vec<Id> = self.run_sources.get(&r).map(|m| m.keys().copied().collect()).unwrap_or_default();
         for c in commits {
-            let vulns: Vec<Id> = self.commit_vulns.get(&c).map(|v| v.iter().copied().collect()).unwrap_or_default();
-            for v in vulns {
-                self.adjust(v, a, delta, 0);
-            }
+            self.reach_adjust(c, a, delta, 0);
         }
     }
 
     fn withdraw(&mut self, v: Id) {
         let Some(vuln) = self.vulns.remove(&v) else { return };
-        for &c in &vuln.commits {
-            if let Some(s) = self.commit_vulns.get_mut(&c) {
-                s.remove(&v);
+        for &o in &vuln.origins {
+            let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
+            for (e, n) in clusters {
+                self.vuln_cluster_adjust(v, e, o, -(n as i64));
             }
-            for a in self.artifacts_of_commit(c) {
-                self.adjust(v, a, -1, 0);
+            if let Some(s) = self.origin_vulns.get_mut(&o) {
+                s.remove(&v);
+                if s.is_empty() {
+                    self.origin_vulns.remove(&o);
+                }
             }
         }
         for &a in &vuln.artifacts {
-            self.adjust(v, a, -1, 0);
+            let n = self.artifact_findings.entry(a).or_default();
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.artifact_findings.remove(&a);
+                self.reach_adjust(a, a, -1, 0);
+            }
         }
     }
 
@@ -280,9 +265,9 @@ impl Graph {
         if let Some(set) = self.artifact_deployments.get_mut(&a) {
             set.remove(&(e, s));
         }
-        let vulns: Vec<Id> = self.affected.get(&a).map(|m| m.keys().copied().collect()).unwrap_or_default();
-        for v in vulns {
-            self.cluster_adjust(e, v, a, -1);
+        let origins: Vec<Id> = self.reach.get(&a).map(|r| r.iter().map(|(o, _)| *o).collect()).unwrap_or_default();
+        for o in origins {
+            self.origin_cluster_adjust(o, e, a, -1);
         }
     }
 
@@ -302,21 +287,29 @@ impl Graph {
         false
     }
 
-    /// Changes the support of (`v`, `a`) and propagates every 0 ↔ positive transition to the
-    /// artifact's children and deployments. Work is proportional to the pairs that change.
-    fn adjust(&mut self, v: Id, a: Id, direct: i32, inherited: i32) {
+    /// Changes the support of (origin `o`, artifact `a`) and propagates every 0 ↔ positive
+    /// transition to the artifact's children and deployments: work proportional to the pairs
+    /// that change.
+    fn reach_adjust(&mut self, o: Id, a: Id, direct: i32, inherited: i32) {
         let mut work = vec![(a, direct, inherited)];
         while let Some((a, dd, di)) = work.pop() {
-            let per_art = self.affected.entry(a).or_default();
-            let entry = per_art.entry(v).or_default();
+            let list = self.reach.entry(a).or_default();
+            let i = match list.iter().position(|(x, _)| *x == o) {
+                Some(i) => i,
+                None => {
+                    list.push((o, Support::default()));
+                    list.len() - 1
+                }
+            };
+            let entry = &mut list[i].1;
             let before = entry.total();
             entry.direct = entry.direct.saturating_add_signed(dd);
             entry.inherited = entry.inherited.saturating_add_signed(di);
             let after = entry.total();
             if after == 0 {
-                per_art.remove(&v);
-                if per_art.is_empty() {
-                    self.affected.remove(&a);
+                list.swap_remove(i);
+                if list.is_empty() {
+                    self.reach.remove(&a);
                 }
             }
             let delta = match (before, after) {
@@ -327,31 +320,47 @@ impl Graph {
             work.extend(self.children.get(&a).into_iter().flatten().map(|&c| (c, 0, delta)));
             let deps: Vec<(Id, Id)> = self.artifact_deployments.get(&a).map(|d| d.iter().copied().collect()).unwrap_or_default();
             for (e, _) in deps {
-                self.cluster_adjust(e, v, a, delta);
+                self.origin_cluster_adjust(o, e, a, delta);
             }
         }
     }
 
-    fn cluster_adjust(&mut self, e: Id, v: Id, via: Id, delta: i32) {
-        let per_cluster = self.clusters.entry(e).or_default();
-        let count = per_cluster.entry(v).or_default();
-        let before = *count;
+    fn origin_cluster_adjust(&mut self, o: Id, e: Id, via: Id, delta: i32) {
+        let per_origin = self.origin_clusters.entry(o).or_default();
+        let count = per_origin.entry(e).or_default();
         *count = count.saturating_add_signed(delta);
-        let after = *count;
-        if after == 0 {
-            per_cluster.remove(&v);
-            if per_cluster.is_empty() {
-                self.clusters.remove(&e);
+        if *count == 0 {
+            per_origin.remove(&e);
+            if per_origin.is_empty() {
+                self.origin_clusters.remove(&o);
             }
         }
+        let vulns: Vec<Id> = self.origin_vulns.get(&o).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        for v in vulns {
+            self.vuln_cluster_adjust(v, e, via, delta as i64);
+        }
+    }
+
+    fn vuln_cluster_adjust(&mut self, v: Id, e: Id, via: Id, delta: i64) {
         let per_vuln = self.vuln_clusters.entry(v).or_default();
+        let count = per_vuln.entry(e).or_default();
+        let before = *count;
+        *count = (*count as i64 + delta).max(0) as u32;
+        let after = *count;
         if after == 0 {
             per_vuln.remove(&e);
             if per_vuln.is_empty() {
                 self.vuln_clusters.remove(&v);
             }
+        }
+        let per_cluster = self.clusters.entry(e).or_default();
+        if after == 0 {
+            per_cluster.remove(&v);
+            if per_cluster.is_empty() {
+                self.clusters.remove(&e);
+            }
         } else {
-            per_vuln.insert(e, after);
+            per_cluster.insert(v, after);
         }
         if (before == 0) != (after == 0) {
             self.changes.push(ImpactChange {
@@ -363,58 +372,87 @@ impl Graph {
             });
         }
     }
+}
 
+/// Drops changes that cancel out within one fact (a restated vulnerability is withdrawn and
+/// added again inside `apply`; subscribers see only the difference).
+fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
+    if changes.len() < 2 {
+        return changes;
+    }
+    let mut balance: HashMap<(String, String), i32> = HashMap::new();
+    for c in &changes {
+        *balance.entry((c.cluster.clone(), c.vulnerability.clone())).or_default() += if c.affected { 1 } else { -1 };
+    }
+    let mut out: Vec<ImpactChange> = Vec::new();
+    for c in changes.into_iter().rev() {
+        let key = (c.cluster.clone(), c.vulnerability.clone());
+        let b = balance.get(&key).copied().unwrap_or(0);
+        if b != 0 && (b > 0) == c.affected && !out.iter().any(|o| o.cluster == c.cluster && o.vulnerability == c.vulnerability) {
+            out.push(c);
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The derived views in a form that can be compared: names, sorted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Views {
+    /// (origin, artifact, direct reasons, parents reached)
+    pub reach: BTreeSet<(String, String, u32, u32)>,
+    /// (cluster, vulnerability, affected deployments summed over the vulnerability's origins)
+    pub clusters: BTreeSet<(String, String, u32)>,
+}
+
+impl Graph {
     /// The incrementally maintained views.
     pub fn views(&self) -> Views {
         let n = |id: Id| self.names.name(id).to_owned();
         Views {
-            affected: self
-                .affected
+            reach: self
+                .reach
                 .iter()
-                .flat_map(|(&a, m)| m.iter().map(move |(&v, s)| (v, a, *s)))
-                .map(|(v, a, s)| (n(v), n(a), s.direct, s.inherited))
+                .flat_map(|(&a, list)| list.iter().map(move |&(o, s)| (n(o), n(a), s.direct, s.inherited)))
                 .collect(),
-            clusters: self.clusters.iter().flat_map(|(&e, m)| m.iter().map(move |(&v, &c)| (e, v, c))).map(|(e, v, c)| (n(e), n(v), c)).collect(),
+            clusters: self.clusters.iter().flat_map(|(&e, m)| m.iter().map(move |(&v, &c)| (n(e), n(v), c))).collect(),
         }
     }
 
     /// The same views derived from the facts alone, from scratch.
     pub fn recompute(&self) -> Views {
         let n = |id: Id| self.names.name(id).to_owned();
-        // Direct reasons per (vulnerability, artifact).
         let mut direct: HashMap<(Id, Id), u32> = HashMap::new();
-        for (&v, vuln) in &self.vulns {
-            for &c in &vuln.commits {
-                for (&a, &(r, _)) in &self.built_by {
-                    if self.run_sources.get(&r).is_some_and(|s| s.contains_key(&c)) {
-                        *direct.entry((v, a)).or_default() += 1;
-                    }
-                }
-            }
-            for &a in &vuln.artifacts {
-                *direct.entry((v, a)).or_default() += 1;
+        for (&a, &(r, _)) in &self.built_by {
+            for &c in self.run_sources.get(&r).into_iter().flat_map(|m| m.keys()) {
+                *direct.entry((c, a)).or_default() += 1;
             }
         }
-        // Affected: everything reachable downwards from a directly affected artifact.
-        let mut affected: HashSet<(Id, Id)> = HashSet::new();
-        for &(v, a) in direct.keys() {
+        let named: HashSet<Id> = self.vulns.values().flat_map(|v| v.artifacts.iter().copied()).collect();
+        for &a in &named {
+            *direct.entry((a, a)).or_default() += 1;
+        }
+        let mut reach: HashSet<(Id, Id)> = HashSet::new();
+        for &(o, a) in direct.keys() {
             let mut stack = vec![a];
             while let Some(x) = stack.pop() {
-                if affected.insert((v, x)) {
+                if reach.insert((o, x)) {
                     stack.extend(self.children.get(&x).into_iter().flatten().copied());
                 }
             }
         }
-        let mut out = Views { affected: BTreeSet::new(), clusters: BTreeSet::new() };
-        for &(v, a) in &affected {
-            let inherited = self.parents.get(&a).map(|ps| ps.keys().filter(|p| affected.contains(&(v, **p))).count()).unwrap_or(0);
-            out.affected.insert((n(v), n(a), direct.get(&(v, a)).copied().unwrap_or(0), inherited as u32));
+        let mut out = Views { reach: BTreeSet::new(), clusters: BTreeSet::new() };
+        for &(o, a) in &reach {
+            let inherited = self.parents.get(&a).map(|ps| ps.keys().filter(|p| reach.contains(&(o, **p))).count()).unwrap_or(0);
+            out.reach.insert((n(o), n(a), direct.get(&(o, a)).copied().unwrap_or(0), inherited as u32));
         }
         let mut clusters: BTreeMap<(Id, Id), u32> = BTreeMap::new();
-        for (&(e, _), &(a, _)) in &self.deployments {
-            for &(v, x) in &affected {
-                if x == a {
-                    *clusters.entry((e, v)).or_default() += 1;
+        for (&v, vuln) in &self.vulns {
+            for &o in &vuln.origins {
+                for (&(e, _), &(a, _)) in &self.deployments {
+                    if reach.contains(&(o, a)) {
+                        *clusters.entry((e, v)).or_default() += 1;
+                    }
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Questions asked of the graph.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
@@ -144,12 +144,16 @@ impl Graph {
         let descendants = self.walk(a, false);
         let mut running: Vec<Id> = vec![a];
         running.extend(descendants.iter().filter_map(|e| self.names.get(&e.artifact)));
-        let mut vulnerabilities: Vec<(String, Severity)> = self
-            .affected
+        let vulns: std::collections::BTreeSet<Id> = self
+            .reach
             .get(&a)
             .into_iter()
             .flatten()
-            .map(|(&v, _)| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
+            .flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied())
+            .collect();
+        let mut vulnerabilities: Vec<(String, Severity)> = vulns
+            .into_iter()
+            .map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
             .collect();
         vulnerabilities.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
         Some(Lineage {
@@ -178,47 +182,64 @@ impl Graph {
         out
     }
 
-    /// Why `v` affects `a`: walk up through affected parents to a directly affected artifact.
-    fn path(&self, v: Id, a: Id) -> Vec<String> {
-        let mut path = vec![a];
-        let mut x = a;
-        while self.affected.get(&x).and_then(|m| m.get(&v)).is_some_and(|s| s.direct == 0) {
-            let parent = self
-                .parents
-                .get(&x)
-                .into_iter()
-                .flatten()
-                .map(|(&p, _)| p)
-                .filter(|p| self.affected.get(p).is_some_and(|m| m.contains_key(&v)))
-                .min();
-            match parent {
-                Some(p) if !path.contains(&p) => {
-                    path.push(p);
-                    x = p;
-                }
-                _ => break,
-            }
-        }
-        let mut names: Vec<String> = path.iter().rev().map(|&i| self.names.name(i).to_owned()).collect();
-        // Name the finding that starts the path: a commit the build used, or the artifact itself.
-        if let (Some(vuln), Some(&first)) = (self.vulns.get(&v), path.last()) {
-            let commit = self
-                .built_by
-                .get(&first)
-                .and_then(|(r, _)| self.run_sources.get(r))
-                .and_then(|s| s.keys().find(|c| vuln.commits.contains(c)).copied());
-            if let Some(c) = commit {
-                names.insert(0, self.names.name(c).to_owned());
-            }
-        }
-        names
-    }
-
-    /// Everything a vulnerability affects, each with the path that explains why.
+    /// Everything a vulnerability affects, each with the path that explains why: a walk down
+    /// from where it was found (a commit, through the builds that used it, or a named artifact)
+    /// along derivations. The listing costs what it lists.
     pub fn impact(&self, vulnerability: &str) -> Option<Impact> {
         let v = self.names.get(vulnerability)?;
         let vuln = self.vulns.get(&v)?;
-        let mut arts: Vec<Id> = self.affected.iter().filter(|(_, m)| m.contains_key(&v)).map(|(&a, _)| a).collect();
+        // Breadth-first from the origins, remembering how each artifact was first reached.
+        let mut came_from: HashMap<Id, Option<Id>> = HashMap::new();
+        let mut queue: VecDeque<Id> = VecDeque::new();
+        let mut seeds: Vec<(Id, Id)> = Vec::new();
+        let mut origins: Vec<Id> = vuln.origins.iter().copied().collect();
+        origins.sort_by(|x, y| self.names.name(*x).cmp(self.names.name(*y)));
+        for o in origins {
+            if vuln.artifacts.contains(&o) {
+                seeds.push((o, o));
+            } else {
+                let mut runs: Vec<Id> = self.commit_runs.get(&o).into_iter().flatten().copied().collect();
+                runs.sort_unstable();
+                for r in runs {
+                    let mut arts: Vec<Id> = self.run_artifacts.get(&r).into_iter().flatten().copied().collect();
+                    arts.sort_unstable();
+                    seeds.extend(arts.into_iter().map(|a| (o, a)));
+                }
+            }
+        }
+        let mut seed_origin: HashMap<Id, Id> = HashMap::new();
+        for (o, a) in seeds {
+            if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(a) {
+                e.insert(None);
+                seed_origin.insert(a, o);
+                queue.push_back(a);
+            }
+        }
+        while let Some(x) = queue.pop_front() {
+            let mut kids: Vec<Id> = self.children.get(&x).into_iter().flatten().copied().collect();
+            kids.sort_unstable();
+            for c in kids {
+                if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(c) {
+                    e.insert(Some(x));
+                    queue.push_back(c);
+                }
+            }
+        }
+        let path = |a: Id| -> Vec<String> {
+            let mut p = vec![a];
+            let mut x = a;
+            while let Some(Some(prev)) = came_from.get(&x) {
+                p.push(*prev);
+                x = *prev;
+            }
+            let origin = seed_origin.get(&x).copied();
+            let mut names: Vec<String> = p.iter().rev().map(|&i| self.names.name(i).to_owned()).collect();
+            if let Some(o) = origin.filter(|o| *o != x) {
+                names.insert(0, self.names.name(o).to_owned());
+            }
+            names
+        };
+        let mut arts: Vec<Id> = came_from.keys().copied().collect();
         arts.sort_by(|x, y| self.names.name(*x).cmp(self.names.name(*y)));
         Some(Impact {
             vulnerability: vulnerability.to_owned(),
@@ -226,11 +247,7 @@ impl Graph {
             seq: vuln.seq,
             artifacts: arts
                 .iter()
-                .map(|&a| ArtifactImpact {
-                    artifact: self.names.name(a).to_owned(),
-                    image: is_image(self.names.name(a)),
-                    path: self.path(v, a),
-                })
+                .map(|&a| ArtifactImpact { artifact: self.names.name(a).to_owned(), image: is_image(self.names.name(a)), path: path(a) })
                 .collect(),
             deployments: self.deployments_of(arts.iter().copied()),
             clusters: self.affected_clusters(vulnerability),
@@ -281,7 +298,7 @@ impl Graph {
             "derivations": self.parents.values().map(|m| m.len()).sum::<usize>(),
             "deployments": self.deployments.len(),
             "vulnerabilities": self.vulns.len(),
-            "affected_pairs": self.affected.values().map(|m| m.len()).sum::<usize>(),
+            "reach_pairs": self.reach.values().map(|m| m.len()).sum::<usize>(),
             "affected_clusters": self.clusters.len(),
             "refused_cycles": self.refused_cycles,
         })
