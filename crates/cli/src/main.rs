@@ -4,6 +4,7 @@ mod bench;
 mod bench_lineage;
 mod client;
 mod config;
+mod lineage_cmd;
 mod logcmd;
 mod query;
 mod send;
@@ -30,6 +31,18 @@ enum Command {
     Event(query::EventArgs),
     /// Show every event that names an artifact (its timeline).
     Artifact(query::ArtifactArgs),
+    /// The lineage of an artifact: sources, ancestors, descendants, deployments, vulnerabilities.
+    Lineage(lineage_cmd::LineageArgs),
+    /// Everything a vulnerability affects: artifacts, images, deployments, clusters, with paths.
+    Impact(lineage_cmd::ImpactArgs),
+    /// Risk per cluster: distinct vulnerabilities, worst severity, counts by severity.
+    Risk(lineage_cmd::AsOf),
+    /// What runs where: per environment, the current deployments.
+    Where(lineage_cmd::AsOf),
+    /// Rebuild the lineage graph from a data directory's log and print its statistics.
+    Reindex(lineage_cmd::ReindexArgs),
+    /// Send a seeded, realistic DevSecOps history to a server, to explore.
+    Demo(lineage_cmd::DemoArgs),
     /// Check a data directory's whole store against its log and signed checkpoint.
     Verify(verify::VerifyArgs),
     /// The evidence log: checkpoint, key, inclusion and consistency proofs (verified locally).
@@ -41,6 +54,12 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Behave like a Unix tool when the reader goes away (`dossier events | head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => config::serve(args),
@@ -49,6 +68,12 @@ fn main() -> std::process::ExitCode {
         Command::Event(args) => query::event(args),
         Command::Artifact(args) => query::artifact(args),
         Command::Verify(args) => verify::run(args),
+        Command::Lineage(args) => lineage_cmd::lineage(args),
+        Command::Impact(args) => lineage_cmd::impact(args),
+        Command::Risk(args) => lineage_cmd::risk(args),
+        Command::Where(args) => lineage_cmd::where_runs(args),
+        Command::Reindex(args) => lineage_cmd::reindex(args),
+        Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };

@@ -50,7 +50,8 @@ impl DevSecOps {
         let u = (mix(self.seed ^ draw) >> 11) as f64 / (1u64 << 53) as f64;
         let total = self.repositories as u64 * self.commits_per_repository as u64;
         let k = ((total as f64) * u * u * u) as u64 % total.max(1);
-        (self.repository(k % self.repositories as u64), format!("{:040x}", mix(k.wrapping_add(self.seed)) as u128 * 0x1_0000_0001))
+        let h = mix(k.wrapping_add(self.seed));
+        (self.repository(k % self.repositories as u64), format!("{h:016x}{:016x}{:08x}", mix(h), mix(h ^ 1) as u32))
     }
 
     fn run_sources(&self, family: u64) -> Vec<(String, String)> {
@@ -59,7 +60,7 @@ impl DevSecOps {
     }
 
     pub fn binary(&self, family: u64) -> String {
-        format!("pkg:generic/app-{family}@1.{family}.0")
+        format!("pkg:generic/app-{family}@1.{family}.{}", self.seed)
     }
 
     pub fn image(&self, family: u64, level: u32) -> String {

@@ -39,6 +39,9 @@ pub struct Lineage {
     pub built_by: Option<(String, u64)>,
     /// The commits that run used.
     pub sources: Vec<Source>,
+    /// Every commit whose code the artifact contains, through its build and its ancestors'
+    /// (`repository@commit`), and the artifacts named by findings that it derives from.
+    pub origins: Vec<String>,
     /// Derivation edges upwards, nearest first.
     pub ancestors: Vec<Edge>,
     /// Derivation edges downwards, nearest first.
@@ -156,11 +159,14 @@ impl Graph {
             .map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
             .collect();
         vulnerabilities.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        let mut origins: Vec<String> = self.reach.get(&a).into_iter().flatten().map(|(o, _)| self.names.name(*o).to_owned()).collect();
+        origins.sort();
         Some(Lineage {
             artifact: purl.to_owned(),
             deleted: self.deleted.get(&a).copied(),
             built_by,
             sources,
+            origins,
             ancestors: self.walk(a, true),
             descendants,
             deployments: self.deployments_of(running),
@@ -301,6 +307,18 @@ impl Graph {
             "reach_pairs": self.reach.values().map(|m| m.len()).sum::<usize>(),
             "affected_clusters": self.clusters.len(),
             "refused_cycles": self.refused_cycles,
+            "digest": self.digest(),
         })
+    }
+
+    /// A fingerprint of the derived views: equal graphs have equal digests, so a graph rebuilt
+    /// from the log can be compared with the live one.
+    pub fn digest(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let views = self.views();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        views.reach.hash(&mut h);
+        views.clusters.hash(&mut h);
+        format!("{:016x}", h.finish())
     }
 }
