@@ -102,6 +102,14 @@ fn str_at<'a>(v: &'a Value, pointer: &'static str) -> Result<&'a str, ParseError
     }
 }
 
+/// Formats nanoseconds since the Unix epoch as RFC 3339 in UTC.
+pub fn format_timestamp(nanos: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| nanos.to_string())
+}
+
 /// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;

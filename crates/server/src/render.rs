@@ -6,16 +6,8 @@ use dossier_store::StoredEvent;
 use dossier_tlog::Hash;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-/// RFC 3339 in UTC, from nanoseconds since the epoch.
-pub fn rfc3339(nanos: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| nanos.to_string())
-}
+pub use dossier_core::event::format_timestamp as rfc3339;
 
 pub fn b64(hash: &Hash) -> String {
     B64.encode(hash)
