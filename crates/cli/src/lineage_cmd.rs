@@ -135,12 +135,23 @@ pub fn risk(opts: AsOf) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<24} {:>8} {:>9} {:>9} {:>5} {:>7} {:>4}  WORST", "CLUSTER", "VULNS", "CRITICAL", "HIGH", "MED", "LOW", "?");
     let clusters = r["clusters"].as_array().cloned().unwrap_or_default();
+    if !clusters.is_empty() {
+        println!("{:<24} {:>6} {:>9} {:>6} {:>7} {:>6} {:>8}  WORST", "CLUSTER", "VULNS", "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN");
+    }
     for c in &clusters {
-        let b = &c["by_severity"];
-        let n = |k: &str| b[k].as_u64().unwrap_or(0);
-        println!("{:<24} {:>8} {:>9} {:>9} {:>5} {:>7} {:>4}  {}", s(&c["cluster"]), c["vulnerabilities"], n("critical"), n("high"), n("medium"), n("low"), n("unknown"), s(&c["worst"]));
+        let n = |k: &str| c["by_severity"][k].as_u64().unwrap_or(0);
+        println!(
+            "{:<24} {:>6} {:>9} {:>6} {:>7} {:>6} {:>8}  {}",
+            s(&c["cluster"]),
+            c["vulnerabilities"].as_u64().unwrap_or(0),
+            n("critical"),
+            n("high"),
+            n("medium"),
+            n("low"),
+            n("unknown"),
+            s(&c["worst"])
+        );
     }
     if clusters.is_empty() {
         eprintln!("no cluster runs anything affected by a known vulnerability");
