@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::facts::{Fact, Severity};
+use crate::version::{split_purl_version, VersionRange};
 
 /// Custom event types Dossier defines for vulnerabilities.
 pub const VULNERABILITY_DISCOVERED: &str = "dev.cdeventsx.dossier-vulnerability.discovered.";
@@ -52,6 +53,30 @@ fn commits(v: &Value, pointer: &str) -> Result<Vec<(String, String)>, Convention
             })
             .collect(),
         Some(_) => Err(err(pointer, "must be an array of {\"repository\", \"commit\"} objects")),
+    }
+}
+
+/// `[{"purl": "pkg:npm/lodash", "versions": "<4.17.21"}]` at `pointer`, if present.
+fn packages(v: &Value, pointer: &str) -> Result<Vec<(String, VersionRange)>, ConventionError> {
+    match v.pointer(pointer) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let at = format!("{pointer}/{i}");
+                let purl = x.get("purl").and_then(Value::as_str).filter(|p| p.starts_with("pkg:") && !p.contains('@'));
+                let purl = purl.ok_or_else(|| err(&format!("{at}/purl"), "must be a package URL without version, e.g. pkg:npm/lodash"))?;
+                let range = match x.get("versions") {
+                    None => VersionRange::parse("*"),
+                    Some(Value::String(r)) => VersionRange::parse(r),
+                    Some(_) => Err("must be a string such as \">=1.2.0,<1.4.5\"".to_owned()),
+                }
+                .map_err(|m| err(&format!("{at}/versions"), m))?;
+                Ok((purl.to_owned(), range))
+            })
+            .collect(),
+        Some(_) => Err(err(pointer, "must be an array of {\"purl\", \"versions\"} objects")),
     }
 }
 
@@ -103,6 +128,12 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
             for parent in strings(v, "/customData/dossier/parents")? {
                 out.push(Fact::Parent { artifact: subject.clone(), parent });
             }
+            for (i, purl) in strings(v, "/customData/dossier/packages")?.iter().enumerate() {
+                let (package, version) = split_purl_version(purl).ok_or_else(|| {
+                    err(&format!("/customData/dossier/packages/{i}"), "must be a package URL with a version, e.g. pkg:npm/lodash@4.17.20")
+                })?;
+                out.push(Fact::Contains { artifact: subject.clone(), package: package.to_owned(), version: version.to_owned() });
+            }
         }
         Some(("service", predicate)) => {
             let environment = str_at(v, "/subject/content/environment/id").unwrap_or_default().to_owned();
@@ -125,10 +156,14 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
             };
             let commits = commits(v, "/subject/content/commits")?;
             let artifacts = strings(v, "/subject/content/artifacts")?;
-            if commits.is_empty() && artifacts.is_empty() {
-                return Err(err("/subject/content", "a discovered vulnerability names the commits and/or artifacts it was found in"));
+            let packages = packages(v, "/subject/content/packages")?;
+            if commits.is_empty() && artifacts.is_empty() && packages.is_empty() {
+                return Err(err(
+                    "/subject/content",
+                    "a discovered vulnerability names the commits, artifacts and/or packages it was found in",
+                ));
             }
-            out.push(Fact::Vulnerability { id: subject, severity, commits, artifacts });
+            out.push(Fact::Vulnerability { id: subject, severity, commits, artifacts, packages });
         }
         _ if ty.starts_with(VULNERABILITY_WITHDRAWN) || ty.starts_with(VULNERABILITY_FIXED) => {
             out.push(Fact::VulnerabilityGone { id: subject })

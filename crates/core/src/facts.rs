@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use crate::version::VersionRange;
+
 /// Severity of a vulnerability, ordered from least to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -53,9 +55,19 @@ pub enum Fact {
     Deployed { environment: String, service: String, artifact: String },
     /// `service` was removed from `environment`.
     Removed { environment: String, service: String },
-    /// A vulnerability, found in commits (`(repository, commit)`) and/or artifacts. Stating it
-    /// again replaces what was known of it.
-    Vulnerability { id: String, severity: Severity, commits: Vec<(String, String)>, artifacts: Vec<String> },
+    /// `artifact` contains package `package` (a purl without version) at `version`, as its
+    /// SBOM or its build says; derived artifacts contain it too.
+    Contains { artifact: String, package: String, version: String },
+    /// A vulnerability, found in commits (`(repository, commit)`), artifacts, and/or versions of
+    /// packages (`(package purl without version, range)`). Stating it again replaces what was
+    /// known of it.
+    Vulnerability {
+        id: String,
+        severity: Severity,
+        commits: Vec<(String, String)>,
+        artifacts: Vec<String>,
+        packages: Vec<(String, VersionRange)>,
+    },
     /// The vulnerability was withdrawn or fixed: it affects nothing any more.
     VulnerabilityGone { id: String },
     /// The artifact was deleted from its registry; what runs it still runs it.

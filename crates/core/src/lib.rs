@@ -10,6 +10,8 @@ pub mod conventions;
 pub mod event;
 mod facts;
 pub mod jcs;
+mod version;
 
 pub use event::{Event, EventKey, EventType, ParseError};
 pub use facts::{Fact, Severity};
+pub use version::{split_purl_version, VersionRange};

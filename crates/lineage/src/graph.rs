@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use dossier_core::{Fact, Severity};
+use dossier_core::{Fact, Severity, VersionRange};
 
 pub(crate) type Id = u32;
 
@@ -38,9 +38,13 @@ impl Names {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vuln {
     pub severity: Severity,
-    /// Where it was found: commits, and artifacts.
-    pub origins: HashSet<Id>,
+    pub commits: HashSet<Id>,
     pub artifacts: HashSet<Id>,
+    /// Package (purl without version) and the affected versions.
+    pub packages: Vec<(Id, VersionRange)>,
+    /// Where it is found now: its commits, its artifacts, and the known package versions in
+    /// its ranges (which grow as artifacts with new versions arrive).
+    pub origins: HashSet<Id>,
     pub seq: u64,
 }
 
@@ -95,6 +99,14 @@ pub struct Graph {
     pub(crate) artifact_deployments: HashMap<Id, HashSet<(Id, Id)>>,
     pub(crate) vulns: HashMap<Id, Vuln>,
     pub(crate) deleted: HashMap<Id, u64>,
+    /// Artifact → package versions (`purl@version` ids) it contains.
+    pub(crate) contains: HashMap<Id, HashMap<Id, u64>>,
+    pub(crate) package_artifacts: HashMap<Id, HashSet<Id>>,
+    /// Package version id → (package id, version).
+    pub(crate) package_of: HashMap<Id, (Id, String)>,
+    pub(crate) package_versions: HashMap<Id, Vec<Id>>,
+    /// Package → the vulnerabilities whose ranges name it.
+    package_ranges: HashMap<Id, Vec<(Id, VersionRange)>>,
     // Derived views.
     pub(crate) reach: HashMap<Id, Vec<(Id, Support)>>,
     /// Findings naming each artifact: an artifact is an origin while this is positive.
@@ -188,7 +200,35 @@ impl Graph {
                     }
                 }
             }
-            Fact::Vulnerability { id, severity, commits, artifacts } => {
+            Fact::Contains { artifact, package, version } => {
+                let (a, pkg) = (self.names.id(artifact), self.names.id(package));
+                let pv = self.names.id(&format!("{package}@{version}"));
+                if self.contains.entry(a).or_default().insert(pv, seq).is_none() {
+                    if !self.package_of.contains_key(&pv) {
+                        // A version seen for the first time joins the vulnerabilities whose
+                        // ranges hold it, before it reaches anything.
+                        self.package_of.insert(pv, (pkg, version.clone()));
+                        self.package_versions.entry(pkg).or_default().push(pv);
+                        let vulns: Vec<Id> = self
+                            .package_ranges
+                            .get(&pkg)
+                            .into_iter()
+                            .flatten()
+                            .filter(|(_, r)| r.contains(version))
+                            .map(|(v, _)| *v)
+                            .collect();
+                        for v in vulns {
+                            if let Some(vuln) = self.vulns.get_mut(&v) {
+                                vuln.origins.insert(pv);
+                            }
+                            self.attach(v, pv);
+                        }
+                    }
+                    self.package_artifacts.entry(pv).or_default().insert(a);
+                    self.reach_adjust(pv, a, 1, 0);
+                }
+            }
+            Fact::Vulnerability { id, severity, commits, artifacts, packages } => {
                 let v = self.names.id(id);
                 self.withdraw(v);
                 let commits: HashSet<Id> = commits.iter().map(|(repo, c)| self.commit_id(repo, c)).collect();
@@ -202,15 +242,16 @@ impl Graph {
                         self.reach_adjust(a, a, 1, 0);
                     }
                 }
-                let origins: HashSet<Id> = commits.union(&artifacts).copied().collect();
-                for &o in &origins {
-                    self.origin_vulns.entry(o).or_default().insert(v);
-                    let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
-                    for (e, n) in clusters {
-                        self.vuln_cluster_adjust(v, e, o, n as i64);
-                    }
+                let packages: Vec<(Id, VersionRange)> = packages.iter().map(|(p, r)| (self.names.id(p), r.clone())).collect();
+                let mut origins: HashSet<Id> = commits.union(&artifacts).copied().collect();
+                for (pkg, range) in &packages {
+                    self.package_ranges.entry(*pkg).or_default().push((v, range.clone()));
+                    origins.extend(self.matching_versions(*pkg, range));
                 }
-                self.vulns.insert(v, Vuln { severity: *severity, origins, artifacts, seq });
+                for &o in &origins {
+                    self.attach(v, o);
+                }
+                self.vulns.insert(v, Vuln { severity: *severity, commits, artifacts, packages, origins, seq });
             }
             Fact::VulnerabilityGone { id } => {
                 if let Some(v) = self.names.get(id) {
@@ -237,17 +278,50 @@ impl Graph {
         }
     }
 
+    fn matching_versions(&self, pkg: Id, range: &VersionRange) -> Vec<Id> {
+        self.package_versions
+            .get(&pkg)
+            .into_iter()
+            .flatten()
+            .filter(|pv| self.package_of.get(pv).is_some_and(|(_, version)| range.contains(version)))
+            .copied()
+            .collect()
+    }
+
+    /// Makes vulnerability `v` listen to origin `o`: every cluster `o` reaches counts for `v`.
+    fn attach(&mut self, v: Id, o: Id) {
+        if self.origin_vulns.entry(o).or_default().insert(v) {
+            let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
+            for (e, n) in clusters {
+                self.vuln_cluster_adjust(v, e, o, n as i64);
+            }
+        }
+    }
+
+    fn detach(&mut self, v: Id, o: Id) {
+        let Some(s) = self.origin_vulns.get_mut(&o) else { return };
+        if !s.remove(&v) {
+            return;
+        }
+        if s.is_empty() {
+            self.origin_vulns.remove(&o);
+        }
+        let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
+        for (e, n) in clusters {
+            self.vuln_cluster_adjust(v, e, o, -(n as i64));
+        }
+    }
+
     fn withdraw(&mut self, v: Id) {
         let Some(vuln) = self.vulns.remove(&v) else { return };
         for &o in &vuln.origins {
-            let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
-            for (e, n) in clusters {
-                self.vuln_cluster_adjust(v, e, o, -(n as i64));
-            }
-            if let Some(s) = self.origin_vulns.get_mut(&o) {
-                s.remove(&v);
-                if s.is_empty() {
-                    self.origin_vulns.remove(&o);
+            self.detach(v, o);
+        }
+        for (pkg, _) in &vuln.packages {
+            if let Some(list) = self.package_ranges.get_mut(pkg) {
+                list.retain(|(x, _)| *x != v);
+                if list.is_empty() {
+                    self.package_ranges.remove(pkg);
                 }
             }
         }
@@ -428,6 +502,11 @@ impl Graph {
                 *direct.entry((c, a)).or_default() += 1;
             }
         }
+        for (&a, versions) in &self.contains {
+            for &pv in versions.keys() {
+                *direct.entry((pv, a)).or_default() += 1;
+            }
+        }
         let named: HashSet<Id> = self.vulns.values().flat_map(|v| v.artifacts.iter().copied()).collect();
         for &a in &named {
             *direct.entry((a, a)).or_default() += 1;
@@ -448,7 +527,14 @@ impl Graph {
         }
         let mut clusters: BTreeMap<(Id, Id), u32> = BTreeMap::new();
         for (&v, vuln) in &self.vulns {
-            for &o in &vuln.origins {
+            // The vulnerability's origins, from its statement and the package versions known.
+            let mut origins: HashSet<Id> = vuln.commits.union(&vuln.artifacts).copied().collect();
+            for (&pv, (pkg, version)) in &self.package_of {
+                if vuln.packages.iter().any(|(p, r)| p == pkg && r.contains(version)) {
+                    origins.insert(pv);
+                }
+            }
+            for &o in &origins {
                 for (&(e, _), &(a, _)) in &self.deployments {
                     if reach.contains(&(o, a)) {
                         *clusters.entry((e, v)).or_default() += 1;

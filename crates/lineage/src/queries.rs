@@ -203,6 +203,10 @@ impl Graph {
         for o in origins {
             if vuln.artifacts.contains(&o) {
                 seeds.push((o, o));
+            } else if let Some(arts) = self.package_artifacts.get(&o) {
+                let mut arts: Vec<Id> = arts.iter().copied().collect();
+                arts.sort_unstable();
+                seeds.extend(arts.into_iter().map(|a| (o, a)));
             } else {
                 let mut runs: Vec<Id> = self.commit_runs.get(&o).into_iter().flatten().copied().collect();
                 runs.sort_unstable();

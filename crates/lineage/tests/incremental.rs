@@ -1,6 +1,7 @@
 //! The incrementally maintained views always equal a from-scratch recomputation, and the
 //! answers are the ones the reference problem asks for.
 
+use dossier_core::VersionRange;
 use dossier_lineage::{Fact, Graph, Severity};
 use proptest::prelude::*;
 
@@ -12,20 +13,31 @@ fn fact_strategy() -> impl Strategy<Value = Fact> {
     let svc = (0..3u8).prop_map(|i| format!("svc{i}"));
     let vuln = (0..4u8).prop_map(|i| format!("CVE-{i}"));
     let sev = prop_oneof![Just(Severity::Low), Just(Severity::High), Just(Severity::Critical)];
+    let package = (0..2u8).prop_map(|i| format!("pkg:npm/lib{i}"));
+    let version = (1..5u8).prop_map(|i| format!("1.{i}.0"));
+    let range = prop_oneof![Just("<1.3.0"), Just(">=1.2.0,<1.4.0"), Just("*"), Just("=1.4.0")]
+        .prop_map(|r| VersionRange::parse(r).unwrap());
     prop_oneof![
         (run.clone(), commit.clone()).prop_map(|(run, commit)| Fact::RunSource { run, repository: "repo".into(), commit }),
         (art.clone(), run).prop_map(|(artifact, run)| Fact::BuiltBy { artifact, run }),
         (art.clone(), art.clone()).prop_map(|(artifact, parent)| Fact::Parent { artifact, parent }),
         (env.clone(), svc.clone(), art.clone()).prop_map(|(environment, service, artifact)| Fact::Deployed { environment, service, artifact }),
         (env, svc).prop_map(|(environment, service)| Fact::Removed { environment, service }),
-        (vuln.clone(), sev, prop::collection::vec(commit, 0..3), prop::collection::vec(art.clone(), 0..2)).prop_map(
-            |(id, severity, commits, artifacts)| Fact::Vulnerability {
+        (art.clone(), package.clone(), version).prop_map(|(artifact, package, version)| Fact::Contains { artifact, package, version }),
+        (
+            vuln.clone(),
+            sev,
+            prop::collection::vec(commit, 0..3),
+            prop::collection::vec(art.clone(), 0..2),
+            prop::collection::vec((package, range), 0..2)
+        )
+            .prop_map(|(id, severity, commits, artifacts, packages)| Fact::Vulnerability {
                 id,
                 severity,
                 commits: commits.into_iter().map(|c| ("repo".to_string(), c)).collect(),
-                artifacts
-            }
-        ),
+                artifacts,
+                packages
+            }),
         vuln.prop_map(|id| Fact::VulnerabilityGone { id }),
         art.prop_map(|artifact| Fact::ArtifactDeleted { artifact }),
     ]
@@ -83,6 +95,7 @@ fn a_commit_vulnerability_reaches_clusters_through_any_depth_and_counts_once() {
             severity: Severity::Critical,
             commits: vec![("https://git.example.com/app".into(), "c2".into())],
             artifacts: vec![],
+            packages: vec![],
         },
         6,
     );
@@ -105,6 +118,35 @@ fn a_commit_vulnerability_reaches_clusters_through_any_depth_and_counts_once() {
     let cleared = g.apply(&Fact::Removed { environment: "prod-eu".into(), service: "cart".into() }, 8);
     assert_eq!((cleared.len(), cleared[0].affected), (1, false));
     assert!(g.risk().is_empty());
+    assert_eq!(g.views(), g.recompute());
+}
+
+#[test]
+fn a_package_vulnerability_reaches_what_contains_a_version_in_its_range_even_later() {
+    let mut g = Graph::new();
+    let contains = |a: &str, v: &str| Fact::Contains { artifact: a.into(), package: "pkg:npm/lodash".into(), version: v.into() };
+    g.apply(&contains("pkg:generic/old@1", "4.17.20"), 0);
+    g.apply(&Fact::Parent { artifact: "pkg:oci/old".into(), parent: "pkg:generic/old@1".into() }, 1);
+    g.apply(&Fact::Deployed { environment: "prod".into(), service: "old".into(), artifact: "pkg:oci/old".into() }, 2);
+    g.apply(&Fact::Deployed { environment: "staging".into(), service: "new".into(), artifact: "pkg:generic/new@1".into() }, 3);
+    let changes = g.apply(
+        &Fact::Vulnerability {
+            id: "CVE-2021-23337".into(),
+            severity: Severity::High,
+            commits: vec![],
+            artifacts: vec![],
+            packages: vec![("pkg:npm/lodash".into(), VersionRange::parse("<4.17.21").unwrap())],
+        },
+        4,
+    );
+    assert_eq!(changes.iter().map(|c| c.cluster.as_str()).collect::<Vec<_>>(), vec!["prod"]);
+    // A fixed version does not match; an older one arriving later does.
+    assert!(g.apply(&contains("pkg:generic/new@1", "4.17.21"), 5).is_empty());
+    let later = g.apply(&contains("pkg:generic/new@1", "4.17.15"), 6);
+    assert_eq!(later.iter().map(|c| (c.cluster.as_str(), c.affected)).collect::<Vec<_>>(), vec![("staging", true)]);
+    let impact = g.impact("CVE-2021-23337").unwrap();
+    let old = impact.artifacts.iter().find(|a| a.artifact == "pkg:oci/old").unwrap();
+    assert_eq!(old.path, vec!["pkg:npm/lodash@4.17.20", "pkg:generic/old@1", "pkg:oci/old"]);
     assert_eq!(g.views(), g.recompute());
 }
 
