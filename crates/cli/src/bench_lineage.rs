@@ -247,8 +247,8 @@ pub fn run(args: LineageArgs) -> anyhow::Result<std::process::ExitCode> {
     let mut expected: Vec<(String, Vec<Fact>, Vec<String>)> = Vec::new();
     for k in 0..args.vulnerabilities {
         let found = facts_of(&gen.vulnerability(k, seq))?;
-        let fixed = facts_of(&gen.fixed(k, seq + 1))?;
-        let id = format!("CVE-2026-{:05}", k);
+        let id = DevSecOps::vulnerability_id(k);
+        let fixed = facts_of(&gen.fixed(&id, seq + 1))?;
         let t = Instant::now();
         for f in &found {
             graph.apply(f, seq);

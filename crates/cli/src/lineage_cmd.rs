@@ -208,7 +208,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut i = events.len() as u64 + 10;
     let families = gen.families();
     for k in 0..args.vulnerabilities {
-        events.push(gen.vulnerability(k, i));
+        // Most are found in commits, every fourth in a range of versions of a package.
+        events.push(if k % 4 == 3 { gen.package_vulnerability(k, i) } else { gen.vulnerability(k, i) });
         i += 1;
         // Now and then a service moves on to another build.
         if k % 3 == 1 && families > 1 {
@@ -217,7 +218,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for k in (0..args.vulnerabilities).filter(|k| k % 3 == 0) {
-        events.push(gen.fixed(k, i));
+        let id = if k % 4 == 3 { dossier_gen::DevSecOps::package_vulnerability_id(k) } else { dossier_gen::DevSecOps::vulnerability_id(k) };
+        events.push(gen.fixed(&id, i));
         i += 1;
     }
     let (mut accepted, mut duplicates) = (0u64, 0u64);
@@ -245,7 +247,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.vulnerabilities.div_ceil(3)
     );
     // Point at a vulnerability that reaches a cluster, to start exploring from.
-    let reaching = (0..args.vulnerabilities).filter(|k| k % 3 != 0).map(|k| format!("CVE-2026-{k:05}")).find(|id| {
+    let reaching = (0..args.vulnerabilities).filter(|k| k % 3 != 0 && k % 4 != 3).map(dossier_gen::DevSecOps::vulnerability_id).find(|id| {
         client
             .get_json("/api/v1/impact", &[("vulnerability", id.clone())])
             .is_ok_and(|i| i["clusters"].as_array().is_some_and(|c| !c.is_empty()))

@@ -117,7 +117,14 @@ impl DevSecOps {
                             Some(json!({"sources": sources})),
                         )
                     }
-                    1 => self.event(i, "dev.cdevents.artifact.packaged.0.3.0", self.binary(f), json!({"change": {"id": format!("build-{f}")}}), Some(run), None),
+                    1 => self.event(
+                        i,
+                        "dev.cdevents.artifact.packaged.0.3.0",
+                        self.binary(f),
+                        json!({"change": {"id": format!("build-{f}")}}),
+                        Some(run),
+                        Some(json!({"packages": self.packages(f)})),
+                    ),
                     s if s < per_family - 1 => {
                         let level = (s - 1) as u32;
                         let parent = if level == 1 { self.binary(f) } else { self.image(f, level - 1) };
@@ -149,6 +156,30 @@ impl DevSecOps {
         bases.chain(families)
     }
 
+    /// The third-party packages a binary bundles: three of a pool of 30, in one of 6 versions.
+    pub fn packages(&self, family: u64) -> Vec<String> {
+        (0..3u64)
+            .map(|j| {
+                let r = mix(family.wrapping_mul(3) + j ^ self.seed);
+                format!("pkg:npm/lib-{}@1.{}.0", r % 30, (r >> 8) % 6)
+            })
+            .collect()
+    }
+
+    /// Vulnerability `k` found in a package: versions of `lib-(k % 30)` below `1.(k % 6).0`.
+    pub fn package_vulnerability(&self, k: u64, i: u64) -> Value {
+        let severity = ["high", "medium", "critical", "low"][(k % 4) as usize];
+        self.event(
+            i,
+            "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+            Self::package_vulnerability_id(k),
+            json!({"severity": severity,
+                   "packages": [{"purl": format!("pkg:npm/lib-{}", k % 30), "versions": format!("<1.{}.0", k % 6)}]}),
+            None,
+            None,
+        )
+    }
+
     /// Vulnerability `k`, found in a commit drawn with the same skew as the runs' sources.
     pub fn vulnerability(&self, k: u64, i: u64) -> Value {
         let (repository, commit) = self.commit(mix(k ^ 0xc0de));
@@ -156,16 +187,24 @@ impl DevSecOps {
         self.event(
             i,
             "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
-            format!("CVE-2026-{:05}", k),
+            Self::vulnerability_id(k),
             json!({"severity": severity, "commits": [{"repository": repository, "commit": commit}]}),
             None,
             None,
         )
     }
 
-    /// Vulnerability `k` fixed.
-    pub fn fixed(&self, k: u64, i: u64) -> Value {
-        self.event(i, "dev.cdeventsx.dossier-vulnerability.fixed.0.1.0", format!("CVE-2026-{:05}", k), json!({}), None, None)
+    /// The vulnerability `id` fixed.
+    pub fn fixed(&self, id: &str, i: u64) -> Value {
+        self.event(i, "dev.cdeventsx.dossier-vulnerability.fixed.0.1.0", id.to_owned(), json!({}), None, None)
+    }
+
+    pub fn vulnerability_id(k: u64) -> String {
+        format!("CVE-2026-{k:05}")
+    }
+
+    pub fn package_vulnerability_id(k: u64) -> String {
+        format!("GHSA-demo-{k:04}")
     }
 
     /// Service `family` in its cluster now runs the top image of family `to` (an upgrade).
@@ -188,8 +227,9 @@ mod tests {
     #[test]
     fn every_event_of_the_history_is_valid() {
         let g = DevSecOps { artifacts: 60, depth: 4, ..Default::default() };
-        let events: Vec<Value> = g.history().chain([g.vulnerability(1, 999), g.fixed(1, 1000), g.redeploy(0, 1, 1001)]).collect();
-        assert_eq!(events.len() as u64, 5 + g.families() * 7 + 3);
+        let extra = [g.vulnerability(1, 999), g.fixed(&DevSecOps::vulnerability_id(1), 1000), g.redeploy(0, 1, 1001), g.package_vulnerability(3, 1002)];
+        let events: Vec<Value> = g.history().chain(extra).collect();
+        assert_eq!(events.len() as u64, 5 + g.families() * 7 + 4);
         for e in &events {
             assert!(dossier_cdevents::validate(e).is_ok(), "{e}: {:?}", dossier_cdevents::validate(e));
         }
