@@ -160,7 +160,7 @@ impl DevSecOps {
     pub fn packages(&self, family: u64) -> Vec<String> {
         (0..3u64)
             .map(|j| {
-                let r = mix(family.wrapping_mul(3) + j ^ self.seed);
+                let r = mix((family.wrapping_mul(3) + j) ^ self.seed);
                 format!("pkg:npm/lib-{}@1.{}.0", r % 30, (r >> 8) % 6)
             })
             .collect()

@@ -204,10 +204,10 @@ impl Graph {
                 let (a, pkg) = (self.names.id(artifact), self.names.id(package));
                 let pv = self.names.id(&format!("{package}@{version}"));
                 if self.contains.entry(a).or_default().insert(pv, seq).is_none() {
-                    if !self.package_of.contains_key(&pv) {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = self.package_of.entry(pv) {
                         // A version seen for the first time joins the vulnerabilities whose
                         // ranges hold it, before it reaches anything.
-                        self.package_of.insert(pv, (pkg, version.clone()));
+                        slot.insert((pkg, version.clone()));
                         self.package_versions.entry(pkg).or_default().push(pv);
                         let vulns: Vec<Id> = self
                             .package_ranges
