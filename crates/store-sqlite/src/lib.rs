@@ -145,7 +145,7 @@ impl SqliteStore {
             None => {
                 let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .map_err(backend)?;
-                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;")
+                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;")
                     .map_err(backend)?;
                 c
             }
