@@ -200,6 +200,18 @@ fn postgres_run(url: &str, t: &Tables, vulns: &[(String, Vec<Fact>, Vec<String>)
     Ok((loaded, times))
 }
 
+fn print_sql(engine: &str, graph: &Timing, sql: Timing, queries: usize, loaded: Duration) {
+    println!(
+        "{:<41}p50 {:>8.4} ms  p99 {:>8.4} ms  ({queries} queries, answers equal; load {:.1} s)  → graph is {:.0}× faster at p50, {:.0}× at p99",
+        format!("same question, {engine} WITH RECURSIVE"),
+        sql.p50,
+        sql.p99,
+        loaded.as_secs_f64(),
+        sql.p50 / graph.p50.max(1e-9),
+        sql.p99 / graph.p99.max(1e-9)
+    );
+}
+
 pub fn run(args: LineageArgs) -> anyhow::Result<std::process::ExitCode> {
     let gen = DevSecOps {
         seed: 7,
@@ -280,28 +292,10 @@ pub fn run(args: LineageArgs) -> anyhow::Result<std::process::ExitCode> {
 
     let t = tables(&history);
     let (loaded, sqlite) = sqlite_run(&t, &expected)?;
-    let s = timing(sqlite);
-    println!(
-        "same question, SQLite WITH RECURSIVE     p50 {:>8.4} ms  p99 {:>8.4} ms  ({} queries, answers equal; load {:.1} s)  → graph is {:.0}× faster at p50, {:.0}× at p99",
-        s.p50,
-        s.p99,
-        expected.len(),
-        loaded.as_secs_f64(),
-        s.p50 / a.p50.max(1e-9),
-        s.p99 / a.p99.max(1e-9)
-    );
+    print_sql("SQLite", &a, timing(sqlite), expected.len(), loaded);
     if let Some(url) = &args.postgres {
         let (loaded, pg) = postgres_run(url, &t, &expected)?;
-        let p = timing(pg);
-        println!(
-            "same question, PostgreSQL WITH RECURSIVE p50 {:>8.4} ms  p99 {:>8.4} ms  ({} queries, answers equal; load {:.1} s)  → graph is {:.0}× faster at p50, {:.0}× at p99",
-            p.p50,
-            p.p99,
-            expected.len(),
-            loaded.as_secs_f64(),
-            p.p50 / a.p50.max(1e-9),
-            p.p99 / a.p99.max(1e-9)
-        );
+        print_sql("PostgreSQL", &a, timing(pg), expected.len(), loaded);
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -63,6 +63,17 @@ fn hash(v: &Value, what: &str) -> anyhow::Result<Hash> {
     Hash::try_from(bytes.as_slice()).map_err(|_| anyhow!("{what} is not 32 bytes"))
 }
 
+/// The `hashes` array of a proof answer.
+fn hashes(answer: &Value) -> anyhow::Result<Vec<Hash>> {
+    answer["hashes"]
+        .as_array()
+        .ok_or_else(|| anyhow!("hashes are missing"))?
+        .iter()
+        .enumerate()
+        .map(|(i, h)| hash(h, &format!("hashes[{i}]")))
+        .collect()
+}
+
 fn open_checkpoint(note: &str, key: &Verifier) -> anyhow::Result<Checkpoint> {
     let body = key.open(note).map_err(|e| anyhow!("checkpoint: {e}"))?;
     let cp = Checkpoint::parse(body).map_err(|e| anyhow!("{e}"))?;
@@ -89,13 +100,7 @@ pub fn check_inclusion(proof: &Value, event: Option<&Value>, key: &Verifier) -> 
             bail!("the event does not hash to the proven leaf: it is not the logged event");
         }
     }
-    let hashes = proof["hashes"]
-        .as_array()
-        .ok_or_else(|| anyhow!("hashes are missing"))?
-        .iter()
-        .enumerate()
-        .map(|(i, h)| hash(h, &format!("hashes[{i}]")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hashes = hashes(proof)?;
     tree::verify_inclusion(&leaf, seq, size, &hashes, &cp.root).map_err(|e| anyhow!("inclusion proof: {e}"))?;
     Ok(format!("verified: entry {seq} is in the tree of size {size} signed by {}", key.name()))
 }
@@ -132,13 +137,7 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             }
             let answer = client.get_json("/api/v1/log/proof/consistency", &[("old", old.to_string()), ("new", new.to_string())])?;
             let old_root = hash(&answer["old_root"], "old_root")?;
-            let hashes = answer["hashes"]
-                .as_array()
-                .ok_or_else(|| anyhow!("hashes are missing"))?
-                .iter()
-                .enumerate()
-                .map(|(i, h)| hash(h, &format!("hashes[{i}]")))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let hashes = hashes(&answer)?;
             tree::verify_consistency(old, new, &old_root, &cp.root, &hashes).map_err(|e| anyhow!("consistency proof: {e}"))?;
             println!(
                 "verified: the tree of size {old} (root {}) is a prefix of the signed tree of size {new}",

@@ -371,21 +371,31 @@ async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<Strin
 
 async fn stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
     let q = parse_query(&params)?;
-    let events = BroadcastStream::new(s.log.subscribe()).filter_map(move |item| {
+    Ok(sse_feed(s.log.subscribe(), "fetch the gap from /api/v1/events with after=", move |appended| {
+        q.matches(&appended.event).then(|| {
+            let data = serde_json::to_string(&EventView::of_appended(&appended)).unwrap_or_default();
+            SseEvent::default().event("event").id(appended.seq.to_string()).data(data)
+        })
+    }))
+}
+
+/// A Server-Sent Events answer fed by a broadcast channel: `render` turns an item into an event
+/// or skips it; a reader that falls behind gets a `lagged` event saying how to catch up.
+pub(crate) fn sse_feed<T: Clone + Send + 'static>(
+    receiver: tokio::sync::broadcast::Receiver<T>,
+    hint: &'static str,
+    mut render: impl FnMut(T) -> Option<SseEvent> + Send + 'static,
+) -> Response {
+    let events = BroadcastStream::new(receiver).filter_map(move |item| {
         let out = match item {
-            Ok(appended) if q.matches(&appended.event) => {
-                let view = EventView::of_appended(&appended);
-                let data = serde_json::to_string(&view).unwrap_or_default();
-                Some(Ok::<_, Infallible>(SseEvent::default().event("event").id(appended.seq.to_string()).data(data)))
+            Ok(x) => render(x).map(Ok::<_, Infallible>),
+            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                Some(Ok(SseEvent::default().event("lagged").data(json!({"missed": n, "hint": hint}).to_string())))
             }
-            Ok(_) => None,
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => Some(Ok(SseEvent::default()
-                .event("lagged")
-                .data(json!({"missed": n, "hint": "fetch the gap from /api/v1/events with after="}).to_string()))),
         };
         std::future::ready(out)
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
 // ---------------------------------------------------------------- the log

@@ -2,21 +2,17 @@
 //! live graph, or for `as_of=<RFC 3339>` from the log replayed up to that moment.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::Event as SseEvent;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use dossier_lineage::Graph;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio_stream::wrappers::BroadcastStream;
 
-use crate::api::{blocking, error, parse_time, ApiError, ApiResult, AppState};
+use crate::api::{blocking, error, parse_time, sse_feed, ApiError, ApiResult, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -95,18 +91,11 @@ async fn stats(State(s): State<AppState>, Query(params): Query<HashMap<String, S
 async fn impact_stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
     check_params(&params, &["vulnerability", "cluster"])?;
     let (vuln, cluster) = (params.get("vulnerability").cloned(), params.get("cluster").cloned());
-    let changes = BroadcastStream::new(s.log.lineage().subscribe()).filter_map(move |item| {
-        let out = match item {
-            Ok(c) if vuln.as_ref().is_none_or(|v| *v == c.vulnerability) && cluster.as_ref().is_none_or(|k| *k == c.cluster) => {
-                let data = serde_json::to_string(&*c).unwrap_or_default();
-                Some(Ok::<_, Infallible>(SseEvent::default().event(if c.affected { "affected" } else { "unaffected" }).data(data)))
-            }
-            Ok(_) => None,
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => Some(Ok(SseEvent::default()
-                .event("lagged")
-                .data(json!({"missed": n, "hint": "read /api/v1/risk for the current state"}).to_string()))),
-        };
-        std::future::ready(out)
-    });
-    Ok(Sse::new(changes).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
+    Ok(sse_feed(s.log.lineage().subscribe(), "read /api/v1/risk for the current state", move |c| {
+        let wanted = vuln.as_ref().is_none_or(|v| *v == c.vulnerability) && cluster.as_ref().is_none_or(|k| *k == c.cluster);
+        wanted.then(|| {
+            let data = serde_json::to_string(&*c).unwrap_or_default();
+            SseEvent::default().event(if c.affected { "affected" } else { "unaffected" }).data(data)
+        })
+    }))
 }
