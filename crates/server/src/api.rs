@@ -40,12 +40,14 @@ impl Default for ApiConfig {
 pub(crate) struct AppState {
     pub(crate) log: Arc<EvidenceLog>,
     config: Arc<ApiConfig>,
+    /// Replays of the log for `as_of` questions cost a scan of the log each: one at a time.
+    pub(crate) replays: Arc<tokio::sync::Semaphore>,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
 pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
-    let state = AppState { log, config: Arc::new(config) };
+    let state = AppState { log, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)) };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))

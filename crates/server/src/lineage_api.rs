@@ -42,6 +42,7 @@ async fn answer(s: &AppState, params: &HashMap<String, String>, f: impl FnOnce(&
         }
         Some(t) => {
             let until = parse_time("as_of", t)?;
+            let _turn = s.replays.acquire().await.map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"))?;
             let log = s.log.clone();
             let graph = blocking(move || crate::lineage::replay(log.store().as_ref(), Some(until))).await?;
             let mut body = f(&graph)?;
