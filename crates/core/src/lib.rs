@@ -13,5 +13,22 @@ pub mod jcs;
 mod version;
 
 pub use event::{Event, EventKey, EventType, ParseError};
+
+/// Whether `s` matches `pattern`, where `*` matches any run of characters (event type globs
+/// such as `dev.cdevents.artifact.*`).
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = s.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
 pub use facts::{Fact, Severity};
 pub use version::{split_purl_version, VersionRange};

@@ -22,18 +22,7 @@ impl TypePattern {
 impl TypePattern {
     /// Whether `ty` matches, with `*` matching any run of characters.
     pub fn matches(&self, ty: &str) -> bool {
-        let mut parts = self.0.split('*');
-        let first = parts.next().unwrap_or("");
-        let Some(mut rest) = ty.strip_prefix(first) else { return false };
-        let parts: Vec<&str> = parts.collect();
-        let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
-        for part in middle {
-            match rest.find(part) {
-                Some(i) => rest = &rest[i + part.len()..],
-                None => return false,
-            }
-        }
-        rest.len() >= last.len() && rest.ends_with(last)
+        dossier_core::glob_match(&self.0, ty)
     }
 }
 
