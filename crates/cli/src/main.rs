@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod lineage_cmd;
 mod logcmd;
+mod policy_cmd;
 mod query;
 mod send;
 mod verify;
@@ -48,6 +49,9 @@ enum Command {
     /// The evidence log: checkpoint, key, inclusion and consistency proofs (verified locally).
     #[command(subcommand)]
     Log(logcmd::LogCommand),
+    /// Policies: check, test and evaluate them.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
     /// Measure Dossier on this machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -75,6 +79,7 @@ fn main() -> std::process::ExitCode {
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

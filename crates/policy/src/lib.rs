@@ -20,6 +20,7 @@
 //! input document and returns one [`Decision`] each. Modules named `*_test.rego` hold Rego unit
 //! tests (`test_*` rules), run by [`PolicySet::run_tests`].
 
+pub mod input;
 mod policy;
 mod set;
 
