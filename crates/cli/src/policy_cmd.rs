@@ -1,6 +1,6 @@
 //! `dossier policy`: check, test and try policies before they run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
@@ -37,7 +37,7 @@ pub struct EvalArgs {
     pub server: ServerArg,
 }
 
-fn load(dir: &PathBuf) -> anyhow::Result<(PolicySet, bool)> {
+fn load(dir: &Path) -> anyhow::Result<(PolicySet, bool)> {
     let (set, errors) = PolicySet::load_dir(dir).map_err(|e| anyhow!("{e}"))?;
     for e in &errors {
         eprintln!("error: {}: {}", dir.join(&e.file).display(), e.message);
