@@ -60,7 +60,7 @@ fn start(dir: &std::path::Path) -> anyhow::Result<Embedded> {
     let log = EvidenceLog::open_dir(dir, Some("bench.dossier.local/log"))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    runtime.spawn(dossier_server::serve(log, ApiConfig::default(), listener, std::future::pending()));
+    runtime.spawn(dossier_server::serve(log, ApiConfig::default(), None, listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }
 

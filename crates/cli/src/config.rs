@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// [default: dossier.local/<random>]
     #[arg(long, env = "DOSSIER_LOG_NAME")]
     pub log_name: Option<String>,
+    /// Directory of Rego policies to evaluate on every event (reloaded when it changes)
+    #[arg(long, env = "DOSSIER_POLICIES")]
+    pub policies: Option<PathBuf>,
 }
 
 /// The TOML file: the same settings as the flags, in snake_case.
@@ -48,6 +51,7 @@ struct FileConfig {
     max_batch: Option<usize>,
     max_depth: Option<usize>,
     log_name: Option<String>,
+    policies: Option<PathBuf>,
 }
 
 /// Settings after flags, environment and file are merged.
@@ -57,6 +61,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub api: ApiConfig,
     pub log_name: Option<String>,
+    pub policies: Option<PathBuf>,
 }
 
 pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
@@ -85,6 +90,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")),
         api,
         log_name: args.log_name.or(file.log_name),
+        policies: args.policies.or(file.policies),
     })
 }
 
@@ -112,7 +118,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             size,
             log.verifier().name()
         );
-        dossier_server::serve(log, settings.api, listener, shutdown_signal()).await?;
+        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir));
+        dossier_server::serve(log, settings.api, policies, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -24,9 +24,15 @@ pub struct Server {
 impl Server {
     /// Starts a server on `data` and waits until it listens.
     pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Starts a server on `data` with more `serve` arguments.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(extra)
             .env("DOSSIER_LOG", "info")
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())

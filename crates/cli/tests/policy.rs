@@ -67,3 +67,61 @@ fn eval_decides_with_the_subjects_history_and_lineage() {
     let unsigned = decisions.iter().find(|d| d["policy"] == "unsigned_artifact").unwrap();
     assert_eq!((unsigned["mode"].as_str(), unsigned["warn"].as_array().map(|w| w.len())), (Some("audit"), Some(1)));
 }
+
+/// Polls `f` until it returns something, for effects that follow a commit asynchronously.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..100 {
+        if let Some(x) = f() {
+            return x;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn the_server_evaluates_policies_records_decisions_emits_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    for f in ["sbom_required.rego", "unsigned_artifact.rego"] {
+        std::fs::copy(starter_pack().join(f), policies.join(f)).unwrap();
+    }
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
+    let (_, status) = server.get("/api/v1/policies");
+    assert_eq!(status["policies"].as_array().unwrap().len(), 2, "{status}");
+    let (_, loaded) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.loaded.*");
+    assert_eq!(loaded["events"].as_array().unwrap().len(), 2, "each policy version is in the log");
+
+    let purl = "pkg:oci/shop@sha256%3Ab2";
+    let published = event("p1", "dev.cdevents.artifact.published.0.3.0", purl, json!({"user": "ci"}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+
+    let query = format!("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*&artifact={}", purl.replace('%', "%25"));
+    let decisions = eventually("the decisions", || {
+        let (_, page) = server.get(&query);
+        let list = page["events"].as_array().cloned().unwrap_or_default();
+        (list.len() == 2).then_some(list)
+    });
+    let sbom = decisions.iter().find(|d| d["subject"] == "sbom_required").unwrap();
+    let content = &sbom["event"]["subject"]["content"];
+    assert_eq!(content["deny"], json!([format!("artifact {purl} was published without an SBOM")]));
+    assert_eq!(content["trigger"]["id"], "p1");
+    assert_eq!(content["inputDigest"].as_str().unwrap().len(), 64);
+    assert_eq!(content["actions"][0]["outcome"]["status"], "done");
+    let unsigned = decisions.iter().find(|d| d["subject"] == "unsigned_artifact").unwrap();
+    assert_eq!(unsigned["event"]["subject"]["content"]["actions"], json!([]));
+
+    let (_, queued) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
+    assert_eq!(queued["events"][0]["subject"], format!("sbom-{purl}"), "the emit action put the event in the log");
+
+    // A broken edit is refused and the previous version stays; a new policy is picked up.
+    std::fs::write(policies.join("sbom_required.rego"), "package dossier.sbom_required\n\ntriggers := [\n").unwrap();
+    std::fs::write(policies.join("extra.rego"), "package dossier.extra\n\ntriggers := [\"dev.cdevents.build.*\"]\n").unwrap();
+    let status = eventually("the reload", || {
+        let (_, s) = server.get("/api/v1/policies");
+        (s["policies"].as_array().map(|p| p.len()) == Some(3)).then_some(s)
+    });
+    assert_eq!(status["errors"][0]["file"], "sbom_required.rego");
+    assert!(status["policies"].as_array().unwrap().iter().any(|p| p["name"] == "sbom_required"), "the previous version stays active");
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::policy::{Mode, Policy};
 
 /// A module that could not be loaded, with the reason (for Rego errors, file, line and column).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{file}: {message}")]
 pub struct LoadError {
     pub file: String,

@@ -42,12 +42,13 @@ pub(crate) struct AppState {
     config: Arc<ApiConfig>,
     /// Replays of the log for `as_of` questions cost a scan of the log each: one at a time.
     pub(crate) replays: Arc<tokio::sync::Semaphore>,
+    policies: Option<Arc<crate::policy::PolicyService>>,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
-pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
-    let state = AppState { log, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)) };
+pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<crate::policy::PolicyService>>) -> Router {
+    let state = AppState { log, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)), policies };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
@@ -58,6 +59,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig) -> Router {
         .route("/api/v1/artifact", get(artifact_timeline))
         .route("/api/v1/stream", get(stream))
         .route("/api/v1/conflicts", get(conflicts))
+        .route("/api/v1/policies", get(policy_status))
         .route("/api/v1/log/checkpoint", get(checkpoint))
         .route("/api/v1/log/key", get(key))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
@@ -367,6 +369,13 @@ async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<Strin
         })
         .collect();
     Ok(Json(json!({"conflicts": items})).into_response())
+}
+
+async fn policy_status(State(s): State<AppState>) -> ApiResult {
+    match &s.policies {
+        Some(p) => Ok(Json(p.status()).into_response()),
+        None => Err(error(StatusCode::NOT_FOUND, "no policy directory is configured; start the server with --policies DIR")),
+    }
 }
 
 // ---------------------------------------------------------------- the live stream

@@ -3,6 +3,8 @@
 //! * [`log`]: the evidence log as a service — a [`dossier_store::Store`] behind one group-commit
 //!   writer, the signing key, signed checkpoints and the feed of newly appended events.
 //! * [`lineage`]: the lineage graph as a live view of the log.
+//! * [`policy`]: the policy engine, evaluating Rego policies on committed events and logging
+//!   policy versions, decisions and emitted events.
 //! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
 //!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk.
 
@@ -10,6 +12,7 @@ pub mod api;
 mod lineage_api;
 pub mod lineage;
 pub mod log;
+pub mod policy;
 mod render;
 
 pub use api::{router, ApiConfig};
@@ -23,11 +26,12 @@ use std::sync::Arc;
 pub async fn serve(
     log: Arc<EvidenceLog>,
     config: ApiConfig,
+    policies: Option<Arc<policy::PolicyService>>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let persist = tokio::spawn(log::persist_checkpoints(log.clone()));
-    let app = router(log.clone(), config);
+    let app = router(log.clone(), config, policies);
     let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;

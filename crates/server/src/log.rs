@@ -30,8 +30,12 @@ pub enum LogError {
     Io { path: String, source: std::io::Error },
 }
 
+/// Where committed events go for the policy engine: a channel that loses nothing.
+pub type CommitTap = Arc<Mutex<Option<std::sync::mpsc::Sender<Arc<Appended>>>>>;
+
 pub struct EvidenceLog {
     store: Arc<dyn Store>,
+    tap: CommitTap,
     lineage: Arc<LineageView>,
     commit: GroupCommit,
     signer: Signer,
@@ -93,10 +97,19 @@ impl EvidenceLog {
         let sender = feed.clone();
         let lineage = Arc::new(LineageView::new(lineage::replay(store.as_ref(), None)?));
         let view = lineage.clone();
+        let tap: CommitTap = Arc::default();
+        let tapped = tap.clone();
         let commit = GroupCommit::start(
             store.clone(),
             Box::new(move |events, outcomes, received_unix_nanos| {
                 view.apply(events, outcomes);
+                if let Some(policy) = tapped.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    for (event, outcome) in events.iter().zip(outcomes) {
+                        if let AppendOutcome::Accepted { seq } = outcome {
+                            let _ = policy.send(Arc::new(Appended { seq: *seq, received_unix_nanos, event: event.clone() }));
+                        }
+                    }
+                }
                 if sender.receiver_count() == 0 {
                     return;
                 }
@@ -107,7 +120,7 @@ impl EvidenceLog {
                 }
             }),
         );
-        Ok(Arc::new(EvidenceLog { store, lineage, commit, signer, feed, latest: Mutex::new(None) }))
+        Ok(Arc::new(EvidenceLog { store, tap, lineage, commit, signer, feed, latest: Mutex::new(None) }))
     }
 
     /// Opens the embedded default in a data directory: SQLite and the key beside it.
@@ -134,6 +147,21 @@ impl EvidenceLog {
         let (tx, rx) = oneshot::channel();
         self.commit.submit(events, Box::new(move |r| drop(tx.send(r))));
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Appends from a thread that is not async; blocks until durable.
+    pub fn append_blocking(&self, events: Vec<Event>) -> Result<Vec<AppendOutcome>, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.commit.submit(events, Box::new(move |r| drop(tx.send(r))));
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Every event committed from now on, in log order, through a channel that drops nothing
+    /// (the policy engine's feed). One tap at a time.
+    pub fn tap(&self) -> std::sync::mpsc::Receiver<Arc<Appended>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Appended>> {

@@ -1,0 +1,282 @@
+//! The policy engine as a service: policies from a directory, reloaded when it changes,
+//! evaluated on every committed event they are triggered by, with every policy version, every
+//! significant decision and every emitted event appended to the evidence log.
+//!
+//! Evidence it writes (source `/dossier/policies`, ids derived from what they record, so that a
+//! repetition is a duplicate, never a second entry):
+//! * `dev.cdeventsx.dossier-policy.loaded.0.1.0` — subject: the policy; content: version
+//!   (SHA-256 of the source), package, mode, triggers, allowed actions, source.
+//! * `dev.cdeventsx.dossier-policy.decided.0.1.0` — subject: the policy; content: version, mode,
+//!   the triggering entry, the artifact (`artifactId`, so decisions join its timeline), the input
+//!   digest (SHA-256 of its RFC 8785 form), deny, warn, actions with their outcome, errors.
+//! * what an `emit` action asks for, as its own event.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use dossier_core::{Event, EventKey};
+use dossier_policy::{Decision, LoadError, PolicySet};
+use dossier_store::{AppendOutcome, EventQuery};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::log::{Appended, EvidenceLog};
+
+const SOURCE: &str = "/dossier/policies";
+const OWN_TYPES: &str = "dev.cdeventsx.dossier-policy.";
+
+/// What the service has loaded, for the API.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyStatus {
+    pub dir: String,
+    pub policies: Vec<dossier_policy::Policy>,
+    /// Files refused at the last load (the previous version of each stays active).
+    pub errors: Vec<LoadError>,
+}
+
+pub struct PolicyService {
+    status: Mutex<PolicyStatus>,
+}
+
+impl PolicyService {
+    pub fn status(&self) -> PolicyStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn now_rfc3339() -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    dossier_core::event::format_timestamp(nanos)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An event of Dossier's own, validated like any other.
+fn own_event(id: String, source: &str, ty: &str, subject: &str, content: Value, chain: Option<&str>) -> Result<Event, String> {
+    let mut v = json!({
+        "context": {"specversion": "0.5.1", "id": id, "source": source, "type": ty, "timestamp": now_rfc3339()},
+        "subject": {"id": subject, "content": content}
+    });
+    if let Some(c) = chain {
+        v["context"]["chainId"] = json!(c);
+    }
+    dossier_cdevents::validate(&v).map_err(|r| r.to_string())?;
+    Event::from_json(serde_json::to_vec(&v).map_err(|e| e.to_string())?, &v).map_err(|e| e.to_string())
+}
+
+/// `(file, source)` of every `.rego` file, and a fingerprint that changes when any does.
+fn read_dir(dir: &PathBuf) -> std::io::Result<(Vec<(String, String)>, Vec<(String, u64, SystemTime)>)> {
+    let mut files = Vec::new();
+    let mut print = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|x| x != "rego") {
+            continue;
+        }
+        let meta = std::fs::metadata(&path)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        print.push((name.clone(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+        files.push((name, std::fs::read_to_string(&path)?));
+    }
+    files.sort();
+    print.sort();
+    Ok((files, print))
+}
+
+struct Engine {
+    log: Arc<EvidenceLog>,
+    dir: PathBuf,
+    set: PolicySet,
+    /// The last version of each file that compiled.
+    good: BTreeMap<String, String>,
+    fingerprint: Vec<(String, u64, SystemTime)>,
+    service: Arc<PolicyService>,
+}
+
+impl Engine {
+    /// Loads the directory; a file that no longer compiles keeps its previous version.
+    fn reload(&mut self) {
+        let (files, print) = match read_dir(&self.dir) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!("reading policies from {}: {e}", self.dir.display());
+                return;
+            }
+        };
+        if print == self.fingerprint {
+            return;
+        }
+        self.fingerprint = print;
+        let (_, errors) = PolicySet::from_sources(files.clone());
+        let refused: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+        let sources: Vec<(String, String)> = files
+            .into_iter()
+            .filter_map(|(f, s)| if refused.contains(&f.as_str()) { self.good.get(&f).map(|g| (f, g.clone())) } else { Some((f, s)) })
+            .collect();
+        let (set, _) = PolicySet::from_sources(sources.clone());
+        for e in &errors {
+            tracing::error!("policy {} refused: {}", e.file, e.message);
+        }
+        self.good = sources.into_iter().collect();
+        self.set = set;
+        self.record_versions();
+        let mut status = self.service.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.policies = self.set.policies().to_vec();
+        status.errors = errors;
+        tracing::info!("{} policies active from {}", status.policies.len(), self.dir.display());
+    }
+
+    fn record_versions(&self) {
+        let events: Vec<Event> = self
+            .set
+            .policies()
+            .iter()
+            .filter_map(|p| {
+                let content = json!({"version": p.version, "package": p.package, "mode": p.mode, "triggers": p.triggers,
+                                     "allowedActions": p.allowed_actions, "source": p.source});
+                own_event(format!("policy-{}-{}", p.name, &p.version[..16]), SOURCE, "dev.cdeventsx.dossier-policy.loaded.0.1.0", &p.name, content, None)
+                    .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
+                    .ok()
+            })
+            .collect();
+        if !events.is_empty() {
+            if let Err(e) = self.log.append_blocking(events) {
+                tracing::error!("recording policy versions: {e}");
+            }
+        }
+    }
+
+    fn input_for(&self, a: &Appended, event: &Value) -> Value {
+        let purl = dossier_policy::input::subject_artifact(event);
+        let mut timeline = Vec::new();
+        let mut lineage = None;
+        if let Some(purl) = &purl {
+            let q = EventQuery { artifact: Some(purl.clone()), limit: 1000, ..Default::default() };
+            if let Ok(page) = self.log.store().query(&q) {
+                timeline = page
+                    .events
+                    .iter()
+                    .filter(|e| e.seq != a.seq)
+                    .map(|e| {
+                        json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
+                               "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
+                    })
+                    .collect();
+            }
+            lineage = self.log.lineage().read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());
+        }
+        dossier_policy::input::build(event, &timeline, lineage)
+    }
+
+    fn handle(&mut self, a: &Appended) {
+        let ty = a.event.event_type.as_str();
+        if ty.starts_with(OWN_TYPES) || !self.set.policies().iter().any(|p| p.triggered_by(ty)) {
+            return;
+        }
+        let Ok(event) = serde_json::from_slice::<Value>(&a.event.raw) else { return };
+        let input = self.input_for(a, &event);
+        let digest = hex(&Sha256::digest(dossier_core::jcs::canonicalize(&input).as_bytes()));
+        let decisions = self.set.evaluate(ty, &input);
+        let mut records = Vec::new();
+        for d in decisions.into_iter().filter(Decision::is_significant) {
+            let outcomes = self.act(a, &d);
+            let content = json!({
+                "version": d.version, "mode": d.mode,
+                "trigger": {"seq": a.seq, "source": a.event.key.source, "id": a.event.key.id, "type": ty},
+                "artifactId": input["subject"]["artifact"],
+                "inputDigest": digest,
+                "deny": d.deny, "warn": d.warn, "actions": outcomes, "errors": d.errors,
+            });
+            let id = decision_key(a.seq, &d.policy, &d.version).id;
+            match own_event(id, SOURCE, "dev.cdeventsx.dossier-policy.decided.0.1.0", &d.policy, content, a.event.chain_id.as_deref()) {
+                Ok(e) => records.push(e),
+                Err(e) => tracing::error!("recording a decision of {}: {e}", d.policy),
+            }
+        }
+        if !records.is_empty() {
+            if let Err(e) = self.log.append_blocking(records) {
+                tracing::error!("recording decisions: {e}");
+            }
+        }
+    }
+
+    /// Runs a decision's actions when its policy enforces; returns each action with its outcome.
+    fn act(&self, a: &Appended, d: &Decision) -> Vec<Value> {
+        d.actions
+            .iter()
+            .enumerate()
+            .map(|(n, action)| {
+                let outcome = if d.mode != dossier_policy::Mode::Enforce {
+                    json!({"status": "skipped", "reason": "the policy is in audit mode"})
+                } else {
+                    match action["kind"].as_str() {
+                        Some("emit") => self.emit(a, d, n, action),
+                        Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
+                        None => json!({"status": "failed", "reason": "no kind"}),
+                    }
+                };
+                json!({"action": action, "outcome": outcome})
+            })
+            .collect()
+    }
+
+    /// `emit`: a new CDEvent into the log, once per trigger, policy and action.
+    fn emit(&self, a: &Appended, d: &Decision, n: usize, action: &Value) -> Value {
+        let (Some(ty), Some(subject)) = (action["type"].as_str(), action["subject"].as_str()) else {
+            return json!({"status": "failed", "reason": "an emit action needs \"type\" and \"subject\""});
+        };
+        let id = format!("action-{}-{}-{n}", a.seq, d.policy);
+        let source = format!("{SOURCE}/{}", d.policy);
+        let event = match own_event(id.clone(), &source, ty, subject, action["content"].clone(), a.event.chain_id.as_deref()) {
+            Ok(e) => e,
+            Err(e) => return json!({"status": "failed", "reason": e}),
+        };
+        match self.log.append_blocking(vec![event]) {
+            Ok(out) => match out.first() {
+                Some(AppendOutcome::Accepted { seq }) | Some(AppendOutcome::Duplicate { seq }) => {
+                    json!({"status": "done", "event": {"source": source, "id": id, "seq": seq}})
+                }
+                other => json!({"status": "failed", "reason": format!("{other:?}")}),
+            },
+            Err(e) => json!({"status": "failed", "reason": e.to_string()}),
+        }
+    }
+}
+
+/// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
+/// committed event on its own thread, checking the directory for changes every second.
+pub fn start(log: Arc<EvidenceLog>, dir: PathBuf) -> Arc<PolicyService> {
+    let service = Arc::new(PolicyService { status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }) });
+    let feed = log.tap();
+    let mut engine = Engine { log, dir, set: PolicySet::empty(), good: BTreeMap::new(), fingerprint: Vec::new(), service: service.clone() };
+    engine.reload();
+    let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
+        let mut checked = std::time::Instant::now();
+        loop {
+            match feed.recv_timeout(Duration::from_secs(1)) {
+                Ok(a) => engine.handle(&a),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            // Changes are picked up within a second, under load too.
+            if checked.elapsed() >= Duration::from_secs(1) {
+                engine.reload();
+                checked = std::time::Instant::now();
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("starting the policy engine: {e}");
+    }
+    service
+}
+
+/// The key under which a decision about `trigger` by `policy` is recorded.
+pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
+    EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
+}
