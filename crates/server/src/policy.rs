@@ -69,8 +69,11 @@ fn own_event(id: String, source: &str, ty: &str, subject: &str, content: Value, 
     Event::from_json(serde_json::to_vec(&v).map_err(|e| e.to_string())?, &v).map_err(|e| e.to_string())
 }
 
-/// `(file, source)` of every `.rego` file, and a fingerprint that changes when any does.
-fn read_dir(dir: &PathBuf) -> std::io::Result<(Vec<(String, String)>, Vec<(String, u64, SystemTime)>)> {
+/// Name, size and modification time of each policy file: changes when any file does.
+type Fingerprint = Vec<(String, u64, SystemTime)>;
+
+/// `(file, source)` of every `.rego` file, and the directory's fingerprint.
+fn read_dir(dir: &PathBuf) -> std::io::Result<(Vec<(String, String)>, Fingerprint)> {
     let mut files = Vec::new();
     let mut print = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -94,7 +97,7 @@ struct Engine {
     set: PolicySet,
     /// The last version of each file that compiled.
     good: BTreeMap<String, String>,
-    fingerprint: Vec<(String, u64, SystemTime)>,
+    fingerprint: Fingerprint,
     service: Arc<PolicyService>,
 }
 
