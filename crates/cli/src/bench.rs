@@ -18,6 +18,8 @@ pub enum BenchCommand {
     /// The lineage reference problem: vulnerability → affected clusters on the live graph,
     /// against recursive SQL over the same data (SQLite, and PostgreSQL with --postgres)
     Lineage(crate::bench_lineage::LineageArgs),
+    /// Policy evaluation: 20 Rego policies on generated events with their history
+    Policy(crate::bench_policy::PolicyArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -46,6 +48,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Lineage(args) => crate::bench_lineage::run(args),
+        BenchCommand::Policy(args) => crate::bench_policy::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_lineage;
+mod bench_policy;
 mod client;
 mod config;
 mod lineage_cmd;
