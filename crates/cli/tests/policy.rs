@@ -125,3 +125,70 @@ fn the_server_evaluates_policies_records_decisions_emits_and_reloads() {
     assert_eq!(status["errors"][0]["file"], "sbom_required.rego");
     assert!(status["policies"].as_array().unwrap().iter().any(|p| p["name"] == "sbom_required"), "the previous version stays active");
 }
+
+/// A one-shot HTTP receiver on loopback: returns its URL and, later, the request it got.
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").unwrap();
+        tx.send((head, String::from_utf8(body).unwrap())).unwrap();
+    });
+    (url, rx)
+}
+
+#[test]
+fn a_webhook_action_posts_a_signed_body_and_its_outcome_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let (url, got) = receiver();
+    std::fs::write(
+        policies.join("scan.rego"),
+        format!(
+            "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"webhook\"]\n\n\
+             actions contains {{\"kind\": \"webhook\", \"url\": \"{url}\", \"hmac\": \"hook-key\", \"body\": {{\"scan\": input.event.subject.id}}}} if {{ true }}\n"
+        ),
+    )
+    .unwrap();
+    // The secret reaches the server through its environment, never through the policy.
+    std::env::set_var("DOSSIER_SECRET_HOOK_KEY", "s3cret");
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
+    let published = event("w1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/x@1", json!({}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+
+    let (head, body) = got.recv_timeout(std::time::Duration::from_secs(10)).expect("the webhook was called");
+    assert_eq!(body, r#"{"scan":"pkg:oci/x@1"}"#);
+    // HMAC-SHA256 of the body with the secret "s3cret".
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("x-dossier-signature: sha256=e0cd6ba67198ad4cb3fa0dc28707d2f0664ea1e0c3c39288b132a5eadf2e53de"), "{head}");
+    // Entry 0 is the policy's version; the trigger is entry 1.
+    assert!(head.contains("idempotency-key: action-1-scan-0"), "{head}");
+
+    let decision = eventually("the decision", || {
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
+        page["events"].as_array().and_then(|e| e.first().cloned())
+    });
+    let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
+    assert_eq!((outcome["status"].as_str(), outcome["httpStatus"].as_u64(), outcome["attempts"].as_u64()), (Some("done"), Some(200), Some(1)));
+}

@@ -219,6 +219,7 @@ impl Engine {
                 } else {
                     match action["kind"].as_str() {
                         Some("emit") => self.emit(a, d, n, action),
+                        Some("webhook") => webhook(&format!("action-{}-{}-{n}", a.seq, d.policy), action, a, d),
                         Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
                         None => json!({"status": "failed", "reason": "no kind"}),
                     }
@@ -249,6 +250,100 @@ impl Engine {
             Err(e) => json!({"status": "failed", "reason": e.to_string()}),
         }
     }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
+/// A secret named by a policy: the environment variable `DOSSIER_SECRET_<NAME>`. Policies name
+/// secrets; only the server's operator holds them.
+fn secret(name: &str) -> Result<String, String> {
+    let var = format!("DOSSIER_SECRET_{}", name.to_ascii_uppercase().replace(['-', '.'], "_"));
+    std::env::var(&var).map_err(|_| format!("secret {name:?} is not configured (set {var})"))
+}
+
+const WEBHOOK_ATTEMPTS: u32 = 3;
+
+/// `webhook`: POST (or PUT) a JSON or CloudEvents body, with headers from secrets, an HMAC
+/// signature, an idempotency key, a timeout, and retries with backoff on failure.
+///
+/// `{"kind": "webhook", "url": "...", "method": "POST", "format": "json" | "cloudevents",
+///   "body": {...}, "headers": {"Authorization": "secret:ci-token"}, "hmac": "hook-key"}`
+fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
+    let Some(url) = action["url"].as_str().filter(|u| u.starts_with("http://") || u.starts_with("https://")) else {
+        return json!({"status": "failed", "reason": "a webhook action needs an http(s) \"url\""});
+    };
+    let method = action["method"].as_str().unwrap_or("POST");
+    if method != "POST" && method != "PUT" {
+        return json!({"status": "failed", "reason": format!("method {method:?} is not POST or PUT")});
+    }
+    let trigger = serde_json::from_slice::<Value>(&a.event.raw).unwrap_or(Value::Null);
+    let payload = match action.get("body") {
+        Some(b) => b.clone(),
+        None => json!({"policy": d.policy, "version": d.version, "deny": d.deny, "warn": d.warn, "event": trigger}),
+    };
+    let (content_type, body) = if action["format"].as_str() == Some("cloudevents") {
+        let ce = json!({"specversion": "1.0", "id": key, "source": SOURCE, "type": "dev.cdeventsx.dossier-policy.action.0.1.0",
+                        "datacontenttype": "application/json", "data": payload});
+        ("application/cloudevents+json", ce.to_string())
+    } else {
+        ("application/json", payload.to_string())
+    };
+    let mut headers: Vec<(String, String)> = vec![("Idempotency-Key".into(), key.to_owned())];
+    for (name, value) in action["headers"].as_object().into_iter().flatten() {
+        let value = value.as_str().unwrap_or_default();
+        let resolved = match value.strip_prefix("secret:") {
+            Some(s) => match secret(s) {
+                Ok(v) => v,
+                Err(e) => return json!({"status": "failed", "reason": e}),
+            },
+            None => value.to_owned(),
+        };
+        headers.push((name.clone(), resolved));
+    }
+    if let Some(name) = action["hmac"].as_str() {
+        match secret(name) {
+            Ok(k) => headers.push(("X-Dossier-Signature".into(), format!("sha256={}", hex(&hmac_sha256(k.as_bytes(), body.as_bytes()))))),
+            Err(e) => return json!({"status": "failed", "reason": e}),
+        }
+    }
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).redirects(0).build();
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    for attempt in 1..=WEBHOOK_ATTEMPTS {
+        let mut req = agent.request(method, url).set("Content-Type", content_type);
+        for (n, v) in &headers {
+            req = req.set(n, v);
+        }
+        match req.send_string(&body) {
+            Ok(resp) => {
+                let status = resp.status();
+                let answer = resp.into_string().unwrap_or_default();
+                return json!({"status": "done", "attempts": attempt, "httpStatus": status,
+                              "durationMs": started.elapsed().as_millis() as u64,
+                              "responseDigest": hex(&Sha256::digest(answer.as_bytes()))});
+            }
+            // A client error will not get better by retrying.
+            Err(ureq::Error::Status(code, _)) if (400..500).contains(&code) && code != 429 => {
+                return json!({"status": "failed", "attempts": attempt, "httpStatus": code, "reason": format!("HTTP {code}")});
+            }
+            Err(e) => last = e.to_string(),
+        }
+        if attempt < WEBHOOK_ATTEMPTS {
+            std::thread::sleep(Duration::from_millis(200 << attempt));
+        }
+    }
+    json!({"status": "failed", "attempts": WEBHOOK_ATTEMPTS, "reason": last, "durationMs": started.elapsed().as_millis() as u64})
 }
 
 /// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
@@ -282,4 +377,13 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf) -> Arc<PolicyService> {
 /// The key under which a decision about `trigger` by `policy` is recorded.
 pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
     EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hmac_matches_rfc_4231_test_case_2() {
+        let mac = super::hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(super::hex(&mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
 }
