@@ -53,26 +53,28 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// A server on a background runtime, on a free port.
-struct Embedded {
-    addr: SocketAddr,
+pub(crate) struct Embedded {
+    pub(crate) addr: SocketAddr,
     _runtime: tokio::runtime::Runtime,
 }
 
-fn start(dir: &std::path::Path) -> anyhow::Result<Embedded> {
+pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>) -> anyhow::Result<Embedded> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let log = EvidenceLog::open_dir(dir, Some("bench.dossier.local/log"))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    runtime.spawn(dossier_server::serve(log, ApiConfig::default(), None, listener, std::future::pending()));
+    let policies = policies.map(|p| dossier_server::policy::start(log.clone(), p));
+    runtime.spawn(dossier_server::serve(log, ApiConfig::default(), policies, listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The `p` quantile of sorted durations, in milliseconds (0 for none).
+pub(crate) fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return 0.0;
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
 struct Phase {
@@ -89,8 +91,8 @@ impl Phase {
             "{:<34} {:>10.0} events/s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} events, {} requests)",
             self.name,
             self.events as f64 / self.elapsed.as_secs_f64(),
-            percentile(&self.latencies, 0.50).as_secs_f64() * 1e3,
-            percentile(&self.latencies, 0.99).as_secs_f64() * 1e3,
+            percentile_ms(&self.latencies, 0.50),
+            percentile_ms(&self.latencies, 0.99),
             self.events,
             self.latencies.len()
         );
@@ -163,7 +165,7 @@ pub fn machine() -> String {
 fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let temp = tempfile::tempdir()?;
     let dir = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
-    let server = start(&dir).context("starting the embedded server")?;
+    let server = start(&dir, None).context("starting the embedded server")?;
     println!("dossier bench ingest — {} — server {} — data {}", machine(), server.addr, dir.display());
     let gen = Arc::new(Generator::new(42));
     let next = AtomicU64::new(0);
@@ -211,8 +213,8 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         "{:<34} {:>10.0} lookups/s  p50 {:>8.2} ms   p99 {:>8.2} ms   ({} lookups, {:.1} events each)",
         lookup.name,
         args.lookups as f64 / elapsed.as_secs_f64(),
-        percentile(&lookup.latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&lookup.latencies, 0.99).as_secs_f64() * 1e3,
+        percentile_ms(&lookup.latencies, 0.50),
+        percentile_ms(&lookup.latencies, 0.99),
         args.lookups,
         found as f64 / args.lookups as f64
     );

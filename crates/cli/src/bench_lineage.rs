@@ -34,13 +34,6 @@ fn facts_of(v: &Value) -> anyhow::Result<Vec<Fact>> {
     Ok(Event::from_json(Vec::new(), v).map_err(|e| anyhow::anyhow!("{e}"))?.facts)
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 struct Timing {
     p50: f64,
     p99: f64,
@@ -48,7 +41,7 @@ struct Timing {
 
 fn timing(mut d: Vec<Duration>) -> Timing {
     d.sort();
-    Timing { p50: pct(&d, 0.5), p99: pct(&d, 0.99) }
+    Timing { p50: crate::bench::percentile_ms(&d, 0.5), p99: crate::bench::percentile_ms(&d, 0.99) }
 }
 
 /// The Feldera demo's schema, extended to several parents per artifact.

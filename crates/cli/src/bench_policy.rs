@@ -14,6 +14,86 @@ pub struct PolicyArgs {
     /// Events evaluated
     #[arg(long, default_value_t = 20_000)]
     pub events: u64,
+    /// Events sent to a server whose policy calls a webhook for each
+    #[arg(long, default_value_t = 500)]
+    pub webhooks: u64,
+}
+
+/// A loopback HTTP receiver that reports when each webhook (by the `id` in its body) arrived.
+fn webhook_receiver() -> anyhow::Result<(String, std::sync::mpsc::Receiver<(String, Instant)>)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(clone) = stream.try_clone() else { continue };
+            let mut reader = BufReader::new(clone);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length.min(1 << 20)];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let at = Instant::now();
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            if let Some(id) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["id"].as_str().map(str::to_owned)) {
+                if tx.send((id, at)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok((url, rx))
+}
+
+/// Event accepted by the server → its policy's webhook received, one event at a time.
+fn webhook_latency(n: u64) -> anyhow::Result<Vec<Duration>> {
+    let (url, arrivals) = webhook_receiver()?;
+    let dir = tempfile::tempdir()?;
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies)?;
+    std::fs::write(
+        policies.join("scan_on_publish.rego"),
+        format!(
+            "package dossier.scan_on_publish\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"webhook\"]\n\n\
+             actions contains {{\"kind\": \"webhook\", \"url\": \"{url}\", \"body\": {{\"id\": input.event.context.id}}}} if {{ true }}\n"
+        ),
+    )?;
+    let server = crate::bench::start(&dir.path().join("data"), Some(policies))?;
+    // The policy is loaded (and its version logged) before the clock starts.
+    std::thread::sleep(Duration::from_millis(300));
+    let agent = ureq::AgentBuilder::new().build();
+    let endpoint = format!("http://{}/api/v1/events", server.addr);
+    let mut times = Vec::new();
+    for i in 0..n {
+        let id = format!("webhook-{i}");
+        let event = json!({
+            "context": {"specversion": "0.5.1", "id": id, "source": "/bench", "type": "dev.cdevents.artifact.published.0.3.0",
+                        "timestamp": "2026-11-25T10:00:00Z"},
+            "subject": {"id": format!("pkg:oci/bench@{i}"), "content": {}}
+        });
+        let t0 = Instant::now();
+        agent.post(&endpoint).set("Content-Type", "application/json").send_string(&event.to_string())?;
+        loop {
+            let (got, at) = arrivals.recv_timeout(Duration::from_secs(10)).map_err(|_| anyhow::anyhow!("webhook for {id} never came"))?;
+            if got == id {
+                times.push(at - t0);
+                break;
+            }
+        }
+    }
+    times.sort();
+    Ok(times)
 }
 
 const STARTER: [(&str, &str); 3] = [
@@ -79,10 +159,6 @@ actions contains {{"kind": "emit", "type": "dev.cdevents.ticket.created.0.2.0", 
         .collect()
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize].as_secs_f64() * 1e3
-}
-
 /// Times `set` on `events` generated events; returns (per-event times of triggering events,
 /// policies triggered, significant decisions).
 fn measure(set: &mut PolicySet, events: u64) -> (Vec<Duration>, usize, usize) {
@@ -120,8 +196,8 @@ fn report(name: &str, (times, triggered, decided): (Vec<Duration>, usize, usize)
     }
     println!(
         "{name:<42}p50 {:>7.3} ms  p99 {:>7.3} ms  ({} of {events} events trigger; {:.1} policies and {:.1} significant decisions each)",
-        pct(&times, 0.5),
-        pct(&times, 0.99),
+        crate::bench::percentile_ms(&times, 0.5),
+        crate::bench::percentile_ms(&times, 0.99),
         times.len(),
         triggered as f64 / times.len() as f64,
         decided as f64 / times.len() as f64
@@ -152,5 +228,15 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<std::process::ExitCode> {
     println!("dossier bench policy — {} — {} policies", crate::bench::machine(), set.policies().len());
     report("evaluation per triggering event", measure(&mut set, args.events), args.events)?;
     report("all 20 policies on every event", measure(&mut all, args.events), args.events)?;
+    if args.webhooks > 0 {
+        let t = webhook_latency(args.webhooks)?;
+        println!(
+            "{:<42}p50 {:>7.3} ms  p99 {:>7.3} ms  ({} events through the HTTP API, one at a time)",
+            "event accepted → webhook received",
+            crate::bench::percentile_ms(&t, 0.5),
+            crate::bench::percentile_ms(&t, 0.99),
+            t.len()
+        );
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
