@@ -118,7 +118,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             size,
             log.verifier().name()
         );
-        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir));
+        let cursor = settings.data.join("policy.cursor");
+        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor));
         dossier_server::serve(log, settings.api, policies, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -192,3 +192,39 @@ fn a_webhook_action_posts_a_signed_body_and_its_outcome_is_recorded() {
     let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
     assert_eq!((outcome["status"].as_str(), outcome["httpStatus"].as_u64(), outcome["attempts"].as_u64()), (Some("done"), Some(200), Some(1)));
 }
+
+#[test]
+fn events_committed_before_a_crash_are_evaluated_after_the_restart_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::copy(starter_pack().join("sbom_required.rego"), policies.join("sbom_required.rego")).unwrap();
+    let mut server = Server::start(&data);
+    let published = event("c1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/crash@1", json!({}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+    server.kill9();
+    // As if the policy engine had been running and died before evaluating entry 0.
+    std::fs::write(data.join("policy.cursor"), "0\n").unwrap();
+
+    let decided = "/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*";
+    let mut server = Server::start_with(&data, &["--policies", policies.to_str().unwrap()]);
+    let first = eventually("the caught-up decision", || {
+        let (_, page) = server.get(decided);
+        page["events"].as_array().filter(|e| !e.is_empty()).cloned()
+    });
+    assert_eq!(first[0]["event"]["subject"]["content"]["trigger"]["id"], "c1");
+    server.kill9();
+    // The cursor may not have been saved: evaluating again records nothing new.
+    std::fs::write(data.join("policy.cursor"), "0\n").unwrap();
+    let server = Server::start_with(&data, &["--policies", policies.to_str().unwrap()]);
+    // The catch-up has run once the cursor is saved past the log's end again.
+    eventually("the second catch-up", || {
+        let next: u64 = std::fs::read_to_string(data.join("policy.cursor")).ok()?.trim().parse().ok()?;
+        (next > 0).then_some(())
+    });
+    let (_, page) = server.get(decided);
+    assert_eq!(page["events"].as_array().unwrap().len(), 1, "one decision, however often it is evaluated");
+    let (_, emitted) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
+    assert_eq!(emitted["events"].as_array().unwrap().len(), 1, "one emitted event");
+}
