@@ -17,6 +17,28 @@ pub enum PolicyCommand {
     Test { dir: PathBuf },
     /// Show the input document an event gives the policies, and what they decide
     Eval(EvalArgs),
+    /// Evaluate one policy over stored history without acting: what would it have decided?
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The policy's name (its file name without .rego)
+    pub policy: String,
+    /// Policy directory
+    #[arg(long, default_value = "policies")]
+    pub dir: PathBuf,
+    /// Events whose context.timestamp is at or after this (RFC 3339)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events whose context.timestamp is before this (RFC 3339)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Print every decision as JSON lines instead of a summary table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub server: ServerArg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,7 +90,87 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             Ok(if ok && failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         PolicyCommand::Eval(args) => eval(args),
+        PolicyCommand::Replay(args) => replay(args),
     }
+}
+
+/// The input the server would have built for `event`: its artifact's timeline up to it, and
+/// its lineage (as known now).
+fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>) -> anyhow::Result<Value> {
+    let (timeline, lineage) = match dossier_policy::input::subject_artifact(event) {
+        Some(purl) => {
+            let page = client.get_json("/api/v1/artifact", &[("purl", purl.clone()), ("limit", "1000".into())])?;
+            let timeline: Vec<Value> = page["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| before_seq.is_none_or(|s| e["seq"].as_u64().is_some_and(|x| x < s)))
+                .cloned()
+                .collect();
+            // No lineage is known for an artifact the graph has not seen.
+            (timeline, client.get_json("/api/v1/lineage", &[("purl", purl)]).ok())
+        }
+        None => (Vec::new(), None),
+    };
+    Ok(dossier_policy::input::build(event, &timeline, lineage))
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let file = args.dir.join(format!("{}.rego", args.policy));
+    let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let (mut set, errors) = PolicySet::from_sources(vec![(format!("{}.rego", args.policy), source)]);
+    if let Some(e) = errors.first() {
+        return Err(anyhow!("{}: {}", file.display(), e.message));
+    }
+    set.audit_disabled();
+    let client = Client::new(&args.server);
+    let mut query: Vec<(&str, String)> = vec![("limit", "1000".into())];
+    if let Some(t) = &args.since {
+        query.push(("since", t.clone()));
+    }
+    if let Some(t) = &args.until {
+        query.push(("until", t.clone()));
+    }
+    let (mut evaluated, mut denied, mut warned, mut acting) = (0usize, 0usize, 0usize, 0usize);
+    loop {
+        let page = client.get_json("/api/v1/events", &query)?;
+        for stored in page["events"].as_array().into_iter().flatten() {
+            let ty = stored["type"].as_str().unwrap_or_default();
+            if !set.policies().iter().any(|p| dossier_core::glob_match_any(&p.triggers, ty)) {
+                continue;
+            }
+            let input = input_from_server(&client, &stored["event"], stored["seq"].as_u64())?;
+            for d in set.evaluate(ty, &input) {
+                evaluated += 1;
+                denied += usize::from(!d.deny.is_empty());
+                warned += usize::from(!d.warn.is_empty());
+                acting += usize::from(!d.actions.is_empty());
+                if args.json {
+                    println!("{}", serde_json::json!({"seq": stored["seq"], "id": stored["id"], "decision": d}));
+                } else if d.is_significant() {
+                    let what: Vec<String> = d
+                        .deny
+                        .iter()
+                        .map(|m| format!("deny: {m}"))
+                        .chain(d.warn.iter().map(|m| format!("warn: {m}")))
+                        .chain(d.actions.iter().map(|a| format!("would {}: {a}", a["kind"].as_str().unwrap_or("act"))))
+                        .collect();
+                    println!("{:>8}  {}", stored["seq"].as_u64().unwrap_or(0), what.join("; "));
+                }
+            }
+        }
+        match page["next"].as_str() {
+            Some(next) => {
+                query.retain(|(k, _)| *k != "after");
+                query.push(("after", next.to_owned()));
+            }
+            None => break,
+        }
+    }
+    if !args.json {
+        println!("{evaluated} evaluations: {denied} would deny, {warned} would warn, {acting} would act (nothing was run)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -80,18 +182,11 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let event: Value = serde_json::from_str(&text).context("the event is not JSON")?;
     let event_type = event.pointer("/context/type").and_then(Value::as_str).ok_or_else(|| anyhow!("the event has no context.type"))?.to_owned();
     let (mut set, ok) = load(&args.dir)?;
-    let (timeline, lineage) = match (args.offline, dossier_policy::input::subject_artifact(&event)) {
-        (false, Some(purl)) => {
-            let client = Client::new(&args.server);
-            let page = client.get_json("/api/v1/artifact", &[("purl", purl.clone()), ("limit", "1000".into())])?;
-            let timeline = page["events"].as_array().cloned().unwrap_or_default();
-            // No lineage is known for an artifact the graph has not seen.
-            let lineage = client.get_json("/api/v1/lineage", &[("purl", purl)]).ok();
-            (timeline, lineage)
-        }
-        _ => (Vec::new(), None),
+    let input = if args.offline {
+        dossier_policy::input::build(&event, &[], None)
+    } else {
+        input_from_server(&Client::new(&args.server), &event, None)?
     };
-    let input = dossier_policy::input::build(&event, &timeline, lineage);
     if args.show_input {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"input": input}))?);
     }

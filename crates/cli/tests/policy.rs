@@ -228,3 +228,27 @@ fn events_committed_before_a_crash_are_evaluated_after_the_restart_once() {
     let (_, emitted) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(emitted["events"].as_array().unwrap().len(), 1, "one emitted event");
 }
+
+#[test]
+fn replay_reports_what_a_policy_would_have_decided_without_acting() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut with_sbom = event("r2", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/b@1", json!({"sbom": {"uri": "https://s/b.json"}}), json!({}));
+    with_sbom["context"]["timestamp"] = json!("2026-11-25T11:00:00Z");
+    let events = json!([
+        event("r1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/a@1", json!({}), json!({})),
+        with_sbom,
+        event("r3", "dev.cdevents.build.finished.0.3.0", "b-1", json!({}), json!({})),
+    ]);
+    assert_eq!(server.post("application/json", events.to_string().as_bytes()).1["accepted"], 3);
+    let pack = starter_pack();
+    let (code, out, err) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("       0  deny: artifact pkg:oci/a@1 was published without an SBOM; would emit:"), "{out}");
+    assert!(out.ends_with("2 evaluations: 1 would deny, 0 would warn, 1 would act (nothing was run)\n"), "{out}");
+    // A window by event time.
+    let (_, out, _) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--since", "2026-11-25T10:30:00Z", "--server", &server.url]);
+    assert!(out.ends_with("1 evaluations: 0 would deny, 0 would warn, 0 would act (nothing was run)\n"), "{out}");
+    let (_, page) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
+    assert_eq!(page["events"], json!([]), "replay runs no action");
+}

@@ -14,6 +14,11 @@ mod version;
 
 pub use event::{Event, EventKey, EventType, ParseError};
 
+/// Whether `s` matches any of `patterns` (see [`glob_match`]).
+pub fn glob_match_any(patterns: &[String], s: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p, s))
+}
+
 /// Whether `s` matches `pattern`, where `*` matches any run of characters (event type globs
 /// such as `dev.cdevents.artifact.*`).
 pub fn glob_match(pattern: &str, s: &str) -> bool {

@@ -51,6 +51,6 @@ impl Policy {
 
     /// Whether an event of this type triggers the policy.
     pub fn triggered_by(&self, event_type: &str) -> bool {
-        self.mode != Mode::Disabled && self.triggers.iter().any(|t| dossier_core::glob_match(t, event_type))
+        self.mode != Mode::Disabled && dossier_core::glob_match_any(&self.triggers, event_type)
     }
 }

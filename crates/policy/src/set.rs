@@ -93,6 +93,15 @@ impl PolicySet {
         &self.policies
     }
 
+    /// Evaluates disabled policies too, as audit: for replaying a policy before enabling it.
+    pub fn audit_disabled(&mut self) {
+        for p in &mut self.policies {
+            if p.mode == Mode::Disabled {
+                p.mode = Mode::Audit;
+            }
+        }
+    }
+
     /// Loads every `*.rego` file of `dir`. Modules that fail are left out and reported; the
     /// others load. `*_test.rego` modules are tests, loaded beside the policies they test.
     pub fn load_dir(dir: &Path) -> Result<(PolicySet, Vec<LoadError>), LoadError> {
