@@ -16,7 +16,7 @@ fn starter_pack() -> PathBuf {
 fn the_starter_pack_passes_its_own_tests() {
     let (code, out, err) = dossier(&["policy", "test", starter_pack().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.ends_with("7 passed, 0 failed\n"), "{out}");
+    assert!(out.ends_with("9 passed, 0 failed\n"), "{out}");
 }
 
 #[test]
@@ -251,4 +251,41 @@ fn replay_reports_what_a_policy_would_have_decided_without_acting() {
     assert!(out.ends_with("1 evaluations: 0 would deny, 0 would warn, 0 would act (nothing was run)\n"), "{out}");
     let (_, page) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(page["events"], json!([]), "replay runs no action");
+}
+
+#[test]
+fn a_critical_vulnerability_in_production_opens_a_ticket_and_quarantines_until_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::copy(starter_pack().join("critical_in_production_response.rego"), policies.join("critical_in_production_response.rego")).unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
+    let image = "pkg:oci/shop@sha256%3Ab2";
+    let history = json!([
+        event("1", "dev.cdevents.pipelinerun.started.0.3.0", "run-1", json!({"pipelineName": "b", "uri": "https://ci/1"}),
+              json!({"sources": [{"repository": "https://git/shop", "commit": "c1"}]})),
+        event("2", "dev.cdevents.artifact.packaged.0.3.0", image, json!({"change": {"id": "c1"}}), json!({})),
+        {"context": {"specversion": "0.5.1", "id": "3", "source": "/cd", "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
+         "subject": {"id": "shop", "content": {"environment": {"id": "prod-eu-1"}, "artifactId": image}}},
+        {"context": {"specversion": "0.5.1", "id": "4", "source": "/sec", "type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0", "timestamp": "2026-11-25T10:01:00Z"},
+         "subject": {"id": "CVE-2026-7777", "content": {"severity": "critical", "commits": [{"repository": "https://git/shop", "commit": "c1"}]}}}
+    ]);
+    assert_eq!(server.post("application/json", history.to_string().as_bytes()).1["accepted"], 4);
+
+    let lineage_path = format!("/api/v1/lineage?purl={}", image.replace('%', "%25"));
+    let quarantined = eventually("the quarantine", || {
+        let (_, l) = server.get(&lineage_path);
+        l["quarantined"].as_u64()
+    });
+    let (_, tickets) = server.get("/api/v1/events?type=dev.cdevents.ticket.created.*");
+    assert_eq!(tickets["events"][0]["subject"], "vuln-CVE-2026-7777");
+    let (_, timeline) = server.get(&format!("/api/v1/artifact?purl={}", image.replace('%', "%25")));
+    assert!(timeline["events"].as_array().unwrap().iter().any(|e| e["seq"] == quarantined), "the quarantine is in the artifact's timeline");
+
+    // Lifting it is an event too.
+    let release = json!({"context": {"specversion": "0.5.1", "id": "r1", "source": "/security/alice", "type": "dev.cdeventsx.dossier-artifact.released.0.1.0", "timestamp": "2026-11-25T11:00:00Z"},
+                         "subject": {"id": image, "content": {"reason": "patched base image deployed"}}});
+    assert_eq!(server.post("application/json", release.to_string().as_bytes()).0, 201);
+    let (_, l) = server.get(&lineage_path);
+    assert_eq!(l["quarantined"], Value::Null);
 }

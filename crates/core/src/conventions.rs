@@ -11,6 +11,9 @@ use crate::version::{split_purl_version, VersionRange};
 pub const VULNERABILITY_DISCOVERED: &str = "dev.cdeventsx.dossier-vulnerability.discovered.";
 pub const VULNERABILITY_WITHDRAWN: &str = "dev.cdeventsx.dossier-vulnerability.withdrawn.";
 pub const VULNERABILITY_FIXED: &str = "dev.cdeventsx.dossier-vulnerability.fixed.";
+/// Custom event types for quarantine; the subject is the artifact's purl.
+pub const ARTIFACT_QUARANTINED: &str = "dev.cdeventsx.dossier-artifact.quarantined.";
+pub const ARTIFACT_RELEASED: &str = "dev.cdeventsx.dossier-artifact.released.";
 
 /// A convention broken: where, and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +171,8 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
         _ if ty.starts_with(VULNERABILITY_WITHDRAWN) || ty.starts_with(VULNERABILITY_FIXED) => {
             out.push(Fact::VulnerabilityGone { id: subject })
         }
+        _ if ty.starts_with(ARTIFACT_QUARANTINED) => out.push(Fact::Quarantine { artifact: subject, quarantined: true }),
+        _ if ty.starts_with(ARTIFACT_RELEASED) => out.push(Fact::Quarantine { artifact: subject, quarantined: false }),
         _ => {}
     }
     Ok(out)
@@ -175,7 +180,13 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
 
 /// Whether events of this type can state lineage facts (so others need not be parsed).
 pub fn relevant(event_type: &str) -> bool {
-    ["dev.cdevents.pipelinerun.", "dev.cdevents.artifact.", "dev.cdevents.service.", "dev.cdeventsx.dossier-vulnerability."]
+    [
+        "dev.cdevents.pipelinerun.",
+        "dev.cdevents.artifact.",
+        "dev.cdevents.service.",
+        "dev.cdeventsx.dossier-vulnerability.",
+        "dev.cdeventsx.dossier-artifact.",
+    ]
         .iter()
         .any(|p| event_type.starts_with(p))
 }

@@ -137,7 +137,8 @@ impl Event {
             _ => None,
         };
         let mut artifacts = Vec::new();
-        if event_type.subject() == Some("artifact") {
+        // `dev.cdevents.artifact.*`, and Dossier's own `dev.cdeventsx.dossier-artifact.*`.
+        if event_type.subject() == Some("artifact") || event_type.as_str().starts_with("dev.cdeventsx.dossier-artifact.") {
             artifacts.push(subject_id.clone());
         }
         if let Some(content) = value.pointer("/subject/content") {

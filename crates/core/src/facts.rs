@@ -72,4 +72,6 @@ pub enum Fact {
     VulnerabilityGone { id: String },
     /// The artifact was deleted from its registry; what runs it still runs it.
     ArtifactDeleted { artifact: String },
+    /// The artifact was quarantined (`true`) or released from quarantine (`false`).
+    Quarantine { artifact: String, quarantined: bool },
 }

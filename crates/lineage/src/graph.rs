@@ -99,6 +99,8 @@ pub struct Graph {
     pub(crate) artifact_deployments: HashMap<Id, HashSet<(Id, Id)>>,
     pub(crate) vulns: HashMap<Id, Vuln>,
     pub(crate) deleted: HashMap<Id, u64>,
+    /// Quarantined artifacts and the entry that quarantined them.
+    pub(crate) quarantined: HashMap<Id, u64>,
     /// Artifact → package versions (`purl@version` ids) it contains.
     pub(crate) contains: HashMap<Id, HashMap<Id, u64>>,
     pub(crate) package_artifacts: HashMap<Id, HashSet<Id>>,
@@ -256,6 +258,14 @@ impl Graph {
             Fact::VulnerabilityGone { id } => {
                 if let Some(v) = self.names.get(id) {
                     self.withdraw(v);
+                }
+            }
+            Fact::Quarantine { artifact, quarantined } => {
+                let a = self.names.id(artifact);
+                if *quarantined {
+                    self.quarantined.insert(a, seq);
+                } else {
+                    self.quarantined.remove(&a);
                 }
             }
             Fact::ArtifactDeleted { artifact } => {

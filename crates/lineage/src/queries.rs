@@ -35,6 +35,8 @@ pub struct Lineage {
     pub artifact: String,
     /// Log entry of the artifact's deletion from its registry, if it was deleted.
     pub deleted: Option<u64>,
+    /// Log entry that quarantined the artifact, while it is quarantined.
+    pub quarantined: Option<u64>,
     /// The pipeline run that built it, and the entry that says so.
     pub built_by: Option<(String, u64)>,
     /// The commits that run used.
@@ -164,6 +166,7 @@ impl Graph {
         Some(Lineage {
             artifact: purl.to_owned(),
             deleted: self.deleted.get(&a).copied(),
+            quarantined: self.quarantined.get(&a).copied(),
             built_by,
             sources,
             origins,

@@ -39,7 +39,8 @@ fn fact_strategy() -> impl Strategy<Value = Fact> {
                 packages
             }),
         vuln.prop_map(|id| Fact::VulnerabilityGone { id }),
-        art.prop_map(|artifact| Fact::ArtifactDeleted { artifact }),
+        art.clone().prop_map(|artifact| Fact::ArtifactDeleted { artifact }),
+        (art, any::<bool>()).prop_map(|(artifact, quarantined)| Fact::Quarantine { artifact, quarantined }),
     ]
 }
 

@@ -13,7 +13,8 @@
 //!     "tests": [ {"outcome": "success", "testSuite": "..."} ],  // test suites run on it
 //!     "deployments": [ {"environment": "prod", "service": "shop"} ],
 //!     "lineage": { ...as GET /api/v1/lineage answers... }
-//!   }
+//!   },
+//!   "impact": { ...as GET /api/v1/impact answers... }  // for a discovered vulnerability only
 //! }
 //! ```
 

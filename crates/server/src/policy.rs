@@ -211,7 +211,13 @@ impl Engine {
             }
             lineage = self.log.lineage().read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());
         }
-        dossier_policy::input::build(event, &timeline, lineage)
+        let mut input = dossier_policy::input::build(event, &timeline, lineage);
+        // A vulnerability's own event: what it reaches, as the graph knows it now.
+        if a.event.event_type.as_str().starts_with(dossier_core::conventions::VULNERABILITY_DISCOVERED) {
+            let graph = self.log.lineage().read();
+            input["impact"] = graph.impact(&a.event.subject_id).and_then(|i| serde_json::to_value(i).ok()).unwrap_or(Value::Null);
+        }
+        input
     }
 
     /// Evaluates the entries committed since the cursor that the tap did not deliver (those
@@ -286,7 +292,22 @@ impl Engine {
                     json!({"status": "skipped", "reason": "the policy is in audit mode"})
                 } else {
                     match action["kind"].as_str() {
-                        Some("emit") => self.emit(a, d, n, action),
+                        Some("emit") => match (action["type"].as_str(), action["subject"].as_str()) {
+                            (Some(ty), Some(subject)) => self.record(a, d, n, ty, subject, action["content"].clone()),
+                            _ => json!({"status": "failed", "reason": "an emit action needs \"type\" and \"subject\""}),
+                        },
+                        Some(kind @ ("quarantine" | "release")) => {
+                            let artifact = action["artifact"].as_str().or(a.event.artifacts.first().map(String::as_str));
+                            let ty = if kind == "quarantine" {
+                                "dev.cdeventsx.dossier-artifact.quarantined.0.1.0"
+                            } else {
+                                "dev.cdeventsx.dossier-artifact.released.0.1.0"
+                            };
+                            match artifact {
+                                Some(purl) => self.record(a, d, n, ty, purl, json!({"reason": action["reason"], "policy": d.policy})),
+                                None => json!({"status": "failed", "reason": format!("a {kind} action needs an \"artifact\" (the event names none)")}),
+                            }
+                        }
                         Some("webhook") => webhook(&format!("action-{}-{}-{n}", a.seq, d.policy), action, a, d),
                         Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
                         None => json!({"status": "failed", "reason": "no kind"}),
@@ -297,14 +318,12 @@ impl Engine {
             .collect()
     }
 
-    /// `emit`: a new CDEvent into the log, once per trigger, policy and action.
-    fn emit(&self, a: &Appended, d: &Decision, n: usize, action: &Value) -> Value {
-        let (Some(ty), Some(subject)) = (action["type"].as_str(), action["subject"].as_str()) else {
-            return json!({"status": "failed", "reason": "an emit action needs \"type\" and \"subject\""});
-        };
+    /// Appends the event an action produces (`emit`, `quarantine`, `release`), once per
+    /// trigger, policy and action: its id is derived from them.
+    fn record(&self, a: &Appended, d: &Decision, n: usize, ty: &str, subject: &str, content: Value) -> Value {
         let id = format!("action-{}-{}-{n}", a.seq, d.policy);
         let source = format!("{SOURCE}/{}", d.policy);
-        let event = match own_event(id.clone(), &source, ty, subject, action["content"].clone(), a.event.chain_id.as_deref()) {
+        let event = match own_event(id.clone(), &source, ty, subject, content, a.event.chain_id.as_deref()) {
             Ok(e) => e,
             Err(e) => return json!({"status": "failed", "reason": e}),
         };
