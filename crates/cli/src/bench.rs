@@ -63,7 +63,7 @@ pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>)
     let log = EvidenceLog::open_dir(dir, Some("bench.dossier.local/log"))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let policies = policies.map(|p| dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor")));
+    let policies = policies.map(|p| dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), Default::default()));
     runtime.spawn(dossier_server::serve(log, ApiConfig::default(), policies, listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }

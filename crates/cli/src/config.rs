@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Directory of Rego policies to evaluate on every event (reloaded when it changes)
     #[arg(long, env = "DOSSIER_POLICIES")]
     pub policies: Option<PathBuf>,
+    /// TOML file of the tools that policies' `run` actions may execute
+    #[arg(long, env = "DOSSIER_TOOLS")]
+    pub tools: Option<PathBuf>,
 }
 
 /// The TOML file: the same settings as the flags, in snake_case.
@@ -52,6 +55,7 @@ struct FileConfig {
     max_depth: Option<usize>,
     log_name: Option<String>,
     policies: Option<PathBuf>,
+    tools: Option<PathBuf>,
 }
 
 /// Settings after flags, environment and file are merged.
@@ -62,6 +66,7 @@ pub struct Settings {
     pub api: ApiConfig,
     pub log_name: Option<String>,
     pub policies: Option<PathBuf>,
+    pub tools: dossier_server::tools::Tools,
 }
 
 pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
@@ -91,6 +96,10 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         api,
         log_name: args.log_name.or(file.log_name),
         policies: args.policies.or(file.policies),
+        tools: match args.tools.or(file.tools) {
+            Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
+            None => Default::default(),
+        },
     })
 }
 
@@ -119,7 +128,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             log.verifier().name()
         );
         let cursor = settings.data.join("policy.cursor");
-        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor));
+        let tools = settings.tools;
+        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor, tools));
         dossier_server::serve(log, settings.api, policies, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

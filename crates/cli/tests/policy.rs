@@ -289,3 +289,29 @@ fn a_critical_vulnerability_in_production_opens_a_ticket_and_quarantines_until_r
     let (_, l) = server.get(&lineage_path);
     assert_eq!(l["quarantined"], Value::Null);
 }
+
+#[test]
+fn a_run_action_executes_a_configured_tool_without_a_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("scan.rego"),
+        "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"run\"]\n\n\
+         actions contains {\"kind\": \"run\", \"tool\": \"scanner\", \"args\": [input.event.subject.id]} if { true }\n",
+    )
+    .unwrap();
+    let tools = dir.path().join("tools.toml");
+    std::fs::write(&tools, "[tools.scanner]\nargv = [\"/bin/echo\", \"scanned\"]\ntimeout_secs = 10\n").unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap(), "--tools", tools.to_str().unwrap()]);
+    let published = event("t1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/x@1;rm -rf /", json!({}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+    let decision = eventually("the decision", || {
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
+        page["events"].as_array().and_then(|e| e.first().cloned())
+    });
+    let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
+    assert_eq!((outcome["status"].as_str(), outcome["exitCode"].as_i64()), (Some("done"), Some(0)), "{outcome}");
+    assert_eq!(outcome["output"], "scanned pkg:oci/x@1;rm -rf /\n");
+    assert_eq!(outcome["outputDigest"].as_str().unwrap().len(), 64);
+}

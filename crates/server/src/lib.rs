@@ -14,6 +14,7 @@ pub mod lineage;
 pub mod log;
 pub mod policy;
 mod render;
+pub mod tools;
 
 pub use api::{router, ApiConfig};
 pub use log::{EvidenceLog, LogError};

@@ -100,6 +100,7 @@ struct Engine {
     fingerprint: Fingerprint,
     service: Arc<PolicyService>,
     cursor: Cursor,
+    tools: crate::tools::Tools,
 }
 
 /// The next log entry to evaluate, kept in a file so that events committed just before a crash
@@ -308,6 +309,14 @@ impl Engine {
                                 None => json!({"status": "failed", "reason": format!("a {kind} action needs an \"artifact\" (the event names none)")}),
                             }
                         }
+                        Some("run") => {
+                            let name = action["tool"].as_str().unwrap_or_default();
+                            let args: Vec<String> = action["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+                            match self.tools.get(name) {
+                                Some(tool) => crate::tools::run(tool, &args),
+                                None => json!({"status": "failed", "reason": format!("tool {name:?} is not configured (serve --tools FILE)")}),
+                            }
+                        }
                         Some("webhook") => webhook(&format!("action-{}-{}-{n}", a.seq, d.policy), action, a, d),
                         Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
                         None => json!({"status": "failed", "reason": "no kind"}),
@@ -436,15 +445,16 @@ fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
 /// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
 /// committed event on its own thread, checking the directory for changes every second.
 ///
-/// `cursor_file` keeps the next entry to evaluate across restarts (see [`Cursor`]).
-pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf) -> Arc<PolicyService> {
+/// `cursor_file` keeps the next entry to evaluate across restarts (see [`Cursor`]); `tools`
+/// are what `run` actions may execute.
+pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: crate::tools::Tools) -> Arc<PolicyService> {
     let service = Arc::new(PolicyService { status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }) });
     // The tap first: what commits from now on is queued, what committed before is caught up.
     let feed = log.tap();
     let now = log.store().size().unwrap_or(0);
     let cursor = Cursor::load(cursor_file, now);
     let mut engine =
-        Engine { log, dir, set: PolicySet::empty(), good: BTreeMap::new(), fingerprint: Vec::new(), service: service.clone(), cursor };
+        Engine { log, dir, set: PolicySet::empty(), good: BTreeMap::new(), fingerprint: Vec::new(), service: service.clone(), cursor, tools };
     engine.reload();
     let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
         engine.catch_up();
