@@ -315,3 +315,59 @@ fn a_run_action_executes_a_configured_tool_without_a_shell() {
     assert_eq!(outcome["output"], "scanned pkg:oci/x@1;rm -rf /\n");
     assert_eq!(outcome["outputDigest"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn a_recheck_timer_survives_a_crash_and_fires_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("scan_deadline.rego"),
+        r#"package dossier.scan_deadline
+
+triggers := ["dev.cdevents.artifact.published.*"]
+allowed_actions := ["recheck"]
+
+scanned if {
+    some t in input.subject.tests
+    t.outcome == "success"
+}
+
+actions contains {"kind": "recheck", "after": "2s"} if { not input.recheck }
+
+deny contains msg if {
+    input.recheck
+    not scanned
+    msg := sprintf("no security test suite finished for %s in time", [input.event.subject.id])
+}
+"#,
+    )
+    .unwrap();
+    let args = ["--policies", policies.to_str().unwrap()];
+    let mut server = Server::start_with(&data, &args);
+    let published = event("d1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/late@1", json!({}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+    eventually("the timer", || {
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-timer.set.*");
+        page["events"].as_array().filter(|e| !e.is_empty()).cloned()
+    });
+    server.kill9();
+
+    let mut server = Server::start_with(&data, &args);
+    let rechecked = eventually("the recheck", || {
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-timer.fired.*");
+        (!page["events"].as_array()?.is_empty()).then_some(())?;
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
+        page["events"].as_array()?.iter().find(|d| !d["event"]["subject"]["content"]["recheck"].is_null()).cloned()
+    });
+    assert_eq!(rechecked["event"]["subject"]["content"]["deny"], json!(["no security test suite finished for pkg:oci/late@1 in time"]));
+    server.stop();
+
+    let server = Server::start_with(&data, &args);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let (_, fired) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-timer.fired.*");
+    assert_eq!(fired["events"].as_array().unwrap().len(), 1, "the timer fires once");
+    let (_, decided) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
+    assert_eq!(decided["events"].as_array().unwrap().len(), 2, "the scheduling decision and the recheck's");
+}

@@ -177,6 +177,16 @@ impl PolicySet {
     /// Evaluates every policy `event_type` triggers over `input`.
     pub fn evaluate(&mut self, event_type: &str, input: &Value) -> Vec<Decision> {
         let triggered: Vec<usize> = (0..self.policies.len()).filter(|&i| self.policies[i].triggered_by(event_type)).collect();
+        self.evaluate_indices(triggered, input)
+    }
+
+    /// Evaluates the policy named `name` alone (a timer asking it to look again).
+    pub fn evaluate_policy(&mut self, name: &str, input: &Value) -> Option<Decision> {
+        let i = self.policies.iter().position(|p| p.name == name && p.mode != Mode::Disabled)?;
+        self.evaluate_indices(vec![i], input).pop()
+    }
+
+    fn evaluate_indices(&mut self, triggered: Vec<usize>, input: &Value) -> Vec<Decision> {
         if triggered.is_empty() {
             return Vec::new();
         }

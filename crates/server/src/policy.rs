@@ -26,7 +26,39 @@ use sha2::{Digest, Sha256};
 use crate::log::{Appended, EvidenceLog};
 
 const SOURCE: &str = "/dossier/policies";
-const OWN_TYPES: &str = "dev.cdeventsx.dossier-policy.";
+/// Dossier's own event types never trigger policies.
+const OWN_TYPES: [&str; 2] = ["dev.cdeventsx.dossier-policy.", "dev.cdeventsx.dossier-timer."];
+const TIMER_SET: &str = "dev.cdeventsx.dossier-timer.set.0.1.0";
+const TIMER_FIRED: &str = "dev.cdeventsx.dossier-timer.fired.0.1.0";
+
+/// A policy's request to look at a trigger again later, kept in the log until it fires.
+#[derive(Debug, Clone)]
+struct Timer {
+    id: String,
+    /// The log entry of the timer itself: decisions it leads to are keyed by it.
+    seq: u64,
+    policy: String,
+    trigger_seq: u64,
+    due_unix_nanos: i64,
+}
+
+/// `30s`, `15m`, `2h`, `1d` in nanoseconds.
+fn parse_after(s: &str) -> Option<i64> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    secs.checked_mul(1_000_000_000)
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
 
 /// What the service has loaded, for the API.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -48,8 +80,7 @@ impl PolicyService {
 }
 
 fn now_rfc3339() -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    dossier_core::event::format_timestamp(nanos)
+    dossier_core::event::format_timestamp(now_nanos())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -101,6 +132,8 @@ struct Engine {
     service: Arc<PolicyService>,
     cursor: Cursor,
     tools: crate::tools::Tools,
+    /// Timers not fired yet, by due time.
+    pending: BTreeMap<(i64, String), Timer>,
 }
 
 /// The next log entry to evaluate, kept in a file so that events committed just before a crash
@@ -246,31 +279,41 @@ impl Engine {
     }
 
     fn handle(&mut self, a: &Appended) {
-        self.evaluate(a);
+        let ty = a.event.event_type.as_str();
+        if !OWN_TYPES.iter().any(|o| ty.starts_with(o)) && self.set.policies().iter().any(|p| p.triggered_by(ty)) {
+            self.evaluate(a, None);
+        }
         self.cursor.advance(a.seq);
         self.cursor.save(false);
     }
 
-    fn evaluate(&mut self, a: &Appended) {
-        let ty = a.event.event_type.as_str();
-        if ty.starts_with(OWN_TYPES) || !self.set.policies().iter().any(|p| p.triggered_by(ty)) {
-            return;
-        }
+    /// Evaluates the policies `a` triggers, or for a timer only its policy, with `recheck` in
+    /// the input; records significant decisions, keyed by the trigger's (or the timer's) entry.
+    fn evaluate(&mut self, a: &Appended, timer: Option<&Timer>) {
+        let ty = a.event.event_type.as_str().to_owned();
         let Ok(event) = serde_json::from_slice::<Value>(&a.event.raw) else { return };
-        let input = self.input_for(a, &event);
+        let mut input = self.input_for(a, &event);
+        let decisions = match timer {
+            None => self.set.evaluate(&ty, &input),
+            Some(t) => {
+                input["recheck"] = json!({"timer": t.id, "due": dossier_core::event::format_timestamp(t.due_unix_nanos)});
+                self.set.evaluate_policy(&t.policy, &input).into_iter().collect()
+            }
+        };
+        let key = timer.map_or(a.seq, |t| t.seq);
         let digest = hex(&Sha256::digest(dossier_core::jcs::canonicalize(&input).as_bytes()));
-        let decisions = self.set.evaluate(ty, &input);
         let mut records = Vec::new();
         for d in decisions.into_iter().filter(Decision::is_significant) {
-            let outcomes = self.act(a, &d);
+            let outcomes = self.act(a, key, &d);
             let content = json!({
                 "version": d.version, "mode": d.mode,
                 "trigger": {"seq": a.seq, "source": a.event.key.source, "id": a.event.key.id, "type": ty},
+                "recheck": timer.map(|t| t.id.clone()),
                 "artifactId": input["subject"]["artifact"],
                 "inputDigest": digest,
                 "deny": d.deny, "warn": d.warn, "actions": outcomes, "errors": d.errors,
             });
-            let id = decision_key(a.seq, &d.policy, &d.version).id;
+            let id = decision_key(key, &d.policy, &d.version).id;
             match own_event(id, SOURCE, "dev.cdeventsx.dossier-policy.decided.0.1.0", &d.policy, content, a.event.chain_id.as_deref()) {
                 Ok(e) => records.push(e),
                 Err(e) => tracing::error!("recording a decision of {}: {e}", d.policy),
@@ -283,8 +326,70 @@ impl Engine {
         }
     }
 
+    /// Reads the timers of earlier runs that have not fired.
+    fn load_timers(&mut self) {
+        let mut set: BTreeMap<String, Timer> = BTreeMap::new();
+        let mut fired: Vec<String> = Vec::new();
+        let mut q = EventQuery { types: vec![dossier_store::TypePattern("dev.cdeventsx.dossier-timer.*".into())], limit: 1000, ..Default::default() };
+        loop {
+            let page = match self.log.store().query(&q) {
+                Ok(p) => p,
+                Err(e) => return tracing::error!("reading timers: {e}"),
+            };
+            for e in &page.events {
+                let Ok(v) = serde_json::from_slice::<Value>(&e.raw) else { continue };
+                let c = &v["subject"]["content"];
+                if e.event_type == TIMER_SET {
+                    if let (Some(policy), Some(trigger), Some(due)) =
+                        (c["policy"].as_str(), c["trigger"]["seq"].as_u64(), c["dueUnixNanos"].as_i64())
+                    {
+                        let t = Timer { id: e.key.id.clone(), seq: e.seq, policy: policy.to_owned(), trigger_seq: trigger, due_unix_nanos: due };
+                        set.insert(t.id.clone(), t);
+                    }
+                } else if let Some(id) = c["timer"].as_str() {
+                    fired.push(id.to_owned());
+                }
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => break,
+            }
+        }
+        for id in fired {
+            set.remove(&id);
+        }
+        self.pending = set.into_values().map(|t| ((t.due_unix_nanos, t.id.clone()), t)).collect();
+    }
+
+    /// Fires the timers that are due: evaluates their policy again, then records that they fired.
+    fn fire_due(&mut self) {
+        let now = now_nanos();
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let t = entry.remove();
+            let trigger = self.log.store().get(t.trigger_seq).ok().flatten().and_then(|row| {
+                let v = serde_json::from_slice::<Value>(&row.raw).ok()?;
+                let event = Event::from_json(row.raw.clone(), &v).ok()?;
+                Some(Appended { seq: row.seq, received_unix_nanos: row.received_unix_nanos, event })
+            });
+            if let Some(a) = trigger {
+                self.evaluate(&a, Some(&t));
+            }
+            match own_event(format!("fired-{}", t.id), SOURCE, TIMER_FIRED, &t.policy, json!({"timer": t.id}), None) {
+                Ok(e) => {
+                    if let Err(e) = self.log.append_blocking(vec![e]) {
+                        tracing::error!("recording timer {}: {e}", t.id);
+                    }
+                }
+                Err(e) => tracing::error!("recording timer {}: {e}", t.id),
+            }
+        }
+    }
+
     /// Runs a decision's actions when its policy enforces; returns each action with its outcome.
-    fn act(&self, a: &Appended, d: &Decision) -> Vec<Value> {
+    fn act(&mut self, a: &Appended, key: u64, d: &Decision) -> Vec<Value> {
         d.actions
             .iter()
             .enumerate()
@@ -294,7 +399,7 @@ impl Engine {
                 } else {
                     match action["kind"].as_str() {
                         Some("emit") => match (action["type"].as_str(), action["subject"].as_str()) {
-                            (Some(ty), Some(subject)) => self.record(a, d, n, ty, subject, action["content"].clone()),
+                            (Some(ty), Some(subject)) => self.record(a, key, d, n, ty, subject, action["content"].clone()),
                             _ => json!({"status": "failed", "reason": "an emit action needs \"type\" and \"subject\""}),
                         },
                         Some(kind @ ("quarantine" | "release")) => {
@@ -305,7 +410,7 @@ impl Engine {
                                 "dev.cdeventsx.dossier-artifact.released.0.1.0"
                             };
                             match artifact {
-                                Some(purl) => self.record(a, d, n, ty, purl, json!({"reason": action["reason"], "policy": d.policy})),
+                                Some(purl) => self.record(a, key, d, n, ty, purl, json!({"reason": action["reason"], "policy": d.policy})),
                                 None => json!({"status": "failed", "reason": format!("a {kind} action needs an \"artifact\" (the event names none)")}),
                             }
                         }
@@ -317,7 +422,8 @@ impl Engine {
                                 None => json!({"status": "failed", "reason": format!("tool {name:?} is not configured (serve --tools FILE)")}),
                             }
                         }
-                        Some("webhook") => webhook(&format!("action-{}-{}-{n}", a.seq, d.policy), action, a, d),
+                        Some("webhook") => webhook(&format!("action-{key}-{}-{n}", d.policy), action, a, d),
+                        Some("recheck") => self.recheck(a, key, d, n, action),
                         Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
                         None => json!({"status": "failed", "reason": "no kind"}),
                     }
@@ -327,10 +433,30 @@ impl Engine {
             .collect()
     }
 
+    /// `recheck`: evaluate this policy on this trigger again after a while, once, even across
+    /// restarts: the timer is an entry of the log until a `fired` entry follows it.
+    fn recheck(&mut self, a: &Appended, key: u64, d: &Decision, n: usize, action: &Value) -> Value {
+        let Some(after) = action["after"].as_str().and_then(parse_after) else {
+            return json!({"status": "failed", "reason": "a recheck action needs \"after\" such as \"30s\", \"15m\", \"2h\" or \"1d\""});
+        };
+        let due = now_nanos().saturating_add(after);
+        let content = json!({"policy": d.policy, "trigger": {"seq": a.seq, "id": a.event.key.id}, "due": dossier_core::event::format_timestamp(due),
+                             "dueUnixNanos": due, "artifactId": a.event.artifacts.first()});
+        let outcome = self.record(a, key, d, n, TIMER_SET, &d.policy, content);
+        if let Some(seq) = outcome["event"]["seq"].as_u64() {
+            let id = format!("action-{key}-{}-{n}", d.policy);
+            let timer = Timer { id: id.clone(), seq, policy: d.policy.clone(), trigger_seq: a.seq, due_unix_nanos: due };
+            self.pending.insert((due, id), timer);
+            return json!({"status": "scheduled", "due": dossier_core::event::format_timestamp(due), "timer": outcome["event"]});
+        }
+        outcome
+    }
+
     /// Appends the event an action produces (`emit`, `quarantine`, `release`), once per
     /// trigger, policy and action: its id is derived from them.
-    fn record(&self, a: &Appended, d: &Decision, n: usize, ty: &str, subject: &str, content: Value) -> Value {
-        let id = format!("action-{}-{}-{n}", a.seq, d.policy);
+    #[allow(clippy::too_many_arguments)]
+    fn record(&self, a: &Appended, key: u64, d: &Decision, n: usize, ty: &str, subject: &str, content: Value) -> Value {
+        let id = format!("action-{key}-{}-{n}", d.policy);
         let source = format!("{SOURCE}/{}", d.policy);
         let event = match own_event(id.clone(), &source, ty, subject, content, a.event.chain_id.as_deref()) {
             Ok(e) => e,
@@ -454,13 +580,25 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: c
     let now = log.store().size().unwrap_or(0);
     let cursor = Cursor::load(cursor_file, now);
     let mut engine =
-        Engine { log, dir, set: PolicySet::empty(), good: BTreeMap::new(), fingerprint: Vec::new(), service: service.clone(), cursor, tools };
+        Engine {
+            log,
+            dir,
+            set: PolicySet::empty(),
+            good: BTreeMap::new(),
+            fingerprint: Vec::new(),
+            service: service.clone(),
+            cursor,
+            tools,
+            pending: BTreeMap::new(),
+        };
     engine.reload();
     let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
+        engine.load_timers();
         engine.catch_up();
         let mut checked = std::time::Instant::now();
         loop {
-            match feed.recv_timeout(Duration::from_secs(1)) {
+            engine.fire_due();
+            match feed.recv_timeout(Duration::from_millis(250)) {
                 // Entries before the cursor were evaluated by the catch-up.
                 Ok(a) if a.seq < engine.cursor.next => {}
                 Ok(a) => engine.handle(&a),
