@@ -371,3 +371,41 @@ deny contains msg if {
     let (_, decided) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
     assert_eq!(decided["events"].as_array().unwrap().len(), 2, "the scheduling decision and the recheck's");
 }
+
+#[test]
+fn policies_are_uploaded_checked_and_removed_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
+    let put = |name: &str, body: &str| match ureq::put(&format!("{}/api/v1/policies/{name}", server.url)).send_string(body) {
+        Ok(r) => (r.status(), r.into_json::<Value>().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    let (status, policy) = put("builds", "package dossier.builds\n\ntriggers := [\"dev.cdevents.build.*\"]\nmode := \"audit\"\n");
+    assert_eq!((status, policy["name"].as_str(), policy["mode"].as_str()), (201, Some("builds"), Some("audit")));
+    assert!(policies.join("builds.rego").is_file());
+    eventually("the upload to be active", || {
+        let (_, s) = server.get("/api/v1/policies");
+        (s["policies"].as_array()?.len() == 1).then_some(())
+    });
+
+    let (status, err) = put("broken", "package dossier.broken\n\ntriggers := [\n");
+    assert_eq!(status, 422);
+    assert!(err["error"].as_str().unwrap().contains("broken.rego:4:1"), "{err}");
+    assert!(!policies.join("broken.rego").exists(), "nothing is written");
+    let (status, err) = put("../escape", "package x\n");
+    assert_eq!(status, 404, "a name with a slash is not a route: {err}");
+    let (status, err) = put("Bad-Name", "package x\n");
+    assert_eq!(status, 422);
+    assert_eq!(err["error"], "a policy name is 1 to 64 lowercase letters, digits and underscores, not \"Bad-Name\"");
+
+    let delete = |name: &str| match ureq::delete(&format!("{}/api/v1/policies/{name}", server.url)).call() {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(delete("builds"), 204);
+    assert_eq!(delete("builds"), 404);
+}

@@ -60,6 +60,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .route("/api/v1/stream", get(stream))
         .route("/api/v1/conflicts", get(conflicts))
         .route("/api/v1/policies", get(policy_status))
+        .route("/api/v1/policies/{name}", axum::routing::put(upload_policy).delete(remove_policy))
         .route("/api/v1/log/checkpoint", get(checkpoint))
         .route("/api/v1/log/key", get(key))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
@@ -371,10 +372,37 @@ async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<Strin
     Ok(Json(json!({"conflicts": items})).into_response())
 }
 
+fn policy_service(s: &AppState) -> Result<Arc<crate::policy::PolicyService>, ApiError> {
+    s.policies
+        .clone()
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "no policy directory is configured; start the server with --policies DIR"))
+}
+
 async fn policy_status(State(s): State<AppState>) -> ApiResult {
-    match &s.policies {
-        Some(p) => Ok(Json(p.status()).into_response()),
-        None => Err(error(StatusCode::NOT_FOUND, "no policy directory is configured; start the server with --policies DIR")),
+    Ok(Json(policy_service(&s)?.status()).into_response())
+}
+
+/// PUT a Rego module as policy `name`: refused with its line and message if it does not
+/// compile; otherwise written to the policy directory and active within a second.
+async fn upload_policy(State(s): State<AppState>, Path(name): Path<String>, body: axum::body::Bytes) -> ApiResult {
+    let service = policy_service(&s)?;
+    let source = std::str::from_utf8(&body).map_err(|_| error(StatusCode::BAD_REQUEST, "a policy is UTF-8 Rego text"))?.to_owned();
+    let uploaded = tokio::task::spawn_blocking(move || service.upload(&name, &source))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?;
+    match uploaded {
+        Ok(policy) => Ok((StatusCode::CREATED, Json(policy)).into_response()),
+        Err(e @ crate::policy::UploadError::Io(_)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+        Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+    }
+}
+
+async fn remove_policy(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let service = policy_service(&s)?;
+    match service.remove(&name) {
+        Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(false) => Err(error(StatusCode::NOT_FOUND, format!("no policy {name:?}"))),
+        Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
     }
 }
 

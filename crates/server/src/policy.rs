@@ -70,12 +70,65 @@ pub struct PolicyStatus {
 }
 
 pub struct PolicyService {
+    dir: PathBuf,
     status: Mutex<PolicyStatus>,
+}
+
+/// Why an uploaded policy was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("a policy name is 1 to 64 lowercase letters, digits and underscores, not {0:?}")]
+    BadName(String),
+    #[error("{0}")]
+    DoesNotCompile(String),
+    #[error("writing the policy: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl PolicyService {
     pub fn status(&self) -> PolicyStatus {
         self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn path_of(&self, name: &str) -> Result<PathBuf, UploadError> {
+        let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            return Err(UploadError::BadName(name.to_owned()));
+        }
+        Ok(self.dir.join(format!("{name}.rego")))
+    }
+
+    /// Writes policy `name` into the directory if it compiles with the others; the engine picks
+    /// it up within a second. Returns the policy as loaded.
+    pub fn upload(&self, name: &str, source: &str) -> Result<dossier_policy::Policy, UploadError> {
+        let path = self.path_of(name)?;
+        let file = format!("{name}.rego");
+        let (mut sources, _) = read_dir(&self.dir)?;
+        sources.retain(|(f, _)| *f != file);
+        sources.push((file.clone(), source.to_owned()));
+        let (set, errors) = PolicySet::from_sources(sources);
+        if let Some(e) = errors.iter().find(|e| e.file == file) {
+            return Err(UploadError::DoesNotCompile(e.message.clone()));
+        }
+        let policy = set
+            .policies()
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| UploadError::DoesNotCompile("a test module (*_test) cannot be uploaded as a policy".into()))?;
+        let tmp = self.dir.join(format!(".{name}.rego.tmp"));
+        std::fs::write(&tmp, source)?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(policy)
+    }
+
+    /// Removes policy `name` from the directory; false if there was none.
+    pub fn remove(&self, name: &str) -> Result<bool, UploadError> {
+        match std::fs::remove_file(self.path_of(name)?) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -574,7 +627,10 @@ fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
 /// `cursor_file` keeps the next entry to evaluate across restarts (see [`Cursor`]); `tools`
 /// are what `run` actions may execute.
 pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: crate::tools::Tools) -> Arc<PolicyService> {
-    let service = Arc::new(PolicyService { status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }) });
+    let service = Arc::new(PolicyService {
+        dir: dir.clone(),
+        status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }),
+    });
     // The tap first: what commits from now on is queued, what committed before is caught up.
     let feed = log.tap();
     let now = log.store().size().unwrap_or(0);
