@@ -59,8 +59,21 @@ pub struct EvalArgs {
     pub server: ServerArg,
 }
 
-fn load(dir: &Path) -> anyhow::Result<(PolicySet, bool)> {
-    let (set, errors) = PolicySet::load_dir(dir).map_err(|e| anyhow!("{e}"))?;
+/// `dossier.events(filter)` answered by a server's events API.
+fn events_from_server(server: &ServerArg) -> dossier_policy::EventsFn {
+    let client = std::sync::Arc::new(Client::new(server));
+    std::sync::Arc::new(move |filter: &Value| {
+        let fields = filter.as_object().ok_or("the filter is an object such as {\"type\": \"dev.cdevents.artifact.*\"}")?;
+        let pairs: Vec<(&str, String)> =
+            fields.iter().map(|(k, v)| (k.as_str(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+        let page = client.get_json("/api/v1/events", &pairs).map_err(|e| e.to_string())?;
+        Ok(page["events"].clone())
+    })
+}
+
+/// Loads a directory; `events` answers `dossier.events` (empty lists without a server).
+fn load(dir: &Path, events: Option<dossier_policy::EventsFn>) -> anyhow::Result<(PolicySet, bool)> {
+    let (set, errors) = PolicySet::load_dir_with(dir, events).map_err(|e| anyhow!("{e}"))?;
     for e in &errors {
         eprintln!("error: {}: {}", dir.join(&e.file).display(), e.message);
     }
@@ -70,14 +83,14 @@ fn load(dir: &Path) -> anyhow::Result<(PolicySet, bool)> {
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCommand::Check { dir } => {
-            let (set, ok) = load(&dir)?;
+            let (set, ok) = load(&dir, None)?;
             for p in set.policies() {
                 println!("{:<32} {:<8} {}  triggers: {}", p.name, format!("{:?}", p.mode).to_lowercase(), &p.version[..12], p.triggers.join(", "));
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         PolicyCommand::Test { dir } => {
-            let (mut set, ok) = load(&dir)?;
+            let (mut set, ok) = load(&dir, None)?;
             let results = set.run_tests();
             for r in &results {
                 match &r.error {
@@ -118,7 +131,7 @@ fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>) ->
 fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let file = args.dir.join(format!("{}.rego", args.policy));
     let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let (mut set, errors) = PolicySet::from_sources(vec![(format!("{}.rego", args.policy), source)]);
+    let (mut set, errors) = PolicySet::from_sources_with(vec![(format!("{}.rego", args.policy), source)], Some(events_from_server(&args.server)));
     if let Some(e) = errors.first() {
         return Err(anyhow!("{}: {}", file.display(), e.message));
     }
@@ -181,7 +194,8 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let event: Value = serde_json::from_str(&text).context("the event is not JSON")?;
     let event_type = event.pointer("/context/type").and_then(Value::as_str).ok_or_else(|| anyhow!("the event has no context.type"))?.to_owned();
-    let (mut set, ok) = load(&args.dir)?;
+    let events = (!args.offline).then(|| events_from_server(&args.server));
+    let (mut set, ok) = load(&args.dir, events)?;
     let input = if args.offline {
         dossier_policy::input::build(&event, &[], None)
     } else {

@@ -409,3 +409,41 @@ fn policies_are_uploaded_checked_and_removed_over_the_api() {
     assert_eq!(delete("builds"), 204);
     assert_eq!(delete("builds"), 404);
 }
+
+#[test]
+fn policies_query_events_through_the_dossier_events_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("signed_only.rego"),
+        r#"package dossier.signed_only
+
+triggers := ["dev.cdevents.service.deployed.*"]
+
+deny contains msg if {
+    signatures := dossier.events({"type": "dev.cdevents.artifact.signed.*", "artifact": input.subject.artifact, "limit": 10})
+    count(signatures) == 0
+    msg := sprintf("%s is not signed", [input.subject.artifact])
+}
+"#,
+    )
+    .unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
+    let deploy = |id: &str, artifact: &str| {
+        json!({"context": {"specversion": "0.5.1", "id": id, "source": "/cd", "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
+               "subject": {"id": "svc", "content": {"environment": {"id": "prod"}, "artifactId": artifact}}})
+    };
+    let events = json!([
+        event("s1", "dev.cdevents.artifact.signed.0.3.0", "pkg:oci/a@1", json!({"signature": "MEUC"}), json!({})),
+        deploy("d-a", "pkg:oci/a@1"),
+        deploy("d-b", "pkg:oci/b@1"),
+    ]);
+    assert_eq!(server.post("application/json", events.to_string().as_bytes()).1["accepted"], 3);
+    let decisions = eventually("the decision", || {
+        let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
+        page["events"].as_array().filter(|e| !e.is_empty()).cloned()
+    });
+    assert_eq!(decisions.len(), 1, "only the unsigned deployment is denied");
+    assert_eq!(decisions[0]["event"]["subject"]["content"]["deny"], json!(["pkg:oci/b@1 is not signed"]));
+}

@@ -45,6 +45,12 @@ pub struct TestResult {
     pub error: Option<String>,
 }
 
+/// Answers `dossier.events(filter)` in Rego: the events matching a filter (`type` with `*`
+/// wildcards, `subject`, `artifact`, `source`, `chain`, `since`, `until` as RFC 3339, `limit`),
+/// oldest first, as the events API lists them. The server answers from its store; the CLI from a
+/// server's API.
+pub type EventsFn = std::sync::Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>;
+
 /// The policies of a directory, compiled into one engine.
 #[derive(Clone)]
 pub struct PolicySet {
@@ -86,7 +92,24 @@ fn strings(v: Option<Value>) -> Vec<String> {
 
 impl PolicySet {
     pub fn empty() -> PolicySet {
-        PolicySet { policies: Vec::new(), tests: Vec::new(), engine: Engine::new() }
+        PolicySet::with_events(None)
+    }
+
+    /// An empty set whose policies may call `dossier.events(filter)`, answered by `events`
+    /// (without one, the function answers an empty list).
+    pub fn with_events(events: Option<EventsFn>) -> PolicySet {
+        let mut engine = Engine::new();
+        let call = move |args: Vec<regorus::Value>| -> anyhow::Result<regorus::Value> {
+            let filter = args.first().map(to_json).unwrap_or(Value::Null);
+            let answer = match &events {
+                Some(f) => f(&filter).map_err(|e| anyhow::anyhow!("dossier.events: {e}"))?,
+                None => Value::Array(Vec::new()),
+            };
+            regorus::Value::from_json_str(&answer.to_string())
+        };
+        // Registering a fresh engine's first extension cannot clash with another.
+        let _ = engine.add_extension("dossier.events".to_owned(), 1, Box::new(call));
+        PolicySet { policies: Vec::new(), tests: Vec::new(), engine }
     }
 
     pub fn policies(&self) -> &[Policy] {
@@ -105,6 +128,11 @@ impl PolicySet {
     /// Loads every `*.rego` file of `dir`. Modules that fail are left out and reported; the
     /// others load. `*_test.rego` modules are tests, loaded beside the policies they test.
     pub fn load_dir(dir: &Path) -> Result<(PolicySet, Vec<LoadError>), LoadError> {
+        PolicySet::load_dir_with(dir, None)
+    }
+
+    /// Like [`PolicySet::load_dir`], with `dossier.events` answered by `events`.
+    pub fn load_dir_with(dir: &Path, events: Option<EventsFn>) -> Result<(PolicySet, Vec<LoadError>), LoadError> {
         let io = |e: std::io::Error| LoadError { file: dir.display().to_string(), message: e.to_string() };
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map_err(io)?
@@ -118,12 +146,17 @@ impl PolicySet {
             let source = std::fs::read_to_string(&path).map_err(io)?;
             sources.push((name, source));
         }
-        Ok(PolicySet::from_sources(sources))
+        Ok(PolicySet::from_sources_with(sources, events))
     }
 
     /// Compiles `(file name, source)` pairs; see [`PolicySet::load_dir`].
     pub fn from_sources(sources: Vec<(String, String)>) -> (PolicySet, Vec<LoadError>) {
-        let mut set = PolicySet::empty();
+        PolicySet::from_sources_with(sources, None)
+    }
+
+    /// Like [`PolicySet::from_sources`], with `dossier.events` answered by `events`.
+    pub fn from_sources_with(sources: Vec<(String, String)>, events: Option<EventsFn>) -> (PolicySet, Vec<LoadError>) {
+        let mut set = PolicySet::with_events(events);
         let mut errors = Vec::new();
         for (file, source) in sources {
             let is_test = file.ends_with("_test.rego");
@@ -321,6 +354,31 @@ actions contains {"kind": "webhook", "url": "http://example.com"} if { input.sub
         ]);
         assert_eq!(errors[0].message, "package a declares no triggers; add e.g. triggers := [\"dev.cdevents.artifact.published.*\"]");
         assert_eq!(errors[1].message, "mode \"sometimes\" is not enforce, audit or disabled");
+    }
+
+    #[test]
+    fn policies_can_ask_for_events_through_a_dossier_builtin() {
+        let source = r#"package dossier.recent
+
+triggers := ["*"]
+
+deny contains msg if {
+    runs := dossier.events({"type": "dev.cdevents.testsuiterun.finished.*", "artifact": input.subject.artifact})
+    count(runs) == 0
+    msg := "no test suite ran"
+}
+"#;
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+        let seen = asked.clone();
+        let events: EventsFn = std::sync::Arc::new(move |filter: &Value| {
+            *seen.lock().unwrap() = filter.clone();
+            Ok(json!([]))
+        });
+        let (mut set, errors) = PolicySet::from_sources_with(vec![("recent.rego".into(), source.into())], Some(events));
+        assert_eq!(errors, vec![]);
+        let d = set.evaluate("x", &json!({"subject": {"artifact": "pkg:oci/a"}}));
+        assert_eq!(d[0].deny, vec!["no test suite ran"]);
+        assert_eq!(*asked.lock().unwrap(), json!({"type": "dev.cdevents.testsuiterun.finished.*", "artifact": "pkg:oci/a"}));
     }
 
     #[test]

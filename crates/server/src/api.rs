@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use dossier_core::{EventKey, Event};
 use dossier_ingest::{decode, BodyError, CeHeaders, ItemError, Limits};
-use dossier_store::{AppendOutcome, EventQuery, Order, StoreError, TypePattern};
+use dossier_store::{AppendOutcome, EventQuery, StoreError};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
@@ -216,49 +216,14 @@ fn render_rejection(err: ItemError) -> (StatusCode, Value) {
 
 // ---------------------------------------------------------------- queries
 
-const QUERY_PARAMS: &str = "type, subject, source, chain, artifact, since, until, order, limit, after";
-const MAX_LIMIT: usize = 1000;
+const MAX_LIMIT: usize = dossier_store::MAX_PAGE;
 
 pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
-    dossier_core::event::parse_timestamp(value).ok_or_else(|| {
-        error(StatusCode::BAD_REQUEST, format!("parameter {name}: {value:?} is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"))
-    })
+    dossier_store::parse_time_param(name, value).map_err(|e| error(StatusCode::BAD_REQUEST, e))
 }
 
 fn parse_query(params: &HashMap<String, String>) -> Result<EventQuery, ApiError> {
-    let mut q = EventQuery { limit: 100, ..Default::default() };
-    for (name, value) in params {
-        match name.as_str() {
-            "type" => q.types = value.split(',').filter(|t| !t.is_empty()).map(|t| TypePattern(t.to_owned())).collect(),
-            "subject" => q.subject = Some(value.clone()),
-            "source" => q.source = Some(value.clone()),
-            "chain" => q.chain = Some(value.clone()),
-            "artifact" => q.artifact = Some(value.clone()),
-            "since" => q.since = Some(parse_time(name, value)?),
-            "until" => q.until = Some(parse_time(name, value)?),
-            "order" => {
-                q.order = match value.as_str() {
-                    "asc" | "oldest" => Order::OldestFirst,
-                    "desc" | "newest" => Order::NewestFirst,
-                    _ => return Err(error(StatusCode::BAD_REQUEST, format!("parameter order: {value:?} is not asc or desc"))),
-                }
-            }
-            "limit" => {
-                q.limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                    error(StatusCode::BAD_REQUEST, format!("parameter limit: {value:?} is not a number from 1 to {MAX_LIMIT}"))
-                })?
-            }
-            "after" => {
-                q.after = Some(value.parse().map_err(|_| {
-                    error(StatusCode::BAD_REQUEST, format!("parameter after: {value:?} is not a cursor (the `next` of a previous page)"))
-                })?)
-            }
-            other => {
-                return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {other:?}; accepted: {QUERY_PARAMS}")));
-            }
-        }
-    }
-    Ok(q)
+    EventQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(|e| error(StatusCode::BAD_REQUEST, e))
 }
 
 async fn run_query(s: AppState, q: EventQuery) -> ApiResult {

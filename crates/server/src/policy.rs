@@ -42,6 +42,20 @@ struct Timer {
     due_unix_nanos: i64,
 }
 
+/// `dossier.events(filter)` answered from the store: the filter's fields are the events API's
+/// parameters; the answer lists events as the API does.
+fn events_from_store(log: &Arc<EvidenceLog>) -> dossier_policy::EventsFn {
+    let log = log.clone();
+    Arc::new(move |filter: &Value| {
+        let fields = filter.as_object().ok_or("the filter is an object such as {\"type\": \"dev.cdevents.artifact.*\"}")?;
+        let pairs: Vec<(String, String)> =
+            fields.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+        let q = EventQuery::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let page = log.store().query(&q).map_err(|e| e.to_string())?;
+        Ok(Value::Array(page.events.iter().map(|e| serde_json::to_value(crate::render::EventView::of(e)).unwrap_or(Value::Null)).collect()))
+    })
+}
+
 /// `30s`, `15m`, `2h`, `1d` in nanoseconds.
 fn parse_after(s: &str) -> Option<i64> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
@@ -240,13 +254,14 @@ impl Engine {
             return;
         }
         self.fingerprint = print;
-        let (_, errors) = PolicySet::from_sources(files.clone());
+        let events = Some(events_from_store(&self.log));
+        let (_, errors) = PolicySet::from_sources_with(files.clone(), events.clone());
         let refused: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
         let sources: Vec<(String, String)> = files
             .into_iter()
             .filter_map(|(f, s)| if refused.contains(&f.as_str()) { self.good.get(&f).map(|g| (f, g.clone())) } else { Some((f, s)) })
             .collect();
-        let (set, _) = PolicySet::from_sources(sources.clone());
+        let (set, _) = PolicySet::from_sources_with(sources.clone(), events);
         for e in &errors {
             tracing::error!("policy {} refused: {}", e.file, e.message);
         }

@@ -15,7 +15,7 @@ mod query;
 mod verify;
 
 pub use commit::GroupCommit;
-pub use query::{EventQuery, Order, Page, TypePattern};
+pub use query::{parse_time_param, EventQuery, Order, Page, TypePattern, MAX_PAGE};
 pub use verify::{verify, Problem, VerifyReport};
 
 use dossier_core::{Event, EventKey};

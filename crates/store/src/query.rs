@@ -52,7 +52,58 @@ pub struct EventQuery {
     pub limit: usize,
 }
 
+/// The most events one page holds.
+pub const MAX_PAGE: usize = 1000;
+
+const QUERY_PARAMS: &str = "type, subject, source, chain, artifact, since, until, order, limit, after";
+
+/// Parses an RFC 3339 parameter, naming it in the error.
+pub fn parse_time_param(name: &str, value: &str) -> Result<i64, String> {
+    dossier_core::event::parse_timestamp(value)
+        .ok_or_else(|| format!("parameter {name}: {value:?} is not an RFC 3339 date-time such as 2026-01-31T12:00:00Z"))
+}
+
 impl EventQuery {
+    /// A query from named parameters, as the events API and the `dossier.events` Rego function
+    /// take them: `type` (comma-separated, `*` wildcards), `subject`, `source`, `chain`,
+    /// `artifact`, `since`, `until` (RFC 3339), `order` (asc / desc), `limit` (1 to 1000,
+    /// default 100), `after` (a cursor). The error names the parameter and what it accepts.
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<EventQuery, String> {
+        let mut q = EventQuery { limit: 100, ..Default::default() };
+        for (name, value) in params {
+            match name {
+                "type" => q.types = value.split(',').filter(|t| !t.is_empty()).map(|t| TypePattern(t.to_owned())).collect(),
+                "subject" => q.subject = Some(value.to_owned()),
+                "source" => q.source = Some(value.to_owned()),
+                "chain" => q.chain = Some(value.to_owned()),
+                "artifact" => q.artifact = Some(value.to_owned()),
+                "since" => q.since = Some(parse_time_param(name, value)?),
+                "until" => q.until = Some(parse_time_param(name, value)?),
+                "order" => {
+                    q.order = match value {
+                        "asc" | "oldest" => Order::OldestFirst,
+                        "desc" | "newest" => Order::NewestFirst,
+                        _ => return Err(format!("parameter order: {value:?} is not asc or desc")),
+                    }
+                }
+                "limit" => {
+                    q.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE).contains(n))
+                        .ok_or_else(|| format!("parameter limit: {value:?} is not a number from 1 to {MAX_PAGE}"))?
+                }
+                "after" => {
+                    q.after = Some(
+                        value.parse().map_err(|_| format!("parameter after: {value:?} is not a cursor (the `next` of a previous page)"))?,
+                    )
+                }
+                other => return Err(format!("unknown parameter {other:?}; accepted: {QUERY_PARAMS}")),
+            }
+        }
+        Ok(q)
+    }
+
     /// Whether a newly appended event matches the filters (for live streams; cursors and
     /// order do not apply).
     pub fn matches(&self, e: &dossier_core::Event) -> bool {
