@@ -223,13 +223,7 @@ impl PolicySet {
         if triggered.is_empty() {
             return Vec::new();
         }
-        let input = match regorus::Value::from_json_str(&input.to_string()) {
-            Ok(v) => v,
-            Err(e) => {
-                return triggered.iter().map(|&i| self.failed(i, format!("the input is not a Rego value: {e}"))).collect();
-            }
-        };
-        self.engine.set_input(input);
+        self.engine.set_input(regorus::Value::from(input.clone()));
         // One query for every triggered policy: the engine's per-query preparation is paid once.
         let fields: Vec<String> = triggered.iter().map(|&i| format!("\"{i}\": data.{}", self.policies[i].package)).collect();
         let answers = match query(&mut self.engine, &format!("{{{}}}", fields.join(", "))) {
