@@ -63,10 +63,9 @@ pub struct EvalArgs {
 fn events_from_server(server: &ServerArg) -> dossier_policy::EventsFn {
     let client = std::sync::Arc::new(Client::new(server));
     std::sync::Arc::new(move |filter: &Value| {
-        let fields = filter.as_object().ok_or("the filter is an object such as {\"type\": \"dev.cdevents.artifact.*\"}")?;
-        let pairs: Vec<(&str, String)> =
-            fields.iter().map(|(k, v)| (k.as_str(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
-        let page = client.get_json("/api/v1/events", &pairs).map_err(|e| e.to_string())?;
+        let pairs = dossier_policy::filter_params(filter)?;
+        let query: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let page = client.get_json("/api/v1/events", &query).map_err(|e| e.to_string())?;
         Ok(page["events"].clone())
     })
 }

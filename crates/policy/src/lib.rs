@@ -25,4 +25,4 @@ mod policy;
 mod set;
 
 pub use policy::{Mode, Policy};
-pub use set::{Decision, EventsFn, LoadError, PolicySet, TestResult};
+pub use set::{filter_params, Decision, EventsFn, LoadError, PolicySet, TestResult};

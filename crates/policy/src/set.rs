@@ -51,6 +51,12 @@ pub struct TestResult {
 /// server's API.
 pub type EventsFn = std::sync::Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>;
 
+/// The events API's parameters that a `dossier.events` filter object stands for.
+pub fn filter_params(filter: &Value) -> Result<Vec<(String, String)>, String> {
+    let fields = filter.as_object().ok_or("the filter is an object such as {\"type\": \"dev.cdevents.artifact.*\"}")?;
+    Ok(fields.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect())
+}
+
 /// The policies of a directory, compiled into one engine.
 #[derive(Clone)]
 pub struct PolicySet {

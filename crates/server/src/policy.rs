@@ -47,9 +47,7 @@ struct Timer {
 fn events_from_store(log: &Arc<EvidenceLog>) -> dossier_policy::EventsFn {
     let log = log.clone();
     Arc::new(move |filter: &Value| {
-        let fields = filter.as_object().ok_or("the filter is an object such as {\"type\": \"dev.cdevents.artifact.*\"}")?;
-        let pairs: Vec<(String, String)> =
-            fields.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+        let pairs = dossier_policy::filter_params(filter)?;
         let q = EventQuery::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         let page = log.store().query(&q).map_err(|e| e.to_string())?;
         Ok(Value::Array(page.events.iter().map(|e| serde_json::to_value(crate::render::EventView::of(e)).unwrap_or(Value::Null)).collect()))
