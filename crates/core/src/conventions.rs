@@ -71,8 +71,8 @@ fn packages(v: &Value, pointer: &str) -> Result<Vec<(String, VersionRange)>, Con
                 let purl = x.get("purl").and_then(Value::as_str).filter(|p| p.starts_with("pkg:") && !p.contains('@'));
                 let purl = purl.ok_or_else(|| err(&format!("{at}/purl"), "must be a package URL without version, e.g. pkg:npm/lodash"))?;
                 let range = match x.get("versions") {
-                    None => VersionRange::parse("*"),
-                    Some(Value::String(r)) => VersionRange::parse(r),
+                    None => VersionRange::of_package(purl, "*"),
+                    Some(Value::String(r)) => VersionRange::of_package(purl, r),
                     Some(_) => Err("must be a string such as \">=1.2.0,<1.4.5\"".to_owned()),
                 }
                 .map_err(|m| err(&format!("{at}/versions"), m))?;

@@ -1,11 +1,11 @@
 //! What the graph is made of.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::version::VersionRange;
 
 /// Severity of a vulnerability, ordered from least to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     #[default]

@@ -36,4 +36,4 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 pub use facts::{Fact, Severity};
-pub use version::{split_purl_version, VersionRange};
+pub use version::{split_purl_version, Scheme, VersionRange};

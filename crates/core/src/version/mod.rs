@@ -1,13 +1,57 @@
-//! Package versions and ranges, for vulnerabilities found in packages.
+//! Package versions and ranges, for vulnerabilities found in packages and for "which
+//! artifacts contain package X" queries.
 //!
-//! Versions compare component by component (`1.10.0` > `1.9.2`; numeric parts numerically,
-//! others as text; a pre-release such as `1.0.0-rc1` sorts before `1.0.0`), which orders
-//! semver, PEP 440 releases, Maven and most distribution versions the way their ecosystems do.
+//! Each ecosystem orders its versions its own way; the package URL's type says which
+//! ([`Scheme::of_purl`]): Semantic Versioning for npm, Cargo, Go, NuGet, Composer, Hex and pub;
+//! PEP 440 for PyPI; dpkg's ordering for Debian; Maven's for Maven. Other types, and versions
+//! their scheme cannot parse, compare component by component (numeric parts numerically,
+//! others as text, a `-` pre-release before its release).
 //! Ranges are comma-separated constraints that must all hold: `>=1.2.0,<1.4.5`, `<4.17.21`,
 //! `=2.0.1`, or `*` for every version.
 
+mod debian;
+mod maven;
+mod pep440;
+mod semver;
+
 use std::cmp::Ordering;
 use std::fmt;
+
+/// How an ecosystem orders its versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    Semver,
+    Pep440,
+    Debian,
+    Maven,
+    #[default]
+    Generic,
+}
+
+impl Scheme {
+    /// The scheme of a package URL's type: `pkg:pypi/...` orders by PEP 440, and so on.
+    pub fn of_purl(purl: &str) -> Scheme {
+        let ty = purl.strip_prefix("pkg:").and_then(|rest| rest.split('/').next()).unwrap_or("");
+        match ty.to_ascii_lowercase().as_str() {
+            "npm" | "cargo" | "golang" | "nuget" | "composer" | "hex" | "pub" => Scheme::Semver,
+            "pypi" => Scheme::Pep440,
+            "deb" => Scheme::Debian,
+            "maven" => Scheme::Maven,
+            _ => Scheme::Generic,
+        }
+    }
+
+    pub fn compare(self, a: &str, b: &str) -> Ordering {
+        let own = match self {
+            Scheme::Semver => semver::compare(a, b),
+            Scheme::Pep440 => pep440::compare(a, b),
+            Scheme::Debian => Some(debian::compare(a, b)),
+            Scheme::Maven => Some(maven::compare(a, b)),
+            Scheme::Generic => None,
+        };
+        own.unwrap_or_else(|| compare_versions(a, b))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -18,15 +62,22 @@ enum Op {
     Eq,
 }
 
-/// A version range: constraints that must all hold. Empty means every version.
+/// A version range of one ecosystem: constraints that must all hold. Empty means every version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRange {
     text: String,
+    scheme: Scheme,
     constraints: Vec<(Op, String)>,
 }
 
 impl VersionRange {
-    /// Parses `>=1.2.0,<1.4.5`-style ranges; the error says what is accepted.
+    /// Parses a range of versions of `package` (a purl, whose type gives the ordering).
+    pub fn of_package(package: &str, text: &str) -> Result<VersionRange, String> {
+        Ok(VersionRange { scheme: Scheme::of_purl(package), ..VersionRange::parse(text)? })
+    }
+
+    /// Parses `>=1.2.0,<1.4.5`-style ranges, compared component by component; the error says
+    /// what is accepted.
     pub fn parse(text: &str) -> Result<VersionRange, String> {
         let mut constraints = Vec::new();
         let trimmed = text.trim();
@@ -53,12 +104,12 @@ impl VersionRange {
                 constraints.push((op, v.to_owned()));
             }
         }
-        Ok(VersionRange { text: trimmed.to_owned(), constraints })
+        Ok(VersionRange { text: trimmed.to_owned(), scheme: Scheme::Generic, constraints })
     }
 
     pub fn contains(&self, version: &str) -> bool {
         self.constraints.iter().all(|(op, v)| {
-            let o = compare_versions(version, v);
+            let o = self.scheme.compare(version, v);
             match op {
                 Op::Lt => o == Ordering::Less,
                 Op::Le => o != Ordering::Greater,
@@ -76,8 +127,8 @@ impl fmt::Display for VersionRange {
     }
 }
 
-/// Compares two versions component by component.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
+/// Compares two versions component by component, whatever their ecosystem.
+fn compare_versions(a: &str, b: &str) -> Ordering {
     let a = a.strip_prefix('v').unwrap_or(a);
     let b = b.strip_prefix('v').unwrap_or(b);
     // A pre-release part (after '-') sorts before the release itself.
@@ -145,6 +196,19 @@ mod tests {
             VersionRange::parse("~1.2").unwrap_err(),
             "\"~1.2\" is not a constraint; write e.g. \">=1.2.0,<1.4.5\", \"<4.17.21\", \"=2.0.1\" or \"*\""
         );
+    }
+
+    #[test]
+    fn ranges_use_their_ecosystems_ordering() {
+        // Generic ordering would put 1.0.0-rc.10 before 1.0.0-rc.9 and 2.0rc1 after 2.0.
+        let npm = VersionRange::of_package("pkg:npm/x", ">=1.0.0-rc.9,<1.0.0").unwrap();
+        assert!(npm.contains("1.0.0-rc.10"));
+        let pypi = VersionRange::of_package("pkg:pypi/django", "<2.0").unwrap();
+        assert!(pypi.contains("2.0rc1") && pypi.contains("2.0.dev3") && !pypi.contains("2.0.post1"));
+        let deb = VersionRange::of_package("pkg:deb/debian/openssl", "<3.0.11-1~deb12u1").unwrap();
+        assert!(deb.contains("3.0.11-1~deb12u0") && !deb.contains("3.0.11-1"));
+        let maven = VersionRange::of_package("pkg:maven/org.apache.logging.log4j/log4j-core", "<2.15.0").unwrap();
+        assert!(maven.contains("2.15.0-rc2") && !maven.contains("2.15.0.ga"));
     }
 
     #[test]
