@@ -52,16 +52,29 @@ impl Client {
         Ok(self.read(self.agent.get(&self.url(path)).call(), path)?.into_string()?)
     }
 
-    /// POST a body; returns the status and the JSON answer, whatever the status.
-    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<(u16, Value)> {
-        let resp = self.agent.post(&self.url(path)).set("Content-Type", content_type).send_bytes(body);
+    /// POST a body streamed from `reader`, with query pairs; returns the status and the JSON
+    /// answer, whatever the status.
+    pub fn post_stream(&self, path: &str, query: &[(&str, String)], content_type: &str, reader: impl std::io::Read) -> anyhow::Result<(u16, Value)> {
+        let mut req = self.agent.post(&self.url(path)).set("Content-Type", content_type);
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        Self::answer(req.send(reader), &self.base)
+    }
+
+    fn answer(resp: Result<ureq::Response, ureq::Error>, base: &str) -> anyhow::Result<(u16, Value)> {
         let (status, r) = match resp {
             Ok(r) => (r.status(), r),
             Err(ureq::Error::Status(code, r)) => (code, r),
-            Err(e) => return Err(anyhow!("cannot reach Dossier at {}: {e}", self.base)),
+            Err(e) => return Err(anyhow!("cannot reach Dossier at {base}: {e}")),
         };
         let text = r.into_string()?;
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok((status, value))
+    }
+
+    /// POST a body; returns the status and the JSON answer, whatever the status.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<(u16, Value)> {
+        Self::answer(self.agent.post(&self.url(path)).set("Content-Type", content_type).send_bytes(body), &self.base)
     }
 }

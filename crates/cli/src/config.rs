@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// TOML file of the tools that policies' `run` actions may execute
     #[arg(long, env = "DOSSIER_TOOLS")]
     pub tools: Option<PathBuf>,
+    /// Largest document (SBOM, scan report, …) accepted, in bytes [default: 268435456]
+    #[arg(long, env = "DOSSIER_MAX_DOCUMENT")]
+    pub max_document: Option<u64>,
 }
 
 /// The TOML file: the same settings as the flags, in snake_case.
@@ -56,6 +59,7 @@ struct FileConfig {
     log_name: Option<String>,
     policies: Option<PathBuf>,
     tools: Option<PathBuf>,
+    max_document: Option<u64>,
 }
 
 /// Settings after flags, environment and file are merged.
@@ -67,7 +71,10 @@ pub struct Settings {
     pub log_name: Option<String>,
     pub policies: Option<PathBuf>,
     pub tools: dossier_server::tools::Tools,
+    pub max_document: u64,
 }
+
+pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 
 pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     let file: FileConfig = match &args.config {
@@ -96,6 +103,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         api,
         log_name: args.log_name.or(file.log_name),
         policies: args.policies.or(file.policies),
+        max_document: args.max_document.or(file.max_document).unwrap_or(DEFAULT_MAX_DOCUMENT),
         tools: match args.tools.or(file.tools) {
             Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
             None => Default::default(),
@@ -127,10 +135,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             size,
             log.verifier().name()
         );
+        let mut api = settings.api;
+        api.documents = Some(
+            dossier_server::documents::Documents::open(&settings.data.join("documents"), settings.max_document)
+                .with_context(|| format!("opening {}", settings.data.join("documents").display()))?,
+        );
         let cursor = settings.data.join("policy.cursor");
         let tools = settings.tools;
         let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor, tools));
-        dossier_server::serve(log, settings.api, policies, listener, shutdown_signal()).await?;
+        dossier_server::serve(log, api, policies, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

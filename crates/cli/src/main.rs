@@ -5,6 +5,7 @@ mod bench_lineage;
 mod bench_policy;
 mod client;
 mod config;
+mod documents_cmd;
 mod lineage_cmd;
 mod logcmd;
 mod policy_cmd;
@@ -41,6 +42,17 @@ enum Command {
     Risk(lineage_cmd::AsOf),
     /// What runs where: per environment, the current deployments.
     Where(lineage_cmd::AsOf),
+    /// Documents: send an SBOM, scan report, VEX or attestation about an artifact; get; list.
+    #[command(subcommand)]
+    Document(documents_cmd::DocumentCommand),
+    /// An artifact's components over all its SBOMs, and its licence summary.
+    Components(documents_cmd::ArtifactArg),
+    /// An artifact's findings, its ancestors' included, with what VEX says of them.
+    Findings(documents_cmd::ArtifactArg),
+    /// Which tools looked at an artifact (scans, SBOMs, attestations), and when.
+    Scans(documents_cmd::ArtifactArg),
+    /// Which artifacts contain a package, optionally within a version range.
+    Contains(documents_cmd::ContainsArgs),
     /// Rebuild the lineage graph from a data directory's log and print its statistics.
     Reindex(lineage_cmd::ReindexArgs),
     /// Send a seeded, realistic DevSecOps history to a server, to explore.
@@ -77,6 +89,11 @@ fn main() -> std::process::ExitCode {
         Command::Impact(args) => lineage_cmd::impact(args),
         Command::Risk(args) => lineage_cmd::risk(args),
         Command::Where(args) => lineage_cmd::where_runs(args),
+        Command::Document(cmd) => documents_cmd::document(cmd),
+        Command::Components(args) => documents_cmd::components(args),
+        Command::Findings(args) => documents_cmd::findings(args),
+        Command::Scans(args) => documents_cmd::scans(args),
+        Command::Contains(args) => documents_cmd::contains(args),
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),

@@ -14,6 +14,9 @@ pub const VULNERABILITY_FIXED: &str = "dev.cdeventsx.dossier-vulnerability.fixed
 /// Custom event types for quarantine; the subject is the artifact's purl.
 pub const ARTIFACT_QUARANTINED: &str = "dev.cdeventsx.dossier-artifact.quarantined.";
 pub const ARTIFACT_RELEASED: &str = "dev.cdeventsx.dossier-artifact.released.";
+/// A document (SBOM, scan report, VEX, attestation) received about an artifact; the subject is
+/// the document's digest, the content names the artifact and carries what was extracted.
+pub const DOCUMENT_RECEIVED: &str = "dev.cdeventsx.dossier-document.received.";
 
 /// A convention broken: where, and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,11 +174,40 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
         _ if ty.starts_with(VULNERABILITY_WITHDRAWN) || ty.starts_with(VULNERABILITY_FIXED) => {
             out.push(Fact::VulnerabilityGone { id: subject })
         }
+        _ if ty.starts_with(DOCUMENT_RECEIVED) => document_facts(v, &subject, &mut out)?,
         _ if ty.starts_with(ARTIFACT_QUARANTINED) => out.push(Fact::Quarantine { artifact: subject, quarantined: true }),
         _ if ty.starts_with(ARTIFACT_RELEASED) => out.push(Fact::Quarantine { artifact: subject, quarantined: false }),
         _ => {}
     }
     Ok(out)
+}
+
+/// What a document states about its artifact: the versioned packages its SBOM lists, and the
+/// build its provenance describes (sources, parents).
+fn document_facts(v: &Value, digest: &str, out: &mut Vec<Fact>) -> Result<(), ConventionError> {
+    let artifact = str_at(v, "/subject/content/artifactId")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| err("/subject/content/artifactId", "a received document names the artifact it is about"))?
+        .to_owned();
+    if let Some(Value::Array(components)) = v.pointer("/subject/content/components") {
+        for c in components {
+            // Components without a versioned purl (files, unnamed parts) state no package.
+            if let Some((package, version)) = c.get("purl").and_then(Value::as_str).and_then(split_purl_version) {
+                out.push(Fact::Contains { artifact: artifact.clone(), package: package.to_owned(), version: version.to_owned() });
+            }
+        }
+    }
+    if let Some(p) = v.pointer("/subject/content/provenance") {
+        let run = p.get("invocation").and_then(Value::as_str).map_or_else(|| format!("provenance {digest}"), str::to_owned);
+        for (repository, commit) in commits(v, "/subject/content/provenance/sources")? {
+            out.push(Fact::RunSource { run: run.clone(), repository, commit });
+        }
+        out.push(Fact::BuiltBy { artifact: artifact.clone(), run });
+        for parent in strings(v, "/subject/content/provenance/parents")? {
+            out.push(Fact::Parent { artifact: artifact.clone(), parent });
+        }
+    }
+    Ok(())
 }
 
 /// Whether events of this type can state lineage facts (so others need not be parsed).
@@ -186,6 +218,7 @@ pub fn relevant(event_type: &str) -> bool {
         "dev.cdevents.service.",
         "dev.cdeventsx.dossier-vulnerability.",
         "dev.cdeventsx.dossier-artifact.",
+        DOCUMENT_RECEIVED,
     ]
         .iter()
         .any(|p| event_type.starts_with(p))
@@ -209,6 +242,28 @@ mod tests {
                 Fact::RunSource { run: "run-7".into(), repository: "https://git.example.com/shop".into(), commit: "c0ffee".into() },
                 Fact::BuiltBy { artifact: "pkg:oci/shop@sha256%3Aab".into(), run: "run-7".into() },
                 Fact::Parent { artifact: "pkg:oci/shop@sha256%3Aab".into(), parent: "pkg:oci/base@sha256%3A01".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_states_the_packages_of_its_sbom_and_the_build_of_its_provenance() {
+        let e = json!({
+            "context": {"type": "dev.cdeventsx.dossier-document.received.0.1.0"},
+            "subject": {"id": "sha256:d0c", "content": {
+                "artifactId": "pkg:oci/shop@sha256%3Aab",
+                "components": [{"name": "lodash", "purl": "pkg:npm/lodash@4.17.20"}, {"name": "README.md"}],
+                "provenance": {"sources": [{"repository": "https://github.com/o/shop", "commit": "7fd1"}], "parents": ["pkg:oci/node@sha256%3A9e"]}
+            }}
+        });
+        let shop = "pkg:oci/shop@sha256%3Aab".to_owned();
+        assert_eq!(
+            facts(&e).unwrap(),
+            vec![
+                Fact::Contains { artifact: shop.clone(), package: "pkg:npm/lodash".into(), version: "4.17.20".into() },
+                Fact::RunSource { run: "provenance sha256:d0c".into(), repository: "https://github.com/o/shop".into(), commit: "7fd1".into() },
+                Fact::BuiltBy { artifact: shop.clone(), run: "provenance sha256:d0c".into() },
+                Fact::Parent { artifact: shop, parent: "pkg:oci/node@sha256%3A9e".into() },
             ]
         );
     }

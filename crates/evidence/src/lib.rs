@@ -8,6 +8,7 @@
 //!
 //! No I/O here beyond the reader given: storage, fetching and the log are the server's.
 
+pub mod about;
 mod bounded;
 mod cyclonedx;
 pub mod cvss;

@@ -79,6 +79,7 @@ pub struct Component {
 
 /// A vulnerability or weakness a tool reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The vulnerability (CVE, GHSA, OSV id) or rule id.
     pub id: String,
@@ -111,6 +112,7 @@ pub struct Source {
 
 /// Build provenance (SLSA v1 or v0.2 in an in-toto statement).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Provenance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<String>,

@@ -33,6 +33,7 @@ impl Names {
     pub(crate) fn name(&self, id: Id) -> &str {
         &self.names[id as usize]
     }
+
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,6 +118,8 @@ pub struct Graph {
     pub(crate) origin_clusters: HashMap<Id, HashMap<Id, u32>>,
     pub(crate) vuln_clusters: HashMap<Id, HashMap<Id, u32>>,
     pub(crate) clusters: HashMap<Id, HashMap<Id, u32>>,
+    /// sha256 digest (hex) → the artifacts whose purl carries it.
+    pub(crate) digests: HashMap<Box<str>, Vec<Id>>,
     /// Derivation edges refused because they would close a cycle.
     pub(crate) refused_cycles: u64,
     changes: Vec<ImpactChange>,
@@ -126,6 +129,21 @@ pub struct Graph {
 impl Graph {
     pub fn new() -> Graph {
         Graph::default()
+    }
+
+    /// Remembers an artifact an event names, so that it can be found by the sha256 digest its
+    /// purl carries (`pkg:oci/x@sha256%3A<hex>`, `…?digest=sha256:<hex>`).
+    pub fn know_artifact(&mut self, purl: &str) {
+        let Some(at) = purl.find("sha256%3A").map(|i| i + 9).or_else(|| purl.find("sha256:").map(|i| i + 7)) else { return };
+        let hex: String = purl[at..].chars().take_while(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
+        if hex.is_empty() {
+            return;
+        }
+        let id = self.names.id(purl);
+        let list = self.digests.entry(hex.into()).or_default();
+        if !list.contains(&id) {
+            list.push(id);
+        }
     }
 
     /// Folds one fact in, stated by log entry `seq`, and returns the affected-cluster changes

@@ -20,4 +20,4 @@ mod queries;
 
 pub use dossier_core::{Fact, Severity};
 pub use graph::{Graph, ImpactChange, Views};
-pub use queries::{ArtifactImpact, ClusterRisk, Deployment, Edge, Impact, Lineage, Source};
+pub use queries::{ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Source};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use dossier_core::Severity;
+use dossier_core::{Severity, VersionRange};
 use crate::graph::{Graph, Id};
 
 /// A lineage edge and the log entry that states it.
@@ -52,6 +52,15 @@ pub struct Lineage {
     pub deployments: Vec<Deployment>,
     /// Vulnerabilities affecting it.
     pub vulnerabilities: Vec<(String, Severity)>,
+}
+
+/// An artifact containing a version of a package: its own SBOM lists it (`via` is `None`), or
+/// it derives from an artifact whose SBOM does (`via` names that artifact).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Containing {
+    pub artifact: String,
+    pub version: String,
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +121,41 @@ impl Graph {
             }
         }
         out
+    }
+
+    /// Every artifact containing `package` (a purl without version) at a version in `range`,
+    /// by artifact then version; an artifact is listed once per version, with the nearest way
+    /// it gets it (its own SBOM before inheritance).
+    pub fn containing(&self, package: &str, range: &VersionRange) -> Vec<Containing> {
+        let Some(pkg) = self.names.get(package) else { return Vec::new() };
+        let mut out = Vec::new();
+        for &pv in self.package_versions.get(&pkg).into_iter().flatten() {
+            let Some((_, version)) = self.package_of.get(&pv).filter(|(_, v)| range.contains(v)) else { continue };
+            let direct: Vec<Id> = self.package_artifacts.get(&pv).into_iter().flatten().copied().collect();
+            let mut seen: HashSet<Id> = direct.iter().copied().collect();
+            let mut queue: VecDeque<(Id, Id)> = VecDeque::new();
+            for &a in &direct {
+                out.push(Containing { artifact: self.names.name(a).to_owned(), version: version.clone(), via: None });
+                queue.push_back((a, a));
+            }
+            while let Some((x, from)) = queue.pop_front() {
+                for &child in self.children.get(&x).into_iter().flatten() {
+                    if seen.insert(child) {
+                        let via = Some(self.names.name(from).to_owned());
+                        out.push(Containing { artifact: self.names.name(child).to_owned(), version: version.clone(), via });
+                        queue.push_back((child, from));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.artifact, &a.version).cmp(&(&b.artifact, &b.version)));
+        out
+    }
+
+    /// Known artifacts whose purl carries the sha256 digest `hex` (see [`Graph::know_artifact`]).
+    pub fn artifacts_with_digest(&self, hex: &str) -> Vec<String> {
+        let list = self.digests.get(hex.to_ascii_lowercase().as_str());
+        list.into_iter().flatten().map(|&id| self.names.name(id).to_owned()).collect()
     }
 
     fn deployments_of(&self, arts: impl IntoIterator<Item = Id>) -> Vec<Deployment> {

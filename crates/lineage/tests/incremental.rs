@@ -152,6 +152,30 @@ fn a_package_vulnerability_reaches_what_contains_a_version_in_its_range_even_lat
 }
 
 #[test]
+fn artifacts_containing_a_package_are_found_directly_and_through_derivation_in_the_ecosystems_order() {
+    let mut g = Graph::new();
+    let contains = |a: &str, v: &str| Fact::Contains { artifact: a.into(), package: "pkg:pypi/django".into(), version: v.into() };
+    g.apply(&contains("pkg:pypi/app@1", "3.2.0"), 0);
+    g.apply(&contains("pkg:pypi/tool@1", "3.2rc1"), 1);
+    g.apply(&contains("pkg:pypi/new@1", "4.0"), 2);
+    g.apply(&Fact::Parent { artifact: "pkg:oci/app".into(), parent: "pkg:pypi/app@1".into() }, 3);
+    g.apply(&Fact::Parent { artifact: "pkg:oci/app-debug".into(), parent: "pkg:oci/app".into() }, 4);
+    // PEP 440: 3.2rc1 < 3.2 — a generic ordering would put the release candidate after it.
+    let range = VersionRange::of_package("pkg:pypi/django", ">=3.2,<4.0").unwrap();
+    let found: Vec<(String, String, Option<String>)> =
+        g.containing("pkg:pypi/django", &range).into_iter().map(|c| (c.artifact, c.version, c.via)).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("pkg:oci/app".into(), "3.2.0".into(), Some("pkg:pypi/app@1".into())),
+            ("pkg:oci/app-debug".into(), "3.2.0".into(), Some("pkg:pypi/app@1".into())),
+            ("pkg:pypi/app@1".into(), "3.2.0".into(), None),
+        ]
+    );
+    assert!(g.containing("pkg:pypi/flask", &range).is_empty());
+}
+
+#[test]
 fn a_derivation_that_would_close_a_cycle_is_refused() {
     let mut g = Graph::new();
     g.apply(&Fact::Parent { artifact: "b".into(), parent: "a".into() }, 0);

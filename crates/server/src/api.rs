@@ -22,17 +22,19 @@ use tokio_stream::wrappers::BroadcastStream;
 use crate::log::EvidenceLog;
 use crate::render::{b64, ConsistencyView, EventView, InclusionView};
 
-/// Request limits of the API.
+/// Request limits of the API, and where documents are kept.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (documents have their own limit).
     pub max_body: usize,
     pub limits: Limits,
+    /// The document directory; without one, document uploads are refused.
+    pub documents: Option<Arc<crate::documents::Documents>>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { max_body: 16 * 1024 * 1024, limits: Limits::default() }
+        ApiConfig { max_body: 16 * 1024 * 1024, limits: Limits::default(), documents: None }
     }
 }
 
@@ -43,12 +45,14 @@ pub(crate) struct AppState {
     /// Replays of the log for `as_of` questions cost a scan of the log each: one at a time.
     pub(crate) replays: Arc<tokio::sync::Semaphore>,
     policies: Option<Arc<crate::policy::PolicyService>>,
+    pub(crate) documents: Option<Arc<crate::documents::Documents>>,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
 pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<crate::policy::PolicyService>>) -> Router {
-    let state = AppState { log, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)), policies };
+    let documents = config.documents.clone();
+    let state = AppState { log, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)), policies, documents };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
@@ -66,6 +70,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .route("/api/v1/log/proof/inclusion", get(inclusion))
         .route("/api/v1/log/proof/consistency", get(consistency))
         .merge(crate::lineage_api::routes())
+        .merge(crate::documents_api::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
         .with_state(state)
 }

@@ -11,8 +11,11 @@
 pub mod api;
 mod lineage_api;
 pub mod lineage;
+pub mod documents;
+mod documents_api;
 pub mod log;
 pub mod policy;
+mod own;
 mod render;
 pub mod tools;
 

@@ -34,6 +34,9 @@ pub fn replay(store: &dyn Store, until: Option<i64>) -> Result<Graph, StoreError
             // store, which `dossier verify` reports. The graph goes on without it.
             let Ok(value) = serde_json::from_slice::<serde_json::Value>(&row.raw) else { continue };
             let Ok(event) = Event::from_json(Vec::new(), &value) else { continue };
+            for artifact in &event.artifacts {
+                graph.know_artifact(artifact);
+            }
             for fact in &event.facts {
                 graph.apply(fact, row.seq);
             }
@@ -54,6 +57,9 @@ impl LineageView {
         let mut graph = self.graph.write().unwrap_or_else(|p| p.into_inner());
         for (event, outcome) in events.iter().zip(outcomes) {
             if let AppendOutcome::Accepted { seq } = outcome {
+                for artifact in &event.artifacts {
+                    graph.know_artifact(artifact);
+                }
                 for fact in &event.facts {
                     for change in graph.apply(fact, *seq) {
                         let _ = self.changes.send(Arc::new(change));

@@ -24,7 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/environments", get(environments))
 }
 
-fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Result<(), ApiError> {
     for name in params.keys() {
         if !accepted.contains(&name.as_str()) {
             return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {name:?}; accepted: {}", accepted.join(", "))));

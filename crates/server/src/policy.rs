@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::log::{Appended, EvidenceLog};
+use crate::own::{hex, now_nanos, own_event};
 
 const SOURCE: &str = "/dossier/policies";
 /// Dossier's own event types never trigger policies.
@@ -66,10 +67,6 @@ fn parse_after(s: &str) -> Option<i64> {
         _ => return None,
     };
     secs.checked_mul(1_000_000_000)
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 /// What the service has loaded, for the API.
@@ -142,27 +139,6 @@ impl PolicyService {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-fn now_rfc3339() -> String {
-    dossier_core::event::format_timestamp(now_nanos())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An event of Dossier's own, validated like any other.
-fn own_event(id: String, source: &str, ty: &str, subject: &str, content: Value, chain: Option<&str>) -> Result<Event, String> {
-    let mut v = json!({
-        "context": {"specversion": "0.5.1", "id": id, "source": source, "type": ty, "timestamp": now_rfc3339()},
-        "subject": {"id": subject, "content": content}
-    });
-    if let Some(c) = chain {
-        v["context"]["chainId"] = json!(c);
-    }
-    dossier_cdevents::validate(&v).map_err(|r| r.to_string())?;
-    Event::from_json(serde_json::to_vec(&v).map_err(|e| e.to_string())?, &v).map_err(|e| e.to_string())
 }
 
 /// Name, size and modification time of each policy file: changes when any file does.

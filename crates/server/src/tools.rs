@@ -21,6 +21,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::own::hex;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tool {
@@ -81,9 +83,6 @@ fn capture(mut from: impl Read + Send + 'static, limit: usize) -> std::thread::J
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Runs `tool` with `args` appended and returns the outcome the decision records.
 pub fn run(tool: &Tool, args: &[String]) -> Value {

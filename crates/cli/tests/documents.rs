@@ -1,0 +1,175 @@
+//! Documents through the real server: kept once by digest, linked to the artifact, feeding the
+//! lineage graph (packages, provenance), answered per artifact (components, findings with
+//! inheritance and VEX, scans), and refused precisely when they cannot be read.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{dossier, Server};
+use serde_json::{json, Value};
+
+const BASE: &str = "pkg:oci/shop-base@sha256%3Aa1";
+const SHOP: &str = "pkg:oci/shop@sha256%3Ab2";
+
+fn document(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/documents").join(name)
+}
+
+fn event(id: &str, ty: &str, subject: &str, content: Value, custom: Value) -> Value {
+    json!({
+        "context": {"specversion": "0.5.1", "id": id, "source": "/test", "type": ty, "timestamp": "2026-11-25T10:00:00Z"},
+        "subject": {"id": subject, "content": content},
+        "customData": custom
+    })
+}
+
+/// A base image, an image built on it, deployed in prod.
+fn images(server: &Server) {
+    let events = json!([
+        event("1", "dev.cdevents.artifact.packaged.0.3.0", BASE, json!({"change": {"id": "b"}}), json!({})),
+        event("2", "dev.cdevents.artifact.packaged.0.3.0", SHOP, json!({"change": {"id": "s"}}), json!({"dossier": {"parents": [BASE]}})),
+        event("3", "dev.cdevents.service.deployed.0.3.0", "shop", json!({"environment": {"id": "prod"}, "artifactId": SHOP}), json!({})),
+    ]);
+    let (status, answer) = server.post("application/json", events.to_string().as_bytes());
+    assert_eq!(status, 200, "{answer}");
+}
+
+fn upload(server: &Server, query: &[(&str, &str)], content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut req = ureq::post(&format!("{}/api/v1/documents", server.url)).timeout(Duration::from_secs(30)).set("Content-Type", content_type);
+    for (k, v) in query {
+        req = req.query(k, v);
+    }
+    match req.send_bytes(body) {
+        Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("POST /api/v1/documents: {e}"),
+    }
+}
+
+fn sha256_of(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+}
+
+fn enc(s: &str) -> String {
+    s.replace('%', "%25").replace(':', "%3A").replace('/', "%2F").replace('@', "%40").replace('<', "%3C").replace('=', "%3D")
+}
+
+#[test]
+fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    images(&server);
+    let report = document("cyclonedx-vex.json");
+    let file = report.to_str().unwrap();
+    let digest = format!("sha256:{}", sha256_of(&report));
+
+    let (code, out, err) = dossier(&["document", "send", file, "--artifact", BASE, "--sender", "grype-job", "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("recorded {digest} (cyclonedx, 3 components, 1 findings, 1 VEX statements) about {BASE} as entry 3"));
+    let (code, out, _) = dossier(&["document", "send", file, "--artifact", BASE, "--server", &server.url]);
+    assert_eq!((code, out.trim().starts_with("already recorded") && out.trim().ends_with("as entry 3")), (0, true), "{out}");
+    assert_eq!(server.size(), 4);
+
+    // Kept byte for byte under its digest.
+    let kept = ureq::get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
+    assert_eq!(kept, std::fs::read_to_string(&report).unwrap());
+
+    // The SBOM's packages are the base's, and the shop image's through it.
+    let (_, found) = server.get(&format!("/api/v1/contains?package={}&versions={}", enc("pkg:npm/lodash"), enc("<4.17.21")));
+    assert_eq!(
+        found["artifacts"],
+        json!([
+            {"artifact": BASE, "version": "4.17.20", "via": null},
+            {"artifact": SHOP, "version": "4.17.20", "via": BASE},
+        ])
+    );
+    // dpkg ordering: ~deb12u1 sorts before the release, so 3.0.11-1~deb12u1 < 3.0.11-1.
+    let (_, found) = server.get(&format!("/api/v1/contains?package={}&versions={}", enc("pkg:deb/debian/openssl"), enc("<3.0.11-1")));
+    assert_eq!(found["artifacts"].as_array().unwrap().len(), 2, "{found}");
+
+    let (_, c) = server.get(&format!("/api/v1/components?artifact={}", enc(BASE)));
+    assert_eq!(c["components"].as_array().unwrap().len(), 3);
+    assert_eq!(c["licenses"], json!({"Apache-2.0 AND OpenSSL": 1, "MIT": 1, "unknown": 1}));
+
+    // The shop image inherits the base's finding; a VEX about the shop answers it.
+    let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
+    let finding = &f["findings"][0];
+    assert_eq!((finding["id"].as_str(), finding["artifact"].as_str(), finding["inherited"].as_bool()), (Some("CVE-2021-23337"), Some(BASE), Some(true)));
+    assert_eq!((finding["vex"].clone(), finding["tools"][0]["name"].as_str()), (Value::Null, Some("grype")));
+    let (code, _, err) = dossier(&["document", "send", document("openvex.json").to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
+    assert_eq!(f["findings"][0]["vex"], "not_affected");
+    let (_, scans) = server.get(&format!("/api/v1/scans?artifact={}", enc(SHOP)));
+    assert_eq!(scans["scans"][0]["tools"][0]["name"], "vexctl");
+
+    // A vulnerability in a package range reaches the cluster running the derived image.
+    let vuln = event(
+        "v1",
+        "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+        "CVE-2021-23337",
+        json!({"severity": "high", "packages": [{"purl": "pkg:npm/lodash", "versions": "<4.17.21"}]}),
+        json!({}),
+    );
+    assert_eq!(server.post("application/json", vuln.to_string().as_bytes()).0, 201);
+    let (_, impact) = server.get("/api/v1/impact?vulnerability=CVE-2021-23337");
+    assert_eq!(impact["clusters"], json!(["prod"]), "{impact}");
+}
+
+#[test]
+fn provenance_names_the_sources_and_parents_of_an_artifact_named_by_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let hex = format!("4d2a{}", "0".repeat(60));
+    let artifact = format!("pkg:oci/shop@sha256%3A{hex}");
+    let packaged = event("1", "dev.cdevents.artifact.packaged.0.3.0", &artifact, json!({"change": {"id": "x"}}), json!({}));
+    assert_eq!(server.post("application/json", packaged.to_string().as_bytes()).0, 201);
+    let (status, receipt) = upload(
+        &server,
+        &[("artifact", &format!("sha256:{hex}"))],
+        "application/vnd.dsse.envelope.v1+json",
+        &std::fs::read(document("slsa-v1.dsse.json")).unwrap(),
+    );
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!((receipt["artifact"].as_str(), receipt["format"].as_str(), receipt["provenance"].as_bool()), (Some(artifact.as_str()), Some("intoto"), Some(true)));
+    let (_, lineage) = server.get(&format!("/api/v1/lineage?purl={}", enc(&artifact)));
+    assert_eq!(lineage["built_by"][0], "https://github.com/example/shop/actions/runs/1234/attempts/1");
+    assert_eq!(lineage["sources"][0]["commit"], "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d");
+    assert_eq!(lineage["ancestors"][0]["parent"], "pkg:oci/node@sha256%3A9e1c?repository_url=docker.io/library");
+}
+
+#[test]
+fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--max-document", "4096"]);
+    let a = [("artifact", BASE)];
+    let cases: Vec<(Vec<(&str, &str)>, &str, Vec<u8>, u16, &str)> = vec![
+        (a.to_vec(), "application/json", br#"{"hello": "world"}"#.to_vec(), 422, "not a document Dossier reads: expected CycloneDX JSON"),
+        (a.to_vec(), "application/json", b"{\"bomFormat\": ".to_vec(), 400, "not JSON: EOF while parsing a value"),
+        (a.to_vec(), "text/plain", b"{}".to_vec(), 415, "content type \"text/plain\" is not accepted for a document"),
+        (vec![], "application/json", b"{}".to_vec(), 400, "parameter artifact is required"),
+        (vec![("artifact", "sha256:0000000000000000000000000000000000000000000000000000000000000000")], "application/json", b"{}".to_vec(), 422, "no artifact with digest sha256:0000"),
+        (vec![("artifact", "shop")], "application/json", b"{}".to_vec(), 422, "artifact \"shop\" is neither a package URL"),
+        (vec![("artifact", BASE), ("format", "xml")], "application/json", b"{}".to_vec(), 400, "format \"xml\" is not read; accepted: cyclonedx, spdx"),
+        (a.to_vec(), "application/json", vec![b' '; 5000], 413, "the document is larger than the limit of 4096 bytes"),
+        (
+            a.to_vec(),
+            "application/vnd.cyclonedx+json",
+            br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"version": "1"}]}"#.to_vec(),
+            422,
+            "cyclonedx document: /components/0: missing field `name`",
+        ),
+    ];
+    for (query, content_type, body, status, message) in cases {
+        let (got, answer) = upload(&server, &query, content_type, &body);
+        assert_eq!(got, status, "{query:?}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with(message), "{query:?}: {error}");
+    }
+    assert_eq!(server.size(), 0);
+    let kept = |sub: &str| std::fs::read_dir(dir.path().join("documents").join(sub)).unwrap().count();
+    assert_eq!((kept("sha256"), kept("incoming")), (0, 0));
+}
