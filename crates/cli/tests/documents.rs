@@ -146,7 +146,9 @@ fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--max-document", "4096"]);
     let a = [("artifact", BASE)];
-    let cases: Vec<(Vec<(&str, &str)>, &str, Vec<u8>, u16, &str)> = vec![
+    // (query, content type, body, status, start of the error)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (a.to_vec(), "application/json", br#"{"hello": "world"}"#.to_vec(), 422, "not a document Dossier reads: expected CycloneDX JSON"),
         (a.to_vec(), "application/json", b"{\"bomFormat\": ".to_vec(), 400, "not JSON: EOF while parsing a value"),
         (a.to_vec(), "text/plain", b"{}".to_vec(), 415, "content type \"text/plain\" is not accepted for a document"),

@@ -174,6 +174,6 @@ pub fn scans<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Scan>
             severities: d.extract.findings.iter().map(|f| f.severity.name().to_owned()).collect(),
         })
         .collect();
-    out.sort_by(|a, b| b.seq.cmp(&a.seq));
+    out.sort_by_key(|s| std::cmp::Reverse(s.seq));
     out
 }
