@@ -45,6 +45,14 @@ pub struct ServeArgs {
     /// Largest document (SBOM, scan report, …) accepted, in bytes [default: 268435456]
     #[arg(long, env = "DOSSIER_MAX_DOCUMENT")]
     pub max_document: Option<u64>,
+    /// Directory the SBOMs named by artifact events' sbom.uri may be read from (paths and
+    /// file:// URIs inside it)
+    #[arg(long, env = "DOSSIER_FETCH_DIR")]
+    pub fetch_dir: Option<PathBuf>,
+    /// URL prefix the SBOMs named by artifact events may be fetched from over http(s);
+    /// repeat it, or separate prefixes with commas
+    #[arg(long, env = "DOSSIER_FETCH_ALLOW", value_delimiter = ',')]
+    pub fetch_allow: Vec<String>,
 }
 
 /// The TOML file: the same settings as the flags, in snake_case.
@@ -60,6 +68,9 @@ struct FileConfig {
     policies: Option<PathBuf>,
     tools: Option<PathBuf>,
     max_document: Option<u64>,
+    fetch_dir: Option<PathBuf>,
+    #[serde(default)]
+    fetch_allow: Vec<String>,
 }
 
 /// Settings after flags, environment and file are merged.
@@ -72,6 +83,7 @@ pub struct Settings {
     pub policies: Option<PathBuf>,
     pub tools: dossier_server::tools::Tools,
     pub max_document: u64,
+    pub fetch: dossier_server::fetch::FetchRules,
 }
 
 pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
@@ -104,6 +116,10 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         log_name: args.log_name.or(file.log_name),
         policies: args.policies.or(file.policies),
         max_document: args.max_document.or(file.max_document).unwrap_or(DEFAULT_MAX_DOCUMENT),
+        fetch: dossier_server::fetch::FetchRules {
+            dir: args.fetch_dir.or(file.fetch_dir),
+            allow: if args.fetch_allow.is_empty() { file.fetch_allow } else { args.fetch_allow },
+        },
         tools: match args.tools.or(file.tools) {
             Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
             None => Default::default(),
@@ -135,11 +151,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             size,
             log.verifier().name()
         );
+        let documents = dossier_server::documents::Documents::open(&settings.data.join("documents"), settings.max_document)
+            .with_context(|| format!("opening {}", settings.data.join("documents").display()))?;
+        dossier_server::fetch::start(log.clone(), documents.clone(), settings.fetch, &settings.data.join("fetch.cursor"));
         let mut api = settings.api;
-        api.documents = Some(
-            dossier_server::documents::Documents::open(&settings.data.join("documents"), settings.max_document)
-                .with_context(|| format!("opening {}", settings.data.join("documents").display()))?,
-        );
+        api.documents = Some(documents);
         let cursor = settings.data.join("policy.cursor");
         let tools = settings.tools;
         let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor, tools));

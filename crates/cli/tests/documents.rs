@@ -175,3 +175,75 @@ fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
     let kept = |sub: &str| std::fs::read_dir(dir.path().join("documents").join(sub)).unwrap().count();
     assert_eq!((kept("sha256"), kept("incoming")), (0, 0));
 }
+
+/// Serves `body` at every path but `/moved`, which redirects; for as many requests as come.
+fn http_server(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let n = stream.read(&mut request).unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..n]).into_owned();
+            let answer = if head.starts_with("GET /moved") {
+                b"HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\n\r\n".to_vec()
+            } else {
+                let mut a = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+                a.extend_from_slice(&body);
+                a
+            };
+            let _ = stream.write_all(&answer);
+        }
+    });
+    url
+}
+
+fn wait_for(server: &Server, artifact: &str, ty: &str) -> Value {
+    for _ in 0..100 {
+        let (_, page) = server.get(&format!("/api/v1/artifact?purl={}&type={}", enc(artifact), enc(ty)));
+        if let Some(e) = page["events"].as_array().and_then(|e| e.first()) {
+            return e.clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no {ty} entry for {artifact}");
+}
+
+#[test]
+fn sboms_named_by_artifact_events_are_fetched_from_the_directory_or_allowed_urls_and_refusals_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let sboms = tempfile::tempdir().unwrap();
+    std::fs::copy(document("cyclonedx-py-1.5.json"), sboms.path().join("app.cdx.json")).unwrap();
+    let allowed = http_server(std::fs::read(document("sbom4python-spdx.json")).unwrap());
+    let server = Server::start_with(
+        dir.path(),
+        &["--fetch-dir", sboms.path().to_str().unwrap(), "--fetch-allow", &format!("{allowed}/sboms/")],
+    );
+    let published = |id: &str, artifact: &str, uri: &str| {
+        let e = event(id, "dev.cdevents.artifact.published.0.3.0", artifact, json!({"sbom": {"uri": uri}}), json!({}));
+        assert_eq!(server.post("application/json", e.to_string().as_bytes()).0, 201);
+    };
+    published("1", "pkg:oci/app@sha256%3A01", "app.cdx.json");
+    published("2", "pkg:oci/lib@sha256%3A02", &format!("{allowed}/sboms/lib.spdx.json"));
+    published("3", "pkg:oci/etc@sha256%3A03", "../../../../etc/passwd");
+    published("4", "pkg:oci/web@sha256%3A04", &format!("{allowed}/elsewhere.json"));
+    published("5", "pkg:oci/hop@sha256%3A05", &format!("{allowed}/sboms/../moved"));
+    published("6", "pkg:oci/oci@sha256%3A06", "oci://registry.example.com/app:sbom");
+
+    let fetched = wait_for(&server, "pkg:oci/app@sha256%3A01", "dev.cdeventsx.dossier-document.received.*");
+    assert_eq!(fetched["event"]["subject"]["content"]["origin"], "app.cdx.json");
+    assert_eq!(fetched["event"]["subject"]["content"]["components"].as_array().unwrap().len(), 60);
+    let fetched = wait_for(&server, "pkg:oci/lib@sha256%3A02", "dev.cdeventsx.dossier-document.received.*");
+    assert_eq!(fetched["event"]["subject"]["content"]["format"], "spdx");
+
+    let reason = |artifact: &str| {
+        let e = wait_for(&server, artifact, "dev.cdeventsx.dossier-document.refused.*");
+        e["event"]["subject"]["content"]["reason"].as_str().unwrap().to_owned()
+    };
+    assert!(reason("pkg:oci/etc@sha256%3A03").contains("No such file") || reason("pkg:oci/etc@sha256%3A03").contains("outside the fetch directory"));
+    assert_eq!(reason("pkg:oci/web@sha256%3A04"), format!("{allowed}/elsewhere.json is not on the fetch allowlist; allowed prefixes: {allowed}/sboms/"));
+    assert_eq!(reason("pkg:oci/hop@sha256%3A05"), format!("{allowed}/sboms/../moved answered HTTP 302 (redirects are not followed)"));
+    assert!(reason("pkg:oci/oci@sha256%3A06").starts_with("oci://registry.example.com/app:sbom is not fetched: Dossier fetches paths under its fetch directory"));
+}

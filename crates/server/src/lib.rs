@@ -13,6 +13,8 @@ mod lineage_api;
 pub mod lineage;
 pub mod documents;
 mod documents_api;
+pub mod fetch;
+mod follow;
 pub mod log;
 pub mod policy;
 mod own;

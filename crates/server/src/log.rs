@@ -30,8 +30,9 @@ pub enum LogError {
     Io { path: String, source: std::io::Error },
 }
 
-/// Where committed events go for the policy engine: a channel that loses nothing.
-pub type CommitTap = Arc<Mutex<Option<std::sync::mpsc::Sender<Arc<Appended>>>>>;
+/// Where committed events go for the followers of the log (the policy engine, the document
+/// fetcher): channels that lose nothing.
+pub type CommitTap = Arc<Mutex<Vec<std::sync::mpsc::Sender<Arc<Appended>>>>>;
 
 pub struct EvidenceLog {
     store: Arc<dyn Store>,
@@ -103,19 +104,16 @@ impl EvidenceLog {
             store.clone(),
             Box::new(move |events, outcomes, received_unix_nanos| {
                 view.apply(events, outcomes);
-                if let Some(policy) = tapped.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                    for (event, outcome) in events.iter().zip(outcomes) {
-                        if let AppendOutcome::Accepted { seq } = outcome {
-                            let _ = policy.send(Arc::new(Appended { seq: *seq, received_unix_nanos, event: event.clone() }));
-                        }
-                    }
-                }
-                if sender.receiver_count() == 0 {
+                let mut taps = tapped.lock().unwrap_or_else(|p| p.into_inner());
+                if taps.is_empty() && sender.receiver_count() == 0 {
                     return;
                 }
                 for (event, outcome) in events.iter().zip(outcomes) {
                     if let AppendOutcome::Accepted { seq } = outcome {
-                        let _ = sender.send(Arc::new(Appended { seq: *seq, received_unix_nanos, event: event.clone() }));
+                        let appended = Arc::new(Appended { seq: *seq, received_unix_nanos, event: event.clone() });
+                        // A follower that has stopped is forgotten.
+                        taps.retain(|t| t.send(appended.clone()).is_ok());
+                        let _ = sender.send(appended);
                     }
                 }
             }),
@@ -157,10 +155,10 @@ impl EvidenceLog {
     }
 
     /// Every event committed from now on, in log order, through a channel that drops nothing
-    /// (the policy engine's feed). One tap at a time.
+    /// (a follower's feed; see `follow`).
     pub fn tap(&self) -> std::sync::mpsc::Receiver<Arc<Appended>> {
         let (tx, rx) = std::sync::mpsc::channel();
-        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        self.tap.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
         rx
     }
 

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::follow::{Follower, Next};
 use crate::log::{Appended, EvidenceLog};
 use crate::own::{hex, now_nanos, own_event};
 
@@ -171,47 +172,9 @@ struct Engine {
     good: BTreeMap<String, String>,
     fingerprint: Fingerprint,
     service: Arc<PolicyService>,
-    cursor: Cursor,
     tools: crate::tools::Tools,
     /// Timers not fired yet, by due time.
     pending: BTreeMap<(i64, String), Timer>,
-}
-
-/// The next log entry to evaluate, kept in a file so that events committed just before a crash
-/// are evaluated after the restart: at least once, and repeats are duplicates in the log.
-struct Cursor {
-    path: PathBuf,
-    next: u64,
-    saved: u64,
-    saved_at: std::time::Instant,
-}
-
-impl Cursor {
-    /// Reads the cursor; without one, evaluation starts at `now` (the end of the log).
-    fn load(path: PathBuf, now: u64) -> Cursor {
-        let next = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(now);
-        Cursor { path, next, saved: next, saved_at: std::time::Instant::now() }
-    }
-
-    fn advance(&mut self, seq: u64) {
-        self.next = self.next.max(seq + 1);
-    }
-
-    /// Writes the cursor when it moved and a second has passed (or when `force`d).
-    fn save(&mut self, force: bool) {
-        if self.next == self.saved || (!force && self.saved_at.elapsed() < Duration::from_secs(1)) {
-            return;
-        }
-        let tmp = self.path.with_extension("tmp");
-        let written = std::fs::write(&tmp, format!("{}\n", self.next)).and_then(|()| std::fs::rename(&tmp, &self.path));
-        match written {
-            Ok(()) => {
-                self.saved = self.next;
-                self.saved_at = std::time::Instant::now();
-            }
-            Err(e) => tracing::error!("saving the policy cursor {}: {e}", self.path.display()),
-        }
-    }
 }
 
 impl Engine {
@@ -296,37 +259,11 @@ impl Engine {
         input
     }
 
-    /// Evaluates the entries committed since the cursor that the tap did not deliver (those
-    /// of a previous run that stopped before evaluating them).
-    fn catch_up(&mut self) {
-        let end = match self.log.store().size() {
-            Ok(n) => n,
-            Err(e) => return tracing::error!("reading the log size: {e}"),
-        };
-        while self.cursor.next < end {
-            let rows = match self.log.store().scan(self.cursor.next, 1000) {
-                Ok(r) if !r.is_empty() => r,
-                Ok(_) => break,
-                Err(e) => return tracing::error!("reading the log for the policy engine: {e}"),
-            };
-            for row in rows.into_iter().take_while(|r| r.seq < end) {
-                let parsed = serde_json::from_slice::<Value>(&row.raw).ok().and_then(|v| Event::from_json(row.raw.clone(), &v).ok());
-                if let Some(event) = parsed {
-                    self.handle(&Appended { seq: row.seq, received_unix_nanos: row.received_unix_nanos, event });
-                }
-                self.cursor.advance(row.seq);
-            }
-        }
-        self.cursor.save(true);
-    }
-
     fn handle(&mut self, a: &Appended) {
         let ty = a.event.event_type.as_str();
         if !OWN_TYPES.iter().any(|o| ty.starts_with(o)) && self.set.policies().iter().any(|p| p.triggered_by(ty)) {
             self.evaluate(a, None);
         }
-        self.cursor.advance(a.seq);
-        self.cursor.save(false);
     }
 
     /// Evaluates the policies `a` triggers, or for a timer only its policy, with `recheck` in
@@ -613,7 +550,7 @@ fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
 /// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
 /// committed event on its own thread, checking the directory for changes every second.
 ///
-/// `cursor_file` keeps the next entry to evaluate across restarts (see [`Cursor`]); `tools`
+/// `cursor_file` keeps the next entry to evaluate across restarts (see `follow`); `tools`
 /// are what `run` actions may execute.
 pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: crate::tools::Tools) -> Arc<PolicyService> {
     let service = Arc::new(PolicyService {
@@ -621,9 +558,7 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: c
         status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }),
     });
     // The tap first: what commits from now on is queued, what committed before is caught up.
-    let feed = log.tap();
-    let now = log.store().size().unwrap_or(0);
-    let cursor = Cursor::load(cursor_file, now);
+    let mut follower = Follower::new(log.clone(), cursor_file);
     let mut engine =
         Engine {
             log,
@@ -632,23 +567,23 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: c
             good: BTreeMap::new(),
             fingerprint: Vec::new(),
             service: service.clone(),
-            cursor,
             tools,
             pending: BTreeMap::new(),
         };
     engine.reload();
     let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
         engine.load_timers();
-        engine.catch_up();
+        follower.catch_up(|a| engine.handle(a));
         let mut checked = std::time::Instant::now();
         loop {
             engine.fire_due();
-            match feed.recv_timeout(Duration::from_millis(250)) {
-                // Entries before the cursor were evaluated by the catch-up.
-                Ok(a) if a.seq < engine.cursor.next => {}
-                Ok(a) => engine.handle(&a),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => engine.cursor.save(false),
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            match follower.next(Duration::from_millis(250)) {
+                Next::Entry(a) => {
+                    engine.handle(&a);
+                    follower.done(a.seq);
+                }
+                Next::Idle => {}
+                Next::Closed => break,
             }
             // Changes are picked up within a second, under load too.
             if checked.elapsed() >= Duration::from_secs(1) {
