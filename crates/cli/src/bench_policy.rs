@@ -173,7 +173,7 @@ fn measure(set: &mut PolicySet, events: u64) -> (Vec<Duration>, usize, usize) {
         let purl = dossier_policy::input::subject_artifact(&event);
         let timeline = purl.as_ref().and_then(|p| timelines.get(p)).cloned().unwrap_or_default();
         let lineage = json!({"vulnerabilities": if i % 7 == 0 { json!([["CVE-2026-0001", "critical"]]) } else { json!([]) }});
-        let input = dossier_policy::input::build(&event, &timeline, Some(lineage));
+        let input = dossier_policy::input::build(&event, &timeline, Some(lineage), Vec::new());
         let t = Instant::now();
         let decisions = set.evaluate(&ty, &input);
         let took = t.elapsed();

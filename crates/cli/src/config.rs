@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// repeat it, or separate prefixes with commas
     #[arg(long, env = "DOSSIER_FETCH_ALLOW", value_delimiter = ',')]
     pub fetch_allow: Vec<String>,
+    /// Longest an exception may last, in days [default: 90]
+    #[arg(long, env = "DOSSIER_EXCEPTION_MAX_DAYS")]
+    pub exception_max_days: Option<u32>,
+    /// Exceptions are in force as soon as they are requested (no approval step)
+    #[arg(long, env = "DOSSIER_EXCEPTIONS_WITHOUT_APPROVAL")]
+    pub exceptions_without_approval: bool,
+    /// The requester of an exception may approve it
+    #[arg(long, env = "DOSSIER_EXCEPTIONS_SELF_APPROVAL")]
+    pub exceptions_self_approval: bool,
 }
 
 /// The TOML file: the same settings as the flags, in snake_case.
@@ -71,6 +80,11 @@ struct FileConfig {
     fetch_dir: Option<PathBuf>,
     #[serde(default)]
     fetch_allow: Vec<String>,
+    exception_max_days: Option<u32>,
+    #[serde(default)]
+    exceptions_without_approval: bool,
+    #[serde(default)]
+    exceptions_self_approval: bool,
 }
 
 /// Settings after flags, environment and file are merged.
@@ -84,6 +98,7 @@ pub struct Settings {
     pub tools: dossier_server::tools::Tools,
     pub max_document: u64,
     pub fetch: dossier_server::fetch::FetchRules,
+    pub exceptions: dossier_exceptions::Rules,
 }
 
 pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
@@ -116,6 +131,11 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         log_name: args.log_name.or(file.log_name),
         policies: args.policies.or(file.policies),
         max_document: args.max_document.or(file.max_document).unwrap_or(DEFAULT_MAX_DOCUMENT),
+        exceptions: dossier_exceptions::Rules {
+            approval_required: !(args.exceptions_without_approval || file.exceptions_without_approval),
+            distinct_approver: !(args.exceptions_self_approval || file.exceptions_self_approval),
+            max_days: args.exception_max_days.or(file.exception_max_days).unwrap_or(90),
+        },
         fetch: dossier_server::fetch::FetchRules {
             dir: args.fetch_dir.or(file.fetch_dir),
             allow: if args.fetch_allow.is_empty() { file.fetch_allow } else { args.fetch_allow },
@@ -151,9 +171,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             size,
             log.verifier().name()
         );
+        log.exceptions().set_rules(settings.exceptions);
         let documents = dossier_server::documents::Documents::open(&settings.data.join("documents"), settings.max_document)
             .with_context(|| format!("opening {}", settings.data.join("documents").display()))?;
-        dossier_server::fetch::start(log.clone(), documents.clone(), settings.fetch, &settings.data.join("fetch.cursor"));
+        // Fetching is opt-in: without a directory or an allowlist, sbom.uri references stay references.
+        if settings.fetch.dir.is_some() || !settings.fetch.allow.is_empty() {
+            dossier_server::fetch::start(log.clone(), documents.clone(), settings.fetch, &settings.data.join("fetch.cursor"));
+        }
         let mut api = settings.api;
         api.documents = Some(documents);
         let cursor = settings.data.join("policy.cursor");

@@ -6,6 +6,7 @@ mod bench_policy;
 mod client;
 mod config;
 mod documents_cmd;
+mod exceptions_cmd;
 mod lineage_cmd;
 mod logcmd;
 mod policy_cmd;
@@ -53,6 +54,9 @@ enum Command {
     Scans(documents_cmd::ArtifactArg),
     /// Which artifacts contain a package, optionally within a version range.
     Contains(documents_cmd::ContainsArgs),
+    /// Exceptions: request, approve, revoke, list, show, import from VEX.
+    #[command(subcommand)]
+    Exception(exceptions_cmd::ExceptionCommand),
     /// Rebuild the lineage graph from a data directory's log and print its statistics.
     Reindex(lineage_cmd::ReindexArgs),
     /// Send a seeded, realistic DevSecOps history to a server, to explore.
@@ -94,6 +98,7 @@ fn main() -> std::process::ExitCode {
         Command::Findings(args) => documents_cmd::findings(args),
         Command::Scans(args) => documents_cmd::scans(args),
         Command::Contains(args) => documents_cmd::contains(args),
+        Command::Exception(cmd) => exceptions_cmd::run(cmd),
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),

@@ -106,10 +106,19 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The input the server would have built for `event`: its artifact's timeline up to it, and
-/// its lineage (as known now).
-fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>) -> anyhow::Result<Value> {
-    let (timeline, lineage) = match dossier_policy::input::subject_artifact(event) {
+/// The input the server would have built for `event`: its artifact's timeline up to it, its
+/// lineage (as known now), and the exceptions in force at `at` (RFC 3339; now when `None`).
+fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>, at: Option<&str>) -> anyhow::Result<Value> {
+    let artifact = dossier_policy::input::subject_artifact(event);
+    let mut query = vec![("state", "active".to_owned())];
+    if let Some(a) = &artifact {
+        query.push(("artifact", a.clone()));
+    }
+    if let Some(t) = at {
+        query.push(("at", t.to_owned()));
+    }
+    let exceptions = client.get_json("/api/v1/exceptions", &query)?["exceptions"].as_array().cloned().unwrap_or_default();
+    let (timeline, lineage) = match artifact {
         Some(purl) => {
             let page = client.get_json("/api/v1/artifact", &[("purl", purl.clone()), ("limit", "1000".into())])?;
             let timeline: Vec<Value> = page["events"]
@@ -124,7 +133,7 @@ fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>) ->
         }
         None => (Vec::new(), None),
     };
-    Ok(dossier_policy::input::build(event, &timeline, lineage))
+    Ok(dossier_policy::input::build(event, &timeline, lineage, exceptions))
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -151,7 +160,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             if !set.policies().iter().any(|p| dossier_core::glob_match_any(&p.triggers, ty)) {
                 continue;
             }
-            let input = input_from_server(&client, &stored["event"], stored["seq"].as_u64())?;
+            let input = input_from_server(&client, &stored["event"], stored["seq"].as_u64(), stored["received"].as_str())?;
             for d in set.evaluate(ty, &input) {
                 evaluated += 1;
                 denied += usize::from(!d.deny.is_empty());
@@ -196,9 +205,9 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let events = (!args.offline).then(|| events_from_server(&args.server));
     let (mut set, ok) = load(&args.dir, events)?;
     let input = if args.offline {
-        dossier_policy::input::build(&event, &[], None)
+        dossier_policy::input::build(&event, &[], None, Vec::new())
     } else {
-        input_from_server(&Client::new(&args.server), &event, None)?
+        input_from_server(&Client::new(&args.server), &event, None, None)?
     };
     if args.show_input {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"input": input}))?);

@@ -106,3 +106,14 @@ pub fn dossier(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).output().expect("running dossier");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// Polls `f` every 50 ms for up to 5 s (10 s under load is not expected) until it answers.
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(x) = f() {
+            return x;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}

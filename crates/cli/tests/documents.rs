@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{dossier, Server};
+use common::{dossier, eventually, Server};
 use serde_json::{json, Value};
 
 const BASE: &str = "pkg:oci/shop-base@sha256%3Aa1";
@@ -201,14 +201,10 @@ fn http_server(body: Vec<u8>) -> String {
 }
 
 fn wait_for(server: &Server, artifact: &str, ty: &str) -> Value {
-    for _ in 0..100 {
+    eventually(&format!("a {ty} entry for {artifact}"), || {
         let (_, page) = server.get(&format!("/api/v1/artifact?purl={}&type={}", enc(artifact), enc(ty)));
-        if let Some(e) = page["events"].as_array().and_then(|e| e.first()) {
-            return e.clone();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no {ty} entry for {artifact}");
+        page["events"].as_array().and_then(|e| e.first()).cloned()
+    })
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{dossier, Server};
+use common::{dossier, eventually, Server};
 use serde_json::{json, Value};
 
 fn starter_pack() -> PathBuf {
@@ -16,7 +16,7 @@ fn starter_pack() -> PathBuf {
 fn the_starter_pack_passes_its_own_tests() {
     let (code, out, err) = dossier(&["policy", "test", starter_pack().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.ends_with("9 passed, 0 failed\n"), "{out}");
+    assert!(out.ends_with("18 passed, 0 failed\n"), "{out}");
 }
 
 #[test]
@@ -69,16 +69,6 @@ fn eval_decides_with_the_subjects_history_and_lineage() {
 }
 
 /// Polls `f` until it returns something, for effects that follow a commit asynchronously.
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..100 {
-        if let Some(x) = f() {
-            return x;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[test]
 fn the_server_evaluates_policies_records_decisions_emits_and_reloads() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,12 +98,14 @@ fn the_server_evaluates_policies_records_decisions_emits_and_reloads() {
     assert_eq!(content["deny"], json!([format!("artifact {purl} was published without an SBOM")]));
     assert_eq!(content["trigger"]["id"], "p1");
     assert_eq!(content["inputDigest"].as_str().unwrap().len(), 64);
-    assert_eq!(content["actions"][0]["outcome"]["status"], "done");
+    let statuses: Vec<&str> = content["actions"].as_array().unwrap().iter().map(|a| a["outcome"]["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.len(), 2, "{content}");
+    assert!(statuses.contains(&"done") && statuses.contains(&"scheduled"), "the emit is done, the recheck scheduled: {content}");
     let unsigned = decisions.iter().find(|d| d["subject"] == "unsigned_artifact").unwrap();
     assert_eq!(unsigned["event"]["subject"]["content"]["actions"], json!([]));
 
     let (_, queued) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
-    assert_eq!(queued["events"][0]["subject"], format!("sbom-{purl}"), "the emit action put the event in the log");
+    assert_eq!(queued["events"][0]["subject"], format!("sbom-generation-{purl}"), "the emit action put the event in the log");
 
     // A broken edit is refused and the previous version stays; a new policy is picked up.
     std::fs::write(policies.join("sbom_required.rego"), "package dossier.sbom_required\n\ntriggers := [\n").unwrap();
@@ -244,11 +236,11 @@ fn replay_reports_what_a_policy_would_have_decided_without_acting() {
     let pack = starter_pack();
     let (code, out, err) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("       0  deny: artifact pkg:oci/a@1 was published without an SBOM; would emit:"), "{out}");
-    assert!(out.ends_with("2 evaluations: 1 would deny, 0 would warn, 1 would act (nothing was run)\n"), "{out}");
+    assert!(out.contains("       0  deny: artifact pkg:oci/a@1 was published without an SBOM; would recheck: {\"after\":\"15m\",\"kind\":\"recheck\"}; would emit:"), "{out}");
+    assert!(out.ends_with("2 evaluations: 1 would deny, 0 would warn, 2 would act (nothing was run)\n"), "{out}");
     // A window by event time.
     let (_, out, _) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--since", "2026-11-25T10:30:00Z", "--server", &server.url]);
-    assert!(out.ends_with("1 evaluations: 0 would deny, 0 would warn, 0 would act (nothing was run)\n"), "{out}");
+    assert!(out.ends_with("1 evaluations: 0 would deny, 0 would warn, 1 would act (nothing was run)\n"), "{out}");
     let (_, page) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(page["events"], json!([]), "replay runs no action");
 }

@@ -154,7 +154,7 @@ impl Exception {
             State::Revoked
         } else if at >= self.expires_nanos {
             State::Expired
-        } else if rules.approval_required && !self.approved.as_ref().is_some_and(|a| a.at_nanos <= at) {
+        } else if rules.approval_required && self.approved.as_ref().is_none_or(|a| a.at_nanos > at) {
             State::Requested
         } else {
             State::Active

@@ -12,12 +12,24 @@
 //!     "published": true,
 //!     "tests": [ {"outcome": "success", "testSuite": "..."} ],  // test suites run on it
 //!     "deployments": [ {"environment": "prod", "service": "shop"} ],
-//!     "lineage": { ...as GET /api/v1/lineage answers... }
+//!     "lineage": { ...as GET /api/v1/lineage answers... },
+//!     // From the documents received about it (SBOMs, scan reports, VEX, attestations):
+//!     "components": [ {"name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20", "licenses": ["MIT"]} ],
+//!     "licenses": {"MIT": 12, "unknown": 1},
+//!     "findings": [ {"id": "CVE-2021-23337", "severity": "high", "package": "...", "tools": [...], "vex": null} ],
+//!     "scans": [ {"tools": [{"name": "grype"}], "format": "cyclonedx", "time": "...", "findings": 3} ]
 //!   },
+//!   // Exceptions in force now (at the entry's time in a replay) that cover the artifact:
+//!   "exceptions": [ {"id": "exc-1", "vulnerabilities": ["CVE-2021-23337"], "artifacts": ["pkg:oci/shop@*"],
+//!                    "environments": ["prod"], "policies": [], "expires": "...", "reason": "...", ...} ],
 //!   "impact": { ...as GET /api/v1/impact answers... }  // for a discovered vulnerability only
 //! }
 //! ```
+//!
+//! A policy that lets an exception through names it in `exceptions_applied`, so the decision
+//! records which exception applied.
 
+use dossier_evidence::about::{self, Received};
 use serde_json::{json, Value};
 
 /// The artifact an event is about: the subject of an artifact event, else its `artifactId`.
@@ -30,15 +42,23 @@ pub fn subject_artifact(event: &Value) -> Option<String> {
 }
 
 /// Builds the input document from the event, the timeline of its artifact (entries as the
-/// events API returns them, oldest first) and its lineage, when known.
-pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>) -> Value {
+/// events API returns them, oldest first), its lineage when known, and the exceptions in
+/// force that cover it.
+pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptions: Vec<Value>) -> Value {
     let mut sbom = Value::Null;
     let (mut signed, mut published) = (false, false);
     let mut tests = Vec::new();
     let mut deployments = Vec::new();
-    for entry in timeline.iter().chain(std::iter::once(&json!({"event": event}))) {
+    let mut documents: Vec<Received> = Vec::new();
+    let current = json!({"event": event});
+    for entry in timeline.iter().chain(std::iter::once(&current)) {
         let e = &entry["event"];
         let ty = e.pointer("/context/type").and_then(Value::as_str).unwrap_or_default();
+        if ty.starts_with(dossier_core::conventions::DOCUMENT_RECEIVED) {
+            let seq = entry["seq"].as_u64().unwrap_or(u64::MAX);
+            let time = e.pointer("/context/timestamp").and_then(Value::as_str).unwrap_or_default();
+            documents.extend(e.pointer("/subject/content").and_then(|c| Received::from_content(seq, time, c)));
+        }
         if let Some(uri) = e.pointer("/subject/content/sbom/uri") {
             sbom = json!({"uri": uri});
         }
@@ -59,10 +79,18 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>) -> Value
             deployments.push(json!({"environment": e.pointer("/subject/content/environment/id"), "service": e.pointer("/subject/id")}));
         }
     }
+    let artifact = subject_artifact(event);
+    let components = about::components(&documents);
+    let findings = about::findings(artifact.as_deref().unwrap_or_default(), &documents, &[]);
     json!({
         "event": event,
+        "exceptions": exceptions,
         "subject": {
-            "artifact": subject_artifact(event),
+            "components": components.components,
+            "licenses": components.licenses,
+            "findings": findings,
+            "scans": about::scans(&documents),
+            "artifact": artifact,
             "timeline": timeline,
             "sbom": sbom,
             "signed": signed,
@@ -89,7 +117,7 @@ mod tests {
             json!({"seq": 1, "event": ev("dev.cdevents.artifact.packaged.0.3.0", a, json!({"change": {"id": "c"}, "sbom": {"uri": "https://s/1"}}))}),
             json!({"seq": 2, "event": ev("dev.cdevents.artifact.signed.0.3.0", a, json!({"signature": "x"}))}),
         ];
-        let input = build(&ev("dev.cdevents.artifact.published.0.3.0", a, json!({})), &timeline, None);
+        let input = build(&ev("dev.cdevents.artifact.published.0.3.0", a, json!({})), &timeline, None, vec![]);
         assert_eq!(input["subject"]["artifact"], a);
         assert_eq!(input["subject"]["sbom"], json!({"uri": "https://s/1"}));
         assert_eq!((input["subject"]["signed"].as_bool(), input["subject"]["published"].as_bool()), (Some(true), Some(true)));
@@ -100,6 +128,6 @@ mod tests {
     fn a_deployment_is_about_its_artifact() {
         let e = ev("dev.cdevents.service.deployed.0.3.0", "shop", json!({"environment": {"id": "prod"}, "artifactId": "pkg:oci/a"}));
         assert_eq!(subject_artifact(&e).as_deref(), Some("pkg:oci/a"));
-        assert_eq!(build(&e, &[], None)["subject"]["deployments"], json!([{"environment": "prod", "service": "shop"}]));
+        assert_eq!(build(&e, &[], None, vec![])["subject"]["deployments"], json!([{"environment": "prod", "service": "shop"}]));
     }
 }

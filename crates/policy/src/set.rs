@@ -28,12 +28,14 @@ pub struct Decision {
     pub actions: Vec<Value>,
     /// Problems evaluating it: a runtime error, a refused action.
     pub errors: Vec<String>,
+    /// Ids of the exceptions the policy let through (its `exceptions_applied` rule).
+    pub exceptions: Vec<String>,
 }
 
 impl Decision {
     /// Whether the decision says anything (so that it must be recorded).
     pub fn is_significant(&self) -> bool {
-        !(self.deny.is_empty() && self.warn.is_empty() && self.actions.is_empty() && self.errors.is_empty())
+        !(self.deny.is_empty() && self.warn.is_empty() && self.actions.is_empty() && self.errors.is_empty() && self.exceptions.is_empty())
     }
 }
 
@@ -242,7 +244,16 @@ impl PolicySet {
 
     fn failed(&self, i: usize, error: String) -> Decision {
         let p = &self.policies[i];
-        Decision { policy: p.name.clone(), version: p.version.clone(), mode: p.mode, deny: vec![], warn: vec![], actions: vec![], errors: vec![error] }
+        Decision {
+            policy: p.name.clone(),
+            version: p.version.clone(),
+            mode: p.mode,
+            deny: vec![],
+            warn: vec![],
+            actions: vec![],
+            errors: vec![error],
+            exceptions: vec![],
+        }
     }
 
     /// The decision of policy `i` from the value of its package.
@@ -251,6 +262,7 @@ impl PolicySet {
         let rule = |name: &str| rules.and_then(|r| r.get(name)).cloned();
         let deny = strings(rule("deny"));
         let warn = strings(rule("warn"));
+        let exceptions = strings(rule("exceptions_applied"));
         let requested = match rule("actions") {
             Some(Value::Array(a)) => a,
             _ => Vec::new(),
@@ -264,7 +276,7 @@ impl PolicySet {
                 None => errors.push(format!("action {a} has no \"kind\"")),
             }
         }
-        Decision { policy: p.name.clone(), version: p.version.clone(), mode: p.mode, deny, warn, actions, errors }
+        Decision { policy: p.name.clone(), version: p.version.clone(), mode: p.mode, deny, warn, actions, errors, exceptions }
     }
 
     /// Runs every `test_*` rule of the test modules and of the policies themselves, as OPA

@@ -71,6 +71,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .route("/api/v1/log/proof/consistency", get(consistency))
         .merge(crate::lineage_api::routes())
         .merge(crate::documents_api::routes())
+        .merge(crate::exceptions_api::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
         .with_state(state)
 }

@@ -106,7 +106,7 @@ async fn download(State(s): State<AppState>, Path(digest): Path<String>) -> ApiR
 }
 
 /// The document entries about `artifact`, oldest first.
-async fn received(s: &AppState, artifact: &str) -> Result<Vec<Received>, ApiError> {
+pub(crate) async fn received(s: &AppState, artifact: &str) -> Result<Vec<Received>, ApiError> {
     let log = s.log.clone();
     let artifact = artifact.to_owned();
     blocking(move || {

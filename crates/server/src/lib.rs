@@ -13,6 +13,8 @@ mod lineage_api;
 pub mod lineage;
 pub mod documents;
 mod documents_api;
+pub mod exceptions;
+mod exceptions_api;
 pub mod fetch;
 mod follow;
 pub mod log;
@@ -37,11 +39,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let persist = tokio::spawn(log::persist_checkpoints(log.clone()));
+    let expiries = tokio::spawn(exceptions::announce_expiries(log.clone()));
     let app = router(log.clone(), config, policies);
     let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     persist.abort();
+    expiries.abort();
     let closing = log.clone();
     tokio::task::spawn_blocking(move || closing.close()).await.ok();
     result

@@ -10,6 +10,7 @@ use dossier_store_sqlite::SqliteStore;
 use dossier_tlog::{Checkpoint, Signer, Verifier};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::exceptions::ExceptionsView;
 use crate::lineage::{self, LineageView};
 
 /// An event as it was appended, for live subscribers.
@@ -38,6 +39,7 @@ pub struct EvidenceLog {
     store: Arc<dyn Store>,
     tap: CommitTap,
     lineage: Arc<LineageView>,
+    exceptions: Arc<ExceptionsView>,
     commit: GroupCommit,
     signer: Signer,
     feed: broadcast::Sender<Arc<Appended>>,
@@ -98,12 +100,15 @@ impl EvidenceLog {
         let sender = feed.clone();
         let lineage = Arc::new(LineageView::new(lineage::replay(store.as_ref(), None)?));
         let view = lineage.clone();
+        let exceptions = Arc::new(ExceptionsView::load(store.as_ref())?);
+        let book = exceptions.clone();
         let tap: CommitTap = Arc::default();
         let tapped = tap.clone();
         let commit = GroupCommit::start(
             store.clone(),
             Box::new(move |events, outcomes, received_unix_nanos| {
                 view.apply(events, outcomes);
+                book.apply(events, outcomes);
                 let mut taps = tapped.lock().unwrap_or_else(|p| p.into_inner());
                 if taps.is_empty() && sender.receiver_count() == 0 {
                     return;
@@ -118,7 +123,7 @@ impl EvidenceLog {
                 }
             }),
         );
-        Ok(Arc::new(EvidenceLog { store, tap, lineage, commit, signer, feed, latest: Mutex::new(None) }))
+        Ok(Arc::new(EvidenceLog { store, tap, lineage, exceptions, commit, signer, feed, latest: Mutex::new(None) }))
     }
 
     /// Opens the embedded default in a data directory: SQLite and the key beside it.
@@ -134,6 +139,10 @@ impl EvidenceLog {
 
     pub fn lineage(&self) -> &LineageView {
         &self.lineage
+    }
+
+    pub fn exceptions(&self) -> &ExceptionsView {
+        &self.exceptions
     }
 
     pub fn verifier(&self) -> Verifier {

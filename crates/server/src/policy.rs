@@ -250,7 +250,9 @@ impl Engine {
             }
             lineage = self.log.lineage().read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());
         }
-        let mut input = dossier_policy::input::build(event, &timeline, lineage);
+        // In force now: the moment the decision is made.
+        let exceptions = self.log.exceptions().active_for(purl.as_deref(), now_nanos());
+        let mut input = dossier_policy::input::build(event, &timeline, lineage, exceptions);
         // A vulnerability's own event: what it reaches, as the graph knows it now.
         if a.event.event_type.as_str().starts_with(dossier_core::conventions::VULNERABILITY_DISCOVERED) {
             let graph = self.log.lineage().read();
@@ -290,7 +292,7 @@ impl Engine {
                 "recheck": timer.map(|t| t.id.clone()),
                 "artifactId": input["subject"]["artifact"],
                 "inputDigest": digest,
-                "deny": d.deny, "warn": d.warn, "actions": outcomes, "errors": d.errors,
+                "deny": d.deny, "warn": d.warn, "actions": outcomes, "errors": d.errors, "exceptions": d.exceptions,
             });
             let id = decision_key(key, &d.policy, &d.version).id;
             match own_event(id, SOURCE, "dev.cdeventsx.dossier-policy.decided.0.1.0", &d.policy, content, a.event.chain_id.as_deref()) {
