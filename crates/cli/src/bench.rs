@@ -20,6 +20,9 @@ pub enum BenchCommand {
     Lineage(crate::bench_lineage::LineageArgs),
     /// Policy evaluation: 20 Rego policies on generated events with their history
     Policy(crate::bench_policy::PolicyArgs),
+    /// Documents: a large SBOM's ingest time and peak memory, SBOM throughput, and which
+    /// artifacts contain a package
+    Documents(crate::bench_documents::DocumentsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -49,6 +52,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Lineage(args) => crate::bench_lineage::run(args),
         BenchCommand::Policy(args) => crate::bench_policy::run(args),
+        BenchCommand::Documents(args) => crate::bench_documents::run(args),
     }
 }
 
@@ -64,7 +68,8 @@ pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>)
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
     let policies = policies.map(|p| dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), Default::default()));
-    runtime.spawn(dossier_server::serve(log, ApiConfig::default(), policies, listener, std::future::pending()));
+    let documents = Some(dossier_server::documents::Documents::open(&dir.join("documents"), 1 << 30)?);
+    runtime.spawn(dossier_server::serve(log, ApiConfig { documents, ..ApiConfig::default() }, policies, listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }
 

@@ -13,9 +13,12 @@ pub enum ExceptionCommand {
     Request(RequestArgs),
     /// Approve a requested exception (someone other than the requester, unless configured).
     Approve {
+        /// The exception's id
         id: String,
+        /// Who approves (recorded)
         #[arg(long)]
         approver: String,
+        /// Why, or what was checked (recorded)
         #[arg(long)]
         comment: Option<String>,
         #[command(flatten)]
@@ -23,9 +26,12 @@ pub enum ExceptionCommand {
     },
     /// Revoke an exception before its expiry.
     Revoke {
+        /// The exception's id
         id: String,
+        /// Who revokes (recorded)
         #[arg(long)]
         by: String,
+        /// Why (recorded)
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -35,6 +41,7 @@ pub enum ExceptionCommand {
     List(ListArgs),
     /// Show one exception and its history.
     Show {
+        /// The exception's id
         id: String,
         #[command(flatten)]
         server: ServerArg,
@@ -45,13 +52,16 @@ pub enum ExceptionCommand {
         /// The document's digest, sha256:<hex>
         #[arg(long)]
         document: String,
+        /// The artifact purl the document was recorded about
         #[arg(long)]
         artifact: String,
+        /// Who requests the exceptions (recorded)
         #[arg(long)]
         requester: String,
-        /// RFC 3339
+        /// Expiry, RFC 3339 (mandatory; at most the server's maximum away)
         #[arg(long)]
         expires: String,
+        /// A ticket link
         #[arg(long)]
         ticket: Option<String>,
         #[command(flatten)]
@@ -76,8 +86,10 @@ pub struct RequestArgs {
     /// A policy whose rules it waives (repeat)
     #[arg(long = "policy")]
     pub policies: Vec<String>,
+    /// Why the finding or rule can be waived (recorded)
     #[arg(long)]
     pub reason: String,
+    /// Who asks (recorded)
     #[arg(long)]
     pub requester: String,
     /// Expiry, RFC 3339 (mandatory; at most the server's maximum away)
@@ -95,13 +107,16 @@ pub struct ListArgs {
     /// requested, active, revoked, expired or all
     #[arg(long)]
     pub state: Option<String>,
+    /// Only those covering this artifact purl
     #[arg(long)]
     pub artifact: Option<String>,
+    /// Only those waiving this vulnerability (or an alias of it)
     #[arg(long)]
     pub vulnerability: Option<String>,
     /// States at this moment (RFC 3339) instead of now
     #[arg(long)]
     pub at: Option<String>,
+    /// Print the JSON answer
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! `dossier`: the server, its client and its tools in one binary.
 
 mod bench;
+mod bench_documents;
 mod bench_lineage;
 mod bench_policy;
 mod client;

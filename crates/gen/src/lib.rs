@@ -6,7 +6,9 @@
 use serde_json::{json, Value};
 
 mod devsecops;
+mod sbom;
 pub use devsecops::DevSecOps;
+pub use sbom::Sboms;
 
 /// The steps of one pipeline run, in order; every run emits each of them.
 const STEPS: usize = 10;

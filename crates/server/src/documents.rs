@@ -236,19 +236,28 @@ pub fn record(log: &EvidenceLog, documents: &Documents, staged: Staged, submissi
 }
 
 /// The entry's content: the artifact, the document's identity and arrival, and the extract.
-fn content(artifact: &str, digest: &str, size: u64, submission: &Submission, extract: Extract) -> Result<Value, SubmitError> {
-    let mut content = json!({
-        "artifactId": artifact,
-        "digest": digest,
-        "size": size,
-        "sender": submission.sender,
-        "origin": submission.origin,
-    });
-    let Value::Object(extracted) = serde_json::to_value(extract).map_err(|e| SubmitError::Event(e.to_string()))? else {
+///
+/// The long lists are converted item by item, each freed as soon as it is converted, so that
+/// a large SBOM's extract and its JSON form are not both held whole.
+fn content(artifact: &str, digest: &str, size: u64, submission: &Submission, mut extract: Extract) -> Result<Value, SubmitError> {
+    let components = into_values(std::mem::take(&mut extract.components))?;
+    let findings = into_values(std::mem::take(&mut extract.findings))?;
+    let Value::Object(mut fields) = serde_json::to_value(extract).map_err(|e| SubmitError::Event(e.to_string()))? else {
         return Err(SubmitError::Event("the extract is not an object".into()));
     };
-    if let Value::Object(fields) = &mut content {
-        fields.extend(extracted);
+    for (name, list) in [("components", components), ("findings", findings)] {
+        if !list.is_empty() {
+            fields.insert(name.into(), Value::Array(list));
+        }
     }
-    Ok(content)
+    fields.insert("artifactId".into(), json!(artifact));
+    fields.insert("digest".into(), json!(digest));
+    fields.insert("size".into(), json!(size));
+    fields.insert("sender".into(), json!(submission.sender));
+    fields.insert("origin".into(), json!(submission.origin));
+    Ok(Value::Object(fields))
+}
+
+fn into_values<T: Serialize>(items: Vec<T>) -> Result<Vec<Value>, SubmitError> {
+    items.into_iter().map(|item| serde_json::to_value(item).map_err(|e| SubmitError::Event(e.to_string()))).collect()
 }
