@@ -65,6 +65,9 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
     // The past stays answerable.
     let (_, then) = server.get(&format!("/api/v1/exceptions?at={approved_at}"));
     assert_eq!(then["exceptions"][0]["state"], "active");
+    assert_eq!(then["exceptions"][0].get("revoked"), None, "the revocation came later");
+    let (_, before) = server.get("/api/v1/exceptions?at=2020-01-01T00:00:00Z");
+    assert_eq!(before["exceptions"], json!([]), "nothing was requested yet");
     let (status, again) = post_json(&server, "/api/v1/exceptions/exc-1/revoke", json!({"by": "carol", "reason": "again"}));
     assert_eq!((status, again["error"].as_str().unwrap()), (409, "exception \"exc-1\" is revoked: there is nothing left to revoke"));
 

@@ -161,6 +161,18 @@ impl Exception {
         }
     }
 
+    /// It as it stood at `at`: `None` before its request, and without the acts made later.
+    pub fn as_of(&self, at: i64) -> Option<Exception> {
+        if self.requested.at_nanos > at {
+            return None;
+        }
+        let mut then = self.clone();
+        then.approved = then.approved.filter(|a| a.at_nanos <= at);
+        then.revoked = then.revoked.filter(|r| r.at_nanos <= at);
+        then.expiry_announced = then.expiry_announced.filter(|_| at >= then.expires_nanos);
+        Some(then)
+    }
+
     /// Whether it covers the given subject; `None` means "any" for that dimension of the
     /// question, and an empty list in the scope means "any" for that dimension of the scope.
     pub fn covers(&self, artifact: Option<&str>, vulnerability: Option<&str>, environment: Option<&str>, policy: Option<&str>) -> bool {
@@ -297,7 +309,7 @@ impl Book {
 
     /// The exceptions in force at `at`.
     pub fn active<'a>(&'a self, at: i64, rules: &'a Rules) -> impl Iterator<Item = &'a Exception> + 'a {
-        self.exceptions.values().filter(move |e| e.state(at, rules) == State::Active)
+        self.exceptions.values().filter(move |e| e.requested.at_nanos <= at && e.state(at, rules) == State::Active)
     }
 
     /// Checks that `approver` may approve `id` at `now`.

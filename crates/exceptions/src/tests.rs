@@ -75,6 +75,23 @@ fn without_required_approval_a_request_is_in_force_at_once() {
     let rules = Rules { approval_required: false, ..Rules::default() };
     let b = book_with(T0 + DAY);
     assert_eq!(b.get("exc-1").unwrap().state(T0, &rules), State::Active);
+    // Not before it was asked for, though: a replay of earlier history must not see it.
+    assert_eq!((b.active(T0 - 1, &rules).count(), b.active(T0, &rules).count()), (0, 1));
+}
+
+#[test]
+fn an_exception_as_of_a_moment_has_only_the_acts_made_by_then() {
+    let rules = Rules::default();
+    let mut b = book_with(T0 + 10 * DAY);
+    b.apply(2, APPROVED, "exc-1", &json!({"approver": "bob"}), T0 + DAY);
+    b.apply(3, REVOKED, "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
+    let e = b.get("exc-1").unwrap();
+    assert_eq!(e.as_of(T0 - 1), None);
+    let then = e.as_of(T0 + 1).unwrap();
+    assert_eq!((then.approved.is_none(), then.revoked.is_none(), then.state(T0 + 1, &rules)), (true, true, State::Requested));
+    let then = e.as_of(T0 + 2 * DAY).unwrap();
+    assert_eq!((then.approved.as_ref().map(|a| a.by.as_str()), then.revoked.is_none()), (Some("bob"), true));
+    assert_eq!(e.as_of(T0 + 5 * DAY).unwrap(), *e);
 }
 
 #[test]

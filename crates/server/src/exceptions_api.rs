@@ -153,11 +153,12 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
         .all()
         .filter(|e| e.covers(p("artifact"), p("vulnerability"), p("environment"), p("policy")))
         .filter_map(|e| {
+            let e = e.as_of(at)?;
             let state = e.state(at, &rules);
             if wanted.as_deref().is_some_and(|w| w != state.to_string()) {
                 return None;
             }
-            let mut v = view(e);
+            let mut v = view(&e);
             v["state"] = json!(state);
             Some(v)
         })
