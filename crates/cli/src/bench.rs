@@ -67,9 +67,13 @@ pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>)
     let log = EvidenceLog::open_dir(dir, Some("bench.dossier.local/log"))?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let policies = policies.map(|p| dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), Default::default()));
-    let documents = Some(dossier_server::documents::Documents::open(&dir.join("documents"), 1 << 30)?);
-    runtime.spawn(dossier_server::serve(log, ApiConfig { documents, ..ApiConfig::default() }, policies, listener, std::future::pending()));
+    let documents = dossier_server::documents::Documents::open(&dir.join("documents"), 1 << 30)?;
+    let policies = policies.map(|p| {
+        let tools: std::sync::Arc<dossier_server::tools::Tools> = Default::default();
+        dossier_server::actions::start(log.clone(), tools.clone(), Some(documents.clone()), dir.join("actions.cursor"), 4);
+        dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), tools)
+    });
+    runtime.spawn(dossier_server::serve(log, ApiConfig { documents: Some(documents), ..ApiConfig::default() }, policies, listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }
 

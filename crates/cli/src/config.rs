@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -42,6 +43,9 @@ pub struct ServeArgs {
     /// TOML file of the tools that policies' `run` actions may execute
     #[arg(long, env = "DOSSIER_TOOLS")]
     pub tools: Option<PathBuf>,
+    /// Webhooks and tools run at the same time at most [default: 4]
+    #[arg(long, env = "DOSSIER_ACTION_WORKERS")]
+    pub action_workers: Option<usize>,
     /// Largest document (SBOM, scan report, …) accepted, in bytes [default: 268435456]
     #[arg(long, env = "DOSSIER_MAX_DOCUMENT")]
     pub max_document: Option<u64>,
@@ -76,6 +80,7 @@ struct FileConfig {
     log_name: Option<String>,
     policies: Option<PathBuf>,
     tools: Option<PathBuf>,
+    action_workers: Option<usize>,
     max_document: Option<u64>,
     fetch_dir: Option<PathBuf>,
     #[serde(default)]
@@ -96,6 +101,7 @@ pub struct Settings {
     pub log_name: Option<String>,
     pub policies: Option<PathBuf>,
     pub tools: dossier_server::tools::Tools,
+    pub action_workers: usize,
     pub max_document: u64,
     pub fetch: dossier_server::fetch::FetchRules,
     pub exceptions: dossier_exceptions::Rules,
@@ -140,6 +146,10 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             dir: args.fetch_dir.or(file.fetch_dir),
             allow: if args.fetch_allow.is_empty() { file.fetch_allow } else { args.fetch_allow },
         },
+        action_workers: match args.action_workers.or(file.action_workers).unwrap_or(4) {
+            0 => bail!("action_workers must be at least 1"),
+            n => n,
+        },
         tools: match args.tools.or(file.tools) {
             Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
             None => Default::default(),
@@ -179,10 +189,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             dossier_server::fetch::start(log.clone(), documents.clone(), settings.fetch, &settings.data.join("fetch.cursor"));
         }
         let mut api = settings.api;
-        api.documents = Some(documents);
-        let cursor = settings.data.join("policy.cursor");
-        let tools = settings.tools;
-        let policies = settings.policies.map(|dir| dossier_server::policy::start(log.clone(), dir, cursor, tools));
+        api.documents = Some(documents.clone());
+        let tools = Arc::new(settings.tools);
+        let policies = settings.policies.map(|dir| {
+            dossier_server::actions::start(log.clone(), tools.clone(), Some(documents), settings.data.join("actions.cursor"), settings.action_workers);
+            dossier_server::policy::start(log.clone(), dir, settings.data.join("policy.cursor"), tools)
+        });
         dossier_server::serve(log, api, policies, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

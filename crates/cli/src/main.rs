@@ -1,5 +1,6 @@
 //! `dossier`: the server, its client and its tools in one binary.
 
+mod actions_cmd;
 mod bench;
 mod bench_documents;
 mod bench_lineage;
@@ -55,6 +56,8 @@ enum Command {
     Scans(documents_cmd::ArtifactArg),
     /// Which artifacts contain a package, optionally within a version range.
     Contains(documents_cmd::ContainsArgs),
+    /// Which webhooks and tools policies ran, on which artifact, when, with what result.
+    Actions(actions_cmd::ActionsArgs),
     /// Exceptions: request, approve, revoke, list, show, import from VEX.
     #[command(subcommand)]
     Exception(exceptions_cmd::ExceptionCommand),
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
         Command::Findings(args) => documents_cmd::findings(args),
         Command::Scans(args) => documents_cmd::scans(args),
         Command::Contains(args) => documents_cmd::contains(args),
+        Command::Actions(args) => actions_cmd::run(args),
         Command::Exception(cmd) => exceptions_cmd::run(cmd),
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),

@@ -182,7 +182,24 @@ fn a_webhook_action_posts_a_signed_body_and_its_outcome_is_recorded() {
         page["events"].as_array().and_then(|e| e.first().cloned())
     });
     let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
-    assert_eq!((outcome["status"].as_str(), outcome["httpStatus"].as_u64(), outcome["attempts"].as_u64()), (Some("done"), Some(200), Some(1)));
+    assert_eq!((outcome["status"].as_str(), outcome["run"]["id"].as_str()), (Some("queued"), Some("queued-action-1-scan-0")));
+    let run = finished_run(&server, "pkg:oci/x@1");
+    assert_eq!((run["kind"].as_str(), run["target"].as_str(), run["policy"].as_str()), (Some("webhook"), Some(url.as_str()), Some("scan")));
+    let f = &run["finished"];
+    assert_eq!((f["status"].as_str(), f["httpStatus"].as_u64(), f["attempts"].as_u64(), f["execution"].as_u64()), (Some("succeeded"), Some(200), Some(1), Some(1)));
+    // No secret is written down: the log holds the secret's name only.
+    let (_, all) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-action.*");
+    assert!(!all.to_string().contains("s3cret"));
+    let types: Vec<&str> = all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["dev.cdeventsx.dossier-action.queued.0.1.0", "dev.cdeventsx.dossier-action.started.0.1.0", "dev.cdeventsx.dossier-action.finished.0.1.0"]);
+}
+
+/// The one action run about `artifact`, once it has finished.
+fn finished_run(server: &Server, artifact: &str) -> Value {
+    eventually("the action's end", || {
+        let (_, runs) = server.get(&format!("/api/v1/actions?artifact={}", artifact.replace('%', "%25").replace(';', "%3B").replace(' ', "%20").replace('/', "%2F")));
+        runs["runs"].as_array().and_then(|r| r.first().cloned()).filter(|r| r["finished"].is_object())
+    })
 }
 
 #[test]
@@ -302,10 +319,63 @@ fn a_run_action_executes_a_configured_tool_without_a_shell() {
         let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
         page["events"].as_array().and_then(|e| e.first().cloned())
     });
-    let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
-    assert_eq!((outcome["status"].as_str(), outcome["exitCode"].as_i64()), (Some("done"), Some(0)), "{outcome}");
-    assert_eq!(outcome["output"], "scanned pkg:oci/x@1;rm -rf /\n");
-    assert_eq!(outcome["outputDigest"].as_str().unwrap().len(), 64);
+    assert_eq!(decision["event"]["subject"]["content"]["actions"][0]["outcome"]["status"], "queued");
+    let run = finished_run(&server, "pkg:oci/x@1;rm -rf /");
+    let f = &run["finished"];
+    assert_eq!((f["status"].as_str(), f["exitCode"].as_i64(), run["target"].as_str()), (Some("succeeded"), Some(0), Some("scanner")), "{run}");
+    let output = "scanned pkg:oci/x@1;rm -rf /\n";
+    assert_eq!(f["output"], output);
+    // The whole output is kept, under the digest the run records.
+    let digest = f["outputDigest"].as_str().unwrap();
+    assert_eq!(digest, format!("sha256:{}", sha256_hex(output.as_bytes())));
+    let kept = ureq::get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
+    assert_eq!(kept, output);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn an_action_cut_short_by_a_crash_runs_again_and_a_finished_one_never_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("scan.rego"),
+        "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"run\"]\n\n\
+         actions contains {\"kind\": \"run\", \"tool\": \"slow\"} if { true }\n",
+    )
+    .unwrap();
+    // Each execution leaves a line, then takes a while: long enough to be killed in the middle.
+    let ran = dir.path().join("ran.log");
+    let tools = dir.path().join("tools.toml");
+    std::fs::write(&tools, format!("[tools.slow]\nargv = [\"/bin/sh\", \"-c\", \"echo ran >> {}; sleep 1\"]\n", ran.display())).unwrap();
+    let flags = ["--policies", policies.to_str().unwrap(), "--tools", tools.to_str().unwrap()];
+    let mut server = Server::start_with(&data, &flags);
+    let published = event("k1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/k@1", json!({}), json!({}));
+    assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
+    eventually("the first execution", || std::fs::read_to_string(&ran).ok().filter(|t| !t.is_empty()));
+    server.kill9();
+
+    let mut server = Server::start_with(&data, &flags);
+    let run = finished_run(&server, "pkg:oci/k@1");
+    assert_eq!((run["status"].as_str(), run["started"].as_array().unwrap().len(), run["finished"]["execution"].as_u64()), (Some("succeeded"), 2, Some(2)));
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\nran\n");
+    server.kill9();
+
+    // Even from a cursor that was not saved, a finished action is not run again.
+    std::fs::write(data.join("actions.cursor"), "0\n").unwrap();
+    let server = Server::start_with(&data, &flags);
+    eventually("the catch-up", || {
+        let next: u64 = std::fs::read_to_string(data.join("actions.cursor")).ok()?.trim().parse().ok()?;
+        (next > 0).then_some(())
+    });
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\nran\n");
+    let (_, finished) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-action.finished.*");
+    assert_eq!(finished["events"].as_array().unwrap().len(), 1);
 }
 
 #[test]

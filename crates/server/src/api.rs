@@ -72,6 +72,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .merge(crate::lineage_api::routes())
         .merge(crate::documents_api::routes())
         .merge(crate::exceptions_api::routes())
+        .merge(crate::actions_api::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
         .with_state(state)
 }

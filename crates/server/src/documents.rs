@@ -128,6 +128,16 @@ impl Documents {
         }
     }
 
+    /// Keeps bytes Dossier made or received itself (a tool's output) under their digest, durably;
+    /// answers `sha256:<hex>`.
+    pub fn keep_bytes(&self, bytes: &[u8]) -> Result<String, SubmitError> {
+        let mut stager = self.stager()?;
+        stager.write(bytes)?;
+        let staged = stager.finish()?;
+        self.keep(&staged)?;
+        Ok(format!("sha256:{}", staged.digest))
+    }
+
     /// Where the document with this sha256 digest (hex) is kept.
     pub fn path(&self, hex_digest: &str) -> Option<PathBuf> {
         let ok = hex_digest.len() == 64 && hex_digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());

@@ -23,10 +23,18 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Reads the cursor; without one, following starts at `now` (the end of the log).
+    /// Reads the cursor; without one, following starts at `now` (the end of the log), and that
+    /// starting point is written at once: what commits after it must be handled even if the
+    /// process dies before the cursor first moves.
     fn load(path: PathBuf, now: u64) -> Cursor {
-        let next = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(now);
-        Cursor { path, next, saved: next, saved_at: Instant::now() }
+        match std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse().ok()) {
+            Some(next) => Cursor { path, next, saved: next, saved_at: Instant::now() },
+            None => {
+                let mut cursor = Cursor { path, next: now, saved: u64::MAX, saved_at: Instant::now() };
+                cursor.save(true);
+                cursor
+            }
+        }
     }
 
     /// Writes the cursor when it moved and a second has passed (or when `force`d).

@@ -4,10 +4,13 @@
 //!   writer, the signing key, signed checkpoints and the feed of newly appended events.
 //! * [`lineage`]: the lineage graph as a live view of the log.
 //! * [`policy`]: the policy engine, evaluating Rego policies on committed events and logging
-//!   policy versions, decisions and emitted events.
+//!   policy versions, decisions and emitted events; [`actions`] runs the webhooks and tools
+//!   they ask for, each run as evidence.
 //! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
 //!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk.
 
+pub mod actions;
+mod actions_api;
 pub mod api;
 mod lineage_api;
 pub mod lineage;

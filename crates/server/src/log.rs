@@ -156,6 +156,20 @@ impl EvidenceLog {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Appends without waiting: for evidence whose caller goes on regardless (an action's
+    /// start). The single writer keeps submission order, so what the caller appends next lands
+    /// after it; a failure is logged.
+    pub fn append_detached(&self, events: Vec<Event>) {
+        self.commit.submit(
+            events,
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!("appending: {e}");
+                }
+            }),
+        );
+    }
+
     /// Appends from a thread that is not async; blocks until durable.
     pub fn append_blocking(&self, events: Vec<Event>) -> Result<Vec<AppendOutcome>, StoreError> {
         let (tx, rx) = std::sync::mpsc::channel();

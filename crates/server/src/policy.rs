@@ -9,7 +9,9 @@
 //! * `dev.cdeventsx.dossier-policy.decided.0.1.0` — subject: the policy; content: version, mode,
 //!   the triggering entry, the artifact (`artifactId`, so decisions join its timeline), the input
 //!   digest (SHA-256 of its RFC 8785 form), deny, warn, actions with their outcome, errors.
-//! * what an `emit` action asks for, as its own event.
+//! * what an `emit`, `quarantine` or `release` action asks for, as its own event.
+//! * the `queued` entry of each webhook and tool run, committed with its decision; the action
+//!   workers (`actions`) run them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::actions::{Queued, Request, Trigger};
 use crate::follow::{Follower, Next};
 use crate::log::{Appended, EvidenceLog};
 use crate::own::{hex, now_nanos, own_event};
@@ -172,7 +175,8 @@ struct Engine {
     good: BTreeMap<String, String>,
     fingerprint: Fingerprint,
     service: Arc<PolicyService>,
-    tools: crate::tools::Tools,
+    /// The tools `run` actions may name.
+    tools: Arc<crate::tools::Tools>,
     /// Timers not fired yet, by due time.
     pending: BTreeMap<(i64, String), Timer>,
 }
@@ -285,7 +289,7 @@ impl Engine {
         let digest = hex(&Sha256::digest(dossier_core::jcs::canonicalize(&input).as_bytes()));
         let mut records = Vec::new();
         for d in decisions.into_iter().filter(Decision::is_significant) {
-            let outcomes = self.act(a, key, &d);
+            let outcomes = self.act(a, key, &d, &mut records);
             let content = json!({
                 "version": d.version, "mode": d.mode,
                 "trigger": {"seq": a.seq, "source": a.event.key.source, "id": a.event.key.id, "type": ty},
@@ -370,7 +374,9 @@ impl Engine {
     }
 
     /// Runs a decision's actions when its policy enforces; returns each action with its outcome.
-    fn act(&mut self, a: &Appended, key: u64, d: &Decision) -> Vec<Value> {
+    /// Webhooks and tools are not run here: their `queued` entries are added to `queued`, to be
+    /// committed with the decision and run by the action workers.
+    fn act(&mut self, a: &Appended, key: u64, d: &Decision, queued: &mut Vec<Event>) -> Vec<Value> {
         d.actions
             .iter()
             .enumerate()
@@ -397,13 +403,17 @@ impl Engine {
                         }
                         Some("run") => {
                             let name = action["tool"].as_str().unwrap_or_default();
-                            let args: Vec<String> = action["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
-                            match self.tools.get(name) {
-                                Some(tool) => crate::tools::run(tool, &args),
-                                None => json!({"status": "failed", "reason": format!("tool {name:?} is not configured (serve --tools FILE)")}),
+                            let args = action["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+                            if self.tools.contains_key(name) {
+                                self.queue(a, key, d, n, Request::Run { tool: name.to_owned(), args }, queued)
+                            } else {
+                                json!({"status": "failed", "reason": format!("tool {name:?} is not configured (serve --tools FILE)")})
                             }
                         }
-                        Some("webhook") => webhook(&format!("action-{key}-{}-{n}", d.policy), action, a, d),
+                        Some("webhook") => match webhook_request(&format!("action-{key}-{}-{n}", d.policy), action, a, d) {
+                            Ok(request) => self.queue(a, key, d, n, request, queued),
+                            Err(reason) => json!({"status": "failed", "reason": reason}),
+                        },
                         Some("recheck") => self.recheck(a, key, d, n, action),
                         Some(other) => json!({"status": "unsupported", "reason": format!("action kind {other:?} is not available yet")}),
                         None => json!({"status": "failed", "reason": "no kind"}),
@@ -412,6 +422,25 @@ impl Engine {
                 json!({"action": action, "outcome": outcome})
             })
             .collect()
+    }
+
+    /// Prepares the `queued` entry of an action the workers run.
+    fn queue(&self, a: &Appended, key: u64, d: &Decision, n: usize, request: Request, queued: &mut Vec<Event>) -> Value {
+        let q = Queued {
+            action: format!("action-{key}-{}-{n}", d.policy),
+            policy: d.policy.clone(),
+            version: d.version.clone(),
+            trigger: Trigger { seq: a.seq, source: a.event.key.source.clone(), id: a.event.key.id.clone(), ty: a.event.event_type.as_str().to_owned() },
+            artifact_id: a.event.artifacts.first().cloned(),
+            request,
+        };
+        match q.event(a.event.chain_id.as_deref()) {
+            Ok(e) => {
+                queued.push(e);
+                json!({"status": "queued", "run": {"source": crate::actions::SOURCE, "id": format!("queued-{}", q.action)}})
+            }
+            Err(reason) => json!({"status": "failed", "reason": reason}),
+        }
     }
 
     /// `recheck`: evaluate this policy on this trigger again after a while, once, even across
@@ -455,45 +484,22 @@ impl Engine {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
-}
-
-/// A secret named by a policy: the environment variable `DOSSIER_SECRET_<NAME>`. Policies name
-/// secrets; only the server's operator holds them.
-fn secret(name: &str) -> Result<String, String> {
-    let var = format!("DOSSIER_SECRET_{}", name.to_ascii_uppercase().replace(['-', '.'], "_"));
-    std::env::var(&var).map_err(|_| format!("secret {name:?} is not configured (set {var})"))
-}
-
-const WEBHOOK_ATTEMPTS: u32 = 3;
-
-/// `webhook`: POST (or PUT) a JSON or CloudEvents body, with headers from secrets, an HMAC
-/// signature, an idempotency key, a timeout, and retries with backoff on failure.
-///
-/// `{"kind": "webhook", "url": "...", "method": "POST", "format": "json" | "cloudevents",
-///   "body": {...}, "headers": {"Authorization": "secret:ci-token"}, "hmac": "hook-key"}`
-fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
+/// A webhook action's request: URL, method, body (the action's `body`, or the decision and its
+/// trigger; as JSON or as a CloudEvent). Secrets stay named, resolved when it runs.
+fn webhook_request(key: &str, action: &Value, a: &Appended, d: &Decision) -> Result<Request, String> {
     let Some(url) = action["url"].as_str().filter(|u| u.starts_with("http://") || u.starts_with("https://")) else {
-        return json!({"status": "failed", "reason": "a webhook action needs an http(s) \"url\""});
+        return Err("a webhook action needs an http(s) \"url\"".into());
     };
     let method = action["method"].as_str().unwrap_or("POST");
     if method != "POST" && method != "PUT" {
-        return json!({"status": "failed", "reason": format!("method {method:?} is not POST or PUT")});
+        return Err(format!("method {method:?} is not POST or PUT"));
     }
-    let trigger = serde_json::from_slice::<Value>(&a.event.raw).unwrap_or(Value::Null);
     let payload = match action.get("body") {
         Some(b) => b.clone(),
-        None => json!({"policy": d.policy, "version": d.version, "deny": d.deny, "warn": d.warn, "event": trigger}),
+        None => {
+            let trigger = serde_json::from_slice::<Value>(&a.event.raw).unwrap_or(Value::Null);
+            json!({"policy": d.policy, "version": d.version, "deny": d.deny, "warn": d.warn, "event": trigger})
+        }
     };
     let (content_type, body) = if action["format"].as_str() == Some("cloudevents") {
         let ce = json!({"specversion": "1.0", "id": key, "source": SOURCE, "type": "dev.cdeventsx.dossier-policy.action.0.1.0",
@@ -502,51 +508,15 @@ fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
     } else {
         ("application/json", payload.to_string())
     };
-    let mut headers: Vec<(String, String)> = vec![("Idempotency-Key".into(), key.to_owned())];
-    for (name, value) in action["headers"].as_object().into_iter().flatten() {
-        let value = value.as_str().unwrap_or_default();
-        let resolved = match value.strip_prefix("secret:") {
-            Some(s) => match secret(s) {
-                Ok(v) => v,
-                Err(e) => return json!({"status": "failed", "reason": e}),
-            },
-            None => value.to_owned(),
-        };
-        headers.push((name.clone(), resolved));
-    }
-    if let Some(name) = action["hmac"].as_str() {
-        match secret(name) {
-            Ok(k) => headers.push(("X-Dossier-Signature".into(), format!("sha256={}", hex(&hmac_sha256(k.as_bytes(), body.as_bytes()))))),
-            Err(e) => return json!({"status": "failed", "reason": e}),
-        }
-    }
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).redirects(0).build();
-    let started = std::time::Instant::now();
-    let mut last = String::new();
-    for attempt in 1..=WEBHOOK_ATTEMPTS {
-        let mut req = agent.request(method, url).set("Content-Type", content_type);
-        for (n, v) in &headers {
-            req = req.set(n, v);
-        }
-        match req.send_string(&body) {
-            Ok(resp) => {
-                let status = resp.status();
-                let answer = resp.into_string().unwrap_or_default();
-                return json!({"status": "done", "attempts": attempt, "httpStatus": status,
-                              "durationMs": started.elapsed().as_millis() as u64,
-                              "responseDigest": hex(&Sha256::digest(answer.as_bytes()))});
-            }
-            // A client error will not get better by retrying.
-            Err(ureq::Error::Status(code, _)) if (400..500).contains(&code) && code != 429 => {
-                return json!({"status": "failed", "attempts": attempt, "httpStatus": code, "reason": format!("HTTP {code}")});
-            }
-            Err(e) => last = e.to_string(),
-        }
-        if attempt < WEBHOOK_ATTEMPTS {
-            std::thread::sleep(Duration::from_millis(200 << attempt));
-        }
-    }
-    json!({"status": "failed", "attempts": WEBHOOK_ATTEMPTS, "reason": last, "durationMs": started.elapsed().as_millis() as u64})
+    let headers = action["headers"].as_object().into_iter().flatten().map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    Ok(Request::Webhook {
+        url: url.to_owned(),
+        method: method.to_owned(),
+        content_type: content_type.to_owned(),
+        body,
+        headers,
+        hmac: action["hmac"].as_str().map(str::to_owned),
+    })
 }
 
 /// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
@@ -554,7 +524,7 @@ fn webhook(key: &str, action: &Value, a: &Appended, d: &Decision) -> Value {
 ///
 /// `cursor_file` keeps the next entry to evaluate across restarts (see `follow`); `tools`
 /// are what `run` actions may execute.
-pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: crate::tools::Tools) -> Arc<PolicyService> {
+pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: Arc<crate::tools::Tools>) -> Arc<PolicyService> {
     let service = Arc::new(PolicyService {
         dir: dir.clone(),
         status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }),
@@ -603,13 +573,4 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: c
 /// The key under which a decision about `trigger` by `policy` is recorded.
 pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
     EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hmac_matches_rfc_4231_test_case_2() {
-        let mac = super::hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(super::hex(&mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    }
 }

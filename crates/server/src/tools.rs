@@ -83,9 +83,9 @@ fn capture(mut from: impl Read + Send + 'static, limit: usize) -> std::thread::J
     })
 }
 
-
-/// Runs `tool` with `args` appended and returns the outcome the decision records.
-pub fn run(tool: &Tool, args: &[String]) -> Value {
+/// Runs `tool` with `args` appended: the outcome its `finished` entry records, and the
+/// standard output kept (up to `max_output` bytes) when the tool could be started.
+pub fn run(tool: &Tool, args: &[String]) -> (Value, Option<Vec<u8>>) {
     let started = Instant::now();
     let mut cmd = Command::new(&tool.argv[0]);
     cmd.args(&tool.argv[1..]).args(args).envs(&tool.env).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -94,10 +94,10 @@ pub fn run(tool: &Tool, args: &[String]) -> Value {
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return json!({"status": "failed", "reason": format!("starting {}: {e}", tool.argv[0])}),
+        Err(e) => return (json!({"status": "failed", "reason": format!("starting {}: {e}", tool.argv[0])}), None),
     };
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return json!({"status": "failed", "reason": "no output pipes"});
+        return (json!({"status": "failed", "reason": "no output pipes"}), None);
     };
     let (out, err) = (capture(stdout, tool.max_output), capture(stderr, tool.max_output));
     let deadline = started + Duration::from_secs(tool.timeout_secs);
@@ -110,27 +110,27 @@ pub fn run(tool: &Tool, args: &[String]) -> Value {
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return json!({"status": "failed", "reason": e.to_string()}),
+            Err(e) => return (json!({"status": "failed", "reason": e.to_string()}), None),
         }
     };
     let (stdout, out_truncated) = out.join().unwrap_or_default();
     let (stderr, _) = err.join().unwrap_or_default();
     let common = json!({
-        "durationMs": started.elapsed().as_millis() as u64,
-        "outputDigest": hex(&Sha256::digest(&stdout)),
+        "outputDigest": format!("sha256:{}", hex(&Sha256::digest(&stdout))),
+        "outputSize": stdout.len(),
         "outputTruncated": out_truncated,
         "output": String::from_utf8_lossy(&stdout[..stdout.len().min(4096)]),
         "stderr": String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(4096)..]),
     });
     let mut outcome = match status {
-        Some(s) if s.success() => json!({"status": "done", "exitCode": 0}),
+        Some(s) if s.success() => json!({"status": "succeeded", "exitCode": 0}),
         Some(s) => json!({"status": "failed", "exitCode": s.code(), "reason": format!("exited with {s}")}),
         None => json!({"status": "timeout", "reason": format!("killed after {} s", tool.timeout_secs)}),
     };
     if let (Some(o), Some(c)) = (outcome.as_object_mut(), common.as_object()) {
         o.extend(c.clone());
     }
-    outcome
+    (outcome, Some(stdout))
 }
 
 #[cfg(test)]
@@ -143,22 +143,24 @@ mod tests {
 
     #[test]
     fn runs_without_a_shell_and_keeps_bounded_output() {
-        let o = run(&tool(&["/bin/echo", "scanned"], 10), &["a;b $(x)".into()]);
-        assert_eq!(o["status"], "done");
+        let (o, output) = run(&tool(&["/bin/echo", "scanned"], 10), &["a;b $(x)".into()]);
+        assert_eq!(o["status"], "succeeded");
         assert_eq!(o["output"], "scanned a;b $(x)");
         assert_eq!(o["outputTruncated"], true, "16 bytes are kept of 17");
+        assert_eq!(output.as_deref(), Some(&b"scanned a;b $(x)"[..]));
     }
 
     #[test]
     fn a_slow_tool_is_killed_at_its_timeout() {
-        let o = run(&tool(&["/bin/sleep", "5"], 1), &[]);
+        let started = Instant::now();
+        let (o, _) = run(&tool(&["/bin/sleep", "5"], 1), &[]);
         assert_eq!(o["status"], "timeout");
-        assert!(o["durationMs"].as_u64().unwrap() < 3000);
+        assert!(started.elapsed() < Duration::from_secs(3));
     }
 
     #[test]
     fn a_failing_tool_reports_its_exit_code() {
-        let o = run(&tool(&["/bin/false"], 10), &[]);
+        let (o, _) = run(&tool(&["/bin/false"], 10), &[]);
         assert_eq!((o["status"].as_str(), o["exitCode"].as_i64()), (Some("failed"), Some(1)));
     }
 }
