@@ -212,11 +212,18 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<std::process::ExitCode> {
     let everything: Vec<(String, String)> = sources
         .iter()
         .map(|(f, s)| {
-            let body: String = s
-                .lines()
-                .filter(|l| !l.starts_with("triggers :="))
-                .map(|l| if l.starts_with("package ") { format!("{l}\n\ntriggers := [\"*\"]\n") } else { format!("{l}\n") })
-                .collect();
+            let mut body = String::new();
+            // The declared triggers go, however many lines their list takes.
+            let mut in_triggers = false;
+            for l in s.lines() {
+                if in_triggers || l.starts_with("triggers :=") {
+                    in_triggers = !l.contains(']');
+                } else if l.starts_with("package ") {
+                    body.push_str(&format!("{l}\n\ntriggers := [\"*\"]\n"));
+                } else {
+                    body.push_str(&format!("{l}\n"));
+                }
+            }
             (f.clone(), body)
         })
         .collect();

@@ -43,6 +43,15 @@ pub struct ServeArgs {
     /// TOML file of the tools that policies' `run` actions may execute
     #[arg(long, env = "DOSSIER_TOOLS")]
     pub tools: Option<PathBuf>,
+    /// NATS server to publish what policies emit to, e.g. nats://127.0.0.1:4222 (JetStream)
+    #[arg(long, env = "DOSSIER_NATS")]
+    pub nats: Option<String>,
+    /// JetStream stream for them, created if missing [default: DOSSIER]
+    #[arg(long, env = "DOSSIER_NATS_STREAM")]
+    pub nats_stream: Option<String>,
+    /// Subject prefix: each event goes to <prefix>.<its type> [default: dossier.events]
+    #[arg(long, env = "DOSSIER_NATS_SUBJECT")]
+    pub nats_subject: Option<String>,
     /// Webhooks and tools run at the same time at most [default: 4]
     #[arg(long, env = "DOSSIER_ACTION_WORKERS")]
     pub action_workers: Option<usize>,
@@ -81,6 +90,9 @@ struct FileConfig {
     policies: Option<PathBuf>,
     tools: Option<PathBuf>,
     action_workers: Option<usize>,
+    nats: Option<String>,
+    nats_stream: Option<String>,
+    nats_subject: Option<String>,
     max_document: Option<u64>,
     fetch_dir: Option<PathBuf>,
     #[serde(default)]
@@ -102,6 +114,7 @@ pub struct Settings {
     pub policies: Option<PathBuf>,
     pub tools: dossier_server::tools::Tools,
     pub action_workers: usize,
+    pub bus: Option<dossier_server::publish::BusConfig>,
     pub max_document: u64,
     pub fetch: dossier_server::fetch::FetchRules,
     pub exceptions: dossier_exceptions::Rules,
@@ -150,6 +163,11 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             0 => bail!("action_workers must be at least 1"),
             n => n,
         },
+        bus: args.nats.or(file.nats).map(|url| dossier_server::publish::BusConfig {
+            url,
+            stream: args.nats_stream.or(file.nats_stream).unwrap_or_else(|| "DOSSIER".into()),
+            subject: args.nats_subject.or(file.nats_subject).unwrap_or_else(|| "dossier.events".into()),
+        }),
         tools: match args.tools.or(file.tools) {
             Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
             None => Default::default(),
@@ -190,6 +208,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let mut api = settings.api;
         api.documents = Some(documents.clone());
+        if let Some(bus) = settings.bus {
+            dossier_server::publish::start(log.clone(), bus, settings.data.join("nats.cursor"));
+        }
         let tools = Arc::new(settings.tools);
         let policies = settings.policies.map(|dir| {
             dossier_server::actions::start(log.clone(), tools.clone(), Some(documents), settings.data.join("actions.cursor"), settings.action_workers);

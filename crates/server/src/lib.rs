@@ -5,7 +5,7 @@
 //! * [`lineage`]: the lineage graph as a live view of the log.
 //! * [`policy`]: the policy engine, evaluating Rego policies on committed events and logging
 //!   policy versions, decisions and emitted events; [`actions`] runs the webhooks and tools
-//!   they ask for, each run as evidence.
+//!   they ask for, each run as evidence; [`publish`] puts what they emit onto NATS JetStream.
 //! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
 //!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk.
 
@@ -22,6 +22,7 @@ pub mod fetch;
 mod follow;
 pub mod log;
 pub mod policy;
+pub mod publish;
 mod own;
 mod render;
 pub mod tools;

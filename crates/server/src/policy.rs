@@ -570,6 +570,12 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: A
     service
 }
 
+/// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`):
+/// what goes onto the bus.
+pub fn emitted(event: &Event) -> bool {
+    event.key.source.strip_prefix(SOURCE).is_some_and(|rest| rest.starts_with('/')) && !event.event_type.as_str().starts_with("dev.cdeventsx.dossier-timer.")
+}
+
 /// The key under which a decision about `trigger` by `policy` is recorded.
 pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
     EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
