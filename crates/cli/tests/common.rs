@@ -117,3 +117,12 @@ pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Waits until a log follower's cursor file (`DATA/<name>.cursor`) has been written past
+/// entry 0 again: its catch-up after a restart from a reset cursor is done.
+pub fn caught_up(cursor: &std::path::Path) {
+    eventually("the follower's catch-up", || {
+        let next: u64 = std::fs::read_to_string(cursor).ok()?.trim().parse().ok()?;
+        (next > 0).then_some(())
+    });
+}

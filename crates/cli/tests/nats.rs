@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, Server};
+use common::{caught_up, eventually, Server};
 use dossier_nats::JetStream;
 use serde_json::{json, Value};
 
@@ -50,10 +50,7 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     // From a cursor that was not saved, the same event is published again, and stored once.
     std::fs::write(data.join("nats.cursor"), "0\n").unwrap();
     let _server = Server::start_with(&data, &flags);
-    eventually("the catch-up", || {
-        let next: u64 = std::fs::read_to_string(data.join("nats.cursor")).ok()?.trim().parse().ok()?;
-        (next > 0).then_some(())
-    });
+    caught_up(&data.join("nats.cursor"));
     assert_eq!(js.messages(&stream).unwrap(), 1);
     js.delete_stream(&stream).unwrap();
 }

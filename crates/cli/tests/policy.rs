@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{dossier, eventually, Server};
+use common::{caught_up, dossier, eventually, Server};
 use serde_json::{json, Value};
 
 fn starter_pack() -> PathBuf {
@@ -228,10 +228,7 @@ fn events_committed_before_a_crash_are_evaluated_after_the_restart_once() {
     std::fs::write(data.join("policy.cursor"), "0\n").unwrap();
     let server = Server::start_with(&data, &["--policies", policies.to_str().unwrap()]);
     // The catch-up has run once the cursor is saved past the log's end again.
-    eventually("the second catch-up", || {
-        let next: u64 = std::fs::read_to_string(data.join("policy.cursor")).ok()?.trim().parse().ok()?;
-        (next > 0).then_some(())
-    });
+    caught_up(&data.join("policy.cursor"));
     let (_, page) = server.get(decided);
     assert_eq!(page["events"].as_array().unwrap().len(), 1, "one decision, however often it is evaluated");
     let (_, emitted) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
@@ -369,10 +366,7 @@ fn an_action_cut_short_by_a_crash_runs_again_and_a_finished_one_never_does() {
     // Even from a cursor that was not saved, a finished action is not run again.
     std::fs::write(data.join("actions.cursor"), "0\n").unwrap();
     let server = Server::start_with(&data, &flags);
-    eventually("the catch-up", || {
-        let next: u64 = std::fs::read_to_string(data.join("actions.cursor")).ok()?.trim().parse().ok()?;
-        (next > 0).then_some(())
-    });
+    caught_up(&data.join("actions.cursor"));
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\nran\n");
     let (_, finished) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-action.finished.*");
     assert_eq!(finished["events"].as_array().unwrap().len(), 1);

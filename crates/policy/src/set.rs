@@ -1,12 +1,18 @@
 //! A set of policies compiled together, evaluated per event.
 
+use std::num::NonZeroU32;
 use std::path::Path;
+use std::time::Duration;
 
+use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::Engine;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::policy::{Mode, Policy};
+
+/// How long one evaluation may run unless the operator says otherwise.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_millis(250);
 
 /// A module that could not be loaded, with the reason (for Rego errors, file, line and column).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -117,7 +123,16 @@ impl PolicySet {
         };
         // Registering a fresh engine's first extension cannot clash with another.
         let _ = engine.add_extension("dossier.events".to_owned(), 1, Box::new(call));
-        PolicySet { policies: Vec::new(), tests: Vec::new(), engine }
+        let mut set = PolicySet { policies: Vec::new(), tests: Vec::new(), engine };
+        set.set_time_limit(DEFAULT_TIME_LIMIT);
+        set
+    }
+
+    /// The longest one evaluation may run: past it, it stops with an error that its decision
+    /// records (a policy looping over a huge history must not hold up every event behind it).
+    pub fn set_time_limit(&mut self, limit: Duration) {
+        let check_interval = NonZeroU32::new(64).expect("64 is not zero");
+        self.engine.set_execution_timer_config(ExecutionTimerConfig { limit, check_interval });
     }
 
     pub fn policies(&self) -> &[Policy] {
@@ -237,6 +252,9 @@ impl PolicySet {
         let answers = match query(&mut self.engine, &format!("{{{}}}", fields.join(", "))) {
             Ok(Some(Value::Object(m))) => m,
             Ok(_) => serde_json::Map::new(),
+            // One policy's failure (a runtime error, the time limit) must not hide the others'
+            // decisions: each is asked alone.
+            Err(_) if triggered.len() > 1 => return triggered.into_iter().flat_map(|i| self.evaluate_indices(vec![i], input)).collect(),
             Err(e) => return triggered.iter().map(|&i| self.failed(i, e.clone())).collect(),
         };
         triggered.into_iter().map(|i| self.decide(i, answers.get(&i.to_string()))).collect()
@@ -345,6 +363,23 @@ actions contains {"kind": "webhook", "url": "http://example.com"} if { input.sub
         let mut with_sbom = published();
         with_sbom["subject"]["sbom"] = json!({"uri": "x"});
         assert!(!set.evaluate("dev.cdevents.artifact.published.0.3.0", &with_sbom)[0].is_significant());
+    }
+
+    #[test]
+    fn a_policy_past_the_time_limit_is_stopped_with_an_error_and_the_others_still_decide() {
+        let slow = "package dossier.slow\n\ntriggers := [\"*\"]\n\n\
+                    deny contains \"never\" if {\n\tsome i in numbers.range(1, 5000)\n\tsome j in numbers.range(1, 5000)\n\ti * j < 0\n}\n";
+        let (mut set, errors) = PolicySet::from_sources(vec![("slow.rego".into(), slow.into()), ("sbom_required.rego".into(), SBOM.into())]);
+        assert_eq!(errors, vec![]);
+        set.set_time_limit(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        let d = set.evaluate("dev.cdevents.artifact.published.0.3.0", &published());
+        assert!(started.elapsed() < Duration::from_secs(2), "stopped at the limit, not run to the end");
+        let slow = d.iter().find(|d| d.policy == "slow").unwrap();
+        assert_eq!((slow.deny.len(), slow.errors.len()), (0, 1));
+        assert!(slow.errors[0].contains("time limit"), "{:?}", slow.errors);
+        let sbom = d.iter().find(|d| d.policy == "sbom_required").unwrap();
+        assert_eq!(sbom.deny, vec!["artifact pkg:oci/a was published without an SBOM"]);
     }
 
     #[test]
