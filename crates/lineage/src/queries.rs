@@ -221,6 +221,13 @@ impl Graph {
         })
     }
 
+    /// The artifacts quarantined now, with the entry that quarantined each, newest first.
+    pub fn quarantined(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = self.quarantined.iter().map(|(&a, &seq)| (self.names.name(a).to_owned(), seq)).collect();
+        out.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        out
+    }
+
     /// Clusters running something affected by `vulnerability`: the view the graph keeps current.
     pub fn affected_clusters(&self, vulnerability: &str) -> Vec<String> {
         let mut out: Vec<String> = self

@@ -73,6 +73,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .merge(crate::documents_api::routes())
         .merge(crate::exceptions_api::routes())
         .merge(crate::actions_api::routes())
+        .merge(crate::dashboard::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json") })
         .with_state(state)
 }
@@ -84,6 +85,16 @@ pub(crate) struct ApiError(StatusCode, String);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl ApiError {
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.1
     }
 }
 

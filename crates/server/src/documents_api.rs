@@ -167,6 +167,12 @@ async fn findings(State(s): State<AppState>, Query(params): Query<HashMap<String
     check_params(&params, &["artifact"])?;
     let artifact = required(&params, "artifact", "the artifact's purl")?;
     let own = received(&s, artifact).await?;
+    let list = findings_of(&s, artifact, &own).await?;
+    Ok(Json(json!({"artifact": artifact, "findings": list})).into_response())
+}
+
+/// An artifact's findings: its own documents' (`own`) and those its ancestors inherit to it.
+pub(crate) async fn findings_of(s: &AppState, artifact: &str, own: &[Received]) -> Result<Vec<about::Reported>, ApiError> {
     let ancestors: Vec<String> = {
         let graph = s.log.lineage().read();
         let mut seen = std::collections::HashSet::new();
@@ -175,13 +181,12 @@ async fn findings(State(s): State<AppState>, Query(params): Query<HashMap<String
     };
     let mut inherited = Vec::new();
     for a in ancestors {
-        let docs = received(&s, &a).await?;
+        let docs = received(s, &a).await?;
         if !docs.is_empty() {
             inherited.push((a, docs));
         }
     }
-    let list = about::findings(artifact, &own, &inherited);
-    Ok(Json(json!({"artifact": artifact, "findings": list})).into_response())
+    Ok(about::findings(artifact, own, &inherited))
 }
 
 async fn scans(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {

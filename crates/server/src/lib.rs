@@ -7,10 +7,12 @@
 //!   policy versions, decisions and emitted events; [`actions`] runs the webhooks and tools
 //!   they ask for, each run as evidence; [`publish`] puts what they emit onto NATS JetStream.
 //! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
-//!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk.
+//!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk; `dashboard`
+//!   serves the pages people read.
 
 pub mod actions;
 mod actions_api;
+mod dashboard;
 pub mod api;
 mod lineage_api;
 pub mod lineage;

@@ -1,0 +1,106 @@
+//! The dashboard's pages, served by the binary over a demo-populated Dossier: each answers with
+//! the layout, the data it is about and what to do when there is none; data never becomes
+//! markup. (What only a browser shows — scripts, live updates — is for the browser tests.)
+
+mod common;
+
+use std::time::Duration;
+
+use common::{dossier, Server};
+use serde_json::json;
+
+/// A page's status, content type and body.
+fn page(server: &Server, path: &str) -> (u16, String, String) {
+    match ureq::get(&format!("{}{path}", server.url)).timeout(Duration::from_secs(30)).call() {
+        Ok(r) => (r.status(), r.content_type().to_owned(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(code, r)) => (code, r.content_type().to_owned(), r.into_string().unwrap()),
+        Err(e) => panic!("GET {path}: {e}"),
+    }
+}
+
+fn query(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[test]
+fn every_page_shows_its_data_in_one_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let (code, _, err) = dossier(&["demo", "--artifacts", "120", "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    // A deployed artifact of the demo, with an SBOM and an exception.
+    let (_, environments) = server.get("/api/v1/environments");
+    let deployed = environments["environments"].as_object().and_then(|m| m.values().next()).and_then(|d| d[0]["artifact"].as_str()).unwrap().to_owned();
+    let sbom = concat!(env!("CARGO_MANIFEST_DIR"), "/../evidence/tests/documents/cyclonedx-py-1.6.json");
+    let (code, _, err) = dossier(&["document", "send", "--artifact", &deployed, sbom, "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    let expires = dossier_core::event::format_timestamp(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64 + 7 * 86_400_000_000_000,
+    );
+    let request = json!({"id": "exc-dash", "vulnerabilities": ["CVE-2021-23337"], "artifacts": [deployed], "reason": "not reachable", "requester": "alice", "expires": expires});
+    let r = ureq::post(&format!("{}/api/v1/exceptions", server.url)).send_json(request).unwrap();
+    assert_eq!(r.status(), 201);
+
+    for (path, heading) in [("/ui", "Overview"), ("/ui/events", "Events"), ("/ui/exceptions", "Exceptions"), ("/ui/events?seq=3", "Entry 3")] {
+        let (code, ty, body) = page(&server, path);
+        assert_eq!((code, ty.as_str()), (200, "text/html"), "{path}");
+        assert!(body.contains(&format!("<h1>{heading}</h1>")), "{path}");
+        assert!(body.contains(r#"<link rel="stylesheet" href="/ui/assets/dossier.css">"#) && body.contains(r#"<nav class="side" aria-label="Dashboard">"#), "{path}: the layout");
+    }
+    let (_, _, overview) = page(&server, "/ui");
+    assert!(overview.contains(r#"data-live="""#), "the newest events update live");
+    assert!(overview.contains("Clusters affected by vulnerabilities") && overview.contains(r#"class="badge sev-"#), "the demo's vulnerable clusters");
+
+    let (code, _, dossier_page) = page(&server, &format!("/ui/artifact?purl={}", query(&deployed)));
+    assert_eq!(code, 200);
+    assert!(dossier_page.contains(r#"<svg class="lineage""#), "the lineage picture");
+    for column in ["Sources", "Build", "Derived from", "This artifact", "Runs in"] {
+        assert!(dossier_page.contains(&format!(">{column}</text>")), "{column} on the picture: the binary's build, its images, the clusters");
+    }
+    assert!(dossier_page.contains("pkg:pypi/pyyaml@6.0.4"), "the SBOM's components");
+    assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
+
+    let (_, _, exceptions) = page(&server, "/ui/exceptions");
+    assert!(exceptions.contains(r#"<span id="exc-dash" class="mono">exc-dash</span>"#));
+    assert!(exceptions.contains(r#"data-api="/api/v1/exceptions/exc-dash/approve""#), "a requested exception can be approved");
+
+    let (code, _, unknown) = page(&server, "/ui/artifact?purl=pkg%3Aoci%2Fnowhere%401");
+    assert_eq!(code, 404);
+    assert!(unknown.contains("Dossier knows nothing about this artifact yet"));
+    let (code, _, missing) = page(&server, "/ui/events?seq=999999");
+    assert_eq!(code, 404);
+    assert!(missing.contains("the log has no entry 999999"));
+
+    let (code, ty, _) = page(&server, "/ui/assets/dossier.js");
+    assert_eq!((code, ty.as_str()), (200, "text/javascript"));
+    let (code, ty, _) = page(&server, "/ui/assets/dossier.css");
+    assert_eq!((code, ty.as_str()), (200, "text/css"));
+}
+
+#[test]
+fn an_empty_dossier_says_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let (_, _, overview) = page(&server, "/ui");
+    assert!(overview.contains("No events yet. Send one"));
+    assert!(overview.contains("No pipeline run has finished yet"));
+    let (_, _, exceptions) = page(&server, "/ui/exceptions");
+    assert!(exceptions.contains("No exception yet. Request one above"));
+}
+
+#[test]
+fn data_is_shown_as_text_never_as_markup() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let evil = json!({
+        "context": {"specversion": "0.5.1", "id": "x1", "source": "/ci/evil", "type": "dev.cdeventsx.acme-scan.finished.0.1.0", "timestamp": "2026-11-30T10:00:00Z"},
+        "subject": {"id": "<script>alert(1)</script>", "content": {"artifactId": "pkg:oci/x@1", "note": "<b>evil</b>"}}
+    });
+    assert_eq!(server.post("application/json", evil.to_string().as_bytes()).0, 201);
+    for path in ["/ui", "/ui/events", "/ui/events?seq=0", &format!("/ui/events?subject={}", query("<script>alert(1)</script>")), "/ui/artifact?purl=pkg%3Aoci%2Fx%401"] {
+        let (code, _, body) = page(&server, path);
+        assert_eq!(code, 200, "{path}");
+        assert!(!body.contains("<script>alert") && !body.contains("<b>evil"), "{path} embeds data as markup");
+        assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path} shows it as text");
+    }
+}

@@ -1,0 +1,143 @@
+// Dossier's dashboard: progressive enhancement of server-rendered pages. Without it every page
+// still reads; with it, times show in the viewer's zone, tables sort, filter and page, live
+// panels update from the server's event stream, and forms talk to the JSON API.
+"use strict";
+
+function localiseTimes(root) {
+  for (const t of root.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d)) { t.textContent = d.toLocaleString(); t.title = t.getAttribute("datetime"); }
+  }
+}
+
+function cellValue(row, i) {
+  const cell = row.cells[i];
+  if (!cell) return "";
+  return cell.dataset.sort ?? cell.querySelector("[data-sort]")?.dataset.sort ?? cell.textContent.trim();
+}
+
+function compare(a, b) {
+  const x = Number(a), y = Number(b);
+  if (a !== "" && b !== "" && !isNaN(x) && !isNaN(y)) return x - y;
+  return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
+}
+
+// A table with class "data": sortable headers, a filter box, pages of 25 rows.
+function enhanceTable(table) {
+  const body = table.tBodies[0];
+  if (!body) return;
+  const pageSize = Number(table.dataset.page || 25);
+  let page = 0;
+  const rows = () => Array.from(body.rows).filter((r) => !r.classList.contains("filtered"));
+  const pager = document.createElement("div");
+  pager.className = "pager";
+  const prev = Object.assign(document.createElement("button"), { type: "button", textContent: "Previous" });
+  const next = Object.assign(document.createElement("button"), { type: "button", textContent: "Next" });
+  const info = document.createElement("span");
+  info.setAttribute("aria-live", "polite");
+  pager.append(prev, next, info);
+  table.after(pager);
+  function show() {
+    const visible = rows();
+    const pages = Math.max(1, Math.ceil(visible.length / pageSize));
+    page = Math.min(page, pages - 1);
+    for (const r of body.rows) r.hidden = true;
+    visible.forEach((r, i) => { r.hidden = Math.floor(i / pageSize) !== page; });
+    info.textContent = visible.length ? `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}` : "no rows match";
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+    pager.hidden = visible.length <= pageSize && page === 0;
+  }
+  prev.onclick = () => { page--; show(); };
+  next.onclick = () => { page++; show(); };
+  Array.from(table.tHead?.rows[0]?.cells || []).forEach((th, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = th.textContent;
+    th.textContent = "";
+    th.append(b);
+    b.onclick = () => {
+      const asc = th.getAttribute("aria-sort") !== "ascending";
+      for (const other of th.parentNode.cells) other.removeAttribute("aria-sort");
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      const sorted = Array.from(body.rows).sort((r1, r2) => compare(cellValue(r1, i), cellValue(r2, i)) * (asc ? 1 : -1));
+      body.append(...sorted);
+      page = 0;
+      show();
+    };
+  });
+  const filter = document.querySelector(`input[data-filter="${table.id}"]`);
+  if (filter) {
+    filter.addEventListener("input", () => {
+      const q = filter.value.toLowerCase();
+      for (const r of body.rows) r.classList.toggle("filtered", q !== "" && !r.textContent.toLowerCase().includes(q));
+      page = 0;
+      show();
+    });
+  }
+  table.refresh = show;
+  show();
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// A live table: rows for events arriving on /api/v1/stream, newest first.
+function liveEvents(table) {
+  const status = document.getElementById(table.dataset.status);
+  const params = table.dataset.live || "";
+  const source = new EventSource("/api/v1/stream" + params);
+  source.onopen = () => { if (status) { status.textContent = "● live"; status.classList.remove("off"); } };
+  source.onerror = () => { if (status) { status.textContent = "○ reconnecting"; status.classList.add("off"); } };
+  source.addEventListener("event", (m) => {
+    const e = JSON.parse(m.data);
+    const tr = document.createElement("tr");
+    tr.innerHTML = `<td data-sort="${e.seq}"><a href="/ui/events?seq=${e.seq}">${e.seq}</a></td>` +
+      `<td><time datetime="${escapeHtml(e.timestamp)}">${escapeHtml(e.timestamp)}</time></td>` +
+      `<td class="mono">${escapeHtml(e.type)}</td><td class="mono">${escapeHtml(e.subject)}</td><td class="mono">${escapeHtml(e.source)}</td>`;
+    localiseTimes(tr);
+    const body = table.tBodies[0];
+    body.prepend(tr);
+    const empty = document.getElementById(table.dataset.empty);
+    if (empty) empty.hidden = true;
+    table.hidden = false;
+    const counter = document.getElementById("event-count");
+    if (counter) counter.textContent = String(Number(counter.textContent.replace(/\D/g, "")) + 1);
+    if (table.refresh) table.refresh();
+  });
+}
+
+// Forms with data-api post their fields as JSON to the API and reload on success.
+function apiForm(form) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = form.querySelector(".result");
+    const body = {};
+    for (const [k, v] of new FormData(form)) {
+      if (v === "") continue;
+      if (form.querySelector(`[name="${k}"]`)?.dataset.list !== undefined) {
+        body[k] = v.split(",").map((x) => x.trim()).filter((x) => x);
+      } else if (k === "expires") {
+        body[k] = new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z");
+      } else {
+        body[k] = v;
+      }
+    }
+    try {
+      const r = await fetch(form.dataset.api, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const answer = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(answer.error || `HTTP ${r.status}`);
+      location.reload();
+    } catch (e) {
+      if (out) { out.textContent = e.message; out.className = "result error"; out.focus(); }
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  localiseTimes(document);
+  document.querySelectorAll("table.data").forEach(enhanceTable);
+  document.querySelectorAll("table[data-live]").forEach(liveEvents);
+  document.querySelectorAll("form[data-api]").forEach(apiForm);
+});

@@ -1,0 +1,141 @@
+//! HTML for the dashboard: escaping, the one page layout, and the few widgets every page uses.
+//! Every string that comes from data passes through [`esc`]; markup is only ever built here
+//! and in the pages from escaped parts.
+
+use std::fmt::Write;
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a query parameter's value (percent-encoding what is not unreserved).
+pub fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The pages of the side navigation: path, label.
+const NAV: [(&str, &str); 3] = [("/ui", "Overview"), ("/ui/events", "Events"), ("/ui/exceptions", "Exceptions")];
+
+/// A whole page: the layout around `body`, `active` naming the navigation entry.
+pub fn page(title: &str, active: &str, body: &str) -> String {
+    let mut nav = String::new();
+    for (path, label) in NAV {
+        let current = if path == active { r#" aria-current="page""# } else { "" };
+        let _ = write!(nav, r#"<li><a href="{path}"{current}>{label}</a></li>"#);
+    }
+    format!(
+        r##"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Dossier</title>
+<link rel="stylesheet" href="/ui/assets/dossier.css">
+<script src="/ui/assets/dossier.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to the content</a>
+<nav class="side" aria-label="Dashboard">
+<div class="brand">Dossier<small>evidence for software delivery</small></div>
+<ul>{nav}</ul>
+</nav>
+<div>
+<header class="top">
+<form action="/ui/artifact" method="get" role="search">
+<label for="find" class="skip">Artifact</label>
+<input id="find" name="purl" placeholder="Artifact purl, e.g. pkg:oci/shop@sha256:…" required>
+<button type="submit">Open dossier</button>
+</form>
+</header>
+<main id="main">
+{body}
+</main>
+</div>
+</body>
+</html>
+"##,
+        title = esc(title)
+    )
+}
+
+/// A time, shown in the viewer's zone by the page's script (UTC without it).
+pub fn time(rfc3339: &str) -> String {
+    format!(r#"<time datetime="{0}">{0}</time>"#, esc(rfc3339))
+}
+
+/// A link to an artifact's dossier.
+pub fn artifact(purl: &str) -> String {
+    format!(r#"<a class="mono" href="/ui/artifact?purl={}">{}</a>"#, query_value(purl), esc(purl))
+}
+
+/// A coloured label: `kind` is a CSS class prefix (`sev`, `st`), `value` its text.
+pub fn badge(kind: &str, value: &str) -> String {
+    format!(r#"<span class="badge {kind}-{}">{}</span>"#, esc(&value.to_ascii_lowercase()), esc(value))
+}
+
+/// What to show instead of an empty table: what it would hold and what to do next (HTML).
+pub fn empty(message: &str) -> String {
+    format!(r#"<p class="empty">{message}</p>"#)
+}
+
+/// A data table (sortable, filterable, paged by the script). Cells are HTML, already escaped.
+pub fn table(id: &str, headers: &[&str], rows: &[Vec<String>], when_empty: &str) -> String {
+    if rows.is_empty() {
+        return empty(when_empty);
+    }
+    let mut out = format!(
+        r#"<div class="tools"><label for="{id}-filter" class="skip">Filter</label><input id="{id}-filter" data-filter="{id}" type="search" placeholder="Filter these rows"></div><table class="data" id="{id}"><thead><tr>"#
+    );
+    for h in headers {
+        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{cell}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_cannot_become_markup() {
+        assert_eq!(esc(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
+        assert_eq!(query_value("pkg:oci/a@sha256%3Aab&x=1"), "pkg%3Aoci%2Fa%40sha256%253Aab%26x%3D1");
+        assert_eq!(artifact("pkg:oci/<a>"), r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2F%3Ca%3E">pkg:oci/&lt;a&gt;</a>"#);
+    }
+
+    #[test]
+    fn an_empty_table_says_what_to_do_instead() {
+        assert_eq!(table("t", &["a"], &[], "No events yet: send one."), r#"<p class="empty">No events yet: send one.</p>"#);
+        let t = table("t", &["seq"], &[vec!["1".into()]], "");
+        assert!(t.contains(r#"<th scope="col">seq</th>"#) && t.contains("<td>1</td>") && t.contains(r#"data-filter="t""#));
+    }
+}
