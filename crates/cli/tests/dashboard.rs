@@ -41,7 +41,16 @@ fn every_page_shows_its_data_in_one_layout() {
     let r = ureq::post(&format!("{}/api/v1/exceptions", server.url)).send_json(request).unwrap();
     assert_eq!(r.status(), 201);
 
-    for (path, heading) in [("/ui", "Overview"), ("/ui/events", "Events"), ("/ui/exceptions", "Exceptions"), ("/ui/events?seq=3", "Entry 3")] {
+    for (path, heading) in [
+        ("/ui", "Overview"),
+        ("/ui/events", "Events"),
+        ("/ui/impact", "Vulnerability impact"),
+        ("/ui/environments", "Environments"),
+        ("/ui/policies", "Policies"),
+        ("/ui/exceptions", "Exceptions"),
+        ("/ui/audit", "Audit"),
+        ("/ui/events?seq=3", "Entry 3"),
+    ] {
         let (code, ty, body) = page(&server, path);
         assert_eq!((code, ty.as_str()), (200, "text/html"), "{path}");
         assert!(body.contains(&format!("<h1>{heading}</h1>")), "{path}");
@@ -59,6 +68,34 @@ fn every_page_shows_its_data_in_one_layout() {
     }
     assert!(dossier_page.contains("pkg:pypi/pyyaml@6.0.4"), "the SBOM's components");
     assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
+
+    // The demo's vulnerabilities, their reach, and the risk per cluster.
+    let (_, risk) = server.get("/api/v1/risk");
+    let cluster = risk["clusters"][0]["cluster"].as_str().unwrap().to_owned();
+    let (_, vulnerabilities) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-vulnerability.discovered.*");
+    // One the demo did not fix afterwards.
+    let (vulnerability, impact) = vulnerabilities["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["subject"].as_str())
+        .find_map(|v| {
+            let (code, impact) = server.get(&format!("/api/v1/impact?vulnerability={v}"));
+            (code == 200 && impact["artifacts"].as_array().is_some_and(|a| !a.is_empty())).then(|| (v.to_owned(), impact))
+        })
+        .unwrap();
+    let (_, _, impact_page) = page(&server, &format!("/ui/impact?vulnerability={vulnerability}"));
+    assert!(impact_page.contains(&format!("Reaches {} artifacts", impact["artifacts"].as_array().unwrap().len())), "the same reach as the API");
+    assert!(impact_page.contains(&format!(">{cluster}</a>")), "the risk table names the clusters");
+    let (_, _, unknown_vulnerability) = page(&server, "/ui/impact?vulnerability=CVE-1999-0001");
+    assert!(unknown_vulnerability.contains("Dossier knows of no vulnerability CVE-1999-0001"));
+    let (_, _, environments) = page(&server, "/ui/environments");
+    assert!(environments.contains(&format!(r#"id="{cluster}""#)) && environments.contains(&deployed));
+    let (_, _, audit) = page(&server, "/ui/audit");
+    assert!(audit.contains("✓ Verified"), "the checkpoint verifies");
+    assert!(audit.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#) && audit.contains("alice"), "who asked for the exception, in the report");
+    let (_, _, policies) = page(&server, "/ui/policies");
+    assert!(policies.contains("No policy engine runs"), "this server runs without --policies");
 
     let (_, _, exceptions) = page(&server, "/ui/exceptions");
     assert!(exceptions.contains(r#"<span id="exc-dash" class="mono">exc-dash</span>"#));

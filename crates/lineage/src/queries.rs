@@ -193,18 +193,7 @@ impl Graph {
         let descendants = self.walk(a, false);
         let mut running: Vec<Id> = vec![a];
         running.extend(descendants.iter().filter_map(|e| self.names.get(&e.artifact)));
-        let vulns: std::collections::BTreeSet<Id> = self
-            .reach
-            .get(&a)
-            .into_iter()
-            .flatten()
-            .flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied())
-            .collect();
-        let mut vulnerabilities: Vec<(String, Severity)> = vulns
-            .into_iter()
-            .map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
-            .collect();
-        vulnerabilities.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        let vulnerabilities = self.vulnerabilities_of_id(a);
         let mut origins: Vec<String> = self.reach.get(&a).into_iter().flatten().map(|(o, _)| self.names.name(*o).to_owned()).collect();
         origins.sort();
         Some(Lineage {
@@ -219,6 +208,25 @@ impl Graph {
             deployments: self.deployments_of(running),
             vulnerabilities,
         })
+    }
+
+    /// The vulnerabilities affecting an artifact through its lineage, worst first.
+    pub fn vulnerabilities_of(&self, purl: &str) -> Vec<(String, Severity)> {
+        self.names.get(purl).map(|a| self.vulnerabilities_of_id(a)).unwrap_or_default()
+    }
+
+    fn vulnerabilities_of_id(&self, a: Id) -> Vec<(String, Severity)> {
+        let vulns: std::collections::BTreeSet<Id> = self
+            .reach
+            .get(&a)
+            .into_iter()
+            .flatten()
+            .flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied())
+            .collect();
+        let mut out: Vec<(String, Severity)> =
+            vulns.into_iter().map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default())).collect();
+        out.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        out
     }
 
     /// The artifacts quarantined now, with the entry that quarantined each, newest first.

@@ -44,7 +44,7 @@ pub(crate) struct AppState {
     config: Arc<ApiConfig>,
     /// Replays of the log for `as_of` questions cost a scan of the log each: one at a time.
     pub(crate) replays: Arc<tokio::sync::Semaphore>,
-    policies: Option<Arc<crate::policy::PolicyService>>,
+    pub(crate) policies: Option<Arc<crate::policy::PolicyService>>,
     pub(crate) documents: Option<Arc<crate::documents::Documents>>,
 }
 

@@ -34,7 +34,15 @@ pub fn query_value(s: &str) -> String {
 }
 
 /// The pages of the side navigation: path, label.
-const NAV: [(&str, &str); 3] = [("/ui", "Overview"), ("/ui/events", "Events"), ("/ui/exceptions", "Exceptions")];
+const NAV: [(&str, &str); 7] = [
+    ("/ui", "Overview"),
+    ("/ui/events", "Events"),
+    ("/ui/impact", "Vulnerability impact"),
+    ("/ui/environments", "Environments"),
+    ("/ui/policies", "Policies"),
+    ("/ui/exceptions", "Exceptions"),
+    ("/ui/audit", "Audit"),
+];
 
 /// A whole page: the layout around `body`, `active` naming the navigation entry.
 pub fn page(title: &str, active: &str, body: &str) -> String {

@@ -4,15 +4,20 @@
 //! step, nothing fetched from the internet.
 //!
 //! * [`html`]: escaping, the layout, tables.
-//! * [`overview`], [`events`], [`artifact`], [`exceptions`]: the pages.
+//! * [`overview`], [`events`], [`artifact`], [`impact`], [`environments`], [`policies`],
+//!   [`exceptions`], [`audit`]: the pages.
 //! * [`lineage_svg`]: an artifact's lineage as a picture.
 
 mod artifact;
+mod audit;
+mod environments;
 mod events;
 mod exceptions;
 mod html;
+mod impact;
 mod lineage_svg;
 mod overview;
+mod policies;
 
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -30,7 +35,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui", get(overview::page))
         .route("/ui/events", get(events::page))
         .route("/ui/artifact", get(artifact::page))
+        .route("/ui/impact", get(impact::page))
+        .route("/ui/environments", get(environments::page))
+        .route("/ui/policies", get(policies::page))
         .route("/ui/exceptions", get(exceptions::page))
+        .route("/ui/audit", get(audit::page))
         .route("/ui/assets/dossier.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/ui/assets/dossier.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
 }

@@ -1,0 +1,103 @@
+//! Policies: what is loaded (mode, triggers, allowed actions, version), what was refused, and
+//! what they decided lately — violations first.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::response::Html;
+use dossier_store::{EventQuery, Order, TypePattern};
+use serde_json::Value;
+
+use super::html::{self, artifact, badge, esc, time};
+use super::{from_api, PageResult};
+use crate::api::{blocking, AppState};
+
+/// Decisions looked at for the recent counts.
+const RECENT: usize = 1000;
+
+#[derive(Default)]
+struct Tally {
+    decisions: usize,
+    denied: usize,
+    warned: usize,
+    acted: usize,
+    last: Option<String>,
+}
+
+pub(super) async fn page(State(s): State<AppState>) -> PageResult {
+    let log = s.log.clone();
+    let decisions = blocking(move || {
+        let q = EventQuery { types: vec![TypePattern("dev.cdeventsx.dossier-policy.decided.*".into())], order: Order::NewestFirst, limit: RECENT, ..Default::default() };
+        Ok(log.store().query(&q)?.events)
+    })
+    .await
+    .map_err(from_api)?;
+    let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for e in &decisions {
+        let c = serde_json::from_slice::<Value>(&e.raw).map(|mut v| v["subject"]["content"].take()).unwrap_or(Value::Null);
+        let when = dossier_core::event::format_timestamp(e.time_unix_nanos);
+        let t = tally.entry(e.subject_id.clone()).or_default();
+        t.decisions += 1;
+        let count = |name: &str| c[name].as_array().map_or(0, Vec::len);
+        t.denied += usize::from(count("deny") > 0);
+        t.warned += usize::from(count("warn") > 0);
+        t.acted += usize::from(count("actions") > 0);
+        t.last.get_or_insert(when.clone());
+        for m in c["deny"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if violations.len() < 50 {
+                let target = c["artifactId"].as_str().map(artifact).unwrap_or_default();
+                violations.push(vec![time(&when), esc(&e.subject_id), badge("st", c["mode"].as_str().unwrap_or("enforce")), target, esc(m)]);
+            }
+        }
+    }
+    let (loaded, refused, dir) = match &s.policies {
+        Some(p) => {
+            let status = p.status();
+            (status.policies, status.errors, Some(status.dir))
+        }
+        None => (Vec::new(), Vec::new(), None),
+    };
+    let policy_rows: Vec<Vec<String>> = loaded
+        .iter()
+        .map(|p| {
+            let t = tally.get(&p.name);
+            let mode = serde_json::to_value(p.mode).ok().and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_default();
+            vec![
+                format!("<b>{}</b>", esc(&p.name)),
+                badge("st", &mode),
+                format!(r#"<span class="mono">{}</span>"#, esc(&p.triggers.join(", "))),
+                esc(&p.allowed_actions.join(", ")),
+                t.map_or(0, |t| t.decisions).to_string(),
+                t.map_or(0, |t| t.denied).to_string(),
+                t.map_or(0, |t| t.warned).to_string(),
+                t.map_or(0, |t| t.acted).to_string(),
+                t.and_then(|t| t.last.as_deref()).map(time).unwrap_or_default(),
+                format!(r#"<span class="mono" title="{0}">{1}</span>"#, esc(&p.version), esc(&p.version[..12.min(p.version.len())])),
+            ]
+        })
+        .collect();
+    let refused_rows: Vec<Vec<String>> = refused.iter().map(|e| vec![esc(&e.file), format!("<pre>{}</pre>", esc(&e.message))]).collect();
+    let intro = match &dir {
+        Some(d) => format!("Rego policies from <code>{}</code>, picked up within a second of a change. Decisions counted over the last {RECENT}.", esc(d)),
+        None => "No policy engine runs: start the server with <code>dossier serve --policies DIR</code> (the starter pack is in <code>policies/</code>).".into(),
+    };
+    let body = format!(
+        r#"<h1>Policies</h1><p class="lead">{intro}</p>
+<div class="grid">
+<section class="panel wide" aria-labelledby="h-loaded"><h2 id="h-loaded">Loaded</h2>{policy_table}</section>
+<section class="panel wide" aria-labelledby="h-refused"><h2 id="h-refused">Refused modules</h2>{refused_table}</section>
+<section class="panel wide" aria-labelledby="h-viol"><h2 id="h-viol">Recent violations</h2>{violation_table}</section>
+<section class="panel wide" aria-labelledby="h-replay"><h2 id="h-replay">Try a policy on history</h2><p>Replay evaluates a policy over stored events without acting, and reports what it would have decided and done: <code>dossier policy replay POLICY --dir policies --since 2026-11-01T00:00:00Z</code>.</p></section>
+</div>"#,
+        policy_table = html::table(
+            "policies",
+            &["Policy", "Mode", "Triggers", "May", "Decisions", "Denied", "Warned", "Acted", "Last", "Version"],
+            &policy_rows,
+            "No policy is loaded. Put <code>.rego</code> files in the policy directory, or upload one: <code>curl -X PUT --data-binary @p.rego /api/v1/policies/p</code>."
+        ),
+        refused_table = html::table("refused", &["File", "Why"], &refused_rows, "Every module compiles."),
+        violation_table = html::table("policy-violations", &["When", "Policy", "Mode", "Artifact", "Message"], &violations, "No recent decision denied anything."),
+    );
+    Ok(Html(html::page("Policies", "/ui/policies", &body)))
+}
