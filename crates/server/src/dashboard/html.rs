@@ -59,6 +59,7 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Dossier</title>
 <link rel="stylesheet" href="/ui/assets/dossier.css">
+<link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml">
 <script src="/ui/assets/dossier.js" defer></script>
 </head>
 <body>

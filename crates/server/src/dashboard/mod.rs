@@ -28,6 +28,7 @@ use crate::api::AppState;
 
 const CSS: &str = include_str!("assets/dossier.css");
 const JS: &str = include_str!("assets/dossier.js");
+const ICON: &str = include_str!("assets/favicon.svg");
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -42,6 +43,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/audit", get(audit::page))
         .route("/ui/assets/dossier.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/ui/assets/dossier.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route("/favicon.ico", get(|| async { asset("image/svg+xml", ICON) }))
+        .route("/ui/assets/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

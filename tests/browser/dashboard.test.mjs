@@ -1,0 +1,187 @@
+// The dashboard in a real headless browser: Debian's chromium driven by playwright-core, over a
+// Dossier filled by `dossier demo`. Run by `cargo test` (crates/cli/tests/browser.rs) when
+// DOSSIER_TEST_BROWSER is set; alone with `npm test` here, DOSSIER_BIN naming the binary.
+// With DOSSIER_SCREENSHOTS=DIR, the main pages are saved there as PNG.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.DOSSIER_BIN || join(here, "../../target/debug/dossier");
+const shots = process.env.DOSSIER_SCREENSHOTS;
+const sbom = join(here, "../../crates/evidence/tests/documents/cyclonedx-py-1.6.json");
+const scan = join(here, "../../crates/evidence/tests/documents/osv-scanner.json");
+
+let server, url, browser, dir, deployed;
+// A vulnerability the demo left unfixed that reaches a deployment (found by the click-through).
+let vulnerability;
+
+function dossier(...args) {
+  const r = spawnSync(bin, [...args, "--server", url], { encoding: "utf8" });
+  assert.equal(r.status, 0, `dossier ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function api(path, body) {
+  const r = await fetch(url + path, body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return { status: r.status, json: await r.json() };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dossier-browser-"));
+  server = spawn(bin, ["serve", "--data", join(dir, "data"), "--listen", "127.0.0.1:0", "--policies", join(here, "../../policies")], { stdio: ["ignore", "ignore", "pipe"] });
+  url = await new Promise((resolve, reject) => {
+    let seen = "";
+    server.stderr.on("data", (chunk) => {
+      seen += chunk;
+      const m = seen.match(/serving (http:\/\/[0-9.:]+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
+  });
+  dossier("demo", "--artifacts", "120");
+  const environments = (await api("/api/v1/environments")).json.environments;
+  deployed = Object.values(environments)[0][0].artifact;
+  dossier("document", "send", "--artifact", deployed, sbom);
+  dossier("document", "send", "--artifact", deployed, scan);
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/// A page whose console errors and failed requests fail the test.
+async function open(path) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("requestfailed", (r) => { if (!r.url().includes("/api/v1/stream")) problems.push(`${r.url()}: ${r.failure()?.errorText}`); });
+  await page.goto(url + path);
+  return { page, problems };
+}
+
+test("every page loads, in one layout, without a script error", async () => {
+  const pages = [
+    ["/ui", "Overview"], ["/ui/events", "Events"], ["/ui/impact", "Vulnerability impact"], ["/ui/environments", "Environments"],
+    ["/ui/policies", "Policies"], ["/ui/exceptions", "Exceptions"], ["/ui/audit", "Audit"],
+    ["/ui/artifact?purl=" + encodeURIComponent(deployed), "Artifact dossier"],
+  ];
+  for (const [path, heading] of pages) {
+    const { page, problems } = await open(path);
+    assert.equal(await page.locator("h1").innerText(), heading, path);
+    assert.equal(await page.locator("nav.side a").count(), 7, path);
+    // Times are shown in the viewer's zone: the script replaced the UTC text.
+    const times = page.locator("time[datetime]");
+    if (await times.count() > 0) {
+      const t = times.first();
+      assert.notEqual(await t.innerText(), await t.getAttribute("datetime"), `${path}: times are localised`);
+    }
+    assert.deepEqual(problems, [], path);
+    await page.close();
+  }
+});
+
+test("artifact → lineage → impact, by clicking", async () => {
+  const { page, problems } = await open("/ui");
+  await page.fill("#find", deployed);
+  await page.click("header.top button[type=submit]");
+  await page.waitForURL(/\/ui\/artifact\?purl=/);
+  assert.match(await page.locator(".lead").innerText(), new RegExp(deployed.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  // The lineage picture: click an ancestor, land on its dossier.
+  const nodes = page.locator("svg.lineage a[href^='/ui/artifact']");
+  assert.ok(await nodes.count() >= 4, "the artifact, its images and its binary are on the picture");
+  const ancestor = page.locator("svg.lineage a[href^='/ui/artifact']").first();
+  const href = await ancestor.getAttribute("href");
+  await ancestor.click();
+  await page.waitForURL((u) => u.pathname + u.search === href);
+  assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
+  // The findings table sorts by severity from its header.
+  await page.goto(url + "/ui/artifact?purl=" + encodeURIComponent(deployed));
+  const severity = page.locator("#findings th button", { hasText: "Severity" });
+  await severity.click();
+  await severity.click();
+  assert.equal(await page.locator("#findings th").first().getAttribute("aria-sort"), "descending");
+  assert.equal(await page.locator("#findings tbody tr").first().locator(".badge").innerText(), "high");
+  // Impact of a vulnerability the demo left unfixed, then one of its deployments.
+  const discovered = (await api("/api/v1/events?type=dev.cdeventsx.dossier-vulnerability.discovered.*")).json.events.map((e) => e.subject);
+  for (const v of discovered) {
+    const r = await api(`/api/v1/impact?vulnerability=${encodeURIComponent(v)}`);
+    if (r.status === 200 && r.json.deployments.length > 0) { vulnerability = v; break; }
+  }
+  assert.ok(vulnerability, "the demo leaves a vulnerability that reaches a deployment");
+  await page.click("nav.side >> text=Vulnerability impact");
+  await page.fill("#vuln", vulnerability);
+  await page.click("text=Show impact");
+  await page.waitForURL(/vulnerability=/);
+  assert.match(await page.locator("#h-result").innerText(), new RegExp(vulnerability));
+  await page.locator("#impact-deployments a").first().click();
+  await page.waitForURL(/\/ui\/artifact\?purl=/);
+  assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("an exception is requested, approved and revoked from the page", async () => {
+  const { page, problems } = await open("/ui/exceptions");
+  await page.fill("#x-v", "CVE-2021-23337");
+  await page.fill("#x-a", "pkg:oci/app-*");
+  await page.fill("#x-r", "template() never sees user input");
+  await page.fill("#x-q", "alice");
+  const expires = new Date(Date.now() + 7 * 86400e3);
+  const local = new Date(expires.getTime() - expires.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  await page.fill("#x-x", local);
+  await Promise.all([page.waitForEvent("load"), page.click("form[data-api='/api/v1/exceptions'] button[type=submit]")]);
+  const row = page.locator("#exceptions tbody tr", { hasText: "template() never sees user input" });
+  assert.equal(await row.locator(".badge").innerText(), "requested");
+  // The requester may not approve it: the API's answer is shown.
+  await row.locator("input[name=approver]").fill("alice");
+  await row.locator("button", { hasText: "Approve" }).click();
+  await page.locator(".result.error").first().waitFor();
+  assert.match(await row.locator(".result").innerText(), /another person must approve it/);
+  await row.locator("input[name=approver]").fill("bob");
+  await Promise.all([page.waitForEvent("load"), row.locator("button", { hasText: "Approve" }).click()]);
+  assert.equal(await row.locator(".badge").innerText(), "active");
+  await row.locator("input[name=by]").fill("carol");
+  await row.locator("input[name=reason]").fill("the fix shipped");
+  await Promise.all([page.waitForEvent("load"), row.locator("button", { hasText: "Revoke" }).click()]);
+  assert.equal(await row.locator(".badge").innerText(), "revoked");
+  assert.match(await row.innerText(), /asked by alice, approved by bob, revoked by carol/);
+  // The browser reports the refused self-approval (422) as a failed load; nothing else failed.
+  assert.deepEqual(problems.filter((p) => !p.includes("status of 422")), []);
+  await page.close();
+});
+
+test("a new event appears on the overview while it is open", async () => {
+  const { page, problems } = await open("/ui");
+  await page.locator("#live-status", { hasText: "live" }).waitFor();
+  const event = {
+    context: { specversion: "0.5.1", id: "browser-live-1", source: "/ci/browser", type: "dev.cdevents.pipelinerun.started.0.3.0", timestamp: new Date().toISOString() },
+    subject: { id: "live-run-42", content: { pipelineName: "browser", uri: "https://ci.example.com/runs/42" } },
+  };
+  assert.equal((await api("/api/v1/events", event)).status, 201);
+  await page.locator("#live tbody tr", { hasText: "live-run-42" }).waitFor({ timeout: 5000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("screenshots of the main pages", { skip: !shots }, async () => {
+  const pages = [
+    ["overview", "/ui"], ["artifact", "/ui/artifact?purl=" + encodeURIComponent(deployed)], ["impact", "/ui/impact?vulnerability=" + encodeURIComponent(vulnerability ?? "")],
+    ["exceptions", "/ui/exceptions"], ["audit", "/ui/audit"], ["events", "/ui/events"],
+  ];
+  for (const [name, path] of pages) {
+    const { page } = await open(path);
+    await page.screenshot({ path: join(shots, `dashboard-${name}.png`) });
+    await page.close();
+  }
+});
