@@ -23,6 +23,8 @@ pub enum BenchCommand {
     /// Documents: a large SBOM's ingest time and peak memory, SBOM throughput, and which
     /// artifacts contain a package
     Documents(crate::bench_documents::DocumentsArgs),
+    /// Dashboard: each page's time with many events stored
+    Dashboard(crate::bench_dashboard::DashboardArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,6 +55,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Lineage(args) => crate::bench_lineage::run(args),
         BenchCommand::Policy(args) => crate::bench_policy::run(args),
         BenchCommand::Documents(args) => crate::bench_documents::run(args),
+        BenchCommand::Dashboard(args) => crate::bench_dashboard::run(args),
     }
 }
 
@@ -86,7 +89,7 @@ pub(crate) fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-struct Phase {
+pub(crate) struct Phase {
     name: String,
     events: u64,
     elapsed: Duration,
@@ -109,7 +112,7 @@ impl Phase {
 }
 
 /// Sends events `[next, next + count)` in requests of `batch` from `clients` threads.
-fn drive(addr: SocketAddr, gen: &Arc<Generator>, next: &AtomicU64, count: u64, batch: u64, clients: u64, name: &str) -> anyhow::Result<Phase> {
+pub(crate) fn drive(addr: SocketAddr, gen: &Arc<Generator>, next: &AtomicU64, count: u64, batch: u64, clients: u64, name: &str) -> anyhow::Result<Phase> {
     let start_at = next.fetch_add(count, Ordering::SeqCst);
     let requests = count.div_ceil(batch);
     // Bodies are made before the clock starts: the generator is not what is measured.

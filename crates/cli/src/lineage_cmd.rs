@@ -192,18 +192,14 @@ pub fn reindex(args: ReindexArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    if args.depth > 20 {
-        bail!("--depth is at most 20");
-    }
-    let client = Client::new(&args.server);
-    let gen = dossier_gen::DevSecOps {
-        seed: args.seed,
-        artifacts: args.artifacts,
-        depth: args.depth,
-        clusters: args.clusters,
-        ..Default::default()
-    };
+fn demo_generator(args: &DemoArgs) -> dossier_gen::DevSecOps {
+    dossier_gen::DevSecOps { seed: args.seed, artifacts: args.artifacts, depth: args.depth, clusters: args.clusters, ..Default::default() }
+}
+
+/// The demo's history: the DevSecOps reference story, vulnerabilities found in commits and
+/// packages (with redeployments between them), a third of them fixed afterwards.
+pub(crate) fn demo_events(args: &DemoArgs) -> Vec<Value> {
+    let gen = demo_generator(args);
     let mut events: Vec<Value> = gen.history().collect();
     let mut i = events.len() as u64 + 10;
     let families = gen.families();
@@ -222,6 +218,16 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         events.push(gen.fixed(&id, i));
         i += 1;
     }
+    events
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    if args.depth > 20 {
+        bail!("--depth is at most 20");
+    }
+    let client = Client::new(&args.server);
+    let gen = demo_generator(&args);
+    let events = demo_events(&args);
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     for chunk in events.chunks(500) {
         let body = serde_json::to_vec(chunk)?;
@@ -239,7 +245,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "demo (seed {}): {} events sent, {accepted} accepted, {duplicates} already there — {} builds, {} artifacts, depth {}, {} clusters, {} vulnerabilities ({} fixed)",
         args.seed,
         events.len(),
-        families,
+        gen.families(),
         args.artifacts,
         args.depth,
         args.clusters,

@@ -2,6 +2,7 @@
 
 mod actions_cmd;
 mod bench;
+mod bench_dashboard;
 mod bench_documents;
 mod bench_lineage;
 mod bench_policy;

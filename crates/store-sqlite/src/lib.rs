@@ -2,8 +2,10 @@
 //!
 //! Layout (see `SCHEMA`): `events` holds each entry's raw bytes and indexed columns under its
 //! sequence number, which is its leaf index; `artifact_refs` indexes the artifacts each event
-//! names; `nodes` holds the hash of every complete subtree of the Merkle tree; `checkpoints`
-//! the signed tree heads; `conflicts` the refused retransmissions.
+//! names; `event_types` every type stored (so that a type pattern becomes a few exact types,
+//! each read newest first straight from its index); `nodes` holds the hash of every complete
+//! subtree of the Merkle tree; `checkpoints` the signed tree heads; `conflicts` the refused
+//! retransmissions.
 //!
 //! Durability: WAL journal with `synchronous=FULL`, so a returned [`Store::append`] has been
 //! fsync'd. One writer connection appends; reads use a pool of read-only connections, which
@@ -34,6 +36,9 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (source, id)
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type);
+CREATE TABLE IF NOT EXISTS event_types (
+    type TEXT PRIMARY KEY
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject);
 CREATE INDEX IF NOT EXISTS events_by_chain ON events (chain) WHERE chain IS NOT NULL;
 CREATE TABLE IF NOT EXISTS artifact_refs (
@@ -133,6 +138,11 @@ impl SqliteStore {
         )
         .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        // A database from before `event_types` existed: list its types once.
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO event_types (type) SELECT DISTINCT type FROM events WHERE NOT EXISTS (SELECT 1 FROM event_types)",
+        )
+        .map_err(backend)?;
         let size = tree_size(&conn)?;
         let frontier = Frontier::load(&ConnNodes(&conn), size)?;
         Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(Writer { conn, frontier }), readers: Mutex::new(Vec::new()) })
@@ -164,6 +174,8 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         let mut insert_ref = tx.prepare_cached("INSERT OR IGNORE INTO artifact_refs (purl, seq) VALUES (?1, ?2)").map_err(backend)?;
+        let mut insert_type = tx.prepare_cached("INSERT OR IGNORE INTO event_types (type) VALUES (?1)").map_err(backend)?;
+        let mut types_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut insert_node = tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(backend)?;
         let mut insert_conflict = tx
             .prepare_cached("INSERT INTO conflicts (source, id, existing_seq, received, raw) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -200,6 +212,9 @@ impl SqliteStore {
             for purl in &e.artifacts {
                 insert_ref.execute(params![purl, seq as i64]).map_err(backend)?;
             }
+            if types_seen.insert(e.event_type.as_str()) {
+                insert_type.execute(params![e.event_type.as_str()]).map_err(backend)?;
+            }
             for (level, idx, hash) in frontier.push(leaf) {
                 insert_node.execute(params![level, idx as i64, &hash[..]]).map_err(backend)?;
             }
@@ -207,6 +222,60 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
+}
+
+/// The events matching `q` (of exactly `event_type`, when given), in `q`'s order, at most
+/// `limit`. Without a more selective filter, a query by type reads its type's index in entry
+/// order (`type`, then the sequence number), between `after` and `before` when they are given.
+fn select(conn: &Connection, q: &EventQuery, event_type: Option<&str>, limit: usize) -> Result<Vec<StoredEvent>> {
+    let narrower = q.artifact.is_some() || q.subject.is_some() || q.chain.is_some() || q.source.is_some();
+    let index = if event_type.is_some() && !narrower { " INDEXED BY events_by_type" } else { "" };
+    let mut sql = format!("SELECT {COLUMNS} FROM events e{index}");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(purl) = &q.artifact {
+        sql.push_str(" JOIN artifact_refs r ON r.seq = e.seq");
+        args.push(purl.clone().into());
+        conds.push(format!("r.purl = ?{}", args.len()));
+    }
+    if let Some(t) = event_type {
+        args.push(t.to_owned().into());
+        conds.push(format!("e.type = ?{}", args.len()));
+    }
+    for (col, val) in [("e.subject", &q.subject), ("e.source", &q.source), ("e.chain", &q.chain)] {
+        if let Some(v) = val {
+            args.push(v.clone().into());
+            conds.push(format!("{col} = ?{}", args.len()));
+        }
+    }
+    if let Some(t) = q.since {
+        args.push(t.into());
+        conds.push(format!("e.ts >= ?{}", args.len()));
+    }
+    if let Some(t) = q.until {
+        args.push(t.into());
+        conds.push(format!("e.ts < ?{}", args.len()));
+    }
+    let (cmp, dir) = match q.order {
+        Order::OldestFirst => (">", "ASC"),
+        Order::NewestFirst => ("<", "DESC"),
+    };
+    if let Some(after) = q.after {
+        args.push((after as i64).into());
+        conds.push(format!("e.seq {cmp} ?{}", args.len()));
+    }
+    if let Some(before) = q.before {
+        args.push((before as i64).into());
+        conds.push(format!("e.seq < ?{}", args.len()));
+    }
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY e.seq {dir} LIMIT {limit}"));
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row_to_event).map_err(backend)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend)
 }
 
 impl Store for SqliteStore {
@@ -228,57 +297,32 @@ impl Store for SqliteStore {
     }
 
     fn query(&self, q: &EventQuery) -> Result<Page> {
-        let mut sql = format!("SELECT {COLUMNS} FROM events e");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut conds: Vec<String> = Vec::new();
-        if let Some(purl) = &q.artifact {
-            sql.push_str(" JOIN artifact_refs r ON r.seq = e.seq");
-            args.push(purl.clone().into());
-            conds.push(format!("r.purl = ?{}", args.len()));
-        }
-        if !q.types.is_empty() {
-            let mut alts = Vec::new();
-            for t in &q.types {
-                args.push(t.to_glob().into());
-                alts.push(format!("e.type GLOB ?{}", args.len()));
-            }
-            conds.push(format!("({})", alts.join(" OR ")));
-        }
-        for (col, val) in [("e.subject", &q.subject), ("e.source", &q.source), ("e.chain", &q.chain)] {
-            if let Some(v) = val {
-                args.push(v.clone().into());
-                conds.push(format!("{col} = ?{}", args.len()));
-            }
-        }
-        if let Some(t) = q.since {
-            args.push(t.into());
-            conds.push(format!("e.ts >= ?{}", args.len()));
-        }
-        if let Some(t) = q.until {
-            args.push(t.into());
-            conds.push(format!("e.ts < ?{}", args.len()));
-        }
-        let (cmp, dir) = match q.order {
-            Order::OldestFirst => (">", "ASC"),
-            Order::NewestFirst => ("<", "DESC"),
-        };
-        if let Some(after) = q.after {
-            args.push((after as i64).into());
-            conds.push(format!("e.seq {cmp} ?{}", args.len()));
-        }
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
         let limit = q.limit.max(1);
-        sql.push_str(&format!(" ORDER BY e.seq {dir} LIMIT {}", limit + 1));
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-            let mut events: Vec<StoredEvent> = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), row_to_event)
-                .map_err(backend)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(backend)?;
+            let mut events = if q.types.is_empty() {
+                select(conn, q, None, limit + 1)?
+            } else {
+                // The patterns become the exact types stored; each is read in entry order from
+                // its own index, and the pages merged: no sort of every event of a type.
+                let mut types = std::collections::BTreeSet::new();
+                let mut stmt = conn.prepare_cached("SELECT type FROM event_types WHERE type GLOB ?1").map_err(backend)?;
+                for t in &q.types {
+                    let rows = stmt.query_map(params![t.to_glob()], |r| r.get::<_, String>(0)).map_err(backend)?;
+                    for ty in rows {
+                        types.insert(ty.map_err(backend)?);
+                    }
+                }
+                let mut all = Vec::new();
+                for ty in &types {
+                    all.extend(select(conn, q, Some(ty), limit + 1)?);
+                }
+                match q.order {
+                    Order::OldestFirst => all.sort_by_key(|e| e.seq),
+                    Order::NewestFirst => all.sort_by_key(|e| std::cmp::Reverse(e.seq)),
+                }
+                all.truncate(limit + 1);
+                all
+            };
             let next = if events.len() > limit {
                 events.truncate(limit);
                 events.last().map(|e| e.seq)

@@ -92,6 +92,38 @@ fn queries_filter_by_type_glob_subject_artifact_and_time_and_page_both_ways() {
 }
 
 #[test]
+fn a_type_pattern_spanning_several_types_pages_newest_first_in_log_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
+    store.append(&generated(100), 0).unwrap();
+    // packaged (step 4), signed (5), published (7) of each run of 10 events.
+    let mut q = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], order: Order::NewestFirst, limit: 4, ..Default::default() };
+    let first = store.query(&q).unwrap();
+    assert_eq!(first.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![97, 95, 94, 87]);
+    q.after = first.next;
+    assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![85, 84, 77, 75]);
+    // Two patterns, one of them exact; a pattern no stored type matches adds nothing.
+    let q = EventQuery {
+        types: vec![TypePattern("dev.cdevents.artifact.signed.0.3.0".into()), TypePattern("dev.cdevents.service.*".into()), TypePattern("dev.nothing.*".into())],
+        limit: 4,
+        ..Default::default()
+    };
+    assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 8, 15, 18]);
+    // A range of the log: after 20, before 40.
+    let q = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], after: Some(20), before: Some(40), limit: 100, ..Default::default() };
+    assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![24, 25, 27, 34, 35, 37]);
+    // The types stored are listed once; reopening an older database lists them again.
+    let conn = Connection::open(dir.path().join("dossier.db")).unwrap();
+    let types: i64 = conn.query_row("SELECT count(*) FROM event_types", [], |r| r.get(0)).unwrap();
+    assert_eq!(types, 10);
+    conn.execute_batch("DELETE FROM event_types").unwrap();
+    drop(store);
+    let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
+    let q = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], limit: 1000, ..Default::default() };
+    assert_eq!(store.query(&q).unwrap().events.len(), 30);
+}
+
+#[test]
 fn proofs_verify_against_roots_and_the_tree_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dossier.db");

@@ -49,6 +49,9 @@ pub struct EventQuery {
     pub order: Order,
     /// Continue after this entry (exclusive), in `order`.
     pub after: Option<u64>,
+    /// Only entries before this one (exclusive): with `after`, a range of the log, such as
+    /// the entries received in a period.
+    pub before: Option<u64>,
     pub limit: usize,
 }
 

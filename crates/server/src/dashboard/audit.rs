@@ -55,8 +55,18 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             Ok(c) if c.root != store.root(c.size)? => Err(format!("the signed tree head of size {} does not match the stored tree", c.size)),
             Ok(c) => Ok(c.size),
         };
+        // The period is Dossier's own clock — when entries were received, which is log order —
+        // so it is a range of the log, found by binary search and read from the type index.
+        let size = store.size()?;
+        let (first, end) = (super::first_received_at(store.as_ref(), size, since)?, super::first_received_at(store.as_ref(), size, until)?);
         let period = |types: &[&str]| -> Result<Vec<StoredEvent>, dossier_store::StoreError> {
-            let q = EventQuery { types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(), since: Some(since), until: Some(until), limit: MAX_PAGE.min(LIMIT), ..Default::default() };
+            let q = EventQuery {
+                types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(),
+                after: first.checked_sub(1),
+                before: Some(end),
+                limit: MAX_PAGE.min(LIMIT),
+                ..Default::default()
+            };
             Ok(store.query(&q)?.events)
         };
         let report = (
@@ -123,7 +133,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 </div>
 <section class="panel" aria-labelledby="h-period"><h2 id="h-period">Report</h2>
 <form class="stack" method="get" action="/ui/audit"><div><label for="a-since">Since (RFC 3339)</label><input id="a-since" name="since" value="{since}"></div><div><label for="a-until">Until (RFC 3339)</label><input id="a-until" name="until" value="{until}"></div><div><button class="primary" type="submit">Report</button></div></form>
-<p>From {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_viol} violations, {n_exc} exception changes (each list shows at most {LIMIT}).</p></section>
+<p>Received from {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_viol} violations, {n_exc} exception changes (each list shows the first {LIMIT} at most).</p></section>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-r1"><h2 id="h-r1">Pipeline runs</h2>{run_table}</section>
 <section class="panel wide" aria-labelledby="h-r2"><h2 id="h-r2">Deployments</h2>{deploy_table}</section>

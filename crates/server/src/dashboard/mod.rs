@@ -64,3 +64,17 @@ fn from_api(e: crate::api::ApiError) -> Response {
     let status = e.status();
     problem(status, "Something went wrong", e.message())
 }
+
+/// The first entry Dossier received at or after `t`: entries are received in log order, so a
+/// binary search over the log finds it in a few lookups, without an index on time.
+pub(crate) fn first_received_at(store: &dyn dossier_store::Store, size: u64, t: i64) -> Result<u64, dossier_store::StoreError> {
+    let (mut low, mut high) = (0, size);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        match store.get(mid)? {
+            Some(e) if e.received_unix_nanos < t => low = mid + 1,
+            _ => high = mid,
+        }
+    }
+    Ok(low)
+}

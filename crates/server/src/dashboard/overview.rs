@@ -64,7 +64,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         let store = log.store();
         let size = store.size()?;
         let recent = store.query(&EventQuery { order: Order::NewestFirst, limit: 12, ..Default::default() })?.events;
-        let last_hour = store.query(&EventQuery { since: Some(now - 3_600_000_000_000), limit: 1000, ..Default::default() })?.events.len();
+        let last_hour = size - super::first_received_at(store.as_ref(), size, now - 3_600_000_000_000)?;
         let runs = store.query(&newest(&["dev.cdevents.pipelinerun.finished.*"], 10))?.events;
         let decisions = store.query(&newest(&["dev.cdeventsx.dossier-policy.decided.*"], 200))?.events;
         let actions = store.query(&newest(&[&format!("{}*", crate::actions::TYPES)], 300))?.events;
@@ -144,7 +144,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         r#"<h1>Overview</h1><p class="lead">What Dossier knows now. New events appear as they arrive.</p>
 <div class="figures">
 <div class="figure"><b id="event-count">{size}</b><span>entries in the evidence log</span></div>
-<div class="figure"><b>{last_hour}</b><span>events in the last hour</span></div>
+<div class="figure"><b>{last_hour}</b><span>entries received in the last hour</span></div>
 <div class="figure"><b>{violations}</b><span>recent policy violations</span></div>
 <div class="figure"><b>{quarantined}</b><span>quarantined artifacts</span></div>
 <div class="figure"><b>{active}</b><span>exceptions in force</span></div>
