@@ -100,11 +100,13 @@ test("artifact → lineage → impact, by clicking", async () => {
   // The lineage picture: click an ancestor, land on its dossier.
   const nodes = page.locator("svg.lineage a[href^='/ui/artifact']");
   assert.ok(await nodes.count() >= 4, "the artifact, its images and its binary are on the picture");
-  const ancestor = page.locator("svg.lineage a[href^='/ui/artifact']").first();
-  const href = await ancestor.getAttribute("href");
-  await ancestor.click();
-  await page.waitForURL((u) => u.pathname + u.search === href);
+  // An ancestor, not the artifact itself: its node's tooltip names another purl.
+  const names = await nodes.evaluateAll((links) => links.map((a) => a.querySelector("title").textContent));
+  const index = names.findIndex((n) => n !== deployed);
+  assert.ok(index >= 0, "an ancestor is on the picture");
+  await Promise.all([page.waitForEvent("load"), nodes.nth(index).click()]);
   assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
+  assert.equal(await page.locator(".lead .mono").innerText(), names[index], "the ancestor's dossier");
   // The findings table sorts by severity from its header.
   await page.goto(url + "/ui/artifact?purl=" + encodeURIComponent(deployed));
   const severity = page.locator("#findings th button", { hasText: "Severity" });
@@ -158,6 +160,23 @@ test("an exception is requested, approved and revoked from the page", async () =
   assert.match(await row.innerText(), /asked by alice, approved by bob, revoked by carol/);
   // The browser reports the refused self-approval (422) as a failed load; nothing else failed.
   assert.deepEqual(problems.filter((p) => !p.includes("status of 422")), []);
+  await page.close();
+});
+
+test("an entry opens under its row with its JSON and its place in the log", async () => {
+  const { page, problems } = await open("/ui/events");
+  const first = page.locator("#live tbody tr").first();
+  const seq = await first.locator("button.expand").getAttribute("data-seq");
+  await first.locator("button.expand").click();
+  const detail = page.locator("#live tbody tr.detail");
+  await detail.locator("pre code").waitFor();
+  assert.match(await detail.innerText(), new RegExp(`Leaf ${seq} of the tree of \\d+ entries`));
+  const shown = JSON.parse(await detail.locator("pre code").innerText());
+  assert.equal(shown.context.specversion, "0.5.1");
+  assert.equal(await first.locator("button.expand").getAttribute("aria-expanded"), "true");
+  await first.locator("button.expand").click();
+  assert.equal(await page.locator("#live tbody tr.detail").count(), 0);
+  assert.deepEqual(problems, []);
   await page.close();
 });
 

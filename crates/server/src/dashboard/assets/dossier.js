@@ -28,7 +28,7 @@ function enhanceTable(table) {
   if (!body) return;
   const pageSize = Number(table.dataset.page || 25);
   let page = 0;
-  const rows = () => Array.from(body.rows).filter((r) => !r.classList.contains("filtered"));
+  const rows = () => Array.from(body.rows).filter((r) => !r.classList.contains("filtered") && !r.classList.contains("detail"));
   const pager = document.createElement("div");
   pager.className = "pager";
   const prev = Object.assign(document.createElement("button"), { type: "button", textContent: "Previous" });
@@ -43,6 +43,8 @@ function enhanceTable(table) {
     page = Math.min(page, pages - 1);
     for (const r of body.rows) r.hidden = true;
     visible.forEach((r, i) => { r.hidden = Math.floor(i / pageSize) !== page; });
+    // An opened entry stays under its row, and hides with it.
+    for (const d of body.querySelectorAll("tr.detail")) d.hidden = d.previousElementSibling?.hidden ?? true;
     info.textContent = visible.length ? `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}` : "no rows match";
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
@@ -57,6 +59,7 @@ function enhanceTable(table) {
     th.textContent = "";
     th.append(b);
     b.onclick = () => {
+      collapse(body);
       const asc = th.getAttribute("aria-sort") !== "ascending";
       for (const other of th.parentNode.cells) other.removeAttribute("aria-sort");
       th.setAttribute("aria-sort", asc ? "ascending" : "descending");
@@ -69,6 +72,7 @@ function enhanceTable(table) {
   const filter = document.querySelector(`input[data-filter="${table.id}"]`);
   if (filter) {
     filter.addEventListener("input", () => {
+      collapse(body);
       const q = filter.value.toLowerCase();
       for (const r of body.rows) r.classList.toggle("filtered", q !== "" && !r.textContent.toLowerCase().includes(q));
       page = 0;
@@ -77,6 +81,40 @@ function enhanceTable(table) {
   }
   table.refresh = show;
   show();
+}
+
+function collapse(body) {
+  body.querySelectorAll("tr.detail").forEach((d) => d.remove());
+  body.querySelectorAll("button.expand[aria-expanded=true]").forEach((b) => b.setAttribute("aria-expanded", "false"));
+}
+
+// An entry's "JSON" button opens, under its row, the event as stored and its place in the log.
+async function toggleEntry(button) {
+  const row = button.closest("tr");
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("detail")) {
+    next.remove();
+    button.setAttribute("aria-expanded", "false");
+    return;
+  }
+  const detail = document.createElement("tr");
+  detail.className = "detail";
+  const cell = detail.insertCell();
+  cell.colSpan = row.cells.length;
+  cell.textContent = "Loading…";
+  row.after(detail);
+  button.setAttribute("aria-expanded", "true");
+  try {
+    const r = await fetch(`/api/v1/events/${button.dataset.seq}?proof=true`);
+    const e = await r.json();
+    if (!r.ok) throw new Error(e.error || `HTTP ${r.status}`);
+    const p = e.proof;
+    cell.innerHTML = `<p>Leaf ${p.seq} of the tree of ${p.tree_size} entries under the signed checkpoint; leaf hash <code>${escapeHtml(p.leaf_hash)}</code>; inclusion proof of ${p.hashes.length} hashes. <a href="/ui/events?seq=${p.seq}">The entry's page</a> · <a href="/api/v1/events/${p.seq}?proof=true">as JSON</a></p><pre><code></code></pre>`;
+    cell.querySelector("pre code").textContent = JSON.stringify(e.event, null, 2);
+  } catch (err) {
+    cell.innerHTML = `<p class="error"></p>`;
+    cell.firstChild.textContent = err.message;
+  }
 }
 
 function escapeHtml(s) {
@@ -93,7 +131,7 @@ function liveEvents(table) {
   source.addEventListener("event", (m) => {
     const e = JSON.parse(m.data);
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td data-sort="${e.seq}"><a href="/ui/events?seq=${e.seq}">${e.seq}</a></td>` +
+    tr.innerHTML = `<td data-sort="${e.seq}"><a href="/ui/events?seq=${e.seq}">${e.seq}</a> <button type="button" class="expand" data-seq="${e.seq}" aria-expanded="false" aria-label="Show entry ${e.seq}">JSON</button></td>` +
       `<td><time datetime="${escapeHtml(e.timestamp)}">${escapeHtml(e.timestamp)}</time></td>` +
       `<td class="mono">${escapeHtml(e.type)}</td><td class="mono">${escapeHtml(e.subject)}</td><td class="mono">${escapeHtml(e.source)}</td>`;
     localiseTimes(tr);
@@ -140,4 +178,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("table.data").forEach(enhanceTable);
   document.querySelectorAll("table[data-live]").forEach(liveEvents);
   document.querySelectorAll("form[data-api]").forEach(apiForm);
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.expand");
+    if (b) toggleEntry(b);
+  });
 });
