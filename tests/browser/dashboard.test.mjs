@@ -189,6 +189,13 @@ test("a new event appears on the overview while it is open", async () => {
   };
   assert.equal((await api("/api/v1/events", event)).status, 201);
   await page.locator("#live tbody tr", { hasText: "live-run-42" }).waitFor({ timeout: 5000 });
+  // The panels follow: a finished run shows under "Pipeline runs" without a reload.
+  const finished = {
+    context: { specversion: "0.5.1", id: "browser-live-2", source: "/ci/browser", type: "dev.cdevents.pipelinerun.finished.0.3.0", timestamp: new Date().toISOString() },
+    subject: { id: "live-run-42", content: { pipelineName: "browser-pipeline", outcome: "success", uri: "https://ci.example.com/runs/42" } },
+  };
+  assert.equal((await api("/api/v1/events", finished)).status, 201);
+  await page.locator("#p-runs", { hasText: "browser-pipeline" }).waitFor({ timeout: 8000 });
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -31,9 +31,16 @@ fn every_page_shows_its_data_in_one_layout() {
     // A deployed artifact of the demo, with an SBOM and an exception.
     let (_, environments) = server.get("/api/v1/environments");
     let deployed = environments["environments"].as_object().and_then(|m| m.values().next()).and_then(|d| d[0]["artifact"].as_str()).unwrap().to_owned();
-    let sbom = concat!(env!("CARGO_MANIFEST_DIR"), "/../evidence/tests/documents/cyclonedx-py-1.6.json");
-    let (code, _, err) = dossier(&["document", "send", "--artifact", &deployed, sbom, "--server", &server.url]);
-    assert_eq!(code, 0, "{err}");
+    let signed = json!({
+        "context": {"specversion": "0.5.1", "id": "sig-1", "source": "/ci/cosign", "type": "dev.cdevents.artifact.signed.0.3.0", "timestamp": "2026-11-30T10:00:00Z"},
+        "subject": {"id": deployed, "content": {"signature": "MEUCIQDsignature"}}
+    });
+    assert_eq!(server.post("application/json", signed.to_string().as_bytes()).0, 201);
+    for doc in ["cyclonedx-py-1.6.json", "slsa-v1.dsse.json"] {
+        let path = format!("{}/../evidence/tests/documents/{doc}", env!("CARGO_MANIFEST_DIR"));
+        let (code, _, err) = dossier(&["document", "send", "--artifact", &deployed, &path, "--server", &server.url]);
+        assert_eq!(code, 0, "{doc}: {err}");
+    }
     let expires = dossier_core::event::format_timestamp(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64 + 7 * 86_400_000_000_000,
     );
@@ -67,6 +74,8 @@ fn every_page_shows_its_data_in_one_layout() {
         assert!(dossier_page.contains(&format!(">{column}</text>")), "{column} on the picture: the binary's build, its images, the clusters");
     }
     assert!(dossier_page.contains("pkg:pypi/pyyaml@6.0.4"), "the SBOM's components");
+    assert!(dossier_page.contains("<td>Provenance</td>") && dossier_page.contains("built by <span class=\"mono\">"), "the attestation's provenance");
+    assert!(dossier_page.contains("<td>Signed</td>") && dossier_page.contains("MEUCIQDsignature</span> from /ci/cosign"), "its signature");
     assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
 
     // The demo's vulnerabilities, their reach, and the risk per cluster.

@@ -65,6 +65,7 @@ pub fn router(log: Arc<EvidenceLog>, config: ApiConfig, policies: Option<Arc<cra
         .route("/api/v1/conflicts", get(conflicts))
         .route("/api/v1/policies", get(policy_status))
         .route("/api/v1/policies/{name}", axum::routing::put(upload_policy).delete(remove_policy))
+        .route("/api/v1/policies/{name}/replay", get(replay_policy))
         .route("/api/v1/log/checkpoint", get(checkpoint))
         .route("/api/v1/log/key", get(key))
         .route("/api/v1/log/proof/inclusion", get(inclusion))
@@ -363,6 +364,32 @@ fn policy_service(s: &AppState) -> Result<Arc<crate::policy::PolicyService>, Api
 
 async fn policy_status(State(s): State<AppState>) -> ApiResult {
     Ok(Json(policy_service(&s)?.status()).into_response())
+}
+
+/// What a loaded policy would have decided over the entries of a period (`since`, `until`),
+/// without acting.
+async fn replay_policy(State(s): State<AppState>, Path(name): Path<String>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    crate::lineage_api::check_params(&params, &["since", "until"])?;
+    let replayed = run_replay(&s, &name, params.get("since").map(String::as_str), params.get("until").map(String::as_str)).await?;
+    Ok(Json(replayed).into_response())
+}
+
+/// Replays loaded policy `name` over a period given as RFC 3339 bounds, one replay at a time.
+pub(crate) async fn run_replay(s: &AppState, name: &str, since: Option<&str>, until: Option<&str>) -> Result<crate::replay::Replay, ApiError> {
+    let policy = policy_service(s)?
+        .status()
+        .policies
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no policy {name:?} is loaded")))?;
+    let since = since.filter(|t| !t.is_empty()).map(|t| parse_time("since", t)).transpose()?;
+    let until = until.filter(|t| !t.is_empty()).map(|t| parse_time("until", t)).transpose()?;
+    let _turn = s.replays.acquire().await.map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"))?;
+    let log = s.log.clone();
+    tokio::task::spawn_blocking(move || crate::replay::replay(&log, &policy, since, until))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?
+        .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e))
 }
 
 /// PUT a Rego module as policy `name`: refused with its line and message if it does not

@@ -25,6 +25,7 @@ mod follow;
 pub mod log;
 pub mod policy;
 pub mod publish;
+pub mod replay;
 mod own;
 mod render;
 pub mod tools;

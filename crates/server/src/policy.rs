@@ -49,7 +49,7 @@ struct Timer {
 
 /// `dossier.events(filter)` answered from the store: the filter's fields are the events API's
 /// parameters; the answer lists events as the API does.
-fn events_from_store(log: &Arc<EvidenceLog>) -> dossier_policy::EventsFn {
+pub(crate) fn events_from_store(log: &Arc<EvidenceLog>) -> dossier_policy::EventsFn {
     let log = log.clone();
     Arc::new(move |filter: &Value| {
         let pairs = dossier_policy::filter_params(filter)?;
@@ -235,36 +235,6 @@ impl Engine {
         }
     }
 
-    fn input_for(&self, a: &Appended, event: &Value) -> Value {
-        let purl = dossier_policy::input::subject_artifact(event);
-        let mut timeline = Vec::new();
-        let mut lineage = None;
-        if let Some(purl) = &purl {
-            let q = EventQuery { artifact: Some(purl.clone()), limit: 1000, ..Default::default() };
-            if let Ok(page) = self.log.store().query(&q) {
-                timeline = page
-                    .events
-                    .iter()
-                    .filter(|e| e.seq != a.seq)
-                    .map(|e| {
-                        json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
-                               "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
-                    })
-                    .collect();
-            }
-            lineage = self.log.lineage().read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());
-        }
-        // In force now: the moment the decision is made.
-        let exceptions = self.log.exceptions().active_for(purl.as_deref(), now_nanos());
-        let mut input = dossier_policy::input::build(event, &timeline, lineage, exceptions);
-        // A vulnerability's own event: what it reaches, as the graph knows it now.
-        if a.event.event_type.as_str().starts_with(dossier_core::conventions::VULNERABILITY_DISCOVERED) {
-            let graph = self.log.lineage().read();
-            input["impact"] = graph.impact(&a.event.subject_id).and_then(|i| serde_json::to_value(i).ok()).unwrap_or(Value::Null);
-        }
-        input
-    }
-
     fn handle(&mut self, a: &Appended) {
         let ty = a.event.event_type.as_str();
         if !OWN_TYPES.iter().any(|o| ty.starts_with(o)) && self.set.policies().iter().any(|p| p.triggered_by(ty)) {
@@ -277,7 +247,8 @@ impl Engine {
     fn evaluate(&mut self, a: &Appended, timer: Option<&Timer>) {
         let ty = a.event.event_type.as_str().to_owned();
         let Ok(event) = serde_json::from_slice::<Value>(&a.event.raw) else { return };
-        let mut input = self.input_for(a, &event);
+        // Exceptions in force now: the moment the decision is made.
+        let mut input = input_for(&self.log, a, &event, now_nanos(), None);
         let decisions = match timer {
             None => self.set.evaluate(&ty, &input),
             Some(t) => {
@@ -568,6 +539,38 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: A
         tracing::error!("starting the policy engine: {e}");
     }
     service
+}
+
+/// The input document for `a` (parsed as `event`): the event and what is known of its subject —
+/// the artifact's timeline (the entries before `history_end`, when given: a replay sees the
+/// past as it was), its lineage, the exceptions in force at `at`.
+pub(crate) fn input_for(log: &EvidenceLog, a: &Appended, event: &Value, at: i64, history_end: Option<u64>) -> Value {
+    let purl = dossier_policy::input::subject_artifact(event);
+    let mut timeline = Vec::new();
+    let mut lineage = None;
+    if let Some(purl) = &purl {
+        let q = EventQuery { artifact: Some(purl.clone()), before: history_end, limit: 1000, ..Default::default() };
+        if let Ok(page) = log.store().query(&q) {
+            timeline = page
+                .events
+                .iter()
+                .filter(|e| e.seq != a.seq)
+                .map(|e| {
+                    json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
+                           "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
+                })
+                .collect();
+        }
+        lineage = log.lineage().read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());
+    }
+    let exceptions = log.exceptions().active_for(purl.as_deref(), at);
+    let mut input = dossier_policy::input::build(event, &timeline, lineage, exceptions);
+    // A vulnerability's own event: what it reaches, as the graph knows it now.
+    if a.event.event_type.as_str().starts_with(dossier_core::conventions::VULNERABILITY_DISCOVERED) {
+        let graph = log.lineage().read();
+        input["impact"] = graph.impact(&a.event.subject_id).and_then(|i| serde_json::to_value(i).ok()).unwrap_or(Value::Null);
+    }
+    input
 }
 
 /// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`):

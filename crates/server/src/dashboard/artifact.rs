@@ -126,6 +126,40 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         })
         .collect();
 
+    // Signatures (artifact.signed entries, attestation envelopes) and build provenance.
+    let mut trust_rows: Vec<Vec<String>> = timeline
+        .iter()
+        .filter(|e| e.event_type.starts_with("dev.cdevents.artifact.signed."))
+        .map(|e| {
+            let c = content(&e.raw);
+            let signature = c["signature"].as_str().unwrap_or("");
+            vec![stamp(e.time_unix_nanos), "Signed".into(), format!(r#"<span class="mono">{}</span> from {}"#, esc(&signature.chars().take(48).collect::<String>()), esc(&e.key.source)), entry_link(e.seq)]
+        })
+        .collect();
+    for d in &documents {
+        if let Some(p) = &d.extract.provenance {
+            let mut what = Vec::new();
+            if let Some(b) = &p.builder {
+                what.push(format!("built by <span class=\"mono\">{}</span>", esc(b)));
+            }
+            if let Some(t) = &p.build_type {
+                what.push(format!("build type <span class=\"mono\">{}</span>", esc(t)));
+            }
+            for src in &p.sources {
+                what.push(format!("from <span class=\"mono\">{} @ {}</span>", esc(&src.repository), esc(&src.commit)));
+            }
+            for parent in &p.parents {
+                what.push(format!("on {}", artifact(parent)));
+            }
+            trust_rows.push(vec![time(&d.time), "Provenance".into(), what.join(", "), entry_link(d.seq)]);
+        }
+        if !d.extract.signatures.is_empty() {
+            let keys = d.extract.signatures.iter().map(|k| format!(r#"<span class="mono">{}</span>"#, esc(k))).collect::<Vec<_>>().join(", ");
+            let kind = d.extract.predicate_type.as_deref().unwrap_or("an attestation");
+            trust_rows.push(vec![time(&d.time), "Attestation".into(), format!("{} signed by key {keys} (recorded, not verified)", esc(kind)), entry_link(d.seq)]);
+        }
+    }
+
     let entries: Vec<(u64, String, String, Value)> =
         action_entries.iter().map(|e| (e.seq, e.event_type.clone(), dossier_core::event::format_timestamp(e.time_unix_nanos), content(&e.raw))).collect();
     let mut runs = crate::actions::fold(entries.iter().map(|(seq, ty, t, c)| (*seq, ty.as_str(), t.as_str(), c)));
@@ -193,6 +227,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-lineage"><h2 id="h-lineage">Lineage</h2>{picture}</section>
 <section class="panel wide" aria-labelledby="h-story"><h2 id="h-story">Source → build → artifact → deploy</h2>{story}</section>
+<section class="panel wide" aria-labelledby="h-trust"><h2 id="h-trust">Signatures and provenance</h2>{trust_table}</section>
 <section class="panel wide" aria-labelledby="h-findings"><h2 id="h-findings">Findings</h2>{finding_table}</section>
 <section class="panel" aria-labelledby="h-vulns"><h2 id="h-vulns">Vulnerabilities through its lineage</h2>{vuln_table}</section>
 <section class="panel" aria-labelledby="h-licences"><h2 id="h-licences">Licences</h2>{licence_table}</section>
@@ -215,6 +250,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             &["Severity", "Vulnerability", "Package", "Fixed in", "Tool", "From", "VEX"],
             &finding_rows,
             "No findings. Send scan reports (SARIF, OSV, CycloneDX with vulnerabilities) with <code>dossier document send</code>."
+        ),
+        trust_table = html::table(
+            "trust",
+            &["When", "What", "Details", "Entry"],
+            &trust_rows,
+            "No signature and no provenance: no <code>artifact.signed</code> event names it, and no attestation was sent (<code>dossier document send</code> takes in-toto statements and DSSE envelopes)."
         ),
         vuln_table = html::table("vulns", &["Vulnerability", "Severity"], &vulnerability_rows, "No vulnerability reaches it through its lineage."),
         licence_table = html::table("licences", &["Licence", "Components"], &licence_rows, "No SBOM yet."),

@@ -141,8 +141,8 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     let active = s.log.exceptions().read().active(now, &rules).count();
 
     let body = format!(
-        r#"<h1>Overview</h1><p class="lead">What Dossier knows now. New events appear as they arrive.</p>
-<div class="figures">
+        r#"<h1>Overview</h1><p class="lead">What Dossier knows now. New events appear as they arrive, and the panels follow them.</p>
+<div class="figures" id="figures" data-refresh>
 <div class="figure"><b id="event-count">{size}</b><span>entries in the evidence log</span></div>
 <div class="figure"><b>{last_hour}</b><span>entries received in the last hour</span></div>
 <div class="figure"><b>{violations}</b><span>recent policy violations</span></div>
@@ -152,12 +152,12 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 </div>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-live"><h2 id="h-live">Newest events</h2>{live}</section>
-<section class="panel" aria-labelledby="h-runs"><h2 id="h-runs">Pipeline runs</h2>{pipelines}</section>
-<section class="panel wide" aria-labelledby="h-tools"><h2 id="h-tools">Security-tool runs</h2>{tools}</section>
-<section class="panel wide" aria-labelledby="h-viol"><h2 id="h-viol">Policy violations</h2>{violation_table}</section>
-<section class="panel" aria-labelledby="h-quar"><h2 id="h-quar">Quarantined artifacts</h2>{quarantine_table}</section>
-<section class="panel" aria-labelledby="h-exp"><h2 id="h-exp">Exceptions expiring within 14 days</h2>{expiring_table}</section>
-<section class="panel" aria-labelledby="h-risk"><h2 id="h-risk">Clusters affected by vulnerabilities</h2>{risk_table}</section>
+<section class="panel" id="p-runs" data-refresh aria-labelledby="h-runs"><h2 id="h-runs">Pipeline runs</h2>{pipelines}</section>
+<section class="panel wide" id="p-tools" data-refresh aria-labelledby="h-tools"><h2 id="h-tools">Security-tool runs</h2>{tools}</section>
+<section class="panel wide" id="p-viol" data-refresh aria-labelledby="h-viol"><h2 id="h-viol">Policy violations</h2>{violation_table}</section>
+<section class="panel" id="p-quar" data-refresh aria-labelledby="h-quar"><h2 id="h-quar">Quarantined artifacts</h2>{quarantine_table}</section>
+<section class="panel" id="p-exp" data-refresh aria-labelledby="h-exp"><h2 id="h-exp">Exceptions expiring within 14 days</h2>{expiring_table}</section>
+<section class="panel" id="p-risk" data-refresh aria-labelledby="h-risk"><h2 id="h-risk">Clusters affected by vulnerabilities</h2>{risk_table}</section>
 </div>"#,
         violations = violations.len(),
         quarantined = quarantine_rows.len(),

@@ -1,9 +1,9 @@
 //! Policies: what is loaded (mode, triggers, allowed actions, version), what was refused, and
 //! what they decided lately — violations first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use dossier_store::{EventQuery, Order, TypePattern};
 use serde_json::Value;
@@ -24,7 +24,7 @@ struct Tally {
     last: Option<String>,
 }
 
-pub(super) async fn page(State(s): State<AppState>) -> PageResult {
+pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
     let log = s.log.clone();
     let decisions = blocking(move || {
         let q = EventQuery { types: vec![TypePattern("dev.cdeventsx.dossier-policy.decided.*".into())], order: Order::NewestFirst, limit: RECENT, ..Default::default() };
@@ -82,13 +82,69 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         Some(d) => format!("Rego policies from <code>{}</code>, picked up within a second of a change. Decisions counted over the last {RECENT}.", esc(d)),
         None => "No policy engine runs: start the server with <code>dossier serve --policies DIR</code> (the starter pack is in <code>policies/</code>).".into(),
     };
+    let replay_form = if loaded.is_empty() {
+        String::new()
+    } else {
+        let wanted = params.get("replay").map(String::as_str).unwrap_or("");
+        let options: String = loaded
+            .iter()
+            .map(|p| format!(r#"<option value="{0}"{1}>{0}</option>"#, esc(&p.name), if p.name == wanted { " selected" } else { "" }))
+            .collect();
+        let value = |k: &str| params.get(k).map(|v| esc(v)).unwrap_or_default();
+        format!(
+            r#"<form class="stack" method="get" action="/ui/policies" aria-label="Replay a policy"><div><label for="r-p">Policy</label><select id="r-p" name="replay">{options}</select></div><div><label for="r-s">Since (RFC 3339)</label><input id="r-s" name="since" value="{}" placeholder="2026-11-01T00:00:00Z"></div><div><label for="r-u">Until (RFC 3339)</label><input id="r-u" name="until" value="{}" placeholder="now"></div><div><button class="primary" type="submit">Replay</button></div></form>"#,
+            value("since"),
+            value("until")
+        )
+    };
+    let replay_result = match params.get("replay") {
+        None => String::new(),
+        Some(name) => match crate::api::run_replay(&s, name, params.get("since").map(String::as_str), params.get("until").map(String::as_str)).await {
+            Err(e) => format!(r#"<p class="error" role="alert">{}</p>"#, esc(e.message())),
+            Ok(r) => {
+                let rows: Vec<Vec<String>> = r
+                    .decisions
+                    .iter()
+                    .map(|d| {
+                        let what: Vec<String> = d
+                            .decision
+                            .deny
+                            .iter()
+                            .map(|m| format!(r#"<span class="deny">deny</span>: {}"#, esc(m)))
+                            .chain(d.decision.warn.iter().map(|m| format!(r#"<span class="warn">warn</span>: {}"#, esc(m))))
+                            .chain(d.decision.actions.iter().map(|a| format!("would {}", esc(a["kind"].as_str().unwrap_or("act")))))
+                            .chain(d.decision.errors.iter().map(|m| format!(r#"<span class="error">error</span>: {}"#, esc(m))))
+                            .collect();
+                        vec![
+                            format!(r#"<a href="/ui/events?seq={0}" data-sort="{0}">{0}</a>"#, d.seq),
+                            format!(r#"<span class="mono">{}</span>"#, esc(&d.event_type)),
+                            d.artifact.as_deref().map(artifact).unwrap_or_default(),
+                            what.join("<br>"),
+                        ]
+                    })
+                    .collect();
+                let truncated = if r.truncated { format!(" Stopped after {} evaluations.", crate::replay::MAX_EVALUATIONS) } else { String::new() };
+                format!(
+                    r#"<p id="replay-summary"><b>{}</b>: {} evaluations — {} would deny, {} would warn, {} would act. Nothing was run.{truncated}</p>{}"#,
+                    esc(&r.policy),
+                    r.evaluated,
+                    r.denied,
+                    r.warned,
+                    r.acting,
+                    html::table("replay", &["Entry", "Type", "Artifact", "Would have"], &rows, "It would have decided nothing in this period.")
+                )
+            }
+        },
+    };
     let body = format!(
         r#"<h1>Policies</h1><p class="lead">{intro}</p>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-loaded"><h2 id="h-loaded">Loaded</h2>{policy_table}</section>
 <section class="panel wide" aria-labelledby="h-refused"><h2 id="h-refused">Refused modules</h2>{refused_table}</section>
 <section class="panel wide" aria-labelledby="h-viol"><h2 id="h-viol">Recent violations</h2>{violation_table}</section>
-<section class="panel wide" aria-labelledby="h-replay"><h2 id="h-replay">Try a policy on history</h2><p>Replay evaluates a policy over stored events without acting, and reports what it would have decided and done: <code>dossier policy replay POLICY --dir policies --since 2026-11-01T00:00:00Z</code>.</p></section>
+<section class="panel wide" aria-labelledby="h-replay"><h2 id="h-replay">Try a policy on history</h2>
+<p>Replay evaluates a loaded policy over the stored events of a period, as it would have decided then, without acting. (From the command line, a policy not loaded yet: <code>dossier policy replay POLICY --dir DIR --since …</code>.)</p>
+{replay_form}{replay_result}</section>
 </div>"#,
         policy_table = html::table(
             "policies",

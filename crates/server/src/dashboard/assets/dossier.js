@@ -143,7 +143,32 @@ function liveEvents(table) {
     const counter = document.getElementById("event-count");
     if (counter) counter.textContent = String(Number(counter.textContent.replace(/\D/g, "")) + 1);
     if (table.refresh) table.refresh();
+    scheduleRefresh();
   });
+}
+
+// Panels marked data-refresh follow new events: at most every two seconds the page is asked
+// for again and those panels replaced (the server renders it in about a millisecond).
+let refreshTimer = null;
+function scheduleRefresh() {
+  if (refreshTimer || !document.querySelector("[data-refresh]")) return;
+  refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
+    try {
+      const r = await fetch(location.href);
+      if (!r.ok) return;
+      const fresh = new DOMParser().parseFromString(await r.text(), "text/html");
+      for (const old of document.querySelectorAll("[data-refresh]")) {
+        const replacement = fresh.getElementById(old.id);
+        if (!replacement || old.contains(document.activeElement)) continue;
+        old.innerHTML = replacement.innerHTML;
+        localiseTimes(old);
+        old.querySelectorAll("table.data").forEach(enhanceTable);
+      }
+    } catch (e) {
+      // A refresh missed is made up by the next event.
+    }
+  }, 2000);
 }
 
 // Forms with data-api post their fields as JSON to the API and reload on success.
