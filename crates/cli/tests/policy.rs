@@ -283,8 +283,12 @@ fn a_critical_vulnerability_in_production_opens_a_ticket_and_quarantines_until_r
         let (_, l) = server.get(&lineage_path);
         l["quarantined"].as_u64()
     });
-    let (_, tickets) = server.get("/api/v1/events?type=dev.cdevents.ticket.created.*");
-    assert_eq!(tickets["events"][0]["subject"], "vuln-CVE-2026-7777");
+    // The decision's actions are recorded one after the other: the ticket may come second.
+    let ticket = eventually("the ticket", || {
+        let (_, tickets) = server.get("/api/v1/events?type=dev.cdevents.ticket.created.*");
+        tickets["events"].as_array().and_then(|t| t.first().cloned())
+    });
+    assert_eq!(ticket["subject"], "vuln-CVE-2026-7777");
     let (_, timeline) = server.get(&format!("/api/v1/artifact?purl={}", image.replace('%', "%25")));
     assert!(timeline["events"].as_array().unwrap().iter().any(|e| e["seq"] == quarantined), "the quarantine is in the artifact's timeline");
 

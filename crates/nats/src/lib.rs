@@ -96,9 +96,14 @@ impl Connection {
 
     fn read_frame(&mut self) -> Result<Frame, NatsError> {
         let mut line = String::new();
-        let n = self.reader.read_line(&mut line).map_err(|source| NatsError::Io { addr: self.addr.clone(), source })?;
+        let n = std::io::Read::take(&mut self.reader, protocol::MAX_LINE)
+            .read_line(&mut line)
+            .map_err(|source| NatsError::Io { addr: self.addr.clone(), source })?;
         if n == 0 {
             return Err(self.protocol("the server closed the connection".into()));
+        }
+        if !line.ends_with('\n') {
+            return Err(self.protocol(format!("a line longer than {} bytes", protocol::MAX_LINE)));
         }
         let frame = protocol::parse_line(&line).map_err(|m| self.protocol(m))?;
         match frame {

@@ -36,8 +36,18 @@ impl Message {
     }
 }
 
+/// The largest message read from the server (NATS's own default maximum payload is 1 MiB;
+/// anything far beyond it is a broken or hostile peer, not a reply).
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// The longest control line read from the server.
+pub const MAX_LINE: u64 = 1024 * 1024;
+
 fn number(field: &str, what: &str) -> Result<usize, String> {
-    field.parse().map_err(|_| format!("{what} {field:?} is not a number"))
+    let n: usize = field.parse().map_err(|_| format!("{what} {field:?} is not a number"))?;
+    if n > MAX_MESSAGE {
+        return Err(format!("{what} {n} is more than the {MAX_MESSAGE} bytes a reply may have"));
+    }
+    Ok(n)
 }
 
 /// Parses one line the server sent (with or without its CRLF).
@@ -117,6 +127,7 @@ mod tests {
             Ok(Frame::MsgHead { subject: "_INBOX.x.2".into(), sid: "1".into(), header_len: 16, total_len: 20 })
         );
         assert!(parse_line("HMSG a 1 30 20\r\n").unwrap_err().contains("exceeds"));
+        assert!(parse_line("MSG a 1 999999999999\r\n").unwrap_err().contains("more than the 67108864 bytes"), "no allocation on a peer's word");
         assert!(parse_line("WHAT\r\n").unwrap_err().starts_with("unexpected line"));
     }
 

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use dossier_store::{parse_time_param, EventQuery, TypePattern, MAX_PAGE};
+use dossier_store::{parse_time_param, EventQuery, Order, TypePattern, MAX_PAGE};
 use serde_json::{json, Value};
 
 use crate::actions::{fold, TYPES};
@@ -16,6 +16,8 @@ use crate::api::{blocking, error, ApiResult, AppState};
 use crate::lineage_api::check_params;
 
 const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "timeout"];
+/// Action entries read for one answer at most, newest first (three per run).
+const MAX_SCANNED: usize = 30_000;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/actions", get(list))
@@ -39,9 +41,18 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
     let artifact = params.get("artifact").cloned();
     let log = s.log.clone();
     let runs = blocking(move || {
+        // The newest entries, at most MAX_SCANNED: memory stays bounded however long the history.
         let mut entries: Vec<(u64, String, String, Value)> = Vec::new();
-        let mut q = EventQuery { types: vec![TypePattern(format!("{TYPES}*"))], artifact, since, until, limit: MAX_PAGE, ..Default::default() };
-        loop {
+        let mut q = EventQuery {
+            types: vec![TypePattern(format!("{TYPES}*"))],
+            artifact,
+            since,
+            until,
+            order: Order::NewestFirst,
+            limit: MAX_PAGE,
+            ..Default::default()
+        };
+        while entries.len() < MAX_SCANNED {
             let page = log.store().query(&q)?;
             for e in &page.events {
                 let Ok(mut v) = serde_json::from_slice::<Value>(&e.raw) else { continue };
@@ -53,6 +64,7 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
                 None => break,
             }
         }
+        entries.reverse();
         Ok(fold(entries.iter().map(|(seq, ty, time, content)| (*seq, ty.as_str(), time.as_str(), content))))
     })
     .await?;
