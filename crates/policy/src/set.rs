@@ -86,8 +86,17 @@ fn test_rules(source: &str) -> Vec<String> {
     out
 }
 
+/// A Rego value as JSON, converted directly (not through text).
 fn to_json(v: &regorus::Value) -> Value {
-    v.to_json_str().ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null)
+    match v {
+        regorus::Value::Undefined => Value::Null,
+        v => serde_json::to_value(v).unwrap_or(Value::Null),
+    }
+}
+
+/// JSON as a Rego value, read from the JSON in place (the input is not copied first).
+fn to_rego(v: &Value) -> regorus::Value {
+    serde::Deserialize::deserialize(v).unwrap_or(regorus::Value::Undefined)
 }
 
 /// The value of `path` (e.g. `data.p.deny`), or `None` when it is undefined.
@@ -119,7 +128,7 @@ impl PolicySet {
                 Some(f) => f(&filter).map_err(|e| anyhow::anyhow!("dossier.events: {e}"))?,
                 None => Value::Array(Vec::new()),
             };
-            regorus::Value::from_json_str(&answer.to_string())
+            Ok(to_rego(&answer))
         };
         // Registering a fresh engine's first extension cannot clash with another.
         let _ = engine.add_extension("dossier.events".to_owned(), 1, Box::new(call));
@@ -246,7 +255,7 @@ impl PolicySet {
         if triggered.is_empty() {
             return Vec::new();
         }
-        self.engine.set_input(regorus::Value::from(input.clone()));
+        self.engine.set_input(to_rego(input));
         // One query for every triggered policy: the engine's per-query preparation is paid once.
         let fields: Vec<String> = triggered.iter().map(|&i| format!("\"{i}\": data.{}", self.policies[i].package)).collect();
         let answers = match query(&mut self.engine, &format!("{{{}}}", fields.join(", "))) {
