@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::documents::{self, Documents, Staged, SubmitError, Submission};
-use crate::follow::{Follower, Next};
+use crate::follow::Follower;
 use crate::log::{Appended, EvidenceLog};
 use crate::own::own_event;
 
@@ -147,23 +147,11 @@ impl Fetcher {
 
 /// Starts the fetcher's thread.
 pub fn start(log: Arc<EvidenceLog>, documents: Arc<Documents>, rules: FetchRules, cursor_file: &Path) {
-    let mut follower = Follower::new(log.clone(), cursor_file.to_owned());
+    let follower = Follower::new(log.clone(), cursor_file.to_owned());
     // Redirects could leave the allowlist: they are not followed.
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).redirects(0).build();
     let fetcher = Fetcher { log, documents, rules, agent };
-    let spawned = std::thread::Builder::new().name("dossier-fetch".into()).spawn(move || {
-        follower.catch_up(|a| fetcher.handle(a));
-        loop {
-            match follower.next(Duration::from_millis(500)) {
-                Next::Entry(a) => {
-                    fetcher.handle(&a);
-                    follower.done(a.seq);
-                }
-                Next::Idle => {}
-                Next::Closed => break,
-            }
-        }
-    });
+    let spawned = std::thread::Builder::new().name("dossier-fetch".into()).spawn(move || follower.follow(|a| fetcher.handle(a)));
     if let Err(e) = spawned {
         tracing::error!("starting the document fetcher: {e}");
     }

@@ -119,6 +119,22 @@ impl Follower {
         }
     }
 
+    /// Handles every entry, from the cursor on, until the log closes: for followers with no
+    /// periodic work of their own and nothing in flight (each entry is done when `handle` returns).
+    pub(crate) fn follow(mut self, mut handle: impl FnMut(&Appended)) {
+        self.catch_up(&mut handle);
+        loop {
+            match self.next(Duration::from_millis(500)) {
+                Next::Entry(a) => {
+                    handle(&a);
+                    self.done(a.seq);
+                }
+                Next::Idle => {}
+                Next::Closed => return,
+            }
+        }
+    }
+
     /// Marks entry `seq` handled.
     pub(crate) fn done(&mut self, seq: u64) {
         self.cursor.next = self.cursor.next.max(seq + 1);

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use dossier_nats::{JetStream, NatsError};
 
-use crate::follow::{Follower, Next};
+use crate::follow::Follower;
 use crate::log::{Appended, EvidenceLog};
 
 /// Where to publish.
@@ -76,26 +76,14 @@ impl Publisher {
 
 /// Starts publishing what policies emit from now on (and what they emitted since the cursor).
 pub fn start(log: Arc<EvidenceLog>, config: BusConfig, cursor_file: PathBuf) {
-    let mut follower = Follower::new(log, cursor_file);
+    let follower = Follower::new(log, cursor_file);
     let mut publisher = Publisher { config, js: None };
     let spawned = std::thread::Builder::new().name("dossier-nats".into()).spawn(move || {
-        follower.catch_up(|a| {
+        follower.follow(|a| {
             if crate::policy::emitted(&a.event) {
                 publisher.publish(a);
             }
-        });
-        loop {
-            match follower.next(Duration::from_millis(500)) {
-                Next::Entry(a) => {
-                    if crate::policy::emitted(&a.event) {
-                        publisher.publish(&a);
-                    }
-                    follower.done(a.seq);
-                }
-                Next::Idle => {}
-                Next::Closed => return,
-            }
-        }
+        })
     });
     if let Err(e) = spawned {
         tracing::error!("starting the NATS publisher: {e}");
