@@ -126,3 +126,11 @@ pub fn caught_up(cursor: &std::path::Path) {
         (next > 0).then_some(())
     });
 }
+
+/// A policy directory under `root` holding one module, `name`.rego.
+pub fn policy_dir(root: &std::path::Path, name: &str, source: &str) -> PathBuf {
+    let dir = root.join("policies");
+    std::fs::create_dir(&dir).expect("creating the policy directory");
+    std::fs::write(dir.join(format!("{name}.rego")), source).expect("writing the policy");
+    dir
+}

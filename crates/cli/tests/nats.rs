@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{caught_up, eventually, Server};
+use common::{caught_up, eventually, policy_dir, Server};
 use dossier_nats::JetStream;
 use serde_json::{json, Value};
 
@@ -18,15 +18,13 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    std::fs::write(
-        policies.join("scan.rego"),
+    let policies = policy_dir(
+        dir.path(),
+        "scan",
         "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"emit\"]\n\n\
          actions contains {\"kind\": \"emit\", \"type\": \"dev.cdevents.testsuiterun.queued.0.3.0\", \"subject\": \"scan-1\",\n\
            \"content\": {\"testSuite\": {\"id\": \"security-scan\"}, \"environment\": {\"id\": \"security\"}}} if { true }\n",
-    )
-    .unwrap();
+    );
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let stream = format!("DOSSIER_TEST_{}_{nanos}", std::process::id());
     let prefix = format!("test{nanos}.events");

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{caught_up, dossier, eventually, Server};
+use common::{caught_up, dossier, eventually, policy_dir, Server};
 use serde_json::{json, Value};
 
 fn starter_pack() -> PathBuf {
@@ -303,14 +303,12 @@ fn a_critical_vulnerability_in_production_opens_a_ticket_and_quarantines_until_r
 #[test]
 fn a_run_action_executes_a_configured_tool_without_a_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    std::fs::write(
-        policies.join("scan.rego"),
+    let policies = policy_dir(
+        dir.path(),
+        "scan",
         "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"run\"]\n\n\
          actions contains {\"kind\": \"run\", \"tool\": \"scanner\", \"args\": [input.event.subject.id]} if { true }\n",
-    )
-    .unwrap();
+    );
     let tools = dir.path().join("tools.toml");
     std::fs::write(&tools, "[tools.scanner]\nargv = [\"/bin/echo\", \"scanned\"]\ntimeout_secs = 10\n").unwrap();
     let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap(), "--tools", tools.to_str().unwrap()]);
@@ -342,14 +340,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn an_action_cut_short_by_a_crash_runs_again_and_a_finished_one_never_does() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    std::fs::write(
-        policies.join("scan.rego"),
+    let policies = policy_dir(
+        dir.path(),
+        "scan",
         "package dossier.scan\n\ntriggers := [\"dev.cdevents.artifact.published.*\"]\nallowed_actions := [\"run\"]\n\n\
          actions contains {\"kind\": \"run\", \"tool\": \"slow\"} if { true }\n",
-    )
-    .unwrap();
+    );
     // Each execution leaves a line, then takes a while: long enough to be killed in the middle.
     let ran = dir.path().join("ran.log");
     let tools = dir.path().join("tools.toml");
@@ -380,10 +376,9 @@ fn an_action_cut_short_by_a_crash_runs_again_and_a_finished_one_never_does() {
 fn a_recheck_timer_survives_a_crash_and_fires_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    std::fs::write(
-        policies.join("scan_deadline.rego"),
+    let policies = policy_dir(
+        dir.path(),
+        "scan_deadline",
         r#"package dossier.scan_deadline
 
 triggers := ["dev.cdevents.artifact.published.*"]
@@ -402,8 +397,7 @@ deny contains msg if {
     msg := sprintf("no security test suite finished for %s in time", [input.event.subject.id])
 }
 "#,
-    )
-    .unwrap();
+    );
     let args = ["--policies", policies.to_str().unwrap()];
     let mut server = Server::start_with(&data, &args);
     let published = event("d1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/late@1", json!({}), json!({}));
@@ -473,10 +467,9 @@ fn policies_are_uploaded_checked_and_removed_over_the_api() {
 #[test]
 fn policies_query_events_through_the_dossier_events_function() {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    std::fs::write(
-        policies.join("signed_only.rego"),
+    let policies = policy_dir(
+        dir.path(),
+        "signed_only",
         r#"package dossier.signed_only
 
 triggers := ["dev.cdevents.service.deployed.*"]
@@ -487,8 +480,7 @@ deny contains msg if {
     msg := sprintf("%s is not signed", [input.subject.artifact])
 }
 "#,
-    )
-    .unwrap();
+    );
     let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
     let deploy = |id: &str, artifact: &str| {
         json!({"context": {"specversion": "0.5.1", "id": id, "source": "/cd", "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
