@@ -176,7 +176,11 @@ pub fn validate(doc: &Value) -> Result<SpecVersion, Rejection> {
     };
     let mut violations = Vec::new();
     schema.validate(doc, &mut String::new(), &mut violations);
-    if violations.is_empty() { Ok(spec) } else { Err(reject(violations)) }
+    if violations.is_empty() {
+        Ok(spec)
+    } else {
+        Err(reject(violations))
+    }
 }
 
 #[cfg(test)]
@@ -203,7 +207,9 @@ mod tests {
 
     #[test]
     fn names_the_event_the_field_and_the_rule() {
-        let err = validate(&pipeline_started(json!({"subject": {"id": "run-1", "content": {"pipelineName": 7, "uri": "https://ci/run/1"}}}))).unwrap_err();
+        let err =
+            validate(&pipeline_started(json!({"subject": {"id": "run-1", "content": {"pipelineName": 7, "uri": "https://ci/run/1"}}})))
+                .unwrap_err();
         assert_eq!(err.to_string(), "event \"e1\" is invalid: /subject/content/pipelineName: must be a string, not a number [type]");
     }
 

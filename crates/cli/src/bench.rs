@@ -76,7 +76,13 @@ pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>)
         dossier_server::actions::start(log.clone(), tools.clone(), Some(documents.clone()), dir.join("actions.cursor"), 4);
         dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), tools)
     });
-    runtime.spawn(dossier_server::serve(log, ApiConfig { documents: Some(documents), ..ApiConfig::default() }, policies, listener, std::future::pending()));
+    runtime.spawn(dossier_server::serve(
+        log,
+        ApiConfig { documents: Some(documents), ..ApiConfig::default() },
+        policies,
+        listener,
+        std::future::pending(),
+    ));
     Ok(Embedded { addr, _runtime: runtime })
 }
 
@@ -112,7 +118,15 @@ impl Phase {
 }
 
 /// Sends events `[next, next + count)` in requests of `batch` from `clients` threads.
-pub(crate) fn drive(addr: SocketAddr, gen: &Arc<Generator>, next: &AtomicU64, count: u64, batch: u64, clients: u64, name: &str) -> anyhow::Result<Phase> {
+pub(crate) fn drive(
+    addr: SocketAddr,
+    gen: &Arc<Generator>,
+    next: &AtomicU64,
+    count: u64,
+    batch: u64,
+    clients: u64,
+    name: &str,
+) -> anyhow::Result<Phase> {
     let start_at = next.fetch_add(count, Ordering::SeqCst);
     let requests = count.div_ceil(batch);
     // Bodies are made before the clock starts: the generator is not what is measured.

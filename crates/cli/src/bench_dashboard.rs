@@ -50,7 +50,8 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         let chunk = (args.events - filled).min(100_000);
         drive(server.addr, &gen, &next, chunk, 1000, 2, "filling")?;
         filled += chunk;
-        let now = dossier_core::event::format_timestamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as i64);
+        let now =
+            dossier_core::event::format_timestamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as i64);
         if quarter.is_none() && filled >= args.events / 4 {
             quarter = Some(now);
         } else if three_quarters.is_none() && filled >= args.events * 3 / 4 {
@@ -58,7 +59,14 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let client = Client::new(&ServerArg { server: base.clone() });
-    let demo = crate::lineage_cmd::DemoArgs { seed: 1, artifacts: 2000, depth: 3, clusters: 6, vulnerabilities: 30, server: ServerArg { server: base.clone() } };
+    let demo = crate::lineage_cmd::DemoArgs {
+        seed: 1,
+        artifacts: 2000,
+        depth: 3,
+        clusters: 6,
+        vulnerabilities: 30,
+        server: ServerArg { server: base.clone() },
+    };
     let history = crate::lineage_cmd::demo_events(&demo);
     for chunk in history.chunks(500) {
         let (status, answer) = client.post("/api/v1/events", "application/json", &serde_json::to_vec(chunk)?)?;
@@ -71,11 +79,20 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     // A deployed image of the demo, with documents and an exception; a vulnerability that
     // reaches a deployment.
     let environments = client.get_json("/api/v1/environments", &[])?;
-    let deployed = environments["environments"].as_object().and_then(|m| m.values().next()).and_then(|d| d[0]["artifact"].as_str()).context("no deployment")?.to_owned();
+    let deployed = environments["environments"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|d| d[0]["artifact"].as_str())
+        .context("no deployment")?
+        .to_owned();
     let documents = concat!(env!("CARGO_MANIFEST_DIR"), "/../evidence/tests/documents/");
     for doc in ["cyclonedx-py-1.6.json", "osv-scanner.json"] {
-        let (status, answer) =
-            client.post_stream("/api/v1/documents", &[("artifact", deployed.clone())], "application/json", std::fs::File::open(format!("{documents}{doc}"))?)?;
+        let (status, answer) = client.post_stream(
+            "/api/v1/documents",
+            &[("artifact", deployed.clone())],
+            "application/json",
+            std::fs::File::open(format!("{documents}{doc}"))?,
+        )?;
         if status != 201 {
             bail!("{doc} was refused: {answer}");
         }
@@ -88,7 +105,11 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     let risk = client.get_json("/api/v1/risk", &[])?;
     let vulnerability = (0..30)
         .map(dossier_gen::DevSecOps::vulnerability_id)
-        .find(|v| client.get_json("/api/v1/impact", &[("vulnerability", v.clone())]).is_ok_and(|i: Value| i["deployments"].as_array().is_some_and(|d| !d.is_empty())))
+        .find(|v| {
+            client
+                .get_json("/api/v1/impact", &[("vulnerability", v.clone())])
+                .is_ok_and(|i: Value| i["deployments"].as_array().is_some_and(|d| !d.is_empty()))
+        })
         .context("no vulnerability of the demo reaches a deployment")?;
     let generated = gen.artifact(Generator::runs(args.events) / 2);
     let cluster = risk["clusters"][0]["cluster"].as_str().unwrap_or("cluster-0").to_owned();
@@ -106,7 +127,10 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         ("policies", "/ui/policies".to_owned()),
         ("exceptions", "/ui/exceptions".to_owned()),
         ("audit, this week", "/ui/audit".to_owned()),
-        ("audit, half of the fill", format!("/ui/audit?since={}&until={}", quarter.unwrap_or_default(), three_quarters.unwrap_or_default())),
+        (
+            "audit, half of the fill",
+            format!("/ui/audit?since={}&until={}", quarter.unwrap_or_default(), three_quarters.unwrap_or_default()),
+        ),
     ];
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
     println!("{:<34} {:>9} {:>9} {:>9}  (cluster {cluster})", "page", "p50 ms", "p99 ms", "KiB");

@@ -42,7 +42,12 @@ pub struct DocumentsArgs {
 fn memory_kib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
@@ -109,7 +114,8 @@ pub fn run(args: DocumentsArgs) -> anyhow::Result<ExitCode> {
                     }
                     let body = serde_json::to_vec(&sboms.sbom(a, components))?;
                     bytes += body.len() as u64;
-                    upload(&agent, &base, &format!("pkg:oci/app-{a}@sha256%3A{a:064x}"), body.as_slice()).with_context(|| format!("artifact {a}"))?;
+                    upload(&agent, &base, &format!("pkg:oci/app-{a}@sha256%3A{a:064x}"), body.as_slice())
+                        .with_context(|| format!("artifact {a}"))?;
                 }
             })
         })

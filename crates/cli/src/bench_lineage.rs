@@ -88,7 +88,9 @@ fn tables(facts: &[Fact]) -> Tables {
             Fact::RunSource { run, repository, commit } => t.sources.push([run.clone(), repository.clone(), commit.clone()]),
             Fact::BuiltBy { artifact, run } => t.built_by.push([artifact.clone(), run.clone()]),
             Fact::Parent { artifact, parent } => t.parents.push([artifact.clone(), parent.clone()]),
-            Fact::Deployed { environment, service, artifact } => t.deployments.push([environment.clone(), service.clone(), artifact.clone()]),
+            Fact::Deployed { environment, service, artifact } => {
+                t.deployments.push([environment.clone(), service.clone(), artifact.clone()])
+            }
             _ => {}
         }
     }

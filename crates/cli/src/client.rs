@@ -29,10 +29,7 @@ impl Client {
             Ok(r) => Ok(r),
             Err(ureq::Error::Status(code, r)) => {
                 let body = r.into_string().unwrap_or_default();
-                let msg = serde_json::from_str::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v["error"].as_str().map(str::to_owned))
-                    .unwrap_or(body);
+                let msg = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["error"].as_str().map(str::to_owned)).unwrap_or(body);
                 Err(anyhow!("{what}: HTTP {code}: {msg}"))
             }
             Err(e) => Err(anyhow!("{what}: cannot reach Dossier at {}: {e}", self.base)),
@@ -54,7 +51,13 @@ impl Client {
 
     /// POST a body streamed from `reader`, with query pairs; returns the status and the JSON
     /// answer, whatever the status.
-    pub fn post_stream(&self, path: &str, query: &[(&str, String)], content_type: &str, reader: impl std::io::Read) -> anyhow::Result<(u16, Value)> {
+    pub fn post_stream(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        content_type: &str,
+        reader: impl std::io::Read,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut req = self.agent.post(&self.url(path)).set("Content-Type", content_type);
         for (k, v) in query {
             req = req.query(k, v);

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use dossier_server::{ApiConfig, EvidenceLog};
@@ -185,9 +185,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let log = EvidenceLog::open_dir(&settings.data, settings.log_name.as_deref())
             .with_context(|| format!("opening the data directory {}", settings.data.display()))?;
-        let listener = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("listening on {}", settings.listen))?;
+        let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
         let size = {
             let l = log.clone();
             tokio::task::spawn_blocking(move || l.store().size()).await??
@@ -213,7 +211,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let tools = Arc::new(settings.tools);
         let policies = settings.policies.map(|dir| {
-            dossier_server::actions::start(log.clone(), tools.clone(), Some(documents), settings.data.join("actions.cursor"), settings.action_workers);
+            dossier_server::actions::start(
+                log.clone(),
+                tools.clone(),
+                Some(documents),
+                settings.data.join("actions.cursor"),
+                settings.action_workers,
+            );
             dossier_server::policy::start(log.clone(), dir, settings.data.join("policy.cursor"), tools)
         });
         dossier_server::serve(log, api, policies, listener, shutdown_signal()).await?;

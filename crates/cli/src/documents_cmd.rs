@@ -82,7 +82,15 @@ pub fn document(cmd: DocumentCommand) -> anyhow::Result<ExitCode> {
             for d in v["documents"].as_array().into_iter().flatten() {
                 println!(
                     "#{:<8} {}  {:<9} {:<24} {} components, {} findings, {} VEX  {}  from {}",
-                    d["seq"], s(&d["time"]), s(&d["format"]), tools(&d["tools"]), d["components"], d["findings"], d["vex"], s(&d["digest"]), s(&d["sender"])
+                    d["seq"],
+                    s(&d["time"]),
+                    s(&d["format"]),
+                    tools(&d["tools"]),
+                    d["components"],
+                    d["findings"],
+                    d["vex"],
+                    s(&d["digest"]),
+                    s(&d["sender"])
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -106,8 +114,14 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
             let what = if status == 201 { "recorded" } else { "already recorded" };
             println!(
                 "{what} {} ({}, {} components, {} findings, {} VEX statements{}) about {} as entry {}",
-                s(&v["digest"]), s(&v["format"]), v["components"], v["findings"], v["vex"],
-                if v["provenance"] == true { ", provenance" } else { "" }, s(&v["artifact"]), v["seq"]
+                s(&v["digest"]),
+                s(&v["format"]),
+                v["components"],
+                v["findings"],
+                v["vex"],
+                if v["provenance"] == true { ", provenance" } else { "" },
+                s(&v["artifact"]),
+                v["seq"]
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -129,7 +143,11 @@ fn tools(v: &Value) -> String {
             None => s(&t["name"]).to_owned(),
         })
         .collect();
-    if names.is_empty() { "-".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "-".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn print_json(v: &Value) -> anyhow::Result<ExitCode> {
@@ -177,13 +195,23 @@ pub fn scans(args: ArtifactArg) -> anyhow::Result<ExitCode> {
         return print_json(&v);
     }
     for d in v["scans"].as_array().into_iter().flatten() {
-        println!("{}  {:<28} {:<9} {} findings, {} components  {} (entry {})", s(&d["time"]), tools(&d["tools"]), s(&d["format"]), d["findings"], d["components"], s(&d["document"]), d["seq"]);
+        println!(
+            "{}  {:<28} {:<9} {} findings, {} components  {} (entry {})",
+            s(&d["time"]),
+            tools(&d["tools"]),
+            s(&d["format"]),
+            d["findings"],
+            d["components"],
+            s(&d["document"]),
+            d["seq"]
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn contains(args: ContainsArgs) -> anyhow::Result<ExitCode> {
-    let v = Client::new(&args.server).get_json("/api/v1/contains", &[("package", args.package.clone()), ("versions", args.versions.clone())])?;
+    let v = Client::new(&args.server)
+        .get_json("/api/v1/contains", &[("package", args.package.clone()), ("versions", args.versions.clone())])?;
     if args.json {
         return print_json(&v);
     }

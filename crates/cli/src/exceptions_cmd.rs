@@ -143,8 +143,14 @@ fn s(v: &Value) -> String {
 fn line(e: &Value) -> String {
     format!(
         "{:<24} {:<9} until {}  {} on {}{}  requested by {}{}: {}",
-        s(&e["id"]), s(&e["state"]), s(&e["expires"]),
-        if e["vulnerabilities"].as_array().is_some_and(|a| !a.is_empty()) { s(&e["vulnerabilities"]) } else { format!("policies {}", s(&e["policies"])) },
+        s(&e["id"]),
+        s(&e["state"]),
+        s(&e["expires"]),
+        if e["vulnerabilities"].as_array().is_some_and(|a| !a.is_empty()) {
+            s(&e["vulnerabilities"])
+        } else {
+            format!("policies {}", s(&e["policies"]))
+        },
         s(&e["artifacts"]),
         if e["environments"].as_array().is_some_and(|a| !a.is_empty()) { format!(" in {}", s(&e["environments"])) } else { String::new() },
         s(&e["requested"]["by"]),
@@ -167,7 +173,10 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
             println!("{}", line(&post(&a.server, "/api/v1/exceptions", body)?));
         }
         ExceptionCommand::Approve { id, approver, comment, server } => {
-            println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/approve"), json!({"approver": approver, "comment": comment}))?));
+            println!(
+                "{}",
+                line(&post(&server, &format!("/api/v1/exceptions/{id}/approve"), json!({"approver": approver, "comment": comment}))?)
+            );
         }
         ExceptionCommand::Revoke { id, by, reason, server } => {
             println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/revoke"), json!({"by": by, "reason": reason}))?));
@@ -193,7 +202,11 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ExceptionCommand::FromVex { document, artifact, requester, expires, ticket, server } => {
-            let v = post(&server, "/api/v1/exceptions/from-vex", json!({"document": document, "artifact": artifact, "requester": requester, "expires": expires, "ticket": ticket}))?;
+            let v = post(
+                &server,
+                "/api/v1/exceptions/from-vex",
+                json!({"document": document, "artifact": artifact, "requester": requester, "expires": expires, "ticket": ticket}),
+            )?;
             for e in v["exceptions"].as_array().into_iter().flatten() {
                 println!("{}", line(e));
             }

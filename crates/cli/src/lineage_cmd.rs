@@ -117,8 +117,14 @@ pub fn impact(args: ImpactArgs) -> anyhow::Result<ExitCode> {
     }
     let clusters: Vec<&str> = i["clusters"].as_array().into_iter().flatten().map(s).collect();
     let arts = i["artifacts"].as_array().cloned().unwrap_or_default();
-    println!("{} ({}): {} artifacts, {} deployments, clusters: {}", s(&i["vulnerability"]), s(&i["severity"]), arts.len(),
-        i["deployments"].as_array().map(|d| d.len()).unwrap_or(0), if clusters.is_empty() { "none".to_string() } else { clusters.join(", ") });
+    println!(
+        "{} ({}): {} artifacts, {} deployments, clusters: {}",
+        s(&i["vulnerability"]),
+        s(&i["severity"]),
+        arts.len(),
+        i["deployments"].as_array().map(|d| d.len()).unwrap_or(0),
+        if clusters.is_empty() { "none".to_string() } else { clusters.join(", ") }
+    );
     for d in i["deployments"].as_array().into_iter().flatten() {
         println!("  runs in {} as {}: {}", s(&d["environment"]), s(&d["service"]), s(&d["artifact"]));
     }
@@ -253,11 +259,12 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.vulnerabilities.div_ceil(3)
     );
     // Point at a vulnerability that reaches a cluster, to start exploring from.
-    let reaching = (0..args.vulnerabilities).filter(|k| k % 3 != 0 && k % 4 != 3).map(dossier_gen::DevSecOps::vulnerability_id).find(|id| {
-        client
-            .get_json("/api/v1/impact", &[("vulnerability", id.clone())])
-            .is_ok_and(|i| i["clusters"].as_array().is_some_and(|c| !c.is_empty()))
-    });
+    let reaching =
+        (0..args.vulnerabilities).filter(|k| k % 3 != 0 && k % 4 != 3).map(dossier_gen::DevSecOps::vulnerability_id).find(|id| {
+            client
+                .get_json("/api/v1/impact", &[("vulnerability", id.clone())])
+                .is_ok_and(|i| i["clusters"].as_array().is_some_and(|c| !c.is_empty()))
+        });
     println!("explore:  dossier risk");
     println!("          dossier where");
     if let Some(id) = reaching {

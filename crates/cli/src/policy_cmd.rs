@@ -84,7 +84,13 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
         PolicyCommand::Check { dir } => {
             let (set, ok) = load(&dir, None)?;
             for p in set.policies() {
-                println!("{:<32} {:<8} {}  triggers: {}", p.name, format!("{:?}", p.mode).to_lowercase(), &p.version[..12], p.triggers.join(", "));
+                println!(
+                    "{:<32} {:<8} {}  triggers: {}",
+                    p.name,
+                    format!("{:?}", p.mode).to_lowercase(),
+                    &p.version[..12],
+                    p.triggers.join(", ")
+                );
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
@@ -139,7 +145,8 @@ fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>, at
 fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let file = args.dir.join(format!("{}.rego", args.policy));
     let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let (mut set, errors) = PolicySet::from_sources_with(vec![(format!("{}.rego", args.policy), source)], Some(events_from_server(&args.server)));
+    let (mut set, errors) =
+        PolicySet::from_sources_with(vec![(format!("{}.rego", args.policy), source)], Some(events_from_server(&args.server)));
     if let Some(e) = errors.first() {
         return Err(anyhow!("{}: {}", file.display(), e.message));
     }
@@ -201,7 +208,8 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(&args.event).with_context(|| format!("reading {}", args.event.display()))?
     };
     let event: Value = serde_json::from_str(&text).context("the event is not JSON")?;
-    let event_type = event.pointer("/context/type").and_then(Value::as_str).ok_or_else(|| anyhow!("the event has no context.type"))?.to_owned();
+    let event_type =
+        event.pointer("/context/type").and_then(Value::as_str).ok_or_else(|| anyhow!("the event has no context.type"))?.to_owned();
     let events = (!args.offline).then(|| events_from_server(&args.server));
     let (mut set, ok) = load(&args.dir, events)?;
     let input = if args.offline {

@@ -98,10 +98,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<ExitCode> {
                     // The whole request was refused (too large, malformed, server unavailable).
                     let reason = answer["error"].as_str().map(str::to_owned).unwrap_or_else(|| answer.to_string());
                     summary.rejected += chunk.len();
-                    summary.problems.push(format!(
-                        "{name}: events #{offset} to #{}: HTTP {status}: {reason}",
-                        offset + chunk.len() - 1
-                    ));
+                    summary.problems.push(format!("{name}: events #{offset} to #{}: HTTP {status}: {reason}", offset + chunk.len() - 1));
                 }
             }
             bar.inc(chunk.len() as u64);

@@ -43,7 +43,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         None => println!("checkpoint: none saved yet"),
     }
     if report.ok() {
-        println!("OK  {} entries verified; root {}", report.entries, base64::Engine::encode(&base64::engine::general_purpose::STANDARD, report.root));
+        println!(
+            "OK  {} entries verified; root {}",
+            report.entries,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, report.root)
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         println!("{} problem(s) found in {} entries", report.problems.len(), report.entries);

@@ -83,10 +83,8 @@ impl Server {
 }
 
 pub fn post_to(url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
-    let resp = ureq::post(&format!("{url}/api/v1/events"))
-        .timeout(Duration::from_secs(30))
-        .set("Content-Type", content_type)
-        .send_bytes(body);
+    let resp =
+        ureq::post(&format!("{url}/api/v1/events")).timeout(Duration::from_secs(30)).set("Content-Type", content_type).send_bytes(body);
     match resp {
         Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
         Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),

@@ -30,7 +30,12 @@ fn every_page_shows_its_data_in_one_layout() {
     assert_eq!(code, 0, "{err}");
     // A deployed artifact of the demo, with an SBOM and an exception.
     let (_, environments) = server.get("/api/v1/environments");
-    let deployed = environments["environments"].as_object().and_then(|m| m.values().next()).and_then(|d| d[0]["artifact"].as_str()).unwrap().to_owned();
+    let deployed = environments["environments"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|d| d[0]["artifact"].as_str())
+        .unwrap()
+        .to_owned();
     let signed = json!({
         "context": {"specversion": "0.5.1", "id": "sig-1", "source": "/ci/cosign", "type": "dev.cdevents.artifact.signed.0.3.0", "timestamp": "2026-11-30T10:00:00Z"},
         "subject": {"id": deployed, "content": {"signature": "MEUCIQDsignature"}}
@@ -61,20 +66,33 @@ fn every_page_shows_its_data_in_one_layout() {
         let (code, ty, body) = page(&server, path);
         assert_eq!((code, ty.as_str()), (200, "text/html"), "{path}");
         assert!(body.contains(&format!("<h1>{heading}</h1>")), "{path}");
-        assert!(body.contains(r#"<link rel="stylesheet" href="/ui/assets/dossier.css">"#) && body.contains(r#"<nav class="side" aria-label="Dashboard">"#), "{path}: the layout");
+        assert!(
+            body.contains(r#"<link rel="stylesheet" href="/ui/assets/dossier.css">"#)
+                && body.contains(r#"<nav class="side" aria-label="Dashboard">"#),
+            "{path}: the layout"
+        );
     }
     let (_, _, overview) = page(&server, "/ui");
     assert!(overview.contains(r#"data-live="""#), "the newest events update live");
-    assert!(overview.contains("Clusters affected by vulnerabilities") && overview.contains(r#"class="badge sev-"#), "the demo's vulnerable clusters");
+    assert!(
+        overview.contains("Clusters affected by vulnerabilities") && overview.contains(r#"class="badge sev-"#),
+        "the demo's vulnerable clusters"
+    );
 
     let (code, _, dossier_page) = page(&server, &format!("/ui/artifact?purl={}", query(&deployed)));
     assert_eq!(code, 200);
     assert!(dossier_page.contains(r#"<svg class="lineage""#), "the lineage picture");
     for column in ["Sources", "Build", "Derived from", "This artifact", "Runs in"] {
-        assert!(dossier_page.contains(&format!(">{column}</text>")), "{column} on the picture: the binary's build, its images, the clusters");
+        assert!(
+            dossier_page.contains(&format!(">{column}</text>")),
+            "{column} on the picture: the binary's build, its images, the clusters"
+        );
     }
     assert!(dossier_page.contains("pkg:pypi/pyyaml@6.0.4"), "the SBOM's components");
-    assert!(dossier_page.contains("<td>Provenance</td>") && dossier_page.contains("built by <span class=\"mono\">"), "the attestation's provenance");
+    assert!(
+        dossier_page.contains("<td>Provenance</td>") && dossier_page.contains("built by <span class=\"mono\">"),
+        "the attestation's provenance"
+    );
     assert!(dossier_page.contains("<td>Signed</td>") && dossier_page.contains("MEUCIQDsignature</span> from /ci/cosign"), "its signature");
     assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
 
@@ -94,7 +112,10 @@ fn every_page_shows_its_data_in_one_layout() {
         })
         .unwrap();
     let (_, _, impact_page) = page(&server, &format!("/ui/impact?vulnerability={vulnerability}"));
-    assert!(impact_page.contains(&format!("Reaches {} artifacts", impact["artifacts"].as_array().unwrap().len())), "the same reach as the API");
+    assert!(
+        impact_page.contains(&format!("Reaches {} artifacts", impact["artifacts"].as_array().unwrap().len())),
+        "the same reach as the API"
+    );
     assert!(impact_page.contains(&format!(">{cluster}</a>")), "the risk table names the clusters");
     let (_, _, unknown_vulnerability) = page(&server, "/ui/impact?vulnerability=CVE-1999-0001");
     assert!(unknown_vulnerability.contains("Dossier knows of no vulnerability CVE-1999-0001"));
@@ -102,7 +123,10 @@ fn every_page_shows_its_data_in_one_layout() {
     assert!(environments.contains(&format!(r#"id="{cluster}""#)) && environments.contains(&deployed));
     let (_, _, audit) = page(&server, "/ui/audit");
     assert!(audit.contains("✓ Verified"), "the checkpoint verifies");
-    assert!(audit.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#) && audit.contains("alice"), "who asked for the exception, in the report");
+    assert!(
+        audit.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#) && audit.contains("alice"),
+        "who asked for the exception, in the report"
+    );
     let (_, _, policies) = page(&server, "/ui/policies");
     assert!(policies.contains("No policy engine runs"), "this server runs without --policies");
 
@@ -143,7 +167,13 @@ fn data_is_shown_as_text_never_as_markup() {
         "subject": {"id": "<script>alert(1)</script>", "content": {"artifactId": "pkg:oci/x@1", "note": "<b>evil</b>"}}
     });
     assert_eq!(server.post("application/json", evil.to_string().as_bytes()).0, 201);
-    for path in ["/ui", "/ui/events", "/ui/events?seq=0", &format!("/ui/events?subject={}", query("<script>alert(1)</script>")), "/ui/artifact?purl=pkg%3Aoci%2Fx%401"] {
+    for path in [
+        "/ui",
+        "/ui/events",
+        "/ui/events?seq=0",
+        &format!("/ui/events?subject={}", query("<script>alert(1)</script>")),
+        "/ui/artifact?purl=pkg%3Aoci%2Fx%401",
+    ] {
         let (code, _, body) = page(&server, path);
         assert_eq!(code, 200, "{path}");
         assert!(!body.contains("<script>alert") && !body.contains("<b>evil"), "{path} embeds data as markup");

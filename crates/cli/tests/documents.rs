@@ -37,7 +37,8 @@ fn images(server: &Server) {
 }
 
 fn upload(server: &Server, query: &[(&str, &str)], content_type: &str, body: &[u8]) -> (u16, Value) {
-    let mut req = ureq::post(&format!("{}/api/v1/documents", server.url)).timeout(Duration::from_secs(30)).set("Content-Type", content_type);
+    let mut req =
+        ureq::post(&format!("{}/api/v1/documents", server.url)).timeout(Duration::from_secs(30)).set("Content-Type", content_type);
     for (k, v) in query {
         req = req.query(k, v);
     }
@@ -97,9 +98,13 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     // The shop image inherits the base's finding; a VEX about the shop answers it.
     let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
     let finding = &f["findings"][0];
-    assert_eq!((finding["id"].as_str(), finding["artifact"].as_str(), finding["inherited"].as_bool()), (Some("CVE-2021-23337"), Some(BASE), Some(true)));
+    assert_eq!(
+        (finding["id"].as_str(), finding["artifact"].as_str(), finding["inherited"].as_bool()),
+        (Some("CVE-2021-23337"), Some(BASE), Some(true))
+    );
     assert_eq!((finding["vex"].clone(), finding["tools"][0]["name"].as_str()), (Value::Null, Some("grype")));
-    let (code, _, err) = dossier(&["document", "send", document("openvex.json").to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
+    let (code, _, err) =
+        dossier(&["document", "send", document("openvex.json").to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
     assert_eq!(f["findings"][0]["vex"], "not_affected");
@@ -134,7 +139,10 @@ fn provenance_names_the_sources_and_parents_of_an_artifact_named_by_digest() {
         &std::fs::read(document("slsa-v1.dsse.json")).unwrap(),
     );
     assert_eq!(status, 201, "{receipt}");
-    assert_eq!((receipt["artifact"].as_str(), receipt["format"].as_str(), receipt["provenance"].as_bool()), (Some(artifact.as_str()), Some("intoto"), Some(true)));
+    assert_eq!(
+        (receipt["artifact"].as_str(), receipt["format"].as_str(), receipt["provenance"].as_bool()),
+        (Some(artifact.as_str()), Some("intoto"), Some(true))
+    );
     let (_, lineage) = server.get(&format!("/api/v1/lineage?purl={}", enc(&artifact)));
     assert_eq!(lineage["built_by"][0], "https://github.com/example/shop/actions/runs/1234/attempts/1");
     assert_eq!(lineage["sources"][0]["commit"], "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d");
@@ -153,9 +161,21 @@ fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
         (a.to_vec(), "application/json", b"{\"bomFormat\": ".to_vec(), 400, "not JSON: EOF while parsing a value"),
         (a.to_vec(), "text/plain", b"{}".to_vec(), 415, "content type \"text/plain\" is not accepted for a document"),
         (vec![], "application/json", b"{}".to_vec(), 400, "parameter artifact is required"),
-        (vec![("artifact", "sha256:0000000000000000000000000000000000000000000000000000000000000000")], "application/json", b"{}".to_vec(), 422, "no artifact with digest sha256:0000"),
+        (
+            vec![("artifact", "sha256:0000000000000000000000000000000000000000000000000000000000000000")],
+            "application/json",
+            b"{}".to_vec(),
+            422,
+            "no artifact with digest sha256:0000",
+        ),
         (vec![("artifact", "shop")], "application/json", b"{}".to_vec(), 422, "artifact \"shop\" is neither a package URL"),
-        (vec![("artifact", BASE), ("format", "xml")], "application/json", b"{}".to_vec(), 400, "format \"xml\" is not read; accepted: cyclonedx, spdx"),
+        (
+            vec![("artifact", BASE), ("format", "xml")],
+            "application/json",
+            b"{}".to_vec(),
+            400,
+            "format \"xml\" is not read; accepted: cyclonedx, spdx",
+        ),
         (a.to_vec(), "application/json", vec![b' '; 5000], 413, "the document is larger than the limit of 4096 bytes"),
         (
             a.to_vec(),
@@ -190,7 +210,8 @@ fn http_server(body: Vec<u8>) -> String {
             let answer = if head.starts_with("GET /moved") {
                 b"HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\n\r\n".to_vec()
             } else {
-                let mut a = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+                let mut a =
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
                 a.extend_from_slice(&body);
                 a
             };
@@ -213,10 +234,8 @@ fn sboms_named_by_artifact_events_are_fetched_from_the_directory_or_allowed_urls
     let sboms = tempfile::tempdir().unwrap();
     std::fs::copy(document("cyclonedx-py-1.5.json"), sboms.path().join("app.cdx.json")).unwrap();
     let allowed = http_server(std::fs::read(document("sbom4python-spdx.json")).unwrap());
-    let server = Server::start_with(
-        dir.path(),
-        &["--fetch-dir", sboms.path().to_str().unwrap(), "--fetch-allow", &format!("{allowed}/sboms/")],
-    );
+    let server =
+        Server::start_with(dir.path(), &["--fetch-dir", sboms.path().to_str().unwrap(), "--fetch-allow", &format!("{allowed}/sboms/")]);
     let published = |id: &str, artifact: &str, uri: &str| {
         let e = event(id, "dev.cdevents.artifact.published.0.3.0", artifact, json!({"sbom": {"uri": uri}}), json!({}));
         assert_eq!(server.post("application/json", e.to_string().as_bytes()).0, 201);
@@ -238,8 +257,15 @@ fn sboms_named_by_artifact_events_are_fetched_from_the_directory_or_allowed_urls
         let e = wait_for(&server, artifact, "dev.cdeventsx.dossier-document.refused.*");
         e["event"]["subject"]["content"]["reason"].as_str().unwrap().to_owned()
     };
-    assert!(reason("pkg:oci/etc@sha256%3A03").contains("No such file") || reason("pkg:oci/etc@sha256%3A03").contains("outside the fetch directory"));
-    assert_eq!(reason("pkg:oci/web@sha256%3A04"), format!("{allowed}/elsewhere.json is not on the fetch allowlist; allowed prefixes: {allowed}/sboms/"));
+    assert!(
+        reason("pkg:oci/etc@sha256%3A03").contains("No such file")
+            || reason("pkg:oci/etc@sha256%3A03").contains("outside the fetch directory")
+    );
+    assert_eq!(
+        reason("pkg:oci/web@sha256%3A04"),
+        format!("{allowed}/elsewhere.json is not on the fetch allowlist; allowed prefixes: {allowed}/sboms/")
+    );
     assert_eq!(reason("pkg:oci/hop@sha256%3A05"), format!("{allowed}/sboms/../moved answered HTTP 302 (redirects are not followed)"));
-    assert!(reason("pkg:oci/oci@sha256%3A06").starts_with("oci://registry.example.com/app:sbom is not fetched: Dossier fetches paths under its fetch directory"));
+    assert!(reason("pkg:oci/oci@sha256%3A06")
+        .starts_with("oci://registry.example.com/app:sbom is not fetched: Dossier fetches paths under its fetch directory"));
 }

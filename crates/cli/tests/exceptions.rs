@@ -40,8 +40,24 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
     let s = server.url.as_str();
     let expires = in_seconds(7 * 86_400);
     let (code, out, err) = dossier(&[
-        "exception", "request", "--id", "exc-1", "--vulnerability", "CVE-2021-23337", "--artifact", "pkg:oci/shop@*",
-        "--environment", "prod", "--reason", "not reachable", "--requester", "alice", "--expires", &expires, "--server", s,
+        "exception",
+        "request",
+        "--id",
+        "exc-1",
+        "--vulnerability",
+        "CVE-2021-23337",
+        "--artifact",
+        "pkg:oci/shop@*",
+        "--environment",
+        "prod",
+        "--reason",
+        "not reachable",
+        "--requester",
+        "alice",
+        "--expires",
+        &expires,
+        "--server",
+        s,
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("exc-1                    requested"), "{out}");
@@ -73,7 +89,14 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
 
     let (_, entries) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-exception.*");
     let types: Vec<&str> = entries["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["dev.cdeventsx.dossier-exception.requested.0.1.0", "dev.cdeventsx.dossier-exception.approved.0.1.0", "dev.cdeventsx.dossier-exception.revoked.0.1.0"]);
+    assert_eq!(
+        types,
+        [
+            "dev.cdeventsx.dossier-exception.requested.0.1.0",
+            "dev.cdeventsx.dossier-exception.approved.0.1.0",
+            "dev.cdeventsx.dossier-exception.revoked.0.1.0"
+        ]
+    );
 }
 
 #[test]
@@ -112,7 +135,12 @@ fn an_exception_waives_the_production_gate_until_it_expires_and_the_expiry_makes
     let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
     let setup = json!([
         event("1", "dev.cdevents.artifact.packaged.0.3.0", SHOP, json!({"change": {"id": "c"}})),
-        event("2", "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0", "CVE-2026-1", json!({"severity": "critical", "artifacts": [SHOP]})),
+        event(
+            "2",
+            "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+            "CVE-2026-1",
+            json!({"severity": "critical", "artifacts": [SHOP]})
+        ),
     ]);
     assert_eq!(server.post("application/json", setup.to_string().as_bytes()).0, 200);
     let request = json!({"id": "exc-9", "vulnerabilities": ["CVE-2026-1"], "artifacts": ["pkg:oci/shop@*"], "environments": ["prod"],
@@ -137,7 +165,10 @@ fn an_exception_waives_the_production_gate_until_it_expires_and_the_expiry_makes
     });
     assert_eq!(expired["event"]["subject"]["content"]["artifactId"], SHOP);
     let second = eventually("the expiry's decision", || decisions(&server).get(1).cloned());
-    assert_eq!(second["event"]["subject"]["content"]["deny"], json!([format!("{SHOP} runs in prod but is affected by critical CVE-2026-1")]));
+    assert_eq!(
+        second["event"]["subject"]["content"]["deny"],
+        json!([format!("{SHOP} runs in prod but is affected by critical CVE-2026-1")])
+    );
 }
 
 #[test]

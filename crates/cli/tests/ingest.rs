@@ -82,7 +82,13 @@ fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
     wrong_type["context"]["timestamp"] = json!(12);
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
         ("truncated JSON", "application/json", truncated.as_bytes().to_vec(), 400, "not valid JSON"),
-        ("wrong field type", "application/json", wrong_type.to_string().into_bytes(), 422, "/context/timestamp: must be a string, not a number"),
+        (
+            "wrong field type",
+            "application/json",
+            wrong_type.to_string().into_bytes(),
+            422,
+            "/context/timestamp: must be a string, not a number",
+        ),
         ("huge body", "application/json", huge.into_bytes(), 413, "larger than the limit"),
         ("deep nesting", "application/json", deep.into_bytes(), 400, "deeper than 64 levels"),
         ("invalid UTF-8", "application/json", b"{\"context\": \"\xff\xfe\"}".to_vec(), 400, "not valid JSON"),

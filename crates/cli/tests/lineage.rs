@@ -30,19 +30,50 @@ fn event(id: &str, ty: &str, subject: &str, content: Value, extra: Value) -> Val
 /// commit c1 → run-1 → binary → image → image on it → deployed as "shop" in cluster prod.
 fn history() -> Vec<Value> {
     vec![
-        event("1", "dev.cdevents.pipelinerun.started.0.3.0", "run-1", json!({"pipelineName": "build", "uri": "https://ci/1"}),
-              json!({"chainId": "run-1", "customData": {"dossier": {"sources": [{"repository": REPO, "commit": "c1"}]}}})),
-        event("2", "dev.cdevents.artifact.packaged.0.3.0", "pkg:generic/shop@1.0", json!({"change": {"id": "pr-7"}}), json!({"chainId": "run-1"})),
-        event("3", "dev.cdevents.artifact.packaged.0.3.0", "pkg:oci/shop-base@sha256%3Aa1", json!({"change": {"id": "img-1"}}),
-              json!({"customData": {"dossier": {"parents": ["pkg:generic/shop@1.0"]}}})),
-        event("4", "dev.cdevents.artifact.packaged.0.3.0", "pkg:oci/shop@sha256%3Ab2", json!({"change": {"id": "img-2"}}),
-              json!({"customData": {"dossier": {"parents": ["pkg:oci/shop-base@sha256%3Aa1"]}}})),
-        event("5", "dev.cdevents.service.deployed.0.3.0", "shop", json!({"environment": {"id": "prod"}, "artifactId": "pkg:oci/shop@sha256%3Ab2"}), json!({})),
+        event(
+            "1",
+            "dev.cdevents.pipelinerun.started.0.3.0",
+            "run-1",
+            json!({"pipelineName": "build", "uri": "https://ci/1"}),
+            json!({"chainId": "run-1", "customData": {"dossier": {"sources": [{"repository": REPO, "commit": "c1"}]}}}),
+        ),
+        event(
+            "2",
+            "dev.cdevents.artifact.packaged.0.3.0",
+            "pkg:generic/shop@1.0",
+            json!({"change": {"id": "pr-7"}}),
+            json!({"chainId": "run-1"}),
+        ),
+        event(
+            "3",
+            "dev.cdevents.artifact.packaged.0.3.0",
+            "pkg:oci/shop-base@sha256%3Aa1",
+            json!({"change": {"id": "img-1"}}),
+            json!({"customData": {"dossier": {"parents": ["pkg:generic/shop@1.0"]}}}),
+        ),
+        event(
+            "4",
+            "dev.cdevents.artifact.packaged.0.3.0",
+            "pkg:oci/shop@sha256%3Ab2",
+            json!({"change": {"id": "img-2"}}),
+            json!({"customData": {"dossier": {"parents": ["pkg:oci/shop-base@sha256%3Aa1"]}}}),
+        ),
+        event(
+            "5",
+            "dev.cdevents.service.deployed.0.3.0",
+            "shop",
+            json!({"environment": {"id": "prod"}, "artifactId": "pkg:oci/shop@sha256%3Ab2"}),
+            json!({}),
+        ),
     ]
 }
 
 fn vulnerability(id: &str, predicate: &str) -> Value {
-    let content = if predicate == "discovered" { json!({"severity": "critical", "commits": [{"repository": REPO, "commit": "c1"}]}) } else { json!({}) };
+    let content = if predicate == "discovered" {
+        json!({"severity": "critical", "commits": [{"repository": REPO, "commit": "c1"}]})
+    } else {
+        json!({})
+    };
     event(&format!("{predicate}-{id}"), &format!("dev.cdeventsx.dossier-vulnerability.{predicate}.0.1.0"), id, content, json!({}))
 }
 
@@ -73,12 +104,18 @@ fn a_vulnerable_commit_reaches_the_cluster_through_the_images_live_and_as_of() {
 
     post_all(&server, &[vulnerability("CVE-2026-1234", "discovered")]);
     let change = next_change();
-    assert_eq!((change["cluster"].as_str(), change["vulnerability"].as_str(), change["affected"].as_bool()), (Some("prod"), Some("CVE-2026-1234"), Some(true)));
+    assert_eq!(
+        (change["cluster"].as_str(), change["vulnerability"].as_str(), change["affected"].as_bool()),
+        (Some("prod"), Some("CVE-2026-1234"), Some(true))
+    );
 
     let (_, impact) = server.get("/api/v1/impact?vulnerability=CVE-2026-1234");
     assert_eq!(impact["clusters"], json!(["prod"]));
     let top = impact["artifacts"].as_array().unwrap().iter().find(|a| a["artifact"] == "pkg:oci/shop@sha256%3Ab2").unwrap();
-    assert_eq!(top["path"], json!([format!("{REPO}@c1"), "pkg:generic/shop@1.0", "pkg:oci/shop-base@sha256%3Aa1", "pkg:oci/shop@sha256%3Ab2"]));
+    assert_eq!(
+        top["path"],
+        json!([format!("{REPO}@c1"), "pkg:generic/shop@1.0", "pkg:oci/shop-base@sha256%3Aa1", "pkg:oci/shop@sha256%3Ab2"])
+    );
     assert_eq!(top["image"], true);
     let (_, risk) = server.get("/api/v1/risk");
     assert_eq!(risk["clusters"][0]["cluster"], "prod");
@@ -111,8 +148,13 @@ fn now_rfc3339() -> String {
 fn a_broken_convention_is_refused_with_its_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let bad = event("1", "dev.cdevents.artifact.packaged.0.3.0", "pkg:oci/x", json!({"change": {"id": "c"}}),
-                    json!({"customData": {"dossier": {"parents": "pkg:oci/base"}}}));
+    let bad = event(
+        "1",
+        "dev.cdevents.artifact.packaged.0.3.0",
+        "pkg:oci/x",
+        json!({"change": {"id": "c"}}),
+        json!({"customData": {"dossier": {"parents": "pkg:oci/base"}}}),
+    );
     let (status, answer) = server.post("application/json", bad.to_string().as_bytes());
     assert_eq!(status, 422);
     assert_eq!(answer["violations"][0]["pointer"], "/customData/dossier/parents");

@@ -28,7 +28,16 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let stream = format!("DOSSIER_TEST_{}_{nanos}", std::process::id());
     let prefix = format!("test{nanos}.events");
-    let flags = ["--policies", policies.to_str().unwrap(), "--nats", url.as_str(), "--nats-stream", stream.as_str(), "--nats-subject", prefix.as_str()];
+    let flags = [
+        "--policies",
+        policies.to_str().unwrap(),
+        "--nats",
+        url.as_str(),
+        "--nats-stream",
+        stream.as_str(),
+        "--nats-subject",
+        prefix.as_str(),
+    ];
     let mut server = Server::start_with(&data, &flags);
     let published = json!({
         "context": {"specversion": "0.5.1", "id": "n1", "source": "/ci", "type": "dev.cdevents.artifact.published.0.3.0", "timestamp": "2026-11-30T10:00:00Z"},
@@ -42,7 +51,10 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     let message: Value = serde_json::from_slice(&data_bytes).unwrap();
     let (_, emitted) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(message, emitted["events"][0]["event"], "the payload is the emitted CDEvent");
-    assert!(headers.contains("ce-type: dev.cdevents.testsuiterun.queued.0.3.0") && headers.contains("ce-source: /dossier/policies/scan"), "{headers}");
+    assert!(
+        headers.contains("ce-type: dev.cdevents.testsuiterun.queued.0.3.0") && headers.contains("ce-source: /dossier/policies/scan"),
+        "{headers}"
+    );
     server.kill9();
 
     // From a cursor that was not saved, the same event is published again, and stored once.

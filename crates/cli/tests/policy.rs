@@ -58,7 +58,8 @@ fn eval_decides_with_the_subjects_history_and_lineage() {
         "subject": {"id": "shop", "content": {"environment": {"id": "prod-eu-1"}, "artifactId": image}}
     }).to_string()).unwrap();
     let pack = starter_pack();
-    let (code, out, err) = dossier(&["policy", "eval", "--dir", pack.to_str().unwrap(), "--event", deploy.to_str().unwrap(), "--server", &server.url]);
+    let (code, out, err) =
+        dossier(&["policy", "eval", "--dir", pack.to_str().unwrap(), "--event", deploy.to_str().unwrap(), "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     let answer: Value = serde_json::from_str(&out).unwrap();
     let decisions = answer["decisions"].as_array().unwrap();
@@ -186,18 +187,31 @@ fn a_webhook_action_posts_a_signed_body_and_its_outcome_is_recorded() {
     let run = finished_run(&server, "pkg:oci/x@1");
     assert_eq!((run["kind"].as_str(), run["target"].as_str(), run["policy"].as_str()), (Some("webhook"), Some(url.as_str()), Some("scan")));
     let f = &run["finished"];
-    assert_eq!((f["status"].as_str(), f["httpStatus"].as_u64(), f["attempts"].as_u64(), f["execution"].as_u64()), (Some("succeeded"), Some(200), Some(1), Some(1)));
+    assert_eq!(
+        (f["status"].as_str(), f["httpStatus"].as_u64(), f["attempts"].as_u64(), f["execution"].as_u64()),
+        (Some("succeeded"), Some(200), Some(1), Some(1))
+    );
     // No secret is written down: the log holds the secret's name only.
     let (_, all) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-action.*");
     assert!(!all.to_string().contains("s3cret"));
     let types: Vec<&str> = all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["dev.cdeventsx.dossier-action.queued.0.1.0", "dev.cdeventsx.dossier-action.started.0.1.0", "dev.cdeventsx.dossier-action.finished.0.1.0"]);
+    assert_eq!(
+        types,
+        [
+            "dev.cdeventsx.dossier-action.queued.0.1.0",
+            "dev.cdeventsx.dossier-action.started.0.1.0",
+            "dev.cdeventsx.dossier-action.finished.0.1.0"
+        ]
+    );
 }
 
 /// The one action run about `artifact`, once it has finished.
 fn finished_run(server: &Server, artifact: &str) -> Value {
     eventually("the action's end", || {
-        let (_, runs) = server.get(&format!("/api/v1/actions?artifact={}", artifact.replace('%', "%25").replace(';', "%3B").replace(' ', "%20").replace('/', "%2F")));
+        let (_, runs) = server.get(&format!(
+            "/api/v1/actions?artifact={}",
+            artifact.replace('%', "%25").replace(';', "%3B").replace(' ', "%20").replace('/', "%2F")
+        ));
         runs["runs"].as_array().and_then(|r| r.first().cloned()).filter(|r| r["finished"].is_object())
     })
 }
@@ -239,7 +253,8 @@ fn events_committed_before_a_crash_are_evaluated_after_the_restart_once() {
 fn replay_reports_what_a_policy_would_have_decided_without_acting() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut with_sbom = event("r2", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/b@1", json!({"sbom": {"uri": "https://s/b.json"}}), json!({}));
+    let mut with_sbom =
+        event("r2", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/b@1", json!({"sbom": {"uri": "https://s/b.json"}}), json!({}));
     with_sbom["context"]["timestamp"] = json!("2026-11-25T11:00:00Z");
     let events = json!([
         event("r1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/a@1", json!({}), json!({})),
@@ -253,7 +268,17 @@ fn replay_reports_what_a_policy_would_have_decided_without_acting() {
     assert!(out.contains("       0  deny: artifact pkg:oci/a@1 was published without an SBOM; would recheck: {\"after\":\"15m\",\"kind\":\"recheck\"}; would emit:"), "{out}");
     assert!(out.ends_with("2 evaluations: 1 would deny, 0 would warn, 2 would act (nothing was run)\n"), "{out}");
     // A window by event time.
-    let (_, out, _) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--since", "2026-11-25T10:30:00Z", "--server", &server.url]);
+    let (_, out, _) = dossier(&[
+        "policy",
+        "replay",
+        "sbom_required",
+        "--dir",
+        pack.to_str().unwrap(),
+        "--since",
+        "2026-11-25T10:30:00Z",
+        "--server",
+        &server.url,
+    ]);
     assert!(out.ends_with("1 evaluations: 0 would deny, 0 would warn, 1 would act (nothing was run)\n"), "{out}");
     let (_, page) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(page["events"], json!([]), "replay runs no action");
@@ -264,7 +289,8 @@ fn a_critical_vulnerability_in_production_opens_a_ticket_and_quarantines_until_r
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
     std::fs::create_dir(&policies).unwrap();
-    std::fs::copy(starter_pack().join("critical_in_production_response.rego"), policies.join("critical_in_production_response.rego")).unwrap();
+    std::fs::copy(starter_pack().join("critical_in_production_response.rego"), policies.join("critical_in_production_response.rego"))
+        .unwrap();
     let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
     let image = "pkg:oci/shop@sha256%3Ab2";
     let history = json!([
@@ -311,7 +337,8 @@ fn a_run_action_executes_a_configured_tool_without_a_shell() {
     );
     let tools = dir.path().join("tools.toml");
     std::fs::write(&tools, "[tools.scanner]\nargv = [\"/bin/echo\", \"scanned\"]\ntimeout_secs = 10\n").unwrap();
-    let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap(), "--tools", tools.to_str().unwrap()]);
+    let server =
+        Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap(), "--tools", tools.to_str().unwrap()]);
     let published = event("t1", "dev.cdevents.artifact.published.0.3.0", "pkg:oci/x@1;rm -rf /", json!({}), json!({}));
     assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
     let decision = eventually("the decision", || {
@@ -321,7 +348,11 @@ fn a_run_action_executes_a_configured_tool_without_a_shell() {
     assert_eq!(decision["event"]["subject"]["content"]["actions"][0]["outcome"]["status"], "queued");
     let run = finished_run(&server, "pkg:oci/x@1;rm -rf /");
     let f = &run["finished"];
-    assert_eq!((f["status"].as_str(), f["exitCode"].as_i64(), run["target"].as_str()), (Some("succeeded"), Some(0), Some("scanner")), "{run}");
+    assert_eq!(
+        (f["status"].as_str(), f["exitCode"].as_i64(), run["target"].as_str()),
+        (Some("succeeded"), Some(0), Some("scanner")),
+        "{run}"
+    );
     let output = "scanned pkg:oci/x@1;rm -rf /\n";
     assert_eq!(f["output"], output);
     // The whole output is kept, under the digest the run records.
@@ -359,7 +390,10 @@ fn an_action_cut_short_by_a_crash_runs_again_and_a_finished_one_never_does() {
 
     let mut server = Server::start_with(&data, &flags);
     let run = finished_run(&server, "pkg:oci/k@1");
-    assert_eq!((run["status"].as_str(), run["started"].as_array().unwrap().len(), run["finished"]["execution"].as_u64()), (Some("succeeded"), 2, Some(2)));
+    assert_eq!(
+        (run["status"].as_str(), run["started"].as_array().unwrap().len(), run["finished"]["execution"].as_u64()),
+        (Some("succeeded"), 2, Some(2))
+    );
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\nran\n");
     server.kill9();
 
@@ -536,6 +570,10 @@ fn replay_over_stored_history_decides_as_the_live_engine_did() {
     let (_, after) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
     assert_eq!(after["events"].as_array().unwrap().len(), 2);
 
-    let page = ureq::get(&format!("{}/ui/policies?replay=unsigned_artifact&since=2026-01-01T00:00:00Z", server.url)).call().unwrap().into_string().unwrap();
+    let page = ureq::get(&format!("{}/ui/policies?replay=unsigned_artifact&since=2026-01-01T00:00:00Z", server.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
     assert!(page.contains("<b>unsigned_artifact</b>: 3 evaluations — 0 would deny, 2 would warn, 0 would act. Nothing was run."), "{page}");
 }

@@ -55,7 +55,10 @@ fn commits(v: &Value, pointer: &str) -> Result<Vec<(String, String)>, Convention
             .enumerate()
             .map(|(i, x)| match (x.get("repository").and_then(Value::as_str), x.get("commit").and_then(Value::as_str)) {
                 (Some(r), Some(c)) if !r.is_empty() && !c.is_empty() => Ok((r.to_owned(), c.to_owned())),
-                _ => Err(err(&format!("{pointer}/{i}"), "must be {\"repository\": \"<url>\", \"commit\": \"<sha>\"}, both non-empty strings")),
+                _ => Err(err(
+                    &format!("{pointer}/{i}"),
+                    "must be {\"repository\": \"<url>\", \"commit\": \"<sha>\"}, both non-empty strings",
+                )),
             })
             .collect(),
         Some(_) => Err(err(pointer, "must be an array of {\"repository\", \"commit\"} objects")),
@@ -156,9 +159,10 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
         _ if ty.starts_with(VULNERABILITY_DISCOVERED) => {
             let severity = match v.pointer("/subject/content/severity") {
                 None => Severity::Unknown,
-                Some(s) => s.as_str().and_then(Severity::parse).ok_or_else(|| {
-                    err("/subject/content/severity", "must be one of critical, high, medium, low, unknown")
-                })?,
+                Some(s) => s
+                    .as_str()
+                    .and_then(Severity::parse)
+                    .ok_or_else(|| err("/subject/content/severity", "must be one of critical, high, medium, low, unknown"))?,
             };
             let commits = commits(v, "/subject/content/commits")?;
             let artifacts = strings(v, "/subject/content/artifacts")?;
@@ -220,8 +224,8 @@ pub fn relevant(event_type: &str) -> bool {
         "dev.cdeventsx.dossier-artifact.",
         DOCUMENT_RECEIVED,
     ]
-        .iter()
-        .any(|p| event_type.starts_with(p))
+    .iter()
+    .any(|p| event_type.starts_with(p))
 }
 
 #[cfg(test)]
@@ -261,7 +265,11 @@ mod tests {
             facts(&e).unwrap(),
             vec![
                 Fact::Contains { artifact: shop.clone(), package: "pkg:npm/lodash".into(), version: "4.17.20".into() },
-                Fact::RunSource { run: "provenance sha256:d0c".into(), repository: "https://github.com/o/shop".into(), commit: "7fd1".into() },
+                Fact::RunSource {
+                    run: "provenance sha256:d0c".into(),
+                    repository: "https://github.com/o/shop".into(),
+                    commit: "7fd1".into()
+                },
                 Fact::BuiltBy { artifact: shop.clone(), run: "provenance sha256:d0c".into() },
                 Fact::Parent { artifact: shop, parent: "pkg:oci/node@sha256%3A9e".into() },
             ]

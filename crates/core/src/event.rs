@@ -104,10 +104,7 @@ fn str_at<'a>(v: &'a Value, pointer: &'static str) -> Result<&'a str, ParseError
 
 /// Formats nanoseconds since the Unix epoch as RFC 3339 in UTC.
 pub fn format_timestamp(nanos: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| nanos.to_string())
+    OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| nanos.to_string())
 }
 
 /// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch.
@@ -126,10 +123,8 @@ impl Event {
         }
         .to_owned();
         let timestamp = str_at(value, "/context/timestamp")?.to_owned();
-        let time_unix_nanos = parse_timestamp(&timestamp).ok_or_else(|| ParseError::Field {
-            pointer: "/context/timestamp".into(),
-            reason: "must be an RFC 3339 date-time".into(),
-        })?;
+        let time_unix_nanos = parse_timestamp(&timestamp)
+            .ok_or_else(|| ParseError::Field { pointer: "/context/timestamp".into(), reason: "must be an RFC 3339 date-time".into() })?;
         let event_type = EventType::new(str_at(value, "/context/type")?);
         let subject_id = str_at(value, "/subject/id")?.to_owned();
         let chain_id = match value.pointer("/context/chainId") {
@@ -150,10 +145,7 @@ impl Event {
             Vec::new()
         };
         Ok(Event {
-            key: EventKey {
-                source: str_at(value, "/context/source")?.to_owned(),
-                id: str_at(value, "/context/id")?.to_owned(),
-            },
+            key: EventKey { source: str_at(value, "/context/source")?.to_owned(), id: str_at(value, "/context/id")?.to_owned() },
             event_type,
             spec_version,
             timestamp,

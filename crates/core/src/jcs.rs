@@ -92,14 +92,9 @@ mod tests {
     #[test]
     fn sorts_members_by_utf16_code_units_and_drops_whitespace() {
         // The RFC 8785 section 3.2.3 example: U+20AC sorts before U+1F600 in UTF-16.
-        let v: serde_json::Value = serde_json::from_str(
-            r#"{ "\u20ac": "Euro", "\ud83d\ude00": "Smiley", "\r": "CR", "1": "One", "\u0080": "Ctl" }"#,
-        )
-        .unwrap();
-        assert_eq!(
-            canonicalize(&v),
-            "{\"\\r\":\"CR\",\"1\":\"One\",\"\u{80}\":\"Ctl\",\"\u{20ac}\":\"Euro\",\"\u{1f600}\":\"Smiley\"}"
-        );
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{ "\u20ac": "Euro", "\ud83d\ude00": "Smiley", "\r": "CR", "1": "One", "\u0080": "Ctl" }"#).unwrap();
+        assert_eq!(canonicalize(&v), "{\"\\r\":\"CR\",\"1\":\"One\",\"\u{80}\":\"Ctl\",\"\u{20ac}\":\"Euro\",\"\u{1f600}\":\"Smiley\"}");
     }
 
     #[test]

@@ -58,9 +58,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Bounded<T> {
                 while let Some(x) = seq.next_element()? {
                     let left = LEFT.with(Cell::get);
                     if left == 0 {
-                        return Err(A::Error::custom(format!(
-                            "more than {MAX_ITEMS} array elements in one document; split the document"
-                        )));
+                        return Err(A::Error::custom(format!("more than {MAX_ITEMS} array elements in one document; split the document")));
                     }
                     LEFT.with(|l| l.set(left - 1));
                     out.push(x);

@@ -238,16 +238,9 @@ fn split_package(package: Option<String>) -> (Option<String>, Option<String>) {
 }
 
 fn component(c: CdxComponent) -> Component {
-    let licenses = c
-        .licenses
-        .into_iter()
-        .filter_map(|l| l.expression.or_else(|| l.license.and_then(|l| l.id.or(l.name))))
-        .collect();
-    let hashes: BTreeMap<String, String> = c
-        .hashes
-        .into_iter()
-        .map(|h| (h.alg.to_ascii_lowercase().replace('-', ""), h.content.to_ascii_lowercase()))
-        .collect();
+    let licenses = c.licenses.into_iter().filter_map(|l| l.expression.or_else(|| l.license.and_then(|l| l.id.or(l.name)))).collect();
+    let hashes: BTreeMap<String, String> =
+        c.hashes.into_iter().map(|h| (h.alg.to_ascii_lowercase().replace('-', ""), h.content.to_ascii_lowercase())).collect();
     Component { name: c.name, version: c.version, purl: c.purl, licenses, hashes }
 }
 

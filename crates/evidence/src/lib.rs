@@ -10,8 +10,8 @@
 
 pub mod about;
 mod bounded;
-mod cyclonedx;
 pub mod cvss;
+mod cyclonedx;
 mod detect;
 mod intoto;
 mod model;

@@ -145,8 +145,19 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
                     None => uri,
                 })
             });
-            let title = rule.and_then(|r| r.short_description.as_ref()).and_then(|t| t.text.clone()).or(result.message.and_then(|m| m.text));
-            out.findings.push(Finding { id, aliases: Vec::new(), severity, score, package: None, version: None, fixed_version: None, location, title });
+            let title =
+                rule.and_then(|r| r.short_description.as_ref()).and_then(|t| t.text.clone()).or(result.message.and_then(|m| m.text));
+            out.findings.push(Finding {
+                id,
+                aliases: Vec::new(),
+                severity,
+                score,
+                package: None,
+                version: None,
+                fixed_version: None,
+                location,
+                title,
+            });
         }
     }
     Ok(out)

@@ -119,11 +119,8 @@ fn an_osv_advisory_names_the_package_and_its_fix_and_scores_its_vector() {
 #[test]
 fn osv_scanner_output_gives_the_installed_versions() {
     let x = read("osv-scanner.json");
-    let got: Vec<_> = x
-        .findings
-        .iter()
-        .map(|f| (f.id.as_str(), f.package.as_deref().unwrap(), f.fixed_version.as_deref(), f.severity))
-        .collect();
+    let got: Vec<_> =
+        x.findings.iter().map(|f| (f.id.as_str(), f.package.as_deref().unwrap(), f.fixed_version.as_deref(), f.severity)).collect();
     assert_eq!(
         got,
         [
@@ -153,7 +150,10 @@ fn slsa_v1_provenance_in_a_dsse_envelope_gives_sources_parents_and_builder() {
     let p = x.provenance.unwrap();
     assert_eq!(p.builder.as_deref(), Some("https://github.com/actions/runner/github-hosted"));
     assert_eq!(p.invocation.as_deref(), Some("https://github.com/example/shop/actions/runs/1234/attempts/1"));
-    assert_eq!(p.sources, vec![Source { repository: "https://github.com/example/shop".into(), commit: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into() }]);
+    assert_eq!(
+        p.sources,
+        vec![Source { repository: "https://github.com/example/shop".into(), commit: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into() }]
+    );
     assert_eq!(p.parents, vec!["pkg:oci/node@sha256%3A9e1c?repository_url=docker.io/library".to_owned()]);
     assert_eq!(p.materials.len(), 2);
 }
@@ -164,7 +164,10 @@ fn slsa_v0_2_provenance_takes_its_config_source_as_a_source() {
     let p = x.provenance.unwrap();
     assert_eq!(p.builder.as_deref(), Some("https://tekton.dev/chains/v2"));
     assert_eq!(p.invocation.as_deref(), Some("shop-build-run-42"));
-    assert_eq!(p.sources, vec![Source { repository: "https://github.com/example/shop".into(), commit: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into() }]);
+    assert_eq!(
+        p.sources,
+        vec![Source { repository: "https://github.com/example/shop".into(), commit: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d".into() }]
+    );
     assert_eq!(p.parents, vec!["pkg:oci/golang@sha256%3A77aa".to_owned()]);
 }
 
@@ -186,16 +189,25 @@ fn malformed_documents_are_refused_with_the_field_and_what_is_accepted() {
         refused(Format::Spdx, r#"{"spdxVersion": "SPDX-2.3", "packages": [{"SPDXID": "x", "name": 7}]}"#),
         "spdx document: /packages/0/name: invalid type: integer `7`, expected a string"
     );
-    assert_eq!(refused(Format::Sarif, r#"{"version": "2.0.0", "runs": []}"#), "sarif document: version \"2.0.0\" is not read; Dossier reads SARIF 2.1.0");
     assert_eq!(
-        refused(Format::OpenVex, r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": "CVE-1", "status": "fine"}]}"#),
+        refused(Format::Sarif, r#"{"version": "2.0.0", "runs": []}"#),
+        "sarif document: version \"2.0.0\" is not read; Dossier reads SARIF 2.1.0"
+    );
+    assert_eq!(
+        refused(
+            Format::OpenVex,
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": "CVE-1", "status": "fine"}]}"#
+        ),
         "openvex document: /statements/0/status: \"fine\" is not a status; accepted: not_affected, affected, fixed, under_investigation"
     );
     assert_eq!(
         refused(Format::InToto, r#"{"payloadType": "application/vnd.in-toto+json", "payload": "%%%"}"#),
         "intoto document: /payload: not standard base64: Invalid symbol 37, offset 0."
     );
-    assert_eq!(refused(Format::Osv, r#"{"affected": []}"#), "osv document: /id: missing field `id` (an OSV record names its vulnerability; osv-scanner output has `results`)");
+    assert_eq!(
+        refused(Format::Osv, r#"{"affected": []}"#),
+        "osv document: /id: missing field `id` (an OSV record names its vulnerability; osv-scanner output has `results`)"
+    );
     assert!(matches!(extract(Format::Spdx, &b"{\"spdxVersion\": \"SPDX-2.3\", "[..]), Err(DocumentError::NotJson(_))));
 }
 
@@ -212,5 +224,8 @@ fn hostile_nesting_is_skipped_or_refused_never_followed_down_the_stack() {
         "]}".repeat(100)
     );
     let err = extract(Format::CycloneDx, nested.as_bytes()).unwrap_err().to_string();
-    assert!(err.starts_with("cyclonedx document: /components/0/components/0/") && err.ends_with("nested more than 128 levels deep"), "{err}");
+    assert!(
+        err.starts_with("cyclonedx document: /components/0/components/0/") && err.ends_with("nested more than 128 levels deep"),
+        "{err}"
+    );
 }

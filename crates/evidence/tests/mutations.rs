@@ -10,7 +10,8 @@ use proptest::prelude::*;
 
 fn corpus() -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/documents");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e != "md")).collect();
     names.sort();
     names.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
@@ -26,7 +27,8 @@ enum Damage {
 }
 
 fn damage() -> impl Strategy<Value = Damage> {
-    let token = prop::sample::select(vec!["[", "]", "{", "}", "\"", ",", ":", "null", "-1e999", "\"\\ud800\"", "[[[[[[[[", "0", "true", "{\"a\":"]);
+    let token =
+        prop::sample::select(vec!["[", "]", "{", "}", "\"", ",", ":", "null", "-1e999", "\"\\ud800\"", "[[[[[[[[", "0", "true", "{\"a\":"]);
     prop_oneof![
         (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(at, bytes)| Damage::Overwrite { at, bytes }),
         (any::<usize>(), 1..64usize).prop_map(|(at, len)| Damage::Delete { at, len }),

@@ -208,9 +208,17 @@ impl Rules {
             return Err(invalid("vulnerabilities", "an exception names the vulnerabilities and/or the policies it waives"));
         }
         if r.scope.artifacts.is_empty() {
-            return Err(invalid("artifacts", "an exception names the artifacts it covers: purls, or globs such as \"pkg:oci/shop@*\" (\"*\" for all)"));
+            return Err(invalid(
+                "artifacts",
+                "an exception names the artifacts it covers: purls, or globs such as \"pkg:oci/shop@*\" (\"*\" for all)",
+            ));
         }
-        for (field, list) in [("vulnerabilities", &r.scope.vulnerabilities), ("artifacts", &r.scope.artifacts), ("environments", &r.scope.environments), ("policies", &r.scope.policies)] {
+        for (field, list) in [
+            ("vulnerabilities", &r.scope.vulnerabilities),
+            ("artifacts", &r.scope.artifacts),
+            ("environments", &r.scope.environments),
+            ("policies", &r.scope.policies),
+        ] {
             if list.iter().any(|x| x.trim().is_empty()) {
                 return Err(invalid(field, "entries must not be empty"));
             }

@@ -34,7 +34,10 @@ fn a_request_is_refused_with_the_field_and_what_is_accepted() {
     let mut r = request(T0 + DAY);
     assert_eq!(rules.check_request(&r, T0), Ok(T0 + DAY));
     r.expires = "next week".into();
-    assert_eq!(rules.check_request(&r, T0).unwrap_err().to_string(), "expires: \"next week\" is not an RFC 3339 date-time, e.g. 2026-12-31T00:00:00Z");
+    assert_eq!(
+        rules.check_request(&r, T0).unwrap_err().to_string(),
+        "expires: \"next week\" is not an RFC 3339 date-time, e.g. 2026-12-31T00:00:00Z"
+    );
     r.expires = format_timestamp(T0 + 91 * DAY);
     assert_eq!(
         rules.check_request(&r, T0).unwrap_err().to_string(),
@@ -44,7 +47,10 @@ fn a_request_is_refused_with_the_field_and_what_is_accepted() {
     assert!(rules.check_request(&r, T0).unwrap_err().to_string().ends_with("is not in the future"));
     let mut r = request(T0 + DAY);
     r.scope.vulnerabilities.clear();
-    assert_eq!(rules.check_request(&r, T0).unwrap_err(), invalid("vulnerabilities", "an exception names the vulnerabilities and/or the policies it waives"));
+    assert_eq!(
+        rules.check_request(&r, T0).unwrap_err(),
+        invalid("vulnerabilities", "an exception names the vulnerabilities and/or the policies it waives")
+    );
     let mut r = request(T0 + DAY);
     r.id = Some("no spaces".into());
     assert!(rules.check_request(&r, T0).unwrap_err().to_string().starts_with("id: \"no spaces\" is not an id"));
@@ -55,13 +61,19 @@ fn an_exception_is_in_force_from_its_approval_to_its_expiry_or_revocation_exactl
     let rules = Rules::default();
     let mut b = book_with(T0 + 10 * DAY);
     assert_eq!(b.get("exc-1").unwrap().state(T0 + 1, &rules), State::Requested);
-    assert_eq!(b.check_approval("exc-1", "alice", T0 + 2, &rules).unwrap_err().to_string(), "approver: \"alice\" requested this exception; another person must approve it");
+    assert_eq!(
+        b.check_approval("exc-1", "alice", T0 + 2, &rules).unwrap_err().to_string(),
+        "approver: \"alice\" requested this exception; another person must approve it"
+    );
     assert!(b.check_approval("exc-1", "bob", T0 + 2, &rules).is_ok());
     b.apply(2, APPROVED, "exc-1", &json!({"approver": "bob"}), T0 + DAY);
     let e = b.get("exc-1").unwrap();
     assert_eq!((e.state(T0 + DAY - 1, &rules), e.state(T0 + DAY, &rules)), (State::Requested, State::Active));
     assert_eq!((e.state(T0 + 10 * DAY - 1, &rules), e.state(T0 + 10 * DAY, &rules)), (State::Active, State::Expired));
-    assert_eq!(b.check_approval("exc-1", "carol", T0 + DAY, &rules).unwrap_err().to_string(), "exception \"exc-1\" is active: it was approved already");
+    assert_eq!(
+        b.check_approval("exc-1", "carol", T0 + DAY, &rules).unwrap_err().to_string(),
+        "exception \"exc-1\" is active: it was approved already"
+    );
     b.apply(3, REVOKED, "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
     let e = b.get("exc-1").unwrap();
     assert_eq!((e.state(T0 + 5 * DAY - 1, &rules), e.state(T0 + 5 * DAY, &rules)), (State::Active, State::Revoked));

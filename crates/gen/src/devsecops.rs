@@ -68,7 +68,11 @@ impl DevSecOps {
     }
 
     pub fn top(&self, family: u64) -> String {
-        if self.depth == 0 { self.binary(family) } else { self.image(family, self.depth) }
+        if self.depth == 0 {
+            self.binary(family)
+        } else {
+            self.image(family, self.depth)
+        }
     }
 
     pub fn base_image(&self, b: u64) -> String {
@@ -97,7 +101,14 @@ impl DevSecOps {
     /// The build-up: base images, then per family its run, binary, images and deployment.
     pub fn history(&self) -> impl Iterator<Item = Value> + '_ {
         let bases = (0..self.base_images as u64).map(move |b| {
-            self.event(b, "dev.cdevents.artifact.packaged.0.3.0", self.base_image(b), json!({"change": {"id": format!("base-{b}")}}), None, None)
+            self.event(
+                b,
+                "dev.cdevents.artifact.packaged.0.3.0",
+                self.base_image(b),
+                json!({"change": {"id": format!("base-{b}")}}),
+                None,
+                None,
+            )
         });
         let per_family = self.depth as u64 + 3;
         let families = (0..self.families()).flat_map(move |f| {
@@ -227,7 +238,12 @@ mod tests {
     #[test]
     fn every_event_of_the_history_is_valid() {
         let g = DevSecOps { artifacts: 60, depth: 4, ..Default::default() };
-        let extra = [g.vulnerability(1, 999), g.fixed(&DevSecOps::vulnerability_id(1), 1000), g.redeploy(0, 1, 1001), g.package_vulnerability(3, 1002)];
+        let extra = [
+            g.vulnerability(1, 999),
+            g.fixed(&DevSecOps::vulnerability_id(1), 1000),
+            g.redeploy(0, 1, 1001),
+            g.package_vulnerability(3, 1002),
+        ];
         let events: Vec<Value> = g.history().chain(extra).collect();
         assert_eq!(events.len() as u64, 5 + g.families() * 7 + 4);
         for e in &events {

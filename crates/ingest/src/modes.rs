@@ -128,8 +128,8 @@ pub fn decode(content_type: Option<&str>, ce: &CeHeaders, body: &[u8], limits: &
             Ok(Decoded { items: vec![item], list: false })
         }
         Mode::Batch => {
-            let raws: Vec<&RawValue> = serde_json::from_slice(body)
-                .map_err(|e| BodyError::Malformed(format!("a batch is a JSON array of CloudEvents: {e}")))?;
+            let raws: Vec<&RawValue> =
+                serde_json::from_slice(body).map_err(|e| BodyError::Malformed(format!("a batch is a JSON array of CloudEvents: {e}")))?;
             check_count(raws.len())?;
             let items = raws.iter().enumerate().map(|(i, raw)| from_cloudevent(i, raw).and_then(|r| r)).collect();
             Ok(Decoded { items, list: true })
@@ -180,8 +180,7 @@ fn event_from_text(index: usize, text: &str) -> Result<Event, ItemError> {
 
 /// Validates one CDEvent given as its raw bytes and parsed value.
 fn event_from(index: usize, raw: &[u8], value: &Value) -> Result<Event, ItemError> {
-    dossier_cdevents::validate(value)
-        .map_err(|r| ItemError { index, event_id: r.event_id, violations: r.violations })?;
+    dossier_cdevents::validate(value).map_err(|r| ItemError { index, event_id: r.event_id, violations: r.violations })?;
     Event::from_json(raw.to_vec(), value).map_err(|e| {
         let dossier_core::ParseError::Field { pointer, reason } = e;
         ItemError {
@@ -310,12 +309,20 @@ mod tests {
 
     #[test]
     fn binary_mode_requires_headers_that_match_the_event() {
-        let ce = CeHeaders { specversion: Some("1.0".into()), id: Some("other".into()), source: Some("/ci".into()), ty: Some("dev.cdevents.pipelinerun.queued.0.3.0".into()) };
+        let ce = CeHeaders {
+            specversion: Some("1.0".into()),
+            id: Some("other".into()),
+            source: Some("/ci".into()),
+            ty: Some("dev.cdevents.pipelinerun.queued.0.3.0".into()),
+        };
         let d = dec(Some("application/json"), &ce, &serde_json::to_vec(&cdevent("a")).unwrap()).unwrap();
         let err = d.items[0].as_ref().unwrap_err();
         assert_eq!(err.violations.len(), 1);
         assert_eq!(err.violations[0].pointer, "/context/id");
-        assert_eq!(err.violations[0].message, "\"a\" differs from the CloudEvent id \"other\" (header ce-id); the CDEvents binding requires them to be equal");
+        assert_eq!(
+            err.violations[0].message,
+            "\"a\" differs from the CloudEvent id \"other\" (header ce-id); the CDEvents binding requires them to be equal"
+        );
     }
 
     #[test]

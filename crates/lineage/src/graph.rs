@@ -33,7 +33,6 @@ impl Names {
     pub(crate) fn name(&self, id: Id) -> &str {
         &self.names[id as usize]
     }
-
 }
 
 #[derive(Debug, Clone, Default)]
@@ -319,7 +318,8 @@ impl Graph {
     /// Makes vulnerability `v` listen to origin `o`: every cluster `o` reaches counts for `v`.
     fn attach(&mut self, v: Id, o: Id) {
         if self.origin_vulns.entry(o).or_default().insert(v) {
-            let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
+            let clusters: Vec<(Id, u32)> =
+                self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
             for (e, n) in clusters {
                 self.vuln_cluster_adjust(v, e, o, n as i64);
             }
@@ -512,11 +512,7 @@ impl Graph {
     pub fn views(&self) -> Views {
         let n = |id: Id| self.names.name(id).to_owned();
         Views {
-            reach: self
-                .reach
-                .iter()
-                .flat_map(|(&a, list)| list.iter().map(move |&(o, s)| (n(o), n(a), s.direct, s.inherited)))
-                .collect(),
+            reach: self.reach.iter().flat_map(|(&a, list)| list.iter().map(move |&(o, s)| (n(o), n(a), s.direct, s.inherited))).collect(),
             clusters: self.clusters.iter().flat_map(|(&e, m)| m.iter().map(move |(&v, &c)| (n(e), n(v), c))).collect(),
         }
     }

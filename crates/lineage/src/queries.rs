@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use dossier_core::{Severity, VersionRange};
 use crate::graph::{Graph, Id};
+use dossier_core::{Severity, VersionRange};
 
 /// A lineage edge and the log entry that states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -216,15 +216,12 @@ impl Graph {
     }
 
     fn vulnerabilities_of_id(&self, a: Id) -> Vec<(String, Severity)> {
-        let vulns: std::collections::BTreeSet<Id> = self
-            .reach
-            .get(&a)
+        let vulns: std::collections::BTreeSet<Id> =
+            self.reach.get(&a).into_iter().flatten().flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied()).collect();
+        let mut out: Vec<(String, Severity)> = vulns
             .into_iter()
-            .flatten()
-            .flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied())
+            .map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
             .collect();
-        let mut out: Vec<(String, Severity)> =
-            vulns.into_iter().map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default())).collect();
         out.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
         out
     }

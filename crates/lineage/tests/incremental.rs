@@ -15,13 +15,17 @@ fn fact_strategy() -> impl Strategy<Value = Fact> {
     let sev = prop_oneof![Just(Severity::Low), Just(Severity::High), Just(Severity::Critical)];
     let package = (0..2u8).prop_map(|i| format!("pkg:npm/lib{i}"));
     let version = (1..5u8).prop_map(|i| format!("1.{i}.0"));
-    let range = prop_oneof![Just("<1.3.0"), Just(">=1.2.0,<1.4.0"), Just("*"), Just("=1.4.0")]
-        .prop_map(|r| VersionRange::parse(r).unwrap());
+    let range =
+        prop_oneof![Just("<1.3.0"), Just(">=1.2.0,<1.4.0"), Just("*"), Just("=1.4.0")].prop_map(|r| VersionRange::parse(r).unwrap());
     prop_oneof![
         (run.clone(), commit.clone()).prop_map(|(run, commit)| Fact::RunSource { run, repository: "repo".into(), commit }),
         (art.clone(), run).prop_map(|(artifact, run)| Fact::BuiltBy { artifact, run }),
         (art.clone(), art.clone()).prop_map(|(artifact, parent)| Fact::Parent { artifact, parent }),
-        (env.clone(), svc.clone(), art.clone()).prop_map(|(environment, service, artifact)| Fact::Deployed { environment, service, artifact }),
+        (env.clone(), svc.clone(), art.clone()).prop_map(|(environment, service, artifact)| Fact::Deployed {
+            environment,
+            service,
+            artifact
+        }),
         (env, svc).prop_map(|(environment, service)| Fact::Removed { environment, service }),
         (art.clone(), package.clone(), version).prop_map(|(artifact, package, version)| Fact::Contains { artifact, package, version }),
         (

@@ -59,7 +59,11 @@ impl Connection {
     pub fn connect(url: &str, timeout: Duration) -> Result<Connection, NatsError> {
         let addr = url.strip_prefix("nats://").unwrap_or(url).trim_end_matches('/').to_owned();
         let io = |source| NatsError::Io { addr: addr.clone(), source };
-        let target = addr.to_socket_addrs().map_err(|_| NatsError::Address(url.to_owned()))?.next().ok_or_else(|| NatsError::Address(url.to_owned()))?;
+        let target = addr
+            .to_socket_addrs()
+            .map_err(|_| NatsError::Address(url.to_owned()))?
+            .next()
+            .ok_or_else(|| NatsError::Address(url.to_owned()))?;
         let stream = TcpStream::connect_timeout(&target, timeout).map_err(io)?;
         stream.set_read_timeout(Some(timeout)).map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
@@ -109,7 +113,8 @@ impl Connection {
         match frame {
             Frame::MsgHead { subject, sid, header_len, total_len } => {
                 let mut body = vec![0u8; total_len + 2];
-                std::io::Read::read_exact(&mut self.reader, &mut body).map_err(|source| NatsError::Io { addr: self.addr.clone(), source })?;
+                std::io::Read::read_exact(&mut self.reader, &mut body)
+                    .map_err(|source| NatsError::Io { addr: self.addr.clone(), source })?;
                 body.truncate(total_len);
                 Ok(Frame::Msg(Message::split(subject, sid, header_len, body).map_err(|m| self.protocol(m))?))
             }
@@ -130,7 +135,9 @@ impl Connection {
         let deadline = Instant::now() + self.timeout;
         loop {
             let frame = match self.read_frame() {
-                Err(NatsError::Io { source, .. }) if matches!(source.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Err(NatsError::Io { source, .. })
+                    if matches!(source.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                {
                     return Err(NatsError::Timeout { addr: self.addr.clone(), subject: subject.to_owned(), timeout: self.timeout })
                 }
                 other => other?,
@@ -171,8 +178,11 @@ pub struct JetStream {
 
 /// An API answer: its error, or the answer.
 fn api_answer(payload: &[u8]) -> Result<Value, NatsError> {
-    let v: Value = serde_json::from_slice(payload)
-        .map_err(|e| NatsError::JetStream { code: 0, err_code: 0, description: format!("the answer is not JSON: {e}") })?;
+    let v: Value = serde_json::from_slice(payload).map_err(|e| NatsError::JetStream {
+        code: 0,
+        err_code: 0,
+        description: format!("the answer is not JSON: {e}"),
+    })?;
     if let Some(e) = v.get("error") {
         return Err(NatsError::JetStream {
             code: e["code"].as_u64().unwrap_or(0) as u16,
@@ -214,7 +224,11 @@ impl JetStream {
         all.extend_from_slice(headers);
         let reply = self.conn.request(subject, &all, payload)?;
         let v = api_answer(&reply.payload)?;
-        serde_json::from_value(v).map_err(|e| NatsError::JetStream { code: 0, err_code: 0, description: format!("unexpected acknowledgement: {e}") })
+        serde_json::from_value(v).map_err(|e| NatsError::JetStream {
+            code: 0,
+            err_code: 0,
+            description: format!("unexpected acknowledgement: {e}"),
+        })
     }
 
     /// How many messages the stream holds.
@@ -227,7 +241,9 @@ impl JetStream {
     pub fn last_message(&mut self, stream: &str, subject: &str) -> Result<Option<(String, Vec<u8>)>, NatsError> {
         match self.api(&format!("$JS.API.STREAM.MSG.GET.{stream}"), json!({"last_by_subj": subject})) {
             Ok(v) => {
-                let decode = |field: &str| base64::engine::general_purpose::STANDARD.decode(v["message"][field].as_str().unwrap_or("")).unwrap_or_default();
+                let decode = |field: &str| {
+                    base64::engine::general_purpose::STANDARD.decode(v["message"][field].as_str().unwrap_or("")).unwrap_or_default()
+                };
                 let headers = String::from_utf8_lossy(&decode("hdrs")).into_owned();
                 Ok(Some((headers, decode("data"))))
             }

@@ -9,7 +9,12 @@ pub enum Frame {
     Ok,
     Err(String),
     /// `MSG`/`HMSG` line: the body (headers and payload, `total_len` bytes, then CRLF) follows.
-    MsgHead { subject: String, sid: String, header_len: usize, total_len: usize },
+    MsgHead {
+        subject: String,
+        sid: String,
+        header_len: usize,
+        total_len: usize,
+    },
     Msg(Message),
 }
 
@@ -127,7 +132,10 @@ mod tests {
             Ok(Frame::MsgHead { subject: "_INBOX.x.2".into(), sid: "1".into(), header_len: 16, total_len: 20 })
         );
         assert!(parse_line("HMSG a 1 30 20\r\n").unwrap_err().contains("exceeds"));
-        assert!(parse_line("MSG a 1 999999999999\r\n").unwrap_err().contains("more than the 67108864 bytes"), "no allocation on a peer's word");
+        assert!(
+            parse_line("MSG a 1 999999999999\r\n").unwrap_err().contains("more than the 67108864 bytes"),
+            "no allocation on a peer's word"
+        );
         assert!(parse_line("WHAT\r\n").unwrap_err().starts_with("unexpected line"));
     }
 

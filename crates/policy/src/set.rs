@@ -215,9 +215,7 @@ impl PolicySet {
         }
         let triggers = strings(query(&mut trial, &format!("data.{package}.triggers"))?);
         if triggers.is_empty() {
-            return Err(format!(
-                "package {package} declares no triggers; add e.g. triggers := [\"dev.cdevents.artifact.published.*\"]"
-            ));
+            return Err(format!("package {package} declares no triggers; add e.g. triggers := [\"dev.cdevents.artifact.published.*\"]"));
         }
         let mode = match query(&mut trial, &format!("data.{package}.mode"))? {
             None => Mode::Enforce,
@@ -378,7 +376,8 @@ actions contains {"kind": "webhook", "url": "http://example.com"} if { input.sub
     fn a_policy_past_the_time_limit_is_stopped_with_an_error_and_the_others_still_decide() {
         let slow = "package dossier.slow\n\ntriggers := [\"*\"]\n\n\
                     deny contains \"never\" if {\n\tsome i in numbers.range(1, 5000)\n\tsome j in numbers.range(1, 5000)\n\ti * j < 0\n}\n";
-        let (mut set, errors) = PolicySet::from_sources(vec![("slow.rego".into(), slow.into()), ("sbom_required.rego".into(), SBOM.into())]);
+        let (mut set, errors) =
+            PolicySet::from_sources(vec![("slow.rego".into(), slow.into()), ("sbom_required.rego".into(), SBOM.into())]);
         assert_eq!(errors, vec![]);
         set.set_time_limit(Duration::from_millis(50));
         let started = std::time::Instant::now();
@@ -394,7 +393,8 @@ actions contains {"kind": "webhook", "url": "http://example.com"} if { input.sub
     #[test]
     fn a_module_that_does_not_compile_is_refused_with_its_line_and_the_rest_loads() {
         let broken = "package dossier.broken\n\ntriggers := [\"x\"]\n\ndeny contains msg if {\n    msg := \n}\n";
-        let (set, errors) = PolicySet::from_sources(vec![("broken.rego".into(), broken.into()), ("sbom_required.rego".into(), SBOM.into())]);
+        let (set, errors) =
+            PolicySet::from_sources(vec![("broken.rego".into(), broken.into()), ("sbom_required.rego".into(), SBOM.into())]);
         assert_eq!(set.policies().len(), 1);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].file, "broken.rego");
@@ -457,7 +457,8 @@ test_wrong if {
         let results = set.run_tests();
         assert_eq!(results.len(), 2, "{results:?}");
         assert!(results.iter().any(|r| r.name == "dossier.sbom_required_test.test_denies_without_sbom" && r.passed));
-        assert!(results.iter().any(|r| r.name == "dossier.sbom_required_test.test_wrong"
-            && r.error.as_deref() == Some("undefined: a condition did not hold")));
+        assert!(results.iter().any(
+            |r| r.name == "dossier.sbom_required_test.test_wrong" && r.error.as_deref() == Some("undefined: a condition did not hold")
+        ));
     }
 }

@@ -388,7 +388,10 @@ mod tests {
 
     #[test]
     fn hmac_matches_rfc_4231_test_case_2() {
-        assert_eq!(hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
@@ -409,7 +412,12 @@ mod tests {
         assert_eq!((runs.len(), runs[0].status.as_str(), runs[0].kind, runs[0].target.as_str()), (1, "queued", "run", "syft"));
         let runs = fold([(8, QUEUED, "t8", &queued), (9, STARTED, "t9", &started)]);
         assert_eq!((runs[0].status.as_str(), runs[0].started.clone()), ("running", vec!["t9".to_owned()]));
-        let runs = fold([(8, QUEUED, "t8", &queued), (9, STARTED, "t9", &started), (10, FINISHED, "t10", &finished), (11, FINISHED, "t11", &other)]);
+        let runs = fold([
+            (8, QUEUED, "t8", &queued),
+            (9, STARTED, "t9", &started),
+            (10, FINISHED, "t10", &finished),
+            (11, FINISHED, "t11", &other),
+        ]);
         assert_eq!((runs.len(), runs[0].status.as_str(), runs[0].finished.as_ref()), (1, "succeeded", Some(&finished)));
     }
 }

@@ -31,7 +31,11 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
     let (since, until) = (time("since")?, time("until")?);
     let limit = match params.get("limit") {
         None => 100,
-        Some(l) => l.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| bad(format!("parameter limit: {l:?} is not a number from 1 to {MAX_PAGE}")))?,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| bad(format!("parameter limit: {l:?} is not a number from 1 to {MAX_PAGE}")))?,
     };
     let status = params.get("status").cloned();
     if let Some(st) = status.as_deref().filter(|st| !STATUSES.contains(st)) {

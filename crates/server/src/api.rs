@@ -12,7 +12,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dossier_core::{EventKey, Event};
+use dossier_core::{Event, EventKey};
 use dossier_ingest::{decode, BodyError, CeHeaders, ItemError, Limits};
 use dossier_store::{AppendOutcome, EventQuery, StoreError};
 use futures_util::StreamExt;
@@ -316,7 +316,8 @@ async fn get_event(State(s): State<AppState>, Path(seq): Path<String>, Query(par
 async fn get_raw(State(s): State<AppState>, Path(seq): Path<String>) -> ApiResult {
     let seq = parse_seq(&seq)?;
     let log = s.log.clone();
-    let e = blocking(move || log.store().get(seq)).await?.ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no event with seq {seq}")))?;
+    let e =
+        blocking(move || log.store().get(seq)).await?.ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no event with seq {seq}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], e.raw).into_response())
 }
 
@@ -375,7 +376,12 @@ async fn replay_policy(State(s): State<AppState>, Path(name): Path<String>, Quer
 }
 
 /// Replays loaded policy `name` over a period given as RFC 3339 bounds, one replay at a time.
-pub(crate) async fn run_replay(s: &AppState, name: &str, since: Option<&str>, until: Option<&str>) -> Result<crate::replay::Replay, ApiError> {
+pub(crate) async fn run_replay(
+    s: &AppState,
+    name: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<crate::replay::Replay, ApiError> {
     let policy = policy_service(s)?
         .status()
         .policies

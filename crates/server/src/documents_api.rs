@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::api::{blocking, error, ApiError, ApiResult, AppState};
-use crate::documents::{self, Documents, SubmitError, Submission};
+use crate::documents::{self, Documents, Submission, SubmitError};
 use crate::lineage_api::check_params;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -55,7 +55,10 @@ async fn upload(State(s): State<AppState>, Query(params): Query<HashMap<String, 
     check_params(&params, &["artifact", "sender", "format"])?;
     let docs = service(&s)?;
     let artifact = params.get("artifact").cloned().ok_or_else(|| {
-        error(StatusCode::BAD_REQUEST, "parameter artifact is required: the purl (or sha256:<hex> digest) of the artifact the document is about")
+        error(
+            StatusCode::BAD_REQUEST,
+            "parameter artifact is required: the purl (or sha256:<hex> digest) of the artifact the document is about",
+        )
     })?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -200,7 +203,10 @@ async fn contains(State(s): State<AppState>, Query(params): Query<HashMap<String
     check_params(&params, &["package", "versions"])?;
     let package = required(&params, "package", "a package URL without version, e.g. pkg:npm/lodash")?;
     if !package.starts_with("pkg:") || package.contains('@') {
-        return Err(error(StatusCode::BAD_REQUEST, format!("package {package:?} must be a package URL without version, e.g. pkg:npm/lodash")));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("package {package:?} must be a package URL without version, e.g. pkg:npm/lodash"),
+        ));
     }
     let versions = params.get("versions").map(String::as_str).unwrap_or("*");
     let range = VersionRange::of_package(package, versions).map_err(|m| error(StatusCode::BAD_REQUEST, format!("versions: {m}")))?;

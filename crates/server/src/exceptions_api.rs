@@ -81,7 +81,10 @@ async fn record_request(s: &AppState, mut r: Request) -> Result<(StatusCode, Val
     r.id = Some(id.clone());
     let content = serde_json::to_value(&r).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if let Some(existing) = s.log.exceptions().read().get(&id) {
-        let same = existing.requested.by == r.requester && existing.expires == r.expires && existing.scope == r.scope && existing.reason == r.reason;
+        let same = existing.requested.by == r.requester
+            && existing.expires == r.expires
+            && existing.scope == r.scope
+            && existing.reason == r.reason;
         return if same {
             Ok((StatusCode::OK, view(existing)))
         } else {
@@ -144,7 +147,9 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
     let wanted = match params.get("state").map(String::as_str) {
         None | Some("all") => None,
         Some(name @ ("requested" | "active" | "revoked" | "expired")) => Some(name.to_owned()),
-        Some(other) => return Err(error(StatusCode::BAD_REQUEST, format!("state {other:?} is not one of requested, active, revoked, expired, all"))),
+        Some(other) => {
+            return Err(error(StatusCode::BAD_REQUEST, format!("state {other:?} is not one of requested, active, revoked, expired, all")))
+        }
     };
     let rules = s.log.exceptions().rules();
     let book = s.log.exceptions().read();
@@ -184,7 +189,10 @@ async fn from_vex(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiRes
     let f: FromVex = body(&bytes)?;
     let docs = crate::documents_api::received(&s, &f.artifact).await?;
     let doc = docs.iter().find(|d| d.digest == f.document).ok_or_else(|| {
-        error(StatusCode::NOT_FOUND, format!("no document {} is recorded about {}; send it first (POST /api/v1/documents)", f.document, f.artifact))
+        error(
+            StatusCode::NOT_FOUND,
+            format!("no document {} is recorded about {}; send it first (POST /api/v1/documents)", f.document, f.artifact),
+        )
     })?;
     let statements: Vec<_> = doc.extract.vex.iter().filter(|v| v.waives()).cloned().collect();
     if statements.is_empty() {
@@ -193,7 +201,11 @@ async fn from_vex(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiRes
     let short = &doc.digest.trim_start_matches("sha256:")[..16];
     let mut created = Vec::new();
     for (n, st) in statements.into_iter().enumerate() {
-        let reason = [Some(format!("VEX {}", st.status)), st.justification.clone(), st.detail.clone()].into_iter().flatten().collect::<Vec<_>>().join(": ");
+        let reason = [Some(format!("VEX {}", st.status)), st.justification.clone(), st.detail.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
         let r = Request {
             id: Some(format!("vex-{short}-{n}")),
             scope: Scope {

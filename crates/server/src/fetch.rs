@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::documents::{self, Documents, Staged, SubmitError, Submission};
+use crate::documents::{self, Documents, Staged, Submission, SubmitError};
 use crate::follow::Follower;
 use crate::log::{Appended, EvidenceLog};
 use crate::own::own_event;
@@ -122,7 +122,8 @@ impl Fetcher {
         let Some(uri) = v.pointer("/subject/content/sbom/uri").and_then(|u| u.as_str()) else { return };
         let artifact = a.event.subject_id.clone();
         let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
-            let submission = Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
+            let submission =
+                Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
             documents::record(&self.log, &self.documents, staged, submission).map_err(|e| match e {
                 // Storage trouble is not the document's fault: say so rather than refuse it.
                 SubmitError::Io(_) | SubmitError::Store(_) => format!("could not be recorded: {e}"),
@@ -134,7 +135,8 @@ impl Fetcher {
             Err(reason) => {
                 tracing::warn!("not fetching the SBOM of {artifact}: {reason}");
                 let content = json!({"artifactId": artifact, "uri": uri, "reason": reason, "trigger": a.seq});
-                let refused = own_event(format!("refused-{}", a.seq), documents::SOURCE, REFUSED, uri, content, a.event.chain_id.as_deref());
+                let refused =
+                    own_event(format!("refused-{}", a.seq), documents::SOURCE, REFUSED, uri, content, a.event.chain_id.as_deref());
                 match refused.map(|e| self.log.append_blocking(vec![e])) {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => tracing::error!("recording the refusal: {e}"),

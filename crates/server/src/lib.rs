@@ -12,22 +12,22 @@
 
 pub mod actions;
 mod actions_api;
-mod dashboard;
 pub mod api;
-mod lineage_api;
-pub mod lineage;
+mod dashboard;
 pub mod documents;
 mod documents_api;
 pub mod exceptions;
 mod exceptions_api;
 pub mod fetch;
 mod follow;
+pub mod lineage;
+mod lineage_api;
 pub mod log;
+mod own;
 pub mod policy;
 pub mod publish;
-pub mod replay;
-mod own;
 mod render;
+pub mod replay;
 pub mod tools;
 
 pub use api::{router, ApiConfig};
@@ -48,9 +48,7 @@ pub async fn serve(
     let persist = tokio::spawn(log::persist_checkpoints(log.clone()));
     let expiries = tokio::spawn(exceptions::announce_expiries(log.clone()));
     let app = router(log.clone(), config, policies);
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
     persist.abort();
     expiries.abort();
     let closing = log.clone();

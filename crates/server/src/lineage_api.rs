@@ -34,7 +34,11 @@ pub(crate) fn check_params(params: &HashMap<String, String>, accepted: &[&str]) 
 }
 
 /// Answers `f` over the live graph, or over the log replayed to `as_of`.
-async fn answer(s: &AppState, params: &HashMap<String, String>, f: impl FnOnce(&Graph) -> Result<Value, ApiError> + Send + 'static) -> ApiResult {
+async fn answer(
+    s: &AppState,
+    params: &HashMap<String, String>,
+    f: impl FnOnce(&Graph) -> Result<Value, ApiError> + Send + 'static,
+) -> ApiResult {
     match params.get("as_of") {
         None => {
             let graph = s.log.lineage().read();

@@ -223,9 +223,16 @@ impl Engine {
             .filter_map(|p| {
                 let content = json!({"version": p.version, "package": p.package, "mode": p.mode, "triggers": p.triggers,
                                      "allowedActions": p.allowed_actions, "source": p.source});
-                own_event(format!("policy-{}-{}", p.name, &p.version[..16]), SOURCE, "dev.cdeventsx.dossier-policy.loaded.0.1.0", &p.name, content, None)
-                    .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
-                    .ok()
+                own_event(
+                    format!("policy-{}-{}", p.name, &p.version[..16]),
+                    SOURCE,
+                    "dev.cdeventsx.dossier-policy.loaded.0.1.0",
+                    &p.name,
+                    content,
+                    None,
+                )
+                .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
+                .ok()
             })
             .collect();
         if !events.is_empty() {
@@ -286,7 +293,11 @@ impl Engine {
     fn load_timers(&mut self) {
         let mut set: BTreeMap<String, Timer> = BTreeMap::new();
         let mut fired: Vec<String> = Vec::new();
-        let mut q = EventQuery { types: vec![dossier_store::TypePattern("dev.cdeventsx.dossier-timer.*".into())], limit: 1000, ..Default::default() };
+        let mut q = EventQuery {
+            types: vec![dossier_store::TypePattern("dev.cdeventsx.dossier-timer.*".into())],
+            limit: 1000,
+            ..Default::default()
+        };
         loop {
             let page = match self.log.store().query(&q) {
                 Ok(p) => p,
@@ -299,7 +310,13 @@ impl Engine {
                     if let (Some(policy), Some(trigger), Some(due)) =
                         (c["policy"].as_str(), c["trigger"]["seq"].as_u64(), c["dueUnixNanos"].as_i64())
                     {
-                        let t = Timer { id: e.key.id.clone(), seq: e.seq, policy: policy.to_owned(), trigger_seq: trigger, due_unix_nanos: due };
+                        let t = Timer {
+                            id: e.key.id.clone(),
+                            seq: e.seq,
+                            policy: policy.to_owned(),
+                            trigger_seq: trigger,
+                            due_unix_nanos: due,
+                        };
                         set.insert(t.id.clone(), t);
                     }
                 } else if let Some(id) = c["timer"].as_str() {
@@ -401,7 +418,12 @@ impl Engine {
             action: format!("action-{key}-{}-{n}", d.policy),
             policy: d.policy.clone(),
             version: d.version.clone(),
-            trigger: Trigger { seq: a.seq, source: a.event.key.source.clone(), id: a.event.key.id.clone(), ty: a.event.event_type.as_str().to_owned() },
+            trigger: Trigger {
+                seq: a.seq,
+                source: a.event.key.source.clone(),
+                id: a.event.key.id.clone(),
+                ty: a.event.event_type.as_str().to_owned(),
+            },
             artifact_id: a.event.artifacts.first().cloned(),
             request,
         };
@@ -479,7 +501,8 @@ fn webhook_request(key: &str, action: &Value, a: &Appended, d: &Decision) -> Res
     } else {
         ("application/json", payload.to_string())
     };
-    let headers = action["headers"].as_object().into_iter().flatten().map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
+    let headers =
+        action["headers"].as_object().into_iter().flatten().map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
     Ok(Request::Webhook {
         url: url.to_owned(),
         method: method.to_owned(),
@@ -502,17 +525,16 @@ pub fn start(log: Arc<EvidenceLog>, dir: PathBuf, cursor_file: PathBuf, tools: A
     });
     // The tap first: what commits from now on is queued, what committed before is caught up.
     let mut follower = Follower::new(log.clone(), cursor_file);
-    let mut engine =
-        Engine {
-            log,
-            dir,
-            set: PolicySet::empty(),
-            good: BTreeMap::new(),
-            fingerprint: Vec::new(),
-            service: service.clone(),
-            tools,
-            pending: BTreeMap::new(),
-        };
+    let mut engine = Engine {
+        log,
+        dir,
+        set: PolicySet::empty(),
+        good: BTreeMap::new(),
+        fingerprint: Vec::new(),
+        service: service.clone(),
+        tools,
+        pending: BTreeMap::new(),
+    };
     engine.reload();
     let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
         engine.load_timers();
@@ -576,7 +598,8 @@ pub(crate) fn input_for(log: &EvidenceLog, a: &Appended, event: &Value, at: i64,
 /// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`):
 /// what goes onto the bus.
 pub fn emitted(event: &Event) -> bool {
-    event.key.source.strip_prefix(SOURCE).is_some_and(|rest| rest.starts_with('/')) && !event.event_type.as_str().starts_with("dev.cdeventsx.dossier-timer.")
+    event.key.source.strip_prefix(SOURCE).is_some_and(|rest| rest.starts_with('/'))
+        && !event.event_type.as_str().starts_with("dev.cdeventsx.dossier-timer.")
 }
 
 /// The key under which a decision about `trigger` by `policy` is recorded.

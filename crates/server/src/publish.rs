@@ -57,8 +57,13 @@ impl Publisher {
         let e = &a.event;
         let subject = subject_of(&self.config.subject, e.event_type.as_str());
         let msg_id = format!("{}#{}", e.key.source, e.key.id);
-        let headers =
-            [("ce-specversion", "1.0"), ("ce-id", e.key.id.as_str()), ("ce-source", e.key.source.as_str()), ("ce-type", e.event_type.as_str()), ("content-type", "application/json")];
+        let headers = [
+            ("ce-specversion", "1.0"),
+            ("ce-id", e.key.id.as_str()),
+            ("ce-source", e.key.source.as_str()),
+            ("ce-type", e.event_type.as_str()),
+            ("content-type", "application/json"),
+        ];
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.connect().and_then(|js| js.publish(&subject, &msg_id, &headers, &e.raw)) {
@@ -96,7 +101,10 @@ mod tests {
 
     #[test]
     fn subjects_are_the_prefix_and_the_type_with_reserved_characters_replaced() {
-        assert_eq!(subject_of("dossier.events", "dev.cdevents.testsuiterun.queued.0.2.0"), "dossier.events.dev.cdevents.testsuiterun.queued.0.2.0");
+        assert_eq!(
+            subject_of("dossier.events", "dev.cdevents.testsuiterun.queued.0.2.0"),
+            "dossier.events.dev.cdevents.testsuiterun.queued.0.2.0"
+        );
         assert_eq!(subject_of("d", "dev.x.a*b>c d.0.1.0"), "d.dev.x.a_b_c_d.0.1.0");
     }
 }

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 
 use dossier_core::{Event, EventKey};
 use dossier_store::{
-    check_consistency_args, check_inclusion_args, leaf_hash, AppendOutcome, Conflict, EventQuery, Order, Page, Result,
-    Store, StoreError, StoredCheckpoint, StoredEvent,
+    check_consistency_args, check_inclusion_args, leaf_hash, AppendOutcome, Conflict, EventQuery, Order, Page, Result, Store, StoreError,
+    StoredCheckpoint, StoredEvent,
 };
 use dossier_tlog::{tree, Frontier, Hash, HashSource};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -98,16 +98,14 @@ fn read_node(conn: &Connection, level: u8, index: u64) -> Result<Option<Hash>> {
     let blob: Option<Vec<u8>> = stmt.query_row(params![level, index as i64], |r| r.get(0)).optional().map_err(backend)?;
     match blob {
         None => Ok(None),
-        Some(b) => Hash::try_from(b.as_slice())
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt(format!("tree node ({level}, {index}) is not 32 bytes"))),
+        Some(b) => {
+            Hash::try_from(b.as_slice()).map(Some).map_err(|_| StoreError::Corrupt(format!("tree node ({level}, {index}) is not 32 bytes")))
+        }
     }
 }
 
 fn tree_size(conn: &Connection) -> Result<u64> {
-    let n: i64 = conn
-        .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM nodes WHERE level = 0", [], |r| r.get(0))
-        .map_err(backend)?;
+    let n: i64 = conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM nodes WHERE level = 0", [], |r| r.get(0)).map_err(backend)?;
     Ok(n as u64)
 }
 
@@ -155,8 +153,7 @@ impl SqliteStore {
             None => {
                 let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .map_err(backend)?;
-                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;")
-                    .map_err(backend)?;
+                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;").map_err(backend)?;
                 c
             }
         };
@@ -350,8 +347,9 @@ impl Store for SqliteStore {
 
     fn scan(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         self.with_reader(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2")).map_err(backend)?;
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2"))
+                .map_err(backend)?;
             let rows = stmt
                 .query_map(params![from as i64, limit as i64], row_to_event)
                 .map_err(backend)?
@@ -431,18 +429,19 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT n, existing_seq, source, id, received, raw FROM conflicts ORDER BY n DESC LIMIT ?1")
                 .map_err(backend)?;
-            let rows = stmt.query_map(params![limit as i64], |r| {
-                Ok(Conflict {
-                    conflict: r.get::<_, i64>(0)? as u64,
-                    existing_seq: r.get::<_, i64>(1)? as u64,
-                    key: EventKey { source: r.get(2)?, id: r.get(3)? },
-                    received_unix_nanos: r.get(4)?,
-                    raw: r.get(5)?,
+            let rows = stmt
+                .query_map(params![limit as i64], |r| {
+                    Ok(Conflict {
+                        conflict: r.get::<_, i64>(0)? as u64,
+                        existing_seq: r.get::<_, i64>(1)? as u64,
+                        key: EventKey { source: r.get(2)?, id: r.get(3)? },
+                        received_unix_nanos: r.get(4)?,
+                        raw: r.get(5)?,
+                    })
                 })
-            })
-            .map_err(backend)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(backend);
+                .map_err(backend)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(backend);
             rows
         })
     }

@@ -53,10 +53,11 @@ fn identical_retransmission_is_a_duplicate_and_a_changed_one_a_conflict() {
     changed["subject"]["content"]["pipelineName"] = "other".into();
     // Same event, other whitespace and key order: same canonical form.
     let reformatted = serde_json::to_vec_pretty(&original).unwrap();
-    let out = store
-        .append(&[event(&original), Event::from_json(reformatted, &original).unwrap(), event(&changed)], 0)
-        .unwrap();
-    assert_eq!(out, vec![AppendOutcome::Accepted { seq: 0 }, AppendOutcome::Duplicate { seq: 0 }, AppendOutcome::Conflict { seq: 0, conflict: 1 }]);
+    let out = store.append(&[event(&original), Event::from_json(reformatted, &original).unwrap(), event(&changed)], 0).unwrap();
+    assert_eq!(
+        out,
+        vec![AppendOutcome::Accepted { seq: 0 }, AppendOutcome::Duplicate { seq: 0 }, AppendOutcome::Conflict { seq: 0, conflict: 1 }]
+    );
     assert_eq!(store.size().unwrap(), 1);
     let conflicts = store.conflicts(10).unwrap();
     assert_eq!(conflicts.len(), 1);
@@ -97,20 +98,35 @@ fn a_type_pattern_spanning_several_types_pages_newest_first_in_log_order() {
     let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
     store.append(&generated(100), 0).unwrap();
     // packaged (step 4), signed (5), published (7) of each run of 10 events.
-    let mut q = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], order: Order::NewestFirst, limit: 4, ..Default::default() };
+    let mut q = EventQuery {
+        types: vec![TypePattern("dev.cdevents.artifact.*".into())],
+        order: Order::NewestFirst,
+        limit: 4,
+        ..Default::default()
+    };
     let first = store.query(&q).unwrap();
     assert_eq!(first.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![97, 95, 94, 87]);
     q.after = first.next;
     assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![85, 84, 77, 75]);
     // Two patterns, one of them exact; a pattern no stored type matches adds nothing.
     let q = EventQuery {
-        types: vec![TypePattern("dev.cdevents.artifact.signed.0.3.0".into()), TypePattern("dev.cdevents.service.*".into()), TypePattern("dev.nothing.*".into())],
+        types: vec![
+            TypePattern("dev.cdevents.artifact.signed.0.3.0".into()),
+            TypePattern("dev.cdevents.service.*".into()),
+            TypePattern("dev.nothing.*".into()),
+        ],
         limit: 4,
         ..Default::default()
     };
     assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 8, 15, 18]);
     // A range of the log: after 20, before 40.
-    let q = EventQuery { types: vec![TypePattern("dev.cdevents.artifact.*".into())], after: Some(20), before: Some(40), limit: 100, ..Default::default() };
+    let q = EventQuery {
+        types: vec![TypePattern("dev.cdevents.artifact.*".into())],
+        after: Some(20),
+        before: Some(40),
+        limit: 100,
+        ..Default::default()
+    };
     assert_eq!(store.query(&q).unwrap().events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![24, 25, 27, 34, 35, 37]);
     // The types stored are listed once; reopening an older database lists them again.
     let conn = Connection::open(dir.path().join("dossier.db")).unwrap();

@@ -142,9 +142,7 @@ pub struct Nodes<'a, S: ?Sized>(pub &'a S);
 impl<S: Store + ?Sized> dossier_tlog::HashSource for Nodes<'_, S> {
     type Error = StoreError;
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
-        self.0
-            .node(level, index)?
-            .ok_or_else(|| StoreError::Corrupt(format!("tree node ({level}, {index}) is missing")))
+        self.0.node(level, index)?.ok_or_else(|| StoreError::Corrupt(format!("tree node ({level}, {index}) is missing")))
     }
 }
 

@@ -159,7 +159,11 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
     if sn != 0 {
         return Err(ProofError::WrongLength { got: proof.len(), want: inclusion_len(index, size) });
     }
-    if &r == root { Ok(()) } else { Err(ProofError::RootMismatch) }
+    if &r == root {
+        Ok(())
+    } else {
+        Err(ProofError::RootMismatch)
+    }
 }
 
 fn inclusion_len(index: u64, size: u64) -> usize {
@@ -222,7 +226,11 @@ pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, 
     if sn != 0 {
         return Err(too_short());
     }
-    if &fr == old_root && &sr == new_root { Ok(()) } else { Err(ProofError::RootMismatch) }
+    if &fr == old_root && &sr == new_root {
+        Ok(())
+    } else {
+        Err(ProofError::RootMismatch)
+    }
 }
 
 /// The right edge of a growing tree: the roots of its complete subtrees, largest first.

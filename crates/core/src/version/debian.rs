@@ -6,10 +6,7 @@ use std::cmp::Ordering;
 pub(super) fn compare(a: &str, b: &str) -> Ordering {
     let (a_epoch, a_upstream, a_revision) = split(a);
     let (b_epoch, b_upstream, b_revision) = split(b);
-    a_epoch
-        .cmp(&b_epoch)
-        .then_with(|| verrevcmp(a_upstream, b_upstream))
-        .then_with(|| verrevcmp(a_revision, b_revision))
+    a_epoch.cmp(&b_epoch).then_with(|| verrevcmp(a_upstream, b_upstream)).then_with(|| verrevcmp(a_revision, b_revision))
 }
 
 fn split(v: &str) -> (u64, &str, &str) {

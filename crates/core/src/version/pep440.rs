@@ -142,9 +142,26 @@ mod tests {
     #[test]
     fn the_specifications_summary_is_in_order() {
         let ordered = [
-            "1.dev0", "1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12.dev456", "1.0a12", "1.0b1.dev456", "1.0b2",
-            "1.0b2.post345.dev456", "1.0b2.post345", "1.0rc1.dev456", "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7",
-            "1.0+5", "1.0.post456.dev34", "1.0.post456", "1.0.15", "1.1.dev1",
+            "1.dev0",
+            "1.0.dev456",
+            "1.0a1",
+            "1.0a2.dev456",
+            "1.0a12.dev456",
+            "1.0a12",
+            "1.0b1.dev456",
+            "1.0b2",
+            "1.0b2.post345.dev456",
+            "1.0b2.post345",
+            "1.0rc1.dev456",
+            "1.0rc1",
+            "1.0",
+            "1.0+abc.5",
+            "1.0+abc.7",
+            "1.0+5",
+            "1.0.post456.dev34",
+            "1.0.post456",
+            "1.0.15",
+            "1.1.dev1",
         ];
         for pair in ordered.windows(2) {
             assert_eq!(compare(pair[0], pair[1]), Some(Ordering::Less), "{} < {}", pair[0], pair[1]);
@@ -153,7 +170,14 @@ mod tests {
 
     #[test]
     fn normalised_spellings_are_equal() {
-        for (a, b) in [("1.0", "1.0.0"), ("1.0alpha1", "1.0a1"), ("1.0-c1", "1.0rc1"), ("1.0-1", "1.0.post1"), ("1!2.0", "1!2.0"), ("V1.0.DEV2", "1.0.dev2")] {
+        for (a, b) in [
+            ("1.0", "1.0.0"),
+            ("1.0alpha1", "1.0a1"),
+            ("1.0-c1", "1.0rc1"),
+            ("1.0-1", "1.0.post1"),
+            ("1!2.0", "1!2.0"),
+            ("V1.0.DEV2", "1.0.dev2"),
+        ] {
             assert_eq!(compare(a, b), Some(Ordering::Equal), "{a} = {b}");
         }
         assert_eq!(compare("1!1.0", "2.0"), Some(Ordering::Greater));

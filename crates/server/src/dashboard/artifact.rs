@@ -24,9 +24,16 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         let purl = purl.clone();
         blocking(move || {
             let store = log.store();
-            let timeline = store.query(&EventQuery { artifact: Some(purl.clone()), order: Order::NewestFirst, limit: 500, ..Default::default() })?.events;
+            let timeline = store
+                .query(&EventQuery { artifact: Some(purl.clone()), order: Order::NewestFirst, limit: 500, ..Default::default() })?
+                .events;
             let actions = store
-                .query(&EventQuery { artifact: Some(purl), types: vec![TypePattern(format!("{}*", crate::actions::TYPES))], limit: 1000, ..Default::default() })?
+                .query(&EventQuery {
+                    artifact: Some(purl),
+                    types: vec![TypePattern(format!("{}*", crate::actions::TYPES))],
+                    limit: 1000,
+                    ..Default::default()
+                })?
                 .events;
             Ok((timeline, actions))
         })
@@ -59,15 +66,27 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     if let Some(l) = &lineage {
         for b in &builds {
             for src in &b.sources {
-                story.push(vec!["Source".into(), format!(r#"<span class="mono">{} @ {}</span>"#, esc(&src.repository), esc(&src.commit)), entry_link(src.seq)]);
+                story.push(vec![
+                    "Source".into(),
+                    format!(r#"<span class="mono">{} @ {}</span>"#, esc(&src.repository), esc(&src.commit)),
+                    entry_link(src.seq),
+                ]);
             }
-            story.push(vec!["Build".into(), format!(r#"<span class="mono">{}</span> built {}"#, esc(&b.run), artifact(&b.artifact)), entry_link(b.seq)]);
+            story.push(vec![
+                "Build".into(),
+                format!(r#"<span class="mono">{}</span> built {}"#, esc(&b.run), artifact(&b.artifact)),
+                entry_link(b.seq),
+            ]);
         }
         for e in &l.ancestors {
             story.push(vec!["Derived from".into(), format!("{} ← {}", artifact(&e.artifact), artifact(&e.parent)), entry_link(e.seq)]);
         }
         for d in &l.deployments {
-            story.push(vec!["Deployed".into(), format!("{} as {} in <b>{}</b>", artifact(&d.artifact), esc(&d.service), esc(&d.environment)), entry_link(d.seq)]);
+            story.push(vec![
+                "Deployed".into(),
+                format!("{} as {} in <b>{}</b>", artifact(&d.artifact), esc(&d.service), esc(&d.environment)),
+                entry_link(d.seq),
+            ]);
         }
     }
     let mut state = String::new();
@@ -81,8 +100,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         Some(l) => super::lineage_svg::svg(l, &builds),
         None => html::empty("No lineage yet: no build, derivation or deployment names this artifact."),
     };
-    let vulnerability_rows: Vec<Vec<String>> =
-        lineage.iter().flat_map(|l| l.vulnerabilities.iter()).map(|(v, sev)| vec![format!(r#"<span class="mono">{}</span>"#, esc(v)), badge("sev", sev.name())]).collect();
+    let vulnerability_rows: Vec<Vec<String>> = lineage
+        .iter()
+        .flat_map(|l| l.vulnerabilities.iter())
+        .map(|(v, sev)| vec![format!(r#"<span class="mono">{}</span>"#, esc(v)), badge("sev", sev.name())])
+        .collect();
 
     let finding_rows: Vec<Vec<String>> = findings
         .iter()
@@ -90,7 +112,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             let from = if f.inherited { format!("inherited from {}", artifact(&f.artifact)) } else { "its own".into() };
             let vex = f.vex.as_deref().map(|v| badge("st", v)).unwrap_or_default();
             vec![
-                format!(r#"<span data-sort="{}">{}</span>"#, severity_rank(f.finding.severity.name()), badge("sev", f.finding.severity.name())),
+                format!(
+                    r#"<span data-sort="{}">{}</span>"#,
+                    severity_rank(f.finding.severity.name()),
+                    badge("sev", f.finding.severity.name())
+                ),
                 format!(r#"<span class="mono">{}</span>"#, esc(&f.finding.id)),
                 format!(r#"<span class="mono">{}</span>"#, esc(&package_at(f.finding.package.as_deref(), f.finding.version.as_deref()))),
                 esc(f.finding.fixed_version.as_deref().unwrap_or("")),
@@ -133,7 +159,16 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         .map(|e| {
             let c = content(&e.raw);
             let signature = c["signature"].as_str().unwrap_or("");
-            vec![stamp(e.time_unix_nanos), "Signed".into(), format!(r#"<span class="mono">{}</span> from {}"#, esc(&signature.chars().take(48).collect::<String>()), esc(&e.key.source)), entry_link(e.seq)]
+            vec![
+                stamp(e.time_unix_nanos),
+                "Signed".into(),
+                format!(
+                    r#"<span class="mono">{}</span> from {}"#,
+                    esc(&signature.chars().take(48).collect::<String>()),
+                    esc(&e.key.source)
+                ),
+                entry_link(e.seq),
+            ]
         })
         .collect();
     for d in &documents {
@@ -154,14 +189,22 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             trust_rows.push(vec![time(&d.time), "Provenance".into(), what.join(", "), entry_link(d.seq)]);
         }
         if !d.extract.signatures.is_empty() {
-            let keys = d.extract.signatures.iter().map(|k| format!(r#"<span class="mono">{}</span>"#, esc(k))).collect::<Vec<_>>().join(", ");
+            let keys =
+                d.extract.signatures.iter().map(|k| format!(r#"<span class="mono">{}</span>"#, esc(k))).collect::<Vec<_>>().join(", ");
             let kind = d.extract.predicate_type.as_deref().unwrap_or("an attestation");
-            trust_rows.push(vec![time(&d.time), "Attestation".into(), format!("{} signed by key {keys} (recorded, not verified)", esc(kind)), entry_link(d.seq)]);
+            trust_rows.push(vec![
+                time(&d.time),
+                "Attestation".into(),
+                format!("{} signed by key {keys} (recorded, not verified)", esc(kind)),
+                entry_link(d.seq),
+            ]);
         }
     }
 
-    let entries: Vec<(u64, String, String, Value)> =
-        action_entries.iter().map(|e| (e.seq, e.event_type.clone(), dossier_core::event::format_timestamp(e.time_unix_nanos), content(&e.raw))).collect();
+    let entries: Vec<(u64, String, String, Value)> = action_entries
+        .iter()
+        .map(|e| (e.seq, e.event_type.clone(), dossier_core::event::format_timestamp(e.time_unix_nanos), content(&e.raw)))
+        .collect();
     let mut runs = crate::actions::fold(entries.iter().map(|(seq, ty, t, c)| (*seq, ty.as_str(), t.as_str(), c)));
     runs.reverse();
     let run_rows: Vec<Vec<String>> = runs
@@ -170,7 +213,15 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             let f = r.finished.as_ref();
             let duration = f.and_then(|f| f["durationMs"].as_u64()).map(|ms| format!("{ms} ms")).unwrap_or_default();
             let digest = f.and_then(|f| f["outputDigest"].as_str().or(f["responseDigest"].as_str())).unwrap_or("");
-            vec![time(&r.queued_at), esc(r.kind), format!(r#"<span class="mono">{}</span>"#, esc(&r.target)), esc(&r.policy), badge("st", &r.status), duration, format!(r#"<span class="mono">{}</span>"#, esc(digest))]
+            vec![
+                time(&r.queued_at),
+                esc(r.kind),
+                format!(r#"<span class="mono">{}</span>"#, esc(&r.target)),
+                esc(&r.policy),
+                badge("st", &r.status),
+                duration,
+                format!(r#"<span class="mono">{}</span>"#, esc(digest)),
+            ]
         })
         .collect();
 

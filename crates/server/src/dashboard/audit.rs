@@ -50,9 +50,15 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         let store = log.store();
         let checkpoint = log.checkpoint()?;
         // The signature with the log's key, then the signed head against the stored tree.
-        let verdict = match verifier.open(&checkpoint.note).map_err(|e| e.to_string()).and_then(|body| Checkpoint::parse(body).map_err(|e| e.to_string())) {
+        let verdict = match verifier
+            .open(&checkpoint.note)
+            .map_err(|e| e.to_string())
+            .and_then(|body| Checkpoint::parse(body).map_err(|e| e.to_string()))
+        {
             Err(e) => Err(format!("the checkpoint does not verify: {e}")),
-            Ok(c) if c.root != store.root(c.size)? => Err(format!("the signed tree head of size {} does not match the stored tree", c.size)),
+            Ok(c) if c.root != store.root(c.size)? => {
+                Err(format!("the signed tree head of size {} does not match the stored tree", c.size))
+            }
             Ok(c) => Ok(c.size),
         };
         // The period is Dossier's own clock — when entries were received, which is log order —
@@ -71,7 +77,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         };
         let report = (
             period(&["dev.cdevents.pipelinerun.finished.*"])?,
-            period(&["dev.cdevents.service.deployed.*", "dev.cdevents.service.upgraded.*", "dev.cdevents.service.rolledback.*", "dev.cdevents.service.removed.*"])?,
+            period(&[
+                "dev.cdevents.service.deployed.*",
+                "dev.cdevents.service.upgraded.*",
+                "dev.cdevents.service.rolledback.*",
+                "dev.cdevents.service.removed.*",
+            ])?,
             period(&["dev.cdeventsx.dossier-policy.decided.*"])?,
             period(&[&format!("{}*", dossier_exceptions::TYPES)])?,
         );
@@ -82,14 +93,22 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let (runs, deployments, decisions, exceptions) = report;
 
     let status = match &verdict {
-        Ok(size) => format!(r#"<p class="ok"><b>✓ Verified</b>: the checkpoint is signed by the log's key, and its tree head of {size} entries matches the stored tree.</p>"#),
+        Ok(size) => format!(
+            r#"<p class="ok"><b>✓ Verified</b>: the checkpoint is signed by the log's key, and its tree head of {size} entries matches the stored tree.</p>"#
+        ),
         Err(e) => format!(r#"<p class="error">✗ {}</p>"#, esc(e)),
     };
     let run_rows: Vec<Vec<String>> = runs
         .iter()
         .map(|e| {
             let c = content(e);
-            vec![when(e), esc(c["pipelineName"].as_str().unwrap_or("")), mono(&e.subject_id), esc(c["outcome"].as_str().unwrap_or("")), mono(&e.key.source)]
+            vec![
+                when(e),
+                esc(c["pipelineName"].as_str().unwrap_or("")),
+                mono(&e.subject_id),
+                esc(c["outcome"].as_str().unwrap_or("")),
+                mono(&e.key.source),
+            ]
         })
         .collect();
     let deployment_rows: Vec<Vec<String>> = deployments
@@ -97,7 +116,13 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         .map(|e| {
             let c = content(e);
             let action = e.event_type.split('.').nth(3).unwrap_or("");
-            vec![when(e), esc(action), esc(c["environment"]["id"].as_str().unwrap_or("")), c["artifactId"].as_str().map(artifact).unwrap_or_default(), mono(&e.key.source)]
+            vec![
+                when(e),
+                esc(action),
+                esc(c["environment"]["id"].as_str().unwrap_or("")),
+                c["artifactId"].as_str().map(artifact).unwrap_or_default(),
+                mono(&e.key.source),
+            ]
         })
         .collect();
     let violation_rows: Vec<Vec<String>> = decisions
@@ -106,9 +131,13 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             let c = content(e);
             let target = c["artifactId"].as_str().map(artifact).unwrap_or_default();
             let mode = c["mode"].as_str().unwrap_or("enforce").to_owned();
-            c["deny"].as_array().cloned().unwrap_or_default().into_iter().filter_map(|m| m.as_str().map(str::to_owned)).map(move |m| {
-                vec![when(e), esc(&e.subject_id), badge("st", &mode), target.clone(), esc(&m)]
-            })
+            c["deny"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .map(move |m| vec![when(e), esc(&e.subject_id), badge("st", &mode), target.clone(), esc(&m)])
         })
         .collect();
     let exception_rows: Vec<Vec<String>> = exceptions
@@ -152,10 +181,30 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         n_deploy = deployment_rows.len(),
         n_viol = violation_rows.len(),
         n_exc = exception_rows.len(),
-        run_table = html::table("audit-runs", &["Finished", "Pipeline", "Run", "Outcome", "Source"], &run_rows, "No pipeline run finished in this period."),
-        deploy_table = html::table("audit-deployments", &["When", "Change", "Environment", "Artifact", "Source"], &deployment_rows, "No deployment changed in this period."),
-        viol_table = html::table("audit-violations", &["When", "Policy", "Mode", "Artifact", "Message"], &violation_rows, "No policy denied anything in this period."),
-        exc_table = html::table("audit-exceptions", &["When", "Exception", "Change", "Who", "Why"], &exception_rows, "No exception changed in this period."),
+        run_table = html::table(
+            "audit-runs",
+            &["Finished", "Pipeline", "Run", "Outcome", "Source"],
+            &run_rows,
+            "No pipeline run finished in this period."
+        ),
+        deploy_table = html::table(
+            "audit-deployments",
+            &["When", "Change", "Environment", "Artifact", "Source"],
+            &deployment_rows,
+            "No deployment changed in this period."
+        ),
+        viol_table = html::table(
+            "audit-violations",
+            &["When", "Policy", "Mode", "Artifact", "Message"],
+            &violation_rows,
+            "No policy denied anything in this period."
+        ),
+        exc_table = html::table(
+            "audit-exceptions",
+            &["When", "Exception", "Change", "Who", "Why"],
+            &exception_rows,
+            "No exception changed in this period."
+        ),
     );
     Ok(Html(html::page("Audit", "/ui/audit", &body)))
 }

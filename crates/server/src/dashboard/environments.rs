@@ -20,7 +20,10 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
                     .iter()
                     .map(|d| {
                         let vulns = graph.vulnerabilities_of(&d.artifact);
-                        let worst = vulns.first().map(|(_, sev)| badge("sev", sev.name())).unwrap_or_else(|| r#"<span class="ok">none known</span>"#.into());
+                        let worst = vulns
+                            .first()
+                            .map(|(_, sev)| badge("sev", sev.name()))
+                            .unwrap_or_else(|| r#"<span class="ok">none known</span>"#.into());
                         let quarantined = if quarantined.contains(&d.artifact) { badge("st", "quarantined") } else { String::new() };
                         vec![esc(&d.service), format!("{} {quarantined}", artifact(&d.artifact)), vulns.len().to_string(), worst]
                     })
@@ -41,6 +44,8 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     if environments.is_empty() {
         sections = html::empty("No deployment is known yet. Deployments arrive as <code>dev.cdevents.service.deployed</code> events (and upgraded, rolledback, removed).");
     }
-    let body = format!(r#"<h1>Environments</h1><p class="lead">What runs where, now, with the vulnerabilities each deployment carries through its lineage.</p><div class="grid">{sections}</div>"#);
+    let body = format!(
+        r#"<h1>Environments</h1><p class="lead">What runs where, now, with the vulnerabilities each deployment carries through its lineage.</p><div class="grid">{sections}</div>"#
+    );
     Ok(Html(html::page("Environments", "/ui/environments", &body)))
 }

@@ -27,15 +27,19 @@ const PAGE: usize = 50;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
     if let Some(seq) = params.get("seq") {
-        let seq: u64 = seq.parse().map_err(|_| problem(StatusCode::BAD_REQUEST, "No such entry", &format!("{seq:?} is not an entry number")))?;
+        let seq: u64 =
+            seq.parse().map_err(|_| problem(StatusCode::BAD_REQUEST, "No such entry", &format!("{seq:?} is not an entry number")))?;
         return entry(s, seq).await;
     }
-    let filters: Vec<(&str, &str)> = FILTERS.iter().filter_map(|(name, ..)| params.get(*name).filter(|v| !v.is_empty()).map(|v| (*name, v.as_str()))).collect();
+    let filters: Vec<(&str, &str)> =
+        FILTERS.iter().filter_map(|(name, ..)| params.get(*name).filter(|v| !v.is_empty()).map(|v| (*name, v.as_str()))).collect();
     let mut q = EventQuery::from_params(filters.iter().copied()).map_err(|e| problem(StatusCode::BAD_REQUEST, "Events", &e))?;
     q.order = Order::NewestFirst;
     q.limit = PAGE;
     if let Some(after) = params.get("after") {
-        q.after = Some(after.parse().map_err(|_| problem(StatusCode::BAD_REQUEST, "Events", &format!("after {after:?} is not an entry number")))?);
+        q.after = Some(
+            after.parse().map_err(|_| problem(StatusCode::BAD_REQUEST, "Events", &format!("after {after:?} is not an entry number")))?,
+        );
     }
     let paged = q.after.is_some();
     let log = s.log.clone();
@@ -44,7 +48,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let mut form = String::from(r#"<form class="stack" method="get" action="/ui/events" aria-label="Filter events">"#);
     for (name, label, example) in FILTERS {
         let value = params.get(name).map(|v| esc(v)).unwrap_or_default();
-        let _ = write!(form, r#"<div><label for="f-{name}">{label}</label><input id="f-{name}" name="{name}" value="{value}" placeholder="{}"></div>"#, esc(example));
+        let _ = write!(
+            form,
+            r#"<div><label for="f-{name}">{label}</label><input id="f-{name}" name="{name}" value="{value}" placeholder="{}"></div>"#,
+            esc(example)
+        );
     }
     form.push_str(r#"<div><button class="primary" type="submit">Show</button> <a href="/ui/events">Clear</a></div></form>"#);
 
@@ -89,9 +97,16 @@ async fn entry(s: AppState, seq: u64) -> PageResult {
     let log = s.log.clone();
     let (found, checkpoint) = blocking(move || Ok((log.store().get(seq)?, log.checkpoint()?))).await.map_err(from_api)?;
     let Some(e) = found else {
-        return Err(problem(StatusCode::NOT_FOUND, "No such entry", &format!("the log has no entry {seq} (it holds {} entries)", checkpoint.size)));
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "No such entry",
+            &format!("the log has no entry {seq} (it holds {} entries)", checkpoint.size),
+        ));
     };
-    let pretty = serde_json::from_slice::<Value>(&e.raw).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or_else(|| String::from_utf8_lossy(&e.raw).into_owned());
+    let pretty = serde_json::from_slice::<Value>(&e.raw)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| String::from_utf8_lossy(&e.raw).into_owned());
     let body = format!(
         r#"<h1>Entry {seq}</h1><p class="lead mono">{ty}</p>
 <div class="grid">

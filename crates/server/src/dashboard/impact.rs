@@ -69,7 +69,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 {result}
 <section class="panel" aria-labelledby="h-risk"><h2 id="h-risk">Risk per cluster</h2>{risk_table}</section>"#,
         value = esc(wanted.as_deref().unwrap_or("")),
-        risk_table = html::table("cluster-risk", &["Cluster", "Vulnerabilities", "Worst", "By severity"], &risk_rows, "No deployment is known yet: send <code>service.deployed</code> events."),
+        risk_table = html::table(
+            "cluster-risk",
+            &["Cluster", "Vulnerabilities", "Worst", "By severity"],
+            &risk_rows,
+            "No deployment is known yet: send <code>service.deployed</code> events."
+        ),
     );
     Ok(Html(html::page("Vulnerability impact", "/ui/impact", &body)))
 }

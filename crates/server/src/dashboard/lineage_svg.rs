@@ -208,7 +208,12 @@ mod tests {
                 Edge { artifact: "pkg:oci/base@1".into(), parent: "pkg:oci/os@1".into(), seq: 1 },
             ],
             descendants: vec![Edge { artifact: "pkg:oci/shop-debug@1".into(), parent: "pkg:oci/shop@sha256%3Aa".into(), seq: 5 }],
-            deployments: vec![Deployment { environment: "prod-eu".into(), service: "shop".into(), artifact: "pkg:oci/shop-debug@1".into(), seq: 6 }],
+            deployments: vec![Deployment {
+                environment: "prod-eu".into(),
+                service: "shop".into(),
+                artifact: "pkg:oci/shop-debug@1".into(),
+                seq: 6,
+            }],
             vulnerabilities: vec![],
         }
     }

@@ -30,7 +30,12 @@ fn text(v: &Value) -> String {
 
 /// The newest `limit` entries of these types.
 fn newest(types: &[&str], limit: usize) -> EventQuery {
-    EventQuery { types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(), order: Order::NewestFirst, limit, ..Default::default() }
+    EventQuery {
+        types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(),
+        order: Order::NewestFirst,
+        limit,
+        ..Default::default()
+    }
 }
 
 /// The live table of the newest events (also used by the events page).
@@ -86,22 +91,39 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     violations.truncate(10);
 
     // Security-tool runs: webhook and tool runs, newest first, and documents received.
-    let entries: Vec<(u64, String, String, Value)> =
-        actions.iter().rev().map(|e| (e.seq, e.event_type.clone(), dossier_core::event::format_timestamp(e.time_unix_nanos), content(e))).collect();
+    let entries: Vec<(u64, String, String, Value)> = actions
+        .iter()
+        .rev()
+        .map(|e| (e.seq, e.event_type.clone(), dossier_core::event::format_timestamp(e.time_unix_nanos), content(e)))
+        .collect();
     let mut folded = crate::actions::fold(entries.iter().map(|(seq, ty, t, c)| (*seq, ty.as_str(), t.as_str(), c)));
     folded.reverse();
     let mut tool_runs: Vec<Vec<String>> = folded
         .iter()
         .take(10)
         .map(|r| {
-            vec![time(&r.queued_at), esc(r.kind), format!(r#"<span class="mono">{}</span>"#, esc(&r.target)), esc(&r.policy), r.artifact_id.as_deref().map(artifact).unwrap_or_default(), badge("st", &r.status)]
+            vec![
+                time(&r.queued_at),
+                esc(r.kind),
+                format!(r#"<span class="mono">{}</span>"#, esc(&r.target)),
+                esc(&r.policy),
+                r.artifact_id.as_deref().map(artifact).unwrap_or_default(),
+                badge("st", &r.status),
+            ]
         })
         .collect();
     for e in &documents {
         let c = content(e);
         let tools: Vec<String> = c["tools"].as_array().into_iter().flatten().filter_map(|t| t["name"].as_str().map(esc)).collect();
         let what = format!("{} document", text(&c["format"]));
-        tool_runs.push(vec![stamp(e), what, tools.join(", "), "—".into(), c["artifactId"].as_str().map(artifact).unwrap_or_default(), badge("st", "succeeded")]);
+        tool_runs.push(vec![
+            stamp(e),
+            what,
+            tools.join(", "),
+            "—".into(),
+            c["artifactId"].as_str().map(artifact).unwrap_or_default(),
+            badge("st", "succeeded"),
+        ]);
     }
 
     let pipeline_rows: Vec<Vec<String>> = runs
@@ -122,7 +144,8 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         let graph = s.log.lineage().read();
         (graph.quarantined(), graph.risk())
     };
-    let quarantine_rows: Vec<Vec<String>> = quarantined.iter().map(|(a, seq)| vec![artifact(a), format!(r#"<a href="/ui/events?seq={seq}">{seq}</a>"#)]).collect();
+    let quarantine_rows: Vec<Vec<String>> =
+        quarantined.iter().map(|(a, seq)| vec![artifact(a), format!(r#"<a href="/ui/events?seq={seq}">{seq}</a>"#)]).collect();
     let risk_rows: Vec<Vec<String>> = risk
         .iter()
         .filter(|r| r.vulnerabilities > 0)
@@ -135,7 +158,14 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         let mut soon: Vec<_> = book.active(now, &rules).filter(|e| e.expires_nanos - now < 14 * DAY).collect();
         soon.sort_by_key(|e| e.expires_nanos);
         soon.iter()
-            .map(|e| vec![format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.id)), esc(&e.scope.vulnerabilities.join(", ")), esc(&e.scope.artifacts.join(", ")), time(&e.expires)])
+            .map(|e| {
+                vec![
+                    format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.id)),
+                    esc(&e.scope.vulnerabilities.join(", ")),
+                    esc(&e.scope.artifacts.join(", ")),
+                    time(&e.expires),
+                ]
+            })
             .collect()
     };
     let active = s.log.exceptions().read().active(now, &rules).count();
