@@ -9,9 +9,14 @@
 //! Generic pieces built on the trait live here too: [`GroupCommit`], which batches concurrent
 //! appends into one durable transaction, and [`verify`], which checks a whole store against
 //! its log.
+//!
+//! With the `testkit` feature, module `testkit` is the contract every implementation must pass,
+//! as a test suite.
 
 mod commit;
 mod query;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod verify;
 
 pub use commit::GroupCommit;

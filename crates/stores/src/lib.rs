@@ -1,0 +1,288 @@
+//! Which backend keeps the evidence log is configuration: a [`Location`] names the store,
+//! and [`open`] turns it into the `Arc<dyn Store>` the rest of Dossier works with. Nothing
+//! above this crate names a backend.
+//!
+//! Locations, as written in configuration:
+//! - `sqlite:///absolute/path/dossier.db` or `sqlite:relative/path/dossier.db`: the embedded
+//!   store, one SQLite database file (a relative path is relative to the working directory).
+//!   The path is taken as written: no percent-decoding, no parameters.
+//! - `postgresql://…` (or `postgres://…`): not supported by this build yet.
+//!
+//! The default is the embedded store in the data directory, [`Location::in_data_dir`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use dossier_store::{Store, StoreError};
+use dossier_store_sqlite::SqliteStore;
+
+/// The database file of the embedded store in a data directory.
+const DB_FILE: &str = "dossier.db";
+
+/// Where the evidence log is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded store: this SQLite database file.
+    Sqlite(PathBuf),
+}
+
+/// Why a text is not a store location. Each message ends with the forms accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    #[error("{given:?} is not a store location (it has no scheme); accepted: {ACCEPTED}")]
+    NoScheme { given: String },
+    #[error("{scheme}:// is not supported by this build yet; accepted: {ACCEPTED}")]
+    NotSupportedYet { scheme: String },
+    #[error("unknown store scheme {scheme:?} in {given:?}; accepted: {ACCEPTED}")]
+    UnknownScheme { scheme: String, given: String },
+    #[error(
+        "{given:?} names a host, but a SQLite location is a file: write sqlite:///{rest} for an absolute path or sqlite:{rest} for a relative one"
+    )]
+    SqliteHost { given: String, rest: String },
+    #[error("{given:?} names no database file; accepted: {ACCEPTED}")]
+    SqliteNoFile { given: String },
+    #[error("{given:?}: a SQLite location takes no parameters; accepted: {ACCEPTED}")]
+    SqliteParameters { given: String },
+}
+
+/// The forms of location this build accepts, as error messages list them.
+pub const ACCEPTED: &str = "sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+
+/// Why a store could not be opened, naming the location.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the directory {} for the {}: {source}", dir.display(), location.describe())]
+    CreateDir { location: Location, dir: PathBuf, source: std::io::Error },
+    #[error("cannot open the {}: {source}", location.describe())]
+    Store { location: Location, source: StoreError },
+}
+
+impl Location {
+    /// The embedded default: the SQLite database `dossier.db` in data directory `dir`.
+    pub fn in_data_dir(dir: &Path) -> Location {
+        Location::Sqlite(dir.join(DB_FILE))
+    }
+
+    /// Whether a store is there already (as opposed to one [`open`] would create).
+    pub fn exists(&self) -> bool {
+        match self {
+            Location::Sqlite(path) => path.is_file(),
+        }
+    }
+
+    /// The store in words, for logs and messages: `SQLite database /var/lib/dossier/dossier.db`.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => format!("SQLite database {}", path.display()),
+        }
+    }
+}
+
+/// The location as written in configuration; it parses back to the same location.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Sqlite(path) if path.has_root() => write!(f, "sqlite://{}", path.display()),
+            Location::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+        }
+    }
+}
+
+impl FromStr for Location {
+    type Err = LocationError;
+
+    fn from_str(given: &str) -> Result<Location, LocationError> {
+        let Some((scheme, rest)) = given.split_once(':').filter(|(scheme, _)| is_scheme(scheme)) else {
+            return Err(LocationError::NoScheme { given: given.into() });
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => sqlite_path(given, rest).map(Location::Sqlite),
+            "postgres" | "postgresql" => Err(LocationError::NotSupportedYet { scheme: scheme.into() }),
+            _ => Err(LocationError::UnknownScheme { scheme: scheme.into(), given: given.into() }),
+        }
+    }
+}
+
+/// RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
+/// The file of `sqlite:PATH` or `sqlite:///ABSOLUTE-PATH`; `rest` is what follows `sqlite:`.
+fn sqlite_path(given: &str, rest: &str) -> Result<PathBuf, LocationError> {
+    let path = match rest.strip_prefix("//") {
+        // `sqlite:///abs`: an empty authority, then the absolute path.
+        Some(after) if after.starts_with('/') => after,
+        Some("") => "",
+        Some(after) => return Err(LocationError::SqliteHost { given: given.into(), rest: after.into() }),
+        None => rest,
+    };
+    if path.contains('?') {
+        return Err(LocationError::SqliteParameters { given: given.into() });
+    }
+    let path = PathBuf::from(path);
+    if path.as_os_str().is_empty() || rest.ends_with('/') || path.file_name().is_none() {
+        return Err(LocationError::SqliteNoFile { given: given.into() });
+    }
+    Ok(path)
+}
+
+/// Opens the store at `location`, creating it (and the directories it goes in) if needed.
+pub fn open(location: &Location) -> Result<Arc<dyn Store>, OpenError> {
+    match location {
+        Location::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                    location: location.clone(),
+                    dir: dir.to_owned(),
+                    source,
+                })?;
+            }
+            let store = SqliteStore::open(path).map_err(|source| OpenError::Store { location: location.clone(), source })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_store::testkit::generated;
+    use dossier_store::AppendOutcome;
+
+    fn parse(s: &str) -> Result<Location, String> {
+        s.parse::<Location>().map_err(|e| e.to_string())
+    }
+
+    fn sqlite(path: &str) -> Result<Location, String> {
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn sqlite_locations_name_an_absolute_or_a_relative_file() {
+        assert_eq!(parse("sqlite:///var/lib/dossier/dossier.db"), sqlite("/var/lib/dossier/dossier.db"));
+        assert_eq!(parse("sqlite:relative.db"), sqlite("relative.db"));
+        assert_eq!(parse("sqlite:data/dossier.db"), sqlite("data/dossier.db"));
+        assert_eq!(parse("sqlite:./dossier.db"), sqlite("./dossier.db"));
+        assert_eq!(parse("sqlite:../elsewhere/dossier.db"), sqlite("../elsewhere/dossier.db"));
+        // `scheme:/path` is a URI too, and schemes are case-insensitive.
+        assert_eq!(parse("sqlite:/var/lib/dossier.db"), sqlite("/var/lib/dossier.db"));
+        assert_eq!(parse("SQLite:///tmp/d.db"), sqlite("/tmp/d.db"));
+        // The path is taken as written.
+        assert_eq!(parse("sqlite:///tmp/with space/%41.db"), sqlite("/tmp/with space/%41.db"));
+    }
+
+    #[test]
+    fn postgresql_is_recognized_and_refused_for_now() {
+        let forms = "accepted: sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+        assert_eq!(
+            parse("postgresql://dossier@db.example.com/dossier"),
+            Err(format!("postgresql:// is not supported by this build yet; {forms}"))
+        );
+        assert_eq!(parse("postgres://localhost/dossier"), Err(format!("postgres:// is not supported by this build yet; {forms}")));
+        assert_eq!("postgresql://x".parse::<Location>(), Err(LocationError::NotSupportedYet { scheme: "postgresql".into() }));
+    }
+
+    #[test]
+    fn other_texts_are_refused_naming_the_accepted_forms() {
+        let forms = "accepted: sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+        assert_eq!(parse("mysql://db/dossier"), Err(format!("unknown store scheme \"mysql\" in \"mysql://db/dossier\"; {forms}")));
+        assert_eq!(parse("file:///tmp/dossier.db"), Err(format!("unknown store scheme \"file\" in \"file:///tmp/dossier.db\"; {forms}")));
+        assert_eq!(
+            parse("/var/lib/dossier.db"),
+            Err(format!("\"/var/lib/dossier.db\" is not a store location (it has no scheme); {forms}"))
+        );
+        assert_eq!(parse("dossier.db"), Err(format!("\"dossier.db\" is not a store location (it has no scheme); {forms}")));
+        assert_eq!(parse(""), Err(format!("\"\" is not a store location (it has no scheme); {forms}")));
+        assert_eq!(parse("./a:b.db"), Err(format!("\"./a:b.db\" is not a store location (it has no scheme); {forms}")));
+        assert_eq!(parse("sqlite:"), Err(format!("\"sqlite:\" names no database file; {forms}")));
+        assert_eq!(parse("sqlite://"), Err(format!("\"sqlite://\" names no database file; {forms}")));
+        assert_eq!(parse("sqlite:///"), Err(format!("\"sqlite:///\" names no database file; {forms}")));
+        assert_eq!(parse("sqlite:///var/lib/"), Err(format!("\"sqlite:///var/lib/\" names no database file; {forms}")));
+        assert_eq!(parse("sqlite:data/.."), Err(format!("\"sqlite:data/..\" names no database file; {forms}")));
+        assert_eq!(
+            parse("sqlite://data/dossier.db"),
+            Err("\"sqlite://data/dossier.db\" names a host, but a SQLite location is a file: \
+                 write sqlite:///data/dossier.db for an absolute path or sqlite:data/dossier.db for a relative one"
+                .into())
+        );
+        assert_eq!(
+            parse("sqlite:dossier.db?mode=ro"),
+            Err(format!("\"sqlite:dossier.db?mode=ro\": a SQLite location takes no parameters; {forms}"))
+        );
+    }
+
+    #[test]
+    fn a_location_displays_as_it_is_written_and_parses_back() {
+        for text in ["sqlite:///var/lib/dossier/dossier.db", "sqlite:relative.db", "sqlite:data/dossier.db"] {
+            let location: Location = text.parse().unwrap();
+            assert_eq!(location.to_string(), text);
+            assert_eq!(location.to_string().parse::<Location>().unwrap(), location);
+        }
+        assert_eq!(Location::Sqlite("/tmp/x.db".into()).describe(), "SQLite database /tmp/x.db");
+    }
+
+    #[test]
+    fn the_default_is_dossier_db_in_the_data_directory() {
+        let location = Location::in_data_dir(Path::new("/var/lib/dossier"));
+        assert_eq!(location, Location::Sqlite("/var/lib/dossier/dossier.db".into()));
+        assert_eq!(location.to_string(), "sqlite:///var/lib/dossier/dossier.db");
+        assert_eq!(location.describe(), "SQLite database /var/lib/dossier/dossier.db");
+    }
+
+    #[test]
+    fn opening_creates_the_store_and_its_directories_and_reopening_finds_the_data() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data/nested");
+        let location = Location::in_data_dir(&dir);
+        assert!(!location.exists());
+        let events = generated(12);
+        {
+            let store = open(&location).unwrap();
+            assert_eq!(store.size().unwrap(), 0);
+            store.append(&events[..10], 1).unwrap();
+        }
+        assert!(dir.join("dossier.db").is_file());
+        assert!(location.exists());
+        let store = open(&location).unwrap();
+        assert_eq!(store.size().unwrap(), 10);
+        assert_eq!(store.get(9).unwrap().unwrap().raw, events[9].raw);
+        assert_eq!(
+            store.append(&events[9..], 2).unwrap(),
+            vec![AppendOutcome::Duplicate { seq: 9 }, AppendOutcome::Accepted { seq: 10 }, AppendOutcome::Accepted { seq: 11 }]
+        );
+        // The same file by its written location.
+        drop(store);
+        let written: Location = format!("sqlite://{}", dir.join("dossier.db").display()).parse().unwrap();
+        assert_eq!(open(&written).unwrap().size().unwrap(), 12);
+    }
+
+    #[test]
+    fn failures_to_open_name_the_location_and_the_cause() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, "not a directory").unwrap();
+        let under_a_file = Location::Sqlite(file.join("sub/dossier.db"));
+        let err = open(&under_a_file).err().unwrap();
+        assert!(matches!(&err, OpenError::CreateDir { dir, .. } if *dir == file.join("sub")), "{err:?}");
+        let prefix = format!(
+            "cannot create the directory {} for the SQLite database {}: ",
+            file.join("sub").display(),
+            file.join("sub/dossier.db").display()
+        );
+        assert!(err.to_string().starts_with(&prefix), "{err}");
+
+        // A directory where the database file should be.
+        let is_a_dir = Location::Sqlite(tmp.path().to_owned());
+        let err = open(&is_a_dir).err().unwrap();
+        assert!(matches!(&err, OpenError::Store { location, source: StoreError::Backend(_) } if *location == is_a_dir), "{err:?}");
+        assert!(
+            err.to_string().starts_with(&format!("cannot open the SQLite database {}: storage failed: ", tmp.path().display())),
+            "{err}"
+        );
+        assert!(!is_a_dir.exists());
+    }
+}
