@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use dossier_gen::Generator;
-use dossier_server::{ApiConfig, EvidenceLog};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
@@ -67,22 +66,14 @@ pub(crate) struct Embedded {
 
 pub(crate) fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>) -> anyhow::Result<Embedded> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let log = EvidenceLog::open_dir(dir, Some("bench.dossier.local/log"))?;
+    let server = dossier_server::Server::builder(dir)
+        .log_name(Some("bench.dossier.local/log".into()))
+        .max_document(1 << 30)
+        .policies_opt(policies)
+        .start()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    let documents = dossier_server::documents::Documents::open(&dir.join("documents"), 1 << 30)?;
-    let policies = policies.map(|p| {
-        let tools: std::sync::Arc<dossier_server::tools::Tools> = Default::default();
-        dossier_server::actions::start(log.clone(), tools.clone(), Some(documents.clone()), dir.join("actions.cursor"), 4);
-        dossier_server::policy::start(log.clone(), p, dir.join("policy.cursor"), tools)
-    });
-    runtime.spawn(dossier_server::serve(
-        log,
-        ApiConfig { documents: Some(documents), ..ApiConfig::default() },
-        policies,
-        listener,
-        std::future::pending(),
-    ));
+    runtime.spawn(server.serve(listener, std::future::pending()));
     Ok(Embedded { addr, _runtime: runtime })
 }
 

@@ -4,25 +4,31 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use dossier_server::{ApiConfig, EvidenceLog};
-use serde::Deserialize;
+use dossier_server::{Api, Builder, Server};
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7340";
 pub const DEFAULT_DATA: &str = "./dossier-data";
 
-#[derive(clap::Args, Debug, Default)]
+/// Every setting of `dossier serve`, written once: as a flag (with its environment variable)
+/// and as a key of the TOML file (snake_case). Flags and environment override the file.
+#[derive(clap::Args, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServeArgs {
     /// Data directory (created if missing) [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<PathBuf>,
+    /// Where the store is [default: sqlite:DATA/dossier.db]
+    #[arg(long, env = "DOSSIER_STORE")]
+    pub store: Option<String>,
     /// Address to listen on [default: 127.0.0.1:7340]
     #[arg(long, env = "DOSSIER_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// TOML configuration file; flags and environment variables override it
     #[arg(long, env = "DOSSIER_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Largest request body, in bytes [default: 16777216]
     #[arg(long, env = "DOSSIER_MAX_BODY")]
@@ -65,114 +71,118 @@ pub struct ServeArgs {
     /// URL prefix the SBOMs named by artifact events may be fetched from over http(s);
     /// repeat it, or separate prefixes with commas
     #[arg(long, env = "DOSSIER_FETCH_ALLOW", value_delimiter = ',')]
+    #[serde(default)]
     pub fetch_allow: Vec<String>,
     /// Longest an exception may last, in days [default: 90]
     #[arg(long, env = "DOSSIER_EXCEPTION_MAX_DAYS")]
     pub exception_max_days: Option<u32>,
     /// Exceptions are in force as soon as they are requested (no approval step)
     #[arg(long, env = "DOSSIER_EXCEPTIONS_WITHOUT_APPROVAL")]
+    #[serde(default)]
     pub exceptions_without_approval: bool,
     /// The requester of an exception may approve it
     #[arg(long, env = "DOSSIER_EXCEPTIONS_SELF_APPROVAL")]
+    #[serde(default)]
     pub exceptions_self_approval: bool,
 }
 
-/// The TOML file: the same settings as the flags, in snake_case.
-#[derive(Deserialize, Default, Debug)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    data: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    max_body: Option<usize>,
-    max_batch: Option<usize>,
-    max_depth: Option<usize>,
-    log_name: Option<String>,
-    policies: Option<PathBuf>,
-    tools: Option<PathBuf>,
-    action_workers: Option<usize>,
-    nats: Option<String>,
-    nats_stream: Option<String>,
-    nats_subject: Option<String>,
-    max_document: Option<u64>,
-    fetch_dir: Option<PathBuf>,
-    #[serde(default)]
-    fetch_allow: Vec<String>,
-    exception_max_days: Option<u32>,
-    #[serde(default)]
-    exceptions_without_approval: bool,
-    #[serde(default)]
-    exceptions_self_approval: bool,
+impl ServeArgs {
+    /// The file's settings with those given as flags or environment variables laid over them:
+    /// a setting counts as given when it is set (an option), on (a switch) or not empty (a list).
+    fn over(self, file: ServeArgs) -> anyhow::Result<ServeArgs> {
+        let (serde_json::Value::Object(given), serde_json::Value::Object(mut merged)) =
+            (serde_json::to_value(&self)?, serde_json::to_value(&file)?)
+        else {
+            bail!("settings are not a table");
+        };
+        for (name, value) in given {
+            let set = match &value {
+                serde_json::Value::Null | serde_json::Value::Bool(false) => false,
+                serde_json::Value::Array(a) => !a.is_empty(),
+                _ => true,
+            };
+            if set {
+                merged.insert(name, value);
+            }
+        }
+        let mut out: ServeArgs = serde_json::from_value(serde_json::Value::Object(merged))?;
+        out.config = self.config;
+        Ok(out)
+    }
+
+    /// Reads the TOML file named by `config` (if any) and lays these settings over it.
+    pub fn merged(self) -> anyhow::Result<ServeArgs> {
+        let file: ServeArgs = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("{}", path.display()))?
+            }
+            None => ServeArgs::default(),
+        };
+        self.over(file)
+    }
 }
 
-/// Settings after flags, environment and file are merged.
+/// Where to listen, and the server to start.
 #[derive(Debug)]
 pub struct Settings {
     pub data: PathBuf,
     pub listen: SocketAddr,
-    pub api: ApiConfig,
-    pub log_name: Option<String>,
-    pub policies: Option<PathBuf>,
-    pub tools: dossier_server::tools::Tools,
-    pub action_workers: usize,
-    pub bus: Option<dossier_server::publish::BusConfig>,
-    pub max_document: u64,
-    pub fetch: dossier_server::fetch::FetchRules,
-    pub exceptions: dossier_exceptions::Rules,
+    pub server: Builder,
 }
 
-pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+/// The store location of `--store`, or the embedded default in `data`.
+pub fn store_location(store: Option<&str>, data: &std::path::Path) -> anyhow::Result<dossier_stores::Location> {
+    match store {
+        Some(text) => text.parse().with_context(|| format!("--store {text:?}")),
+        None => Ok(dossier_stores::Location::in_data_dir(data)),
+    }
+}
 
 pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
-    let file: FileConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("{}", path.display()))?
-        }
-        None => FileConfig::default(),
-    };
-    let mut api = ApiConfig::default();
-    if let Some(n) = args.max_body.or(file.max_body) {
+    let args = args.merged()?;
+    let mut api = Api::default();
+    if let Some(n) = args.max_body {
         api.max_body = n;
     }
-    if let Some(n) = args.max_batch.or(file.max_batch) {
+    if let Some(n) = args.max_batch {
         api.limits.max_batch = n;
     }
-    if let Some(n) = args.max_depth.or(file.max_depth) {
+    if let Some(n) = args.max_depth {
         if n < 4 {
             bail!("max_depth {n} is too small: a CDEvent nests at least 4 levels");
         }
         api.limits.max_depth = n;
     }
-    Ok(Settings {
-        data: args.data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
-        listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")),
-        api,
-        log_name: args.log_name.or(file.log_name),
-        policies: args.policies.or(file.policies),
-        max_document: args.max_document.or(file.max_document).unwrap_or(DEFAULT_MAX_DOCUMENT),
-        exceptions: dossier_exceptions::Rules {
-            approval_required: !(args.exceptions_without_approval || file.exceptions_without_approval),
-            distinct_approver: !(args.exceptions_self_approval || file.exceptions_self_approval),
-            max_days: args.exception_max_days.or(file.exception_max_days).unwrap_or(90),
-        },
-        fetch: dossier_server::fetch::FetchRules {
-            dir: args.fetch_dir.or(file.fetch_dir),
-            allow: if args.fetch_allow.is_empty() { file.fetch_allow } else { args.fetch_allow },
-        },
-        action_workers: match args.action_workers.or(file.action_workers).unwrap_or(4) {
-            0 => bail!("action_workers must be at least 1"),
-            n => n,
-        },
-        bus: args.nats.or(file.nats).map(|url| dossier_server::publish::BusConfig {
+    let data = args.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let action_workers = match args.action_workers.unwrap_or(4) {
+        0 => bail!("action_workers must be at least 1"),
+        n => n,
+    };
+    let tools = match args.tools {
+        Some(path) => dossier_engine::tools::load(&path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let server = Server::builder(&data)
+        .store(store_location(args.store.as_deref(), &data)?)
+        .api(api)
+        .log_name(args.log_name)
+        .policies_opt(args.policies)
+        .max_document(args.max_document.unwrap_or(dossier_server::DEFAULT_MAX_DOCUMENT))
+        .exceptions(dossier_exceptions::Rules {
+            approval_required: !args.exceptions_without_approval,
+            distinct_approver: !args.exceptions_self_approval,
+            max_days: args.exception_max_days.unwrap_or(90),
+        })
+        .fetch(dossier_connectors::fetch::FetchRules { dir: args.fetch_dir, allow: args.fetch_allow })
+        .action_workers(action_workers)
+        .bus(args.nats.map(|url| dossier_connectors::publish::BusConfig {
             url,
-            stream: args.nats_stream.or(file.nats_stream).unwrap_or_else(|| "DOSSIER".into()),
-            subject: args.nats_subject.or(file.nats_subject).unwrap_or_else(|| "dossier.events".into()),
-        }),
-        tools: match args.tools.or(file.tools) {
-            Some(path) => dossier_server::tools::load(&path).map_err(anyhow::Error::msg)?,
-            None => Default::default(),
-        },
-    })
+            stream: args.nats_stream.unwrap_or_else(|| "DOSSIER".into()),
+            subject: args.nats_subject.unwrap_or_else(|| "dossier.events".into()),
+        }))
+        .tools(tools);
+    Ok(Settings { data, listen: args.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")), server })
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -183,11 +193,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = resolve(args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let log = EvidenceLog::open_dir(&settings.data, settings.log_name.as_deref())
-            .with_context(|| format!("opening the data directory {}", settings.data.display()))?;
-        let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+        let server = settings.server.start().with_context(|| format!("opening the data directory {}", settings.data.display()))?;
+        let listener =
+            tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
         let size = {
-            let l = log.clone();
+            let l = server.log().clone();
             tokio::task::spawn_blocking(move || l.store().size()).await??
         };
         tracing::info!(
@@ -195,32 +205,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             listener.local_addr()?,
             settings.data.display(),
             size,
-            log.verifier().name()
+            server.log().verifier().name()
         );
-        log.exceptions().set_rules(settings.exceptions);
-        let documents = dossier_server::documents::Documents::open(&settings.data.join("documents"), settings.max_document)
-            .with_context(|| format!("opening {}", settings.data.join("documents").display()))?;
-        // Fetching is opt-in: without a directory or an allowlist, sbom.uri references stay references.
-        if settings.fetch.dir.is_some() || !settings.fetch.allow.is_empty() {
-            dossier_server::fetch::start(log.clone(), documents.clone(), settings.fetch, &settings.data.join("fetch.cursor"));
-        }
-        let mut api = settings.api;
-        api.documents = Some(documents.clone());
-        if let Some(bus) = settings.bus {
-            dossier_server::publish::start(log.clone(), bus, settings.data.join("nats.cursor"));
-        }
-        let tools = Arc::new(settings.tools);
-        let policies = settings.policies.map(|dir| {
-            dossier_server::actions::start(
-                log.clone(),
-                tools.clone(),
-                Some(documents),
-                settings.data.join("actions.cursor"),
-                settings.action_workers,
-            );
-            dossier_server::policy::start(log.clone(), dir, settings.data.join("policy.cursor"), tools)
-        });
-        dossier_server::serve(log, api, policies, listener, shutdown_signal()).await?;
+        server.serve(listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
@@ -258,8 +245,8 @@ mod tests {
         let s = resolve(ServeArgs { config: Some(path), data: Some("/from/flag".into()), ..Default::default() }).unwrap();
         assert_eq!(s.data, PathBuf::from("/from/flag"));
         assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
-        assert_eq!(s.api.limits.max_batch, 50);
-        assert_eq!(s.api.max_body, 16 * 1024 * 1024);
+        assert_eq!(s.server.api_config().limits.max_batch, 50);
+        assert_eq!(s.server.api_config().max_body, 16 * 1024 * 1024);
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct ReindexArgs {
     /// Data directory [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<std::path::PathBuf>,
+    /// Where the store is [default: sqlite:DATA/dossier.db]
+    #[arg(long, env = "DOSSIER_STORE")]
+    pub store: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -186,13 +189,14 @@ pub fn where_runs(opts: AsOf) -> anyhow::Result<ExitCode> {
 
 pub fn reindex(args: ReindexArgs) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(|| std::path::PathBuf::from(crate::config::DEFAULT_DATA));
-    if !data.join("dossier.db").is_file() {
-        bail!("{} holds no Dossier store (no dossier.db)", data.display());
+    let location = crate::config::store_location(args.store.as_deref(), &data)?;
+    if !location.exists() {
+        bail!("{} holds no Dossier store (no {location})", data.display());
     }
-    let store = dossier_server::log::open_sqlite(&data)?;
+    let store = dossier_stores::open(&location)?;
     let t = Instant::now();
     let size = store.size()?;
-    let graph = dossier_server::lineage::replay(store.as_ref(), None).context("replaying the log")?;
+    let graph = dossier_views::lineage::replay(store.as_ref(), None).context("replaying the log")?;
     println!("rebuilt the lineage graph from {size} log entries in {:.2} s", t.elapsed().as_secs_f64());
     println!("{}", serde_json::to_string_pretty(&graph.stats())?);
     Ok(ExitCode::SUCCESS)

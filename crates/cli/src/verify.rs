@@ -11,6 +11,9 @@ pub struct VerifyArgs {
     /// Data directory [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<PathBuf>,
+    /// Where the store is [default: sqlite:DATA/dossier.db]
+    #[arg(long, env = "DOSSIER_STORE")]
+    pub store: Option<String>,
     /// The log's public key (text or file) [default: DATA/log.pub]
     #[arg(long)]
     pub key: Option<String>,
@@ -25,10 +28,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("reading the log's public key {}", data.join("log.pub").display()))?,
     };
     let key = Verifier::parse(key_text.trim()).map_err(|e| anyhow!("the log key: {e}"))?;
-    if !data.join("dossier.db").is_file() {
-        anyhow::bail!("{} holds no Dossier store (no dossier.db)", data.display());
+    let location = crate::config::store_location(args.store.as_deref(), &data)?;
+    if !location.exists() {
+        anyhow::bail!("{} holds no Dossier store (no {location})", data.display());
     }
-    let store = dossier_server::log::open_sqlite(&data)?;
+    let store = dossier_stores::open(&location)?;
     let report = dossier_store::verify(store.as_ref(), &key, |n| {
         if n % 100_000 == 0 {
             eprint!("\rchecked {n} entries");

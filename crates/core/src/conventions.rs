@@ -5,18 +5,12 @@
 use serde_json::Value;
 
 use crate::facts::{Fact, Severity};
+use crate::own::{Family, OwnType};
 use crate::version::{split_purl_version, VersionRange};
 
-/// Custom event types Dossier defines for vulnerabilities.
-pub const VULNERABILITY_DISCOVERED: &str = "dev.cdeventsx.dossier-vulnerability.discovered.";
-pub const VULNERABILITY_WITHDRAWN: &str = "dev.cdeventsx.dossier-vulnerability.withdrawn.";
-pub const VULNERABILITY_FIXED: &str = "dev.cdeventsx.dossier-vulnerability.fixed.";
-/// Custom event types for quarantine; the subject is the artifact's purl.
-pub const ARTIFACT_QUARANTINED: &str = "dev.cdeventsx.dossier-artifact.quarantined.";
-pub const ARTIFACT_RELEASED: &str = "dev.cdeventsx.dossier-artifact.released.";
-/// A document (SBOM, scan report, VEX, attestation) received about an artifact; the subject is
-/// the document's digest, the content names the artifact and carries what was extracted.
-pub const DOCUMENT_RECEIVED: &str = "dev.cdeventsx.dossier-document.received.";
+// Dossier's custom types are defined once, in `crate::own`: vulnerabilities (discovered, withdrawn,
+// fixed; the subject is the vulnerability), quarantine (the subject is the artifact's purl) and
+// documents received (the subject is the document's digest; the content names the artifact).
 
 /// A convention broken: where, and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +150,7 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
                 _ => {}
             }
         }
-        _ if ty.starts_with(VULNERABILITY_DISCOVERED) => {
+        _ if OwnType::VulnerabilityDiscovered.matches(ty) => {
             let severity = match v.pointer("/subject/content/severity") {
                 None => Severity::Unknown,
                 Some(s) => s
@@ -175,12 +169,12 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
             }
             out.push(Fact::Vulnerability { id: subject, severity, commits, artifacts, packages });
         }
-        _ if ty.starts_with(VULNERABILITY_WITHDRAWN) || ty.starts_with(VULNERABILITY_FIXED) => {
+        _ if OwnType::VulnerabilityWithdrawn.matches(ty) || OwnType::VulnerabilityFixed.matches(ty) => {
             out.push(Fact::VulnerabilityGone { id: subject })
         }
-        _ if ty.starts_with(DOCUMENT_RECEIVED) => document_facts(v, &subject, &mut out)?,
-        _ if ty.starts_with(ARTIFACT_QUARANTINED) => out.push(Fact::Quarantine { artifact: subject, quarantined: true }),
-        _ if ty.starts_with(ARTIFACT_RELEASED) => out.push(Fact::Quarantine { artifact: subject, quarantined: false }),
+        _ if OwnType::DocumentReceived.matches(ty) => document_facts(v, &subject, &mut out)?,
+        _ if OwnType::ArtifactQuarantined.matches(ty) => out.push(Fact::Quarantine { artifact: subject, quarantined: true }),
+        _ if OwnType::ArtifactReleased.matches(ty) => out.push(Fact::Quarantine { artifact: subject, quarantined: false }),
         _ => {}
     }
     Ok(out)
@@ -220,9 +214,9 @@ pub fn relevant(event_type: &str) -> bool {
         "dev.cdevents.pipelinerun.",
         "dev.cdevents.artifact.",
         "dev.cdevents.service.",
-        "dev.cdeventsx.dossier-vulnerability.",
-        "dev.cdeventsx.dossier-artifact.",
-        DOCUMENT_RECEIVED,
+        Family::Vulnerability.prefix(),
+        Family::Artifact.prefix(),
+        OwnType::DocumentReceived.unversioned(),
     ]
     .iter()
     .any(|p| event_type.starts_with(p))

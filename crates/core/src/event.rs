@@ -133,7 +133,7 @@ impl Event {
         };
         let mut artifacts = Vec::new();
         // `dev.cdevents.artifact.*`, and Dossier's own `dev.cdeventsx.dossier-artifact.*`.
-        if event_type.subject() == Some("artifact") || event_type.as_str().starts_with("dev.cdeventsx.dossier-artifact.") {
+        if event_type.subject() == Some("artifact") || crate::own::Family::Artifact.contains(event_type.as_str()) {
             artifacts.push(subject_id.clone());
         }
         if let Some(content) = value.pointer("/subject/content") {

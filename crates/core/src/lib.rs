@@ -10,6 +10,7 @@ pub mod conventions;
 pub mod event;
 mod facts;
 pub mod jcs;
+pub mod own;
 mod version;
 
 pub use event::{Event, EventKey, EventType, ParseError};

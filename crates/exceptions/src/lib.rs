@@ -17,12 +17,8 @@ use dossier_core::glob_match;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const REQUESTED: &str = "dev.cdeventsx.dossier-exception.requested.0.1.0";
-pub const APPROVED: &str = "dev.cdeventsx.dossier-exception.approved.0.1.0";
-pub const REVOKED: &str = "dev.cdeventsx.dossier-exception.revoked.0.1.0";
-pub const EXPIRED: &str = "dev.cdeventsx.dossier-exception.expired.0.1.0";
-/// The prefix of every exception entry's type.
-pub const TYPES: &str = "dev.cdeventsx.dossier-exception.";
+// The entry types are `dossier_core::own::OwnType::Exception*`, defined once there.
+use dossier_core::own::Family;
 
 const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
@@ -275,7 +271,7 @@ impl Book {
     pub fn apply(&mut self, seq: u64, event_type: &str, subject: &str, content: &Value, at: i64) {
         let act = |by: String, comment: Option<String>| Act { by, at: format_timestamp(at), at_nanos: at, seq, comment };
         // `dev.cdeventsx.dossier-exception.<kind>.<version>`
-        let kind = event_type.strip_prefix(TYPES).and_then(|rest| rest.split('.').next()).unwrap_or_default();
+        let kind = event_type.strip_prefix(Family::Exception.prefix()).and_then(|rest| rest.split('.').next()).unwrap_or_default();
         if kind == "requested" {
             let Ok(r) = serde_json::from_value::<Request>(content.clone()) else { return };
             let Some(expires_nanos) = parse_timestamp(&r.expires) else { return };

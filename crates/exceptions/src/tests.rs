@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use dossier_core::own::OwnType;
 
 const DAY: i64 = NANOS_PER_DAY;
 const T0: i64 = 1_800_000_000 * 1_000_000_000;
@@ -24,7 +25,7 @@ fn request(expires: i64) -> Request {
 
 fn book_with(expires: i64) -> Book {
     let mut b = Book::new();
-    b.apply(1, REQUESTED, "exc-1", &serde_json::to_value(request(expires)).unwrap(), T0);
+    b.apply(1, OwnType::ExceptionRequested.as_str(), "exc-1", &serde_json::to_value(request(expires)).unwrap(), T0);
     b
 }
 
@@ -66,7 +67,7 @@ fn an_exception_is_in_force_from_its_approval_to_its_expiry_or_revocation_exactl
         "approver: \"alice\" requested this exception; another person must approve it"
     );
     assert!(b.check_approval("exc-1", "bob", T0 + 2, &rules).is_ok());
-    b.apply(2, APPROVED, "exc-1", &json!({"approver": "bob"}), T0 + DAY);
+    b.apply(2, OwnType::ExceptionApproved.as_str(), "exc-1", &json!({"approver": "bob"}), T0 + DAY);
     let e = b.get("exc-1").unwrap();
     assert_eq!((e.state(T0 + DAY - 1, &rules), e.state(T0 + DAY, &rules)), (State::Requested, State::Active));
     assert_eq!((e.state(T0 + 10 * DAY - 1, &rules), e.state(T0 + 10 * DAY, &rules)), (State::Active, State::Expired));
@@ -74,7 +75,7 @@ fn an_exception_is_in_force_from_its_approval_to_its_expiry_or_revocation_exactl
         b.check_approval("exc-1", "carol", T0 + DAY, &rules).unwrap_err().to_string(),
         "exception \"exc-1\" is active: it was approved already"
     );
-    b.apply(3, REVOKED, "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
+    b.apply(3, OwnType::ExceptionRevoked.as_str(), "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
     let e = b.get("exc-1").unwrap();
     assert_eq!((e.state(T0 + 5 * DAY - 1, &rules), e.state(T0 + 5 * DAY, &rules)), (State::Active, State::Revoked));
     assert_eq!(b.active(T0 + 2 * DAY, &rules).count(), 1);
@@ -95,8 +96,8 @@ fn without_required_approval_a_request_is_in_force_at_once() {
 fn an_exception_as_of_a_moment_has_only_the_acts_made_by_then() {
     let rules = Rules::default();
     let mut b = book_with(T0 + 10 * DAY);
-    b.apply(2, APPROVED, "exc-1", &json!({"approver": "bob"}), T0 + DAY);
-    b.apply(3, REVOKED, "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
+    b.apply(2, OwnType::ExceptionApproved.as_str(), "exc-1", &json!({"approver": "bob"}), T0 + DAY);
+    b.apply(3, OwnType::ExceptionRevoked.as_str(), "exc-1", &json!({"by": "carol", "reason": "the fix shipped"}), T0 + 5 * DAY);
     let e = b.get("exc-1").unwrap();
     assert_eq!(e.as_of(T0 - 1), None);
     let then = e.as_of(T0 + 1).unwrap();
@@ -122,9 +123,9 @@ fn expiry_is_due_once_for_exceptions_that_were_in_force() {
     let rules = Rules::default();
     let mut b = book_with(T0 + DAY);
     assert!(b.due(T0 + 2 * DAY, &rules).is_empty(), "never approved: nothing to announce");
-    b.apply(2, APPROVED, "exc-1", &json!({"approver": "bob"}), T0 + 1);
+    b.apply(2, OwnType::ExceptionApproved.as_str(), "exc-1", &json!({"approver": "bob"}), T0 + 1);
     assert!(b.due(T0 + DAY - 1, &rules).is_empty());
     assert_eq!(b.due(T0 + DAY, &rules).len(), 1);
-    b.apply(3, EXPIRED, "exc-1", &json!({}), T0 + DAY);
+    b.apply(3, OwnType::ExceptionExpired.as_str(), "exc-1", &json!({}), T0 + DAY);
     assert!(b.due(T0 + 2 * DAY, &rules).is_empty());
 }

@@ -54,7 +54,7 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
     for entry in timeline.iter().chain(std::iter::once(&current)) {
         let e = &entry["event"];
         let ty = e.pointer("/context/type").and_then(Value::as_str).unwrap_or_default();
-        if ty.starts_with(dossier_core::conventions::DOCUMENT_RECEIVED) {
+        if dossier_core::own::OwnType::DocumentReceived.matches(ty) {
             let seq = entry["seq"].as_u64().unwrap_or(u64::MAX);
             let time = e.pointer("/context/timestamp").and_then(Value::as_str).unwrap_or_default();
             documents.extend(e.pointer("/subject/content").and_then(|c| Received::from_content(seq, time, c)));

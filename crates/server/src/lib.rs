@@ -1,57 +1,241 @@
-//! Dossier's server: the evidence log service and its HTTP API.
+//! Dossier's composition root: the store (by configuration), the views, the evidence log, the
+//! engine, the connectors, the HTTP API and the dashboard, wired together once — by `dossier
+//! serve`, the benchmarks and the tests alike.
 //!
-//! * [`log`]: the evidence log as a service — a [`dossier_store::Store`] behind one group-commit
-//!   writer, the signing key, signed checkpoints and the feed of newly appended events.
-//! * [`lineage`]: the lineage graph as a live view of the log.
-//! * [`policy`]: the policy engine, evaluating Rego policies on committed events and logging
-//!   policy versions, decisions and emitted events; [`actions`] runs the webhooks and tools
-//!   they ask for, each run as evidence; [`publish`] puts what they emit onto NATS JetStream.
-//! * [`api`]: the HTTP routes (axum) over it: ingest, queries, proofs, checkpoints, the live
-//!   stream and the OpenAPI document; `lineage_api` adds lineage, impact and risk; `dashboard`
-//!   serves the pages people read.
-
-pub mod actions;
-mod actions_api;
-pub mod api;
-mod dashboard;
-pub mod documents;
-mod documents_api;
-pub mod exceptions;
-mod exceptions_api;
-pub mod fetch;
-mod follow;
-pub mod lineage;
-mod lineage_api;
-pub mod log;
-mod own;
-pub mod policy;
-pub mod publish;
-mod render;
-pub mod replay;
-pub mod tools;
-
-pub use api::{router, ApiConfig};
-pub use log::{EvidenceLog, LogError};
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = dossier_server::Server::builder("./dossier-data").policies("./policies").start()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7340").await?;
+//! server.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Architecture invariant: this is the only crate that knows every other; nothing depends on it
+//! but the binary.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Serves `log` on `listener` until `shutdown` resolves, then commits what is queued and
-/// signs a final checkpoint.
-pub async fn serve(
+use dossier_connectors::fetch::FetchRules;
+use dossier_connectors::publish::BusConfig;
+use dossier_engine::tools::Tools;
+use dossier_engine::{Context, PolicyService};
+use dossier_http::{ApiConfig, AppState};
+use dossier_log::documents::Documents;
+use dossier_log::{EvidenceLog, LogError};
+use dossier_stores::Location;
+use dossier_views::Views;
+
+pub use dossier_http::ApiConfig as Api;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("opening the store {location}: {source}")]
+    Store { location: String, source: dossier_stores::OpenError },
+    #[error("loading the views from the store: {0}")]
+    Views(#[from] dossier_store::StoreError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("opening the document directory {path}: {source}")]
+    Documents { path: String, source: std::io::Error },
+}
+
+/// Everything `start` needs; defaults are the embedded setup in a data directory.
+#[derive(Debug)]
+pub struct Builder {
+    data: PathBuf,
+    store: Option<Location>,
+    log_name: Option<String>,
+    api: ApiConfig,
+    policies: Option<PathBuf>,
+    tools: Tools,
+    action_workers: usize,
+    bus: Option<BusConfig>,
+    max_document: u64,
+    fetch: FetchRules,
+    exceptions: dossier_exceptions::Rules,
+}
+
+/// Largest document accepted by default, in bytes.
+pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
+
+impl Builder {
+    /// The API's limits, as configured.
+    pub fn api_config(&self) -> &ApiConfig {
+        &self.api
+    }
+
+    /// Where the store is (default: `DATA/dossier.db`, SQLite).
+    pub fn store(mut self, location: Location) -> Builder {
+        self.store = Some(location);
+        self
+    }
+
+    /// The log's name (its checkpoints' origin), used when its key is first created.
+    pub fn log_name(mut self, name: Option<String>) -> Builder {
+        self.log_name = name;
+        self
+    }
+
+    pub fn api(mut self, api: ApiConfig) -> Builder {
+        self.api = api;
+        self
+    }
+
+    /// Evaluate the Rego policies of this directory on every event (and run the action workers).
+    pub fn policies(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.policies = Some(dir.into());
+        self
+    }
+
+    pub fn policies_opt(mut self, dir: Option<PathBuf>) -> Builder {
+        self.policies = dir;
+        self
+    }
+
+    pub fn tools(mut self, tools: Tools) -> Builder {
+        self.tools = tools;
+        self
+    }
+
+    pub fn action_workers(mut self, n: usize) -> Builder {
+        self.action_workers = n.max(1);
+        self
+    }
+
+    /// Publish what policies emit onto NATS JetStream.
+    pub fn bus(mut self, bus: Option<BusConfig>) -> Builder {
+        self.bus = bus;
+        self
+    }
+
+    pub fn max_document(mut self, bytes: u64) -> Builder {
+        self.max_document = bytes;
+        self
+    }
+
+    /// Fetch the SBOMs artifact events point at (off unless a directory or an allowlist is set).
+    pub fn fetch(mut self, rules: FetchRules) -> Builder {
+        self.fetch = rules;
+        self
+    }
+
+    pub fn exceptions(mut self, rules: dossier_exceptions::Rules) -> Builder {
+        self.exceptions = rules;
+        self
+    }
+
+    /// Opens the store, loads the views from it, starts the log's writer with the views as its
+    /// projections, then the followers: the document fetcher, the NATS publisher, the action
+    /// workers and the policy engine.
+    pub fn start(self) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&self.data)
+            .map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
+        let location = self.store.unwrap_or_else(|| Location::in_data_dir(&self.data));
+        let store =
+            dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
+        let signer = dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?;
+        // Views first, from the log as it is; then the writer, which feeds them every commit.
+        let views = Views::load(store.as_ref())?;
+        views.exceptions.set_rules(self.exceptions);
+        let log = EvidenceLog::new(store, signer, views.projections());
+        let docs_dir = self.data.join("documents");
+        let documents = Documents::open(&docs_dir, self.max_document)
+            .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
+        if self.fetch.dir.is_some() || !self.fetch.allow.is_empty() {
+            dossier_connectors::fetch::start(
+                log.clone(),
+                views.lineage.clone(),
+                documents.clone(),
+                self.fetch,
+                &self.data.join("fetch.cursor"),
+            );
+        }
+        if let Some(bus) = self.bus {
+            dossier_connectors::publish::start(log.clone(), bus, self.data.join("nats.cursor"));
+        }
+        let tools = Arc::new(self.tools);
+        let policies = self.policies.map(|dir| {
+            dossier_engine::actions::start(
+                log.clone(),
+                tools.clone(),
+                Some(documents.clone()),
+                self.data.join("actions.cursor"),
+                self.action_workers,
+            );
+            let cx = Context { log: log.clone(), views: views.clone() };
+            dossier_engine::policy::start(cx, dir, self.data.join("policy.cursor"), tools)
+        });
+        let mut api = self.api;
+        api.documents = Some(documents);
+        Ok(Server { log, views, policies, api })
+    }
+}
+
+/// A started Dossier: the log and its views, the policy engine, ready to serve.
+pub struct Server {
     log: Arc<EvidenceLog>,
-    config: ApiConfig,
-    policies: Option<Arc<policy::PolicyService>>,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let persist = tokio::spawn(log::persist_checkpoints(log.clone()));
-    let expiries = tokio::spawn(exceptions::announce_expiries(log.clone()));
-    let app = router(log.clone(), config, policies);
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
-    persist.abort();
-    expiries.abort();
-    let closing = log.clone();
-    tokio::task::spawn_blocking(move || closing.close()).await.ok();
-    result
+    views: Views,
+    policies: Option<Arc<PolicyService>>,
+    api: ApiConfig,
+}
+
+impl Server {
+    /// The embedded default in data directory `data`: SQLite, the key beside it, no policies.
+    pub fn builder(data: impl AsRef<Path>) -> Builder {
+        Builder {
+            data: data.as_ref().to_owned(),
+            store: None,
+            log_name: None,
+            api: ApiConfig::default(),
+            policies: None,
+            tools: Tools::default(),
+            action_workers: 4,
+            bus: None,
+            max_document: DEFAULT_MAX_DOCUMENT,
+            fetch: FetchRules::default(),
+            exceptions: dossier_exceptions::Rules::default(),
+        }
+    }
+
+    pub fn log(&self) -> &Arc<EvidenceLog> {
+        &self.log
+    }
+
+    pub fn views(&self) -> &Views {
+        &self.views
+    }
+
+    pub fn policies(&self) -> Option<&Arc<PolicyService>> {
+        self.policies.as_ref()
+    }
+
+    /// The API and the dashboard, one router.
+    pub fn router(&self) -> axum::Router {
+        let state = AppState::new(self.log.clone(), self.views.clone(), self.api.clone(), self.policies.clone());
+        let pages = dossier_dashboard::Pages { log: self.log.clone(), views: self.views.clone(), policies: self.policies.clone() };
+        dossier_http::router(state)
+            .merge(dossier_dashboard::routes(pages))
+            .fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::not_found()) })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then commits what is queued and signs a
+    /// final checkpoint. Signed checkpoints are kept every second; exception expiries announced.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let persist = tokio::spawn(dossier_log::persist_checkpoints(self.log.clone()));
+        let expiries = tokio::spawn(dossier_engine::expiry::announce_expiries(self.log.clone(), self.views.clone()));
+        let app = self.router();
+        let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        persist.abort();
+        expiries.abort();
+        let closing = self.log.clone();
+        tokio::task::spawn_blocking(move || closing.close()).await.ok();
+        result
+    }
 }

@@ -1,0 +1,165 @@
+//! The document intake: a staged document read by `dossier-evidence` and recorded by a
+//! `dev.cdeventsx.dossier-document.received` entry that names the artifact, who sent it, how it
+//! arrived and everything extracted from it. Uploads (HTTP) and the fetcher both come here.
+//!
+//! Order of work, so that nothing is half-stored: the body is staged and hashed
+//! (`dossier_log::documents`); it is read; only a document that reads is renamed to its content
+//! address (fsync'd); only then is its entry appended. An entry therefore always has its
+//! document; a document without an entry (a crash in between) is harmless and is reused by the
+//! next submission of the same bytes.
+
+use std::fs::File;
+use std::io;
+
+use dossier_core::own::{OwnType, DOCUMENTS_SOURCE as SOURCE};
+use dossier_core::EventKey;
+use dossier_evidence::{DocumentError, Extract, Format};
+use dossier_log::documents::{BlobError, Documents, Staged};
+use dossier_log::own::{hex, own_event, OwnEventError};
+use dossier_log::EvidenceLog;
+use dossier_store::{AppendOutcome, StoreError};
+use dossier_views::lineage::LineageView;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Why a document was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("{0}")]
+    Artifact(String),
+    #[error("storing the document: {0}; nothing was recorded, retry")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("recording the document: {0}")]
+    Event(#[from] OwnEventError),
+    #[error("recording the document: the log answered nothing")]
+    NoAnswer,
+    #[error("recording the document: {0}")]
+    Encode(serde_json::Error),
+    #[error("recording the document: its extract is not a JSON object")]
+    NotAnObject,
+}
+
+
+/// Who sent a document, about what, and how.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The artifact's purl, or `sha256:<hex>` naming a known artifact by digest.
+    pub artifact: String,
+    pub sender: String,
+    /// `upload`, or the URI it was fetched from.
+    pub origin: String,
+    /// The format, when the sender said (media type or parameter); detected otherwise.
+    pub format: Option<Format>,
+}
+
+/// What was recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub seq: u64,
+    /// The same document about the same artifact was recorded before (at `seq`).
+    pub duplicate: bool,
+    pub digest: String,
+    pub size: u64,
+    pub format: Format,
+    pub artifact: String,
+    pub components: usize,
+    pub findings: usize,
+    pub vex: usize,
+    pub provenance: bool,
+}
+
+/// Resolves the artifact a submission names: a purl as is, a digest to the one artifact
+/// known to carry it.
+fn resolve_artifact(lineage: &LineageView, named: &str) -> Result<String, SubmitError> {
+    if named.starts_with("pkg:") {
+        return Ok(named.to_owned());
+    }
+    let Some(hex_digest) = named.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        return Err(SubmitError::Artifact(format!(
+            "artifact {named:?} is neither a package URL (pkg:…) nor a digest (sha256:<64 hex digits>)"
+        )));
+    };
+    let mut found = lineage.read().artifacts_with_digest(&hex_digest.to_ascii_lowercase());
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(SubmitError::Artifact(format!("no artifact with digest {named} is known; name it by its purl"))),
+        _ => Err(SubmitError::Artifact(format!("several artifacts carry digest {named} ({}); name one by its purl", found.join(", ")))),
+    }
+}
+
+/// Reads a staged document and records it (blocking: run it off the async threads).
+pub fn record(log: &EvidenceLog, lineage: &LineageView, documents: &Documents, staged: Staged, submission: Submission) -> Result<Receipt, SubmitError> {
+    let artifact = resolve_artifact(lineage, &submission.artifact)?;
+    let format = match submission.format {
+        Some(f) => f,
+        None => dossier_evidence::detect(File::open(staged.path())?)?,
+    };
+    let extract = dossier_evidence::extract(format, File::open(staged.path())?)?;
+    let digest = format!("sha256:{}", staged.digest);
+    let about = hex(&Sha256::digest(artifact.as_bytes()));
+    let key = EventKey { source: SOURCE.to_owned(), id: format!("document-{}-{}", &staged.digest[..32], &about[..16]) };
+    let mut receipt = Receipt {
+        seq: 0,
+        duplicate: false,
+        digest: digest.clone(),
+        size: staged.size,
+        format: extract.format,
+        artifact: artifact.clone(),
+        components: extract.components.len(),
+        findings: extract.findings.len(),
+        vex: extract.vex.len(),
+        provenance: extract.provenance.is_some(),
+    };
+    if let Some(earlier) = log.store().get_by_key(&key)? {
+        receipt.seq = earlier.seq;
+        receipt.duplicate = true;
+        return Ok(receipt);
+    }
+    documents.keep(&staged).map_err(BlobError::Io)?;
+    let content = content(&artifact, &digest, staged.size, &submission, extract)?;
+    let event = own_event(key.id.clone(), SOURCE, OwnType::DocumentReceived, &digest, content, None)?;
+    match log.append_blocking(vec![event])?.pop() {
+        Some(AppendOutcome::Accepted { seq }) => receipt.seq = seq,
+        // Recorded concurrently by another submission of the same document.
+        Some(AppendOutcome::Duplicate { seq }) | Some(AppendOutcome::Conflict { seq, .. }) => {
+            receipt.seq = seq;
+            receipt.duplicate = true;
+        }
+        None => return Err(SubmitError::NoAnswer),
+    }
+    Ok(receipt)
+}
+
+/// The entry's content: the artifact, the document's identity and arrival, and the extract.
+///
+/// The long lists are converted item by item, each freed as soon as it is converted, so that
+/// a large SBOM's extract and its JSON form are not both held whole.
+fn content(artifact: &str, digest: &str, size: u64, submission: &Submission, mut extract: Extract) -> Result<Value, SubmitError> {
+    let components = into_values(std::mem::take(&mut extract.components))?;
+    let findings = into_values(std::mem::take(&mut extract.findings))?;
+    let Value::Object(mut fields) = serde_json::to_value(extract).map_err(SubmitError::Encode)? else {
+        return Err(SubmitError::NotAnObject);
+    };
+    for (name, list) in [("components", components), ("findings", findings)] {
+        if !list.is_empty() {
+            fields.insert(name.into(), Value::Array(list));
+        }
+    }
+    fields.insert("artifactId".into(), json!(artifact));
+    fields.insert("digest".into(), json!(digest));
+    fields.insert("size".into(), json!(size));
+    fields.insert("sender".into(), json!(submission.sender));
+    fields.insert("origin".into(), json!(submission.origin));
+    Ok(Value::Object(fields))
+}
+
+fn into_values<T: Serialize>(items: Vec<T>) -> Result<Vec<Value>, SubmitError> {
+    items.into_iter().map(|item| serde_json::to_value(item).map_err(SubmitError::Encode)).collect()
+}

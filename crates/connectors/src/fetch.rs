@@ -1,0 +1,163 @@
+//! The SBOMs artifact events point to (`subject.content.sbom.uri` of `artifact.packaged` and
+//! `artifact.published`), fetched and recorded like uploaded documents — from a configured
+//! directory, or over http(s) from URL prefixes on an allowlist; any other URI is refused.
+//! A refusal is evidence too: a `dev.cdeventsx.dossier-document.refused.0.1.0` entry names
+//! the artifact, the URI and the reason, so the artifact's timeline says why it has no SBOM.
+//!
+//! The fetcher follows the log at least once (`DATA/fetch.cursor`); recording is idempotent
+//! (the same document about the same artifact is recorded once; a refusal's id derives from
+//! the entry that asked), so a crash repeats work without repeating evidence.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use dossier_core::own::{OwnType, DOCUMENTS_SOURCE};
+use dossier_log::documents::{Documents, Staged};
+use dossier_log::follow::Follower;
+use dossier_log::own::own_event;
+use dossier_log::{Appended, EvidenceLog};
+use dossier_views::lineage::LineageView;
+
+use crate::documents::{self, Submission, SubmitError};
+const TRIGGERS: [&str; 2] = ["dev.cdevents.artifact.packaged.", "dev.cdevents.artifact.published."];
+const ATTEMPTS: u32 = 3;
+
+/// Where documents may be fetched from.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRules {
+    /// File paths (and `file://` URIs) must resolve inside this directory; relative paths are
+    /// taken from it.
+    pub dir: Option<PathBuf>,
+    /// http(s) URLs must start with one of these prefixes.
+    pub allow: Vec<String>,
+}
+
+enum Origin {
+    File(PathBuf),
+    Http(String),
+}
+
+impl FetchRules {
+    /// Where `uri` may be read from, or why it may not.
+    fn resolve(&self, uri: &str) -> Result<Origin, String> {
+        if uri.starts_with("http://") || uri.starts_with("https://") {
+            return if self.allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
+                Ok(Origin::Http(uri.to_owned()))
+            } else if self.allow.is_empty() {
+                Err(format!("{uri} is not fetched: no URL prefix is allowed (serve --fetch-allow PREFIX)"))
+            } else {
+                Err(format!("{uri} is not on the fetch allowlist; allowed prefixes: {}", self.allow.join(", ")))
+            };
+        }
+        let path = match uri.strip_prefix("file://") {
+            Some(p) => PathBuf::from(p),
+            None if !uri.contains("://") => PathBuf::from(uri),
+            None => {
+                return Err(format!(
+                    "{uri} is not fetched: Dossier fetches paths under its fetch directory (serve --fetch-dir) and http(s) URLs on its allowlist (serve --fetch-allow)"
+                ))
+            }
+        };
+        let Some(dir) = &self.dir else {
+            return Err(format!("{uri} is not fetched: no fetch directory is configured (serve --fetch-dir DIR)"));
+        };
+        let root = dir.canonicalize().map_err(|e| format!("the fetch directory {}: {e}", dir.display()))?;
+        let full = root.join(&path).canonicalize().map_err(|e| format!("{uri}: {e}"))?;
+        if !full.starts_with(&root) {
+            return Err(format!("{uri} is outside the fetch directory {}", root.display()));
+        }
+        Ok(Origin::File(full))
+    }
+}
+
+fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<Staged, String> {
+    match origin {
+        Origin::File(path) => documents.stage_file(path).map_err(|e| e.to_string()),
+        Origin::Http(url) => {
+            let mut last = String::new();
+            for attempt in 0..ATTEMPTS {
+                if attempt > 0 {
+                    std::thread::sleep(Duration::from_millis(500 << attempt));
+                }
+                match agent.get(url).call() {
+                    Ok(r) if r.status() == 200 => return stage_stream(documents, r.into_reader()),
+                    Ok(r) => return Err(format!("{url} answered HTTP {} (redirects are not followed)", r.status())),
+                    Err(ureq::Error::Status(code, _)) if code < 500 => return Err(format!("{url} answered HTTP {code}")),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            Err(format!("{url}: {last} (after {ATTEMPTS} attempts)"))
+        }
+    }
+}
+
+fn stage_stream(documents: &Documents, mut reader: impl Read) -> Result<Staged, String> {
+    let mut stager = documents.stager().map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return stager.finish().map_err(|e| e.to_string());
+        }
+        stager.write(&buf[..n]).map_err(|e| e.to_string())?;
+    }
+}
+
+struct Fetcher {
+    log: Arc<EvidenceLog>,
+    lineage: Arc<LineageView>,
+    documents: Arc<Documents>,
+    rules: FetchRules,
+    agent: ureq::Agent,
+}
+
+impl Fetcher {
+    fn handle(&self, a: &Appended) {
+        let ty = a.event.event_type.as_str();
+        if !TRIGGERS.iter().any(|t| ty.starts_with(t)) {
+            return;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&a.event.raw) else { return };
+        let Some(uri) = v.pointer("/subject/content/sbom/uri").and_then(|u| u.as_str()) else { return };
+        let artifact = a.event.subject_id.clone();
+        let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
+            let submission =
+                Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
+            documents::record(&self.log, &self.lineage, &self.documents, staged, submission).map_err(|e| match e {
+                // Storage trouble is not the document's fault: say so rather than refuse it.
+                SubmitError::Io(_) | SubmitError::Blob(dossier_log::documents::BlobError::Io(_)) | SubmitError::Store(_) => format!("could not be recorded: {e}"),
+                other => other.to_string(),
+            })
+        });
+        match outcome {
+            Ok(receipt) => tracing::info!("fetched {uri} for {artifact}: {} as entry {}", receipt.digest, receipt.seq),
+            Err(reason) => {
+                tracing::warn!("not fetching the SBOM of {artifact}: {reason}");
+                let content = json!({"artifactId": artifact, "uri": uri, "reason": reason, "trigger": a.seq});
+                let refused =
+                    own_event(format!("refused-{}", a.seq), DOCUMENTS_SOURCE, OwnType::DocumentRefused, uri, content, a.event.chain_id.as_deref());
+                match refused.map(|e| self.log.append_blocking(vec![e])) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!("recording the refusal: {e}"),
+                    Err(e) => tracing::error!("recording the refusal: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Starts the fetcher's thread.
+pub fn start(log: Arc<EvidenceLog>, lineage: Arc<LineageView>, documents: Arc<Documents>, rules: FetchRules, cursor_file: &Path) {
+    let follower = Follower::new(log.clone(), cursor_file.to_owned());
+    // Redirects could leave the allowlist: they are not followed.
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).redirects(0).build();
+    let fetcher = Fetcher { log, lineage, documents, rules, agent };
+    let spawned = std::thread::Builder::new().name("dossier-fetch".into()).spawn(move || follower.follow(|a| fetcher.handle(a)));
+    if let Err(e) = spawned {
+        tracing::error!("starting the document fetcher: {e}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Sources and sinks of the evidence log, as uniform components: every source hands what it
+//! received to the one [`submit`] path (decode → validate → append → answer); sinks follow the
+//! log.
+//!
+//! * [`submit`]: the one submit path, for HTTP ingest now and for NATS and webhook adapters next.
+//! * [`documents`]: the document intake (uploads and fetched SBOMs): read, kept, recorded.
+//! * [`fetch`]: a follower that fetches the SBOMs artifact events point at.
+//! * [`publish`]: a follower that publishes what policies emit onto NATS JetStream.
+//!
+//! Architecture invariant: connectors depend on the log and the views, never on the engine or
+//! on HTTP; what they need of the vocabulary comes from `dossier_core::own`.
+
+pub mod documents;
+pub mod fetch;
+pub mod publish;
+pub mod submit;

@@ -1,0 +1,97 @@
+//! The one submit path: every source (HTTP ingest now; NATS and webhook adapters next) hands
+//! over a body with its media type and CloudEvents attributes, and gets back, per event, what
+//! became of it. Decode (mode, depth, batch size) → validate (the spec's schemas) → append (one
+//! durable commit for the whole body) → answer. Nothing is acknowledged before it is durable.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dossier_core::{Event, EventKey};
+use dossier_ingest::{decode, BodyError, CeHeaders, ItemError, Limits};
+use dossier_log::EvidenceLog;
+use dossier_store::{AppendOutcome, StoreError};
+
+/// Bodies larger than this are decoded off the async threads.
+const DECODE_INLINE_MAX: usize = 64 * 1024;
+
+/// What became of one event of a body.
+#[derive(Debug)]
+pub enum Item {
+    /// Appended, or found already stored (a duplicate), or refused as a conflict.
+    Stored { index: usize, key: EventKey, outcome: AppendOutcome },
+    /// Not a valid event: why, per violation.
+    Rejected(ItemError),
+}
+
+/// What became of a body.
+#[derive(Debug)]
+pub struct Submitted {
+    /// Whether the body was a list (batch, array, NDJSON): the answer lists results.
+    pub list: bool,
+    /// One per event, in the body's order.
+    pub items: Vec<Item>,
+}
+
+/// Why nothing of a body was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The body as a whole is refused (media type, JSON, depth, size of the batch).
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// The log could not store it; nothing was stored, the sender should retry.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error decoding the body: {0}")]
+    Internal(String),
+}
+
+/// The submit path of one log.
+#[derive(Clone)]
+pub struct Submit {
+    log: Arc<EvidenceLog>,
+    limits: Limits,
+}
+
+impl Submit {
+    pub fn new(log: Arc<EvidenceLog>, limits: Limits) -> Submit {
+        Submit { log, limits }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Decodes, validates and appends a body; resolves once what was accepted is durable.
+    pub async fn submit(&self, content_type: Option<String>, ce: CeHeaders, body: Bytes) -> Result<Submitted, SubmitError> {
+        let limits = self.limits.clone();
+        let decoded = if body.len() > DECODE_INLINE_MAX {
+            tokio::task::spawn_blocking(move || decode(content_type.as_deref(), &ce, &body, &limits))
+                .await
+                .map_err(|e| SubmitError::Internal(e.to_string()))?
+        } else {
+            decode(content_type.as_deref(), &ce, &body, &limits)
+        }?;
+        let mut items: Vec<Option<Item>> = Vec::with_capacity(decoded.items.len());
+        let mut events: Vec<Event> = Vec::new();
+        let mut positions = Vec::new();
+        for (index, item) in decoded.items.into_iter().enumerate() {
+            match item {
+                Ok(e) => {
+                    positions.push(index);
+                    events.push(e);
+                    items.push(None);
+                }
+                Err(err) => items.push(Some(Item::Rejected(err))),
+            }
+        }
+        let keys: Vec<EventKey> = events.iter().map(|e| e.key.clone()).collect();
+        if !events.is_empty() {
+            let outcomes = self.log.append(events).await?;
+            for ((index, key), outcome) in positions.into_iter().zip(keys).zip(outcomes) {
+                items[index] = Some(Item::Stored { index, key, outcome });
+            }
+        }
+        let items = items.into_iter().map(|i| i.expect("every event was either rejected or appended")).collect();
+        Ok(Submitted { list: decoded.list, items })
+    }
+}

@@ -1,0 +1,222 @@
+//! Dossier's own event types, defined once: every entry Dossier itself appends to the log (policy
+//! versions and decisions, timers, action runs, documents, exceptions, quarantines) and the
+//! custom vulnerability events users send, with the source Dossier writes them under.
+//!
+//! Everything else — builders, readers, the API, the dashboard — names a type through
+//! [`OwnType`], never as a string, so a renamed or re-versioned type changes here only.
+
+use std::fmt;
+
+/// The common prefix of Dossier's custom types (`dev.cdeventsx.dossier-<subject>.<predicate>.<version>`).
+pub const PREFIX: &str = "dev.cdeventsx.dossier-";
+
+/// Version of every type Dossier defines.
+pub const VERSION: &str = "0.1.0";
+
+/// The families of Dossier's own types: the `dossier-<subject>` part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Policy,
+    Timer,
+    Action,
+    Document,
+    Exception,
+    Artifact,
+    Vulnerability,
+}
+
+impl Family {
+    /// `dev.cdeventsx.dossier-<family>.`: what every type of the family starts with.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Family::Policy => "dev.cdeventsx.dossier-policy.",
+            Family::Timer => "dev.cdeventsx.dossier-timer.",
+            Family::Action => "dev.cdeventsx.dossier-action.",
+            Family::Document => "dev.cdeventsx.dossier-document.",
+            Family::Exception => "dev.cdeventsx.dossier-exception.",
+            Family::Artifact => "dev.cdeventsx.dossier-artifact.",
+            Family::Vulnerability => "dev.cdeventsx.dossier-vulnerability.",
+        }
+    }
+
+    /// A type glob matching every type of the family (`dev.cdeventsx.dossier-timer.*`).
+    pub fn glob(self) -> String {
+        format!("{}*", self.prefix())
+    }
+
+    /// Whether `event_type` belongs to the family.
+    pub fn contains(self, event_type: &str) -> bool {
+        event_type.starts_with(self.prefix())
+    }
+
+    /// The source Dossier appends the family's entries under (`None` for the types users send).
+    pub const fn source(self) -> Option<&'static str> {
+        match self {
+            Family::Policy | Family::Timer | Family::Artifact => Some(POLICIES_SOURCE),
+            Family::Action => Some(ACTIONS_SOURCE),
+            Family::Document => Some(DOCUMENTS_SOURCE),
+            Family::Exception => Some(EXCEPTIONS_SOURCE),
+            Family::Vulnerability => None,
+        }
+    }
+
+    /// Whether entries of the family are Dossier's record of its own acts, which never trigger
+    /// policies (a decision must not trigger a decision).
+    pub const fn is_record(self) -> bool {
+        matches!(self, Family::Policy | Family::Timer)
+    }
+}
+
+/// The source of policy versions, decisions and timers; what a policy's actions emit goes under
+/// `<POLICIES_SOURCE>/<policy>`.
+pub const POLICIES_SOURCE: &str = "/dossier/policies";
+/// The source of action runs (`queued`, `started`, `finished`).
+pub const ACTIONS_SOURCE: &str = "/dossier/actions";
+/// The source of documents received and refused.
+pub const DOCUMENTS_SOURCE: &str = "/dossier/documents";
+/// The source of exception requests, approvals, revocations and expiries.
+pub const EXCEPTIONS_SOURCE: &str = "/dossier/exceptions";
+
+/// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`, under
+/// `<POLICIES_SOURCE>/<policy>`): what goes onto the bus. Timers are the engine's bookkeeping.
+pub fn emitted_by_policy(source: &str, event_type: &str) -> bool {
+    source.strip_prefix(POLICIES_SOURCE).is_some_and(|rest| rest.starts_with('/')) && !Family::Timer.contains(event_type)
+}
+
+/// One of Dossier's own event types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnType {
+    PolicyLoaded,
+    PolicyDecided,
+    /// The body type of a webhook sent as a CloudEvent (not a log entry).
+    PolicyAction,
+    TimerSet,
+    TimerFired,
+    ActionQueued,
+    ActionStarted,
+    ActionFinished,
+    DocumentReceived,
+    DocumentRefused,
+    ExceptionRequested,
+    ExceptionApproved,
+    ExceptionRevoked,
+    ExceptionExpired,
+    ArtifactQuarantined,
+    ArtifactReleased,
+    VulnerabilityDiscovered,
+    VulnerabilityWithdrawn,
+    VulnerabilityFixed,
+}
+
+impl OwnType {
+    pub const ALL: [OwnType; 19] = [
+        OwnType::PolicyLoaded,
+        OwnType::PolicyDecided,
+        OwnType::PolicyAction,
+        OwnType::TimerSet,
+        OwnType::TimerFired,
+        OwnType::ActionQueued,
+        OwnType::ActionStarted,
+        OwnType::ActionFinished,
+        OwnType::DocumentReceived,
+        OwnType::DocumentRefused,
+        OwnType::ExceptionRequested,
+        OwnType::ExceptionApproved,
+        OwnType::ExceptionRevoked,
+        OwnType::ExceptionExpired,
+        OwnType::ArtifactQuarantined,
+        OwnType::ArtifactReleased,
+        OwnType::VulnerabilityDiscovered,
+        OwnType::VulnerabilityWithdrawn,
+        OwnType::VulnerabilityFixed,
+    ];
+
+    /// The full type with its version, as written into `context.type`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OwnType::PolicyLoaded => "dev.cdeventsx.dossier-policy.loaded.0.1.0",
+            OwnType::PolicyDecided => "dev.cdeventsx.dossier-policy.decided.0.1.0",
+            OwnType::PolicyAction => "dev.cdeventsx.dossier-policy.action.0.1.0",
+            OwnType::TimerSet => "dev.cdeventsx.dossier-timer.set.0.1.0",
+            OwnType::TimerFired => "dev.cdeventsx.dossier-timer.fired.0.1.0",
+            OwnType::ActionQueued => "dev.cdeventsx.dossier-action.queued.0.1.0",
+            OwnType::ActionStarted => "dev.cdeventsx.dossier-action.started.0.1.0",
+            OwnType::ActionFinished => "dev.cdeventsx.dossier-action.finished.0.1.0",
+            OwnType::DocumentReceived => "dev.cdeventsx.dossier-document.received.0.1.0",
+            OwnType::DocumentRefused => "dev.cdeventsx.dossier-document.refused.0.1.0",
+            OwnType::ExceptionRequested => "dev.cdeventsx.dossier-exception.requested.0.1.0",
+            OwnType::ExceptionApproved => "dev.cdeventsx.dossier-exception.approved.0.1.0",
+            OwnType::ExceptionRevoked => "dev.cdeventsx.dossier-exception.revoked.0.1.0",
+            OwnType::ExceptionExpired => "dev.cdeventsx.dossier-exception.expired.0.1.0",
+            OwnType::ArtifactQuarantined => "dev.cdeventsx.dossier-artifact.quarantined.0.1.0",
+            OwnType::ArtifactReleased => "dev.cdeventsx.dossier-artifact.released.0.1.0",
+            OwnType::VulnerabilityDiscovered => "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+            OwnType::VulnerabilityWithdrawn => "dev.cdeventsx.dossier-vulnerability.withdrawn.0.1.0",
+            OwnType::VulnerabilityFixed => "dev.cdeventsx.dossier-vulnerability.fixed.0.1.0",
+        }
+    }
+
+    pub const fn family(self) -> Family {
+        match self {
+            OwnType::PolicyLoaded | OwnType::PolicyDecided | OwnType::PolicyAction => Family::Policy,
+            OwnType::TimerSet | OwnType::TimerFired => Family::Timer,
+            OwnType::ActionQueued | OwnType::ActionStarted | OwnType::ActionFinished => Family::Action,
+            OwnType::DocumentReceived | OwnType::DocumentRefused => Family::Document,
+            OwnType::ExceptionRequested | OwnType::ExceptionApproved | OwnType::ExceptionRevoked | OwnType::ExceptionExpired => {
+                Family::Exception
+            }
+            OwnType::ArtifactQuarantined | OwnType::ArtifactReleased => Family::Artifact,
+            OwnType::VulnerabilityDiscovered | OwnType::VulnerabilityWithdrawn | OwnType::VulnerabilityFixed => Family::Vulnerability,
+        }
+    }
+
+    /// The type without its version (`dev.cdeventsx.dossier-timer.set.`), which matches every
+    /// version of it.
+    pub fn unversioned(self) -> &'static str {
+        let s = self.as_str();
+        &s[..s.len() - VERSION.len()]
+    }
+
+    /// Whether `event_type` is this type, in any version.
+    pub fn matches(self, event_type: &str) -> bool {
+        event_type.starts_with(self.unversioned())
+    }
+
+    /// The own type `event_type` is, in any version.
+    pub fn of(event_type: &str) -> Option<OwnType> {
+        if !event_type.starts_with(PREFIX) {
+            return None;
+        }
+        OwnType::ALL.into_iter().find(|t| t.matches(event_type))
+    }
+}
+
+impl fmt::Display for OwnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_is_in_its_family_has_the_version_and_reads_back() {
+        for t in OwnType::ALL {
+            assert!(t.family().contains(t.as_str()), "{t}");
+            assert!(t.as_str().ends_with(VERSION), "{t}");
+            assert_eq!(OwnType::of(t.as_str()), Some(t));
+            assert_eq!(OwnType::of(&format!("{}0.2.0", t.unversioned())), Some(t));
+        }
+        assert_eq!(OwnType::of("dev.cdevents.artifact.published.0.2.0"), None);
+        assert_eq!(OwnType::of("dev.cdeventsx.dossier-timer.setx.0.1.0"), None);
+    }
+
+    #[test]
+    fn only_the_policy_engines_records_are_records() {
+        let records: Vec<Family> = OwnType::ALL.into_iter().map(OwnType::family).filter(|f| f.is_record()).collect();
+        assert!(records.iter().all(|f| matches!(f, Family::Policy | Family::Timer)));
+        assert!(!Family::Artifact.is_record(), "quarantines trigger policies");
+    }
+}

@@ -1,0 +1,25 @@
+//! The policy engine.
+//!
+//! * [`decide`]: the one `decide(entry, moment)` — live evaluation, replay and the gate call it.
+//! * [`policy`]: the policy service (the loaded set, reload, upload) and its thread, which
+//!   evaluates every committed entry and records versions, decisions and what actions emit.
+//! * [`action`]: what policies may ask for ([`action::Action`]) and what came of it
+//!   ([`action::Outcome`]), and the one function that makes action ids.
+//! * [`actions`]: the workers that run webhooks and tools, each run as evidence; [`tools`]: the
+//!   operator's tools.
+//! * [`replay`]: a policy over stored history, acting on nothing.
+//! * [`expiry`]: the announcer of exception expiries.
+//!
+//! Architecture invariant: the engine reads the log and the views and appends its own entries;
+//! it knows nothing of HTTP, of the dashboard, or of which store backend is used.
+
+pub mod action;
+pub mod actions;
+pub mod decide;
+pub mod expiry;
+pub mod policy;
+pub mod replay;
+pub mod tools;
+
+pub use decide::{decide, Context, Evaluation, Moment};
+pub use policy::PolicyService;

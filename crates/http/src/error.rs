@@ -1,0 +1,77 @@
+//! Errors in one place: every error answer is JSON, `{"error": "..."}`, with a status that says
+//! whose fault it is; and the helpers every handler shares.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dossier_store::StoreError;
+use serde_json::json;
+
+/// An error answer: a status and a message saying what is wrong and what is accepted.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        self.0
+    }
+
+    pub fn message(&self) -> &str {
+        &self.1
+    }
+}
+
+pub fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError(status, message.into())
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::OutOfRange(m) => error(StatusCode::BAD_REQUEST, m),
+            StoreError::Closed => error(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry"),
+            other => error(StatusCode::SERVICE_UNAVAILABLE, format!("{other}; nothing was stored, retry")),
+        }
+    }
+}
+
+impl From<dossier_log::documents::BlobError> for ApiError {
+    fn from(e: dossier_log::documents::BlobError) -> ApiError {
+        match e {
+            dossier_log::documents::BlobError::TooLarge(_) => error(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+            dossier_log::documents::BlobError::Io(_) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
+    }
+}
+
+pub type ApiResult = Result<Response, ApiError>;
+
+/// Runs blocking store work off the async threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}"))),
+    }
+}
+
+pub fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
+    dossier_store::parse_time_param(name, value).map_err(|e| error(StatusCode::BAD_REQUEST, e))
+}
+
+/// Refuses a parameter that is not one of `accepted`, naming those that are.
+pub fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Result<(), ApiError> {
+    for name in params.keys() {
+        if !accepted.contains(&name.as_str()) {
+            return Err(error(StatusCode::BAD_REQUEST, format!("unknown parameter {name:?}; accepted: {}", accepted.join(", "))));
+        }
+    }
+    Ok(())
+}

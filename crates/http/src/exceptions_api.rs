@@ -1,0 +1,228 @@
+//! Exceptions over HTTP: request, approve, revoke, list, and import from a VEX document.
+//! Until tokens arrive, who requests, approves and revokes is as the body states it; every
+//! change is a log entry saying who, when and why.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dossier_exceptions::{ExceptionError, Request, Scope};
+use dossier_store::AppendOutcome;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use dossier_core::own::{OwnType, EXCEPTIONS_SOURCE as SOURCE};
+use dossier_log::own::{hex, now_nanos, own_event};
+use dossier_views::exceptions::view;
+
+use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/exceptions", get(list).post(request))
+        .route("/api/v1/exceptions/from-vex", post(from_vex))
+        .route("/api/v1/exceptions/{id}", get(show))
+        .route("/api/v1/exceptions/{id}/approve", post(approve))
+        .route("/api/v1/exceptions/{id}/revoke", post(revoke))
+}
+
+impl From<ExceptionError> for ApiError {
+    fn from(e: ExceptionError) -> ApiError {
+        let status = match e {
+            ExceptionError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ExceptionError::Unknown(_) => StatusCode::NOT_FOUND,
+            ExceptionError::WrongState { .. } => StatusCode::CONFLICT,
+        };
+        error(status, e.to_string())
+    }
+}
+
+/// A JSON body read into `T`, naming the field that does not fit.
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        error(StatusCode::UNPROCESSABLE_ENTITY, format!("{at}{inner}"))
+    })
+}
+
+/// Appends one entry of Dossier's own and waits for it to be durable.
+async fn append(s: &AppState, id: String, ty: OwnType, subject: &str, content: Value) -> Result<AppendOutcome, ApiError> {
+    let event = own_event(id, SOURCE, ty, subject, content, None).map_err(|m| error(StatusCode::UNPROCESSABLE_ENTITY, m.to_string()))?;
+    let outcomes = s.log.append(vec![event]).await?;
+    outcomes.into_iter().next().ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "the log answered nothing; retry"))
+}
+
+fn current(s: &AppState, id: &str) -> Result<Value, ApiError> {
+    let rules = s.views.exceptions.rules();
+    let book = s.views.exceptions.read();
+    let e = book.get(id).ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no exception {id:?}")))?;
+    let mut v = view(e);
+    v["state"] = json!(e.state(now_nanos(), &rules));
+    Ok(v)
+}
+
+/// Records a request; the same request under the same id again is answered with the first.
+async fn record_request(s: &AppState, mut r: Request) -> Result<(StatusCode, Value), ApiError> {
+    let rules = s.views.exceptions.rules();
+    rules.check_request(&r, now_nanos())?;
+    let id = match &r.id {
+        Some(id) => id.clone(),
+        None => {
+            let mut random = [0u8; 6];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
+            format!("exc-{}", hex(&random))
+        }
+    };
+    r.id = Some(id.clone());
+    let content = serde_json::to_value(&r).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if let Some(existing) = s.views.exceptions.read().get(&id) {
+        let same = existing.requested.by == r.requester
+            && existing.expires == r.expires
+            && existing.scope == r.scope
+            && existing.reason == r.reason;
+        return if same {
+            Ok((StatusCode::OK, view(existing)))
+        } else {
+            Err(error(StatusCode::CONFLICT, format!("exception {id:?} exists with other terms; choose another id")))
+        };
+    }
+    append(s, format!("requested-{id}"), OwnType::ExceptionRequested, &id, content).await?;
+    Ok((StatusCode::CREATED, current(s, &id)?))
+}
+
+async fn request(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiResult {
+    let r: Request = body(&bytes)?;
+    let (status, v) = record_request(&s, r).await?;
+    Ok((status, Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approval {
+    approver: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn approve(State(s): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> ApiResult {
+    let a: Approval = body(&bytes)?;
+    let rules = s.views.exceptions.rules();
+    s.views.exceptions.read().check_approval(&id, &a.approver, now_nanos(), &rules)?;
+    append(&s, format!("approved-{id}"), OwnType::ExceptionApproved, &id, json!({"approver": a.approver, "comment": a.comment})).await?;
+    Ok(Json(current(&s, &id)?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revocation {
+    by: String,
+    reason: String,
+}
+
+async fn revoke(State(s): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> ApiResult {
+    let r: Revocation = body(&bytes)?;
+    let rules = s.views.exceptions.rules();
+    s.views.exceptions.read().check_revocation(&id, &r.by, &r.reason, now_nanos(), &rules)?;
+    append(&s, format!("revoked-{id}"), OwnType::ExceptionRevoked, &id, json!({"by": r.by, "reason": r.reason})).await?;
+    Ok(Json(current(&s, &id)?).into_response())
+}
+
+async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(current(&s, &id)?).into_response())
+}
+
+/// `state`, `artifact`, `vulnerability`, `environment`, `policy` filters; `at` asks for the
+/// states at a past (or future) moment.
+async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    check_params(&params, &["state", "artifact", "vulnerability", "environment", "policy", "at"])?;
+    let at = match params.get("at") {
+        Some(t) => parse_time("at", t)?,
+        None => now_nanos(),
+    };
+    let wanted = match params.get("state").map(String::as_str) {
+        None | Some("all") => None,
+        Some(name @ ("requested" | "active" | "revoked" | "expired")) => Some(name.to_owned()),
+        Some(other) => {
+            return Err(error(StatusCode::BAD_REQUEST, format!("state {other:?} is not one of requested, active, revoked, expired, all")))
+        }
+    };
+    let rules = s.views.exceptions.rules();
+    let book = s.views.exceptions.read();
+    let p = |name: &str| params.get(name).map(String::as_str);
+    let list: Vec<Value> = book
+        .all()
+        .filter(|e| e.covers(p("artifact"), p("vulnerability"), p("environment"), p("policy")))
+        .filter_map(|e| {
+            let e = e.as_of(at)?;
+            let state = e.state(at, &rules);
+            if wanted.as_deref().is_some_and(|w| w != state.to_string()) {
+                return None;
+            }
+            let mut v = view(&e);
+            v["state"] = json!(state);
+            Some(v)
+        })
+        .collect();
+    Ok(Json(json!({"at": dossier_core::event::format_timestamp(at), "rules": rules, "exceptions": list})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FromVex {
+    /// The VEX document's digest, `sha256:<hex>`, as recorded about `artifact`.
+    document: String,
+    artifact: String,
+    requester: String,
+    expires: String,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// One requested exception per waiving statement (`not_affected`, `false_positive`) of a VEX
+/// document recorded about the artifact, each keeping the document as its justification.
+async fn from_vex(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiResult {
+    let f: FromVex = body(&bytes)?;
+    let docs = crate::documents_api::received(&s, &f.artifact).await?;
+    let doc = docs.iter().find(|d| d.digest == f.document).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            format!("no document {} is recorded about {}; send it first (POST /api/v1/documents)", f.document, f.artifact),
+        )
+    })?;
+    let statements: Vec<_> = doc.extract.vex.iter().filter(|v| v.waives()).cloned().collect();
+    if statements.is_empty() {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("{} has no not_affected or false_positive statement", f.document)));
+    }
+    let short = &doc.digest.trim_start_matches("sha256:")[..16];
+    let mut created = Vec::new();
+    for (n, st) in statements.into_iter().enumerate() {
+        let reason = [Some(format!("VEX {}", st.status)), st.justification.clone(), st.detail.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        let r = Request {
+            id: Some(format!("vex-{short}-{n}")),
+            scope: Scope {
+                vulnerabilities: std::iter::once(st.vulnerability.clone()).chain(st.aliases.clone()).collect(),
+                artifacts: vec![f.artifact.clone()],
+                environments: Vec::new(),
+                policies: Vec::new(),
+            },
+            reason,
+            requester: f.requester.clone(),
+            expires: f.expires.clone(),
+            ticket: f.ticket.clone(),
+            justification: Some(f.document.clone()),
+        };
+        created.push(record_request(&s, r).await?.1);
+    }
+    Ok((StatusCode::CREATED, Json(json!({"exceptions": created}))).into_response())
+}
