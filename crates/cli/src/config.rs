@@ -194,8 +194,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let server = settings.server.start().with_context(|| format!("opening the data directory {}", settings.data.display()))?;
-        let listener =
-            tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+        let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
         let size = {
             let l = server.log().clone();
             tokio::task::spawn_blocking(move || l.store().size()).await??

@@ -46,7 +46,6 @@ pub enum SubmitError {
     NotAnObject,
 }
 
-
 /// Who sent a document, about what, and how.
 #[derive(Debug, Clone)]
 pub struct Submission {
@@ -95,7 +94,13 @@ fn resolve_artifact(lineage: &LineageView, named: &str) -> Result<String, Submit
 }
 
 /// Reads a staged document and records it (blocking: run it off the async threads).
-pub fn record(log: &EvidenceLog, lineage: &LineageView, documents: &Documents, staged: Staged, submission: Submission) -> Result<Receipt, SubmitError> {
+pub fn record(
+    log: &EvidenceLog,
+    lineage: &LineageView,
+    documents: &Documents,
+    staged: Staged,
+    submission: Submission,
+) -> Result<Receipt, SubmitError> {
     let artifact = resolve_artifact(lineage, &submission.artifact)?;
     let format = match submission.format {
         Some(f) => f,

@@ -129,7 +129,9 @@ impl Fetcher {
                 Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
             documents::record(&self.log, &self.lineage, &self.documents, staged, submission).map_err(|e| match e {
                 // Storage trouble is not the document's fault: say so rather than refuse it.
-                SubmitError::Io(_) | SubmitError::Blob(dossier_log::documents::BlobError::Io(_)) | SubmitError::Store(_) => format!("could not be recorded: {e}"),
+                SubmitError::Io(_) | SubmitError::Blob(dossier_log::documents::BlobError::Io(_)) | SubmitError::Store(_) => {
+                    format!("could not be recorded: {e}")
+                }
                 other => other.to_string(),
             })
         });
@@ -138,8 +140,14 @@ impl Fetcher {
             Err(reason) => {
                 tracing::warn!("not fetching the SBOM of {artifact}: {reason}");
                 let content = json!({"artifactId": artifact, "uri": uri, "reason": reason, "trigger": a.seq});
-                let refused =
-                    own_event(format!("refused-{}", a.seq), DOCUMENTS_SOURCE, OwnType::DocumentRefused, uri, content, a.event.chain_id.as_deref());
+                let refused = own_event(
+                    format!("refused-{}", a.seq),
+                    DOCUMENTS_SOURCE,
+                    OwnType::DocumentRefused,
+                    uri,
+                    content,
+                    a.event.chain_id.as_deref(),
+                );
                 match refused.map(|e| self.log.append_blocking(vec![e])) {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => tracing::error!("recording the refusal: {e}"),

@@ -144,7 +144,8 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         .iter()
         .map(|e| {
             let c = content(e);
-            let act = e.event_type.trim_start_matches(dossier_core::own::Family::Exception.prefix()).split('.').next().unwrap_or("").to_owned();
+            let act =
+                e.event_type.trim_start_matches(dossier_core::own::Family::Exception.prefix()).split('.').next().unwrap_or("").to_owned();
             let who = ["requester", "approver", "by"].iter().find_map(|k| c[*k].as_str()).unwrap_or("dossier");
             let why = ["reason", "comment"].iter().find_map(|k| c[*k].as_str()).unwrap_or("");
             vec![when(e), format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.subject_id)), badge("st", &act), esc(who), esc(why)]

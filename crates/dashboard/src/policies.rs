@@ -110,50 +110,51 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     };
     let replay_result = match params.get("replay") {
         None => String::new(),
-        Some(name) => {
-            match replay(&s, name, params.get("since").map(String::as_str), params.get("until").map(String::as_str)).await {
-                Err(message) => format!(r#"<p class="error" role="alert">{}</p>"#, esc(&message)),
-                Ok(r) => {
-                    let rows: Vec<Vec<String>> = r
-                        .decisions
-                        .iter()
-                        .map(|d| {
-                            let what: Vec<String> = d
-                                .decision
-                                .deny
-                                .iter()
-                                .map(|m| format!(r#"<span class="deny">deny</span>: {}"#, esc(m)))
-                                .chain(d.decision.warn.iter().map(|m| format!(r#"<span class="warn">warn</span>: {}"#, esc(m))))
-                                .chain(d.decision.actions.iter().map(|a| format!("would {}", esc(a["kind"].as_str().unwrap_or("act")))))
-                                .chain(d.decision.errors.iter().map(|m| format!(r#"<span class="error">error</span>: {}"#, esc(m))))
-                                .collect();
-                            vec![
-                                format!(r#"<a href="/ui/events?seq={0}" data-sort="{0}">{0}</a>"#, d.seq),
-                                format!(r#"<span class="mono">{}</span>"#, esc(&d.event_type)),
-                                d.artifact.as_deref().map(artifact).unwrap_or_default(),
-                                what.join("<br>"),
-                            ]
-                        })
-                        .collect();
-                    let truncated =
-                        if r.truncated { format!(" Stopped after {} evaluations.", dossier_engine::replay::MAX_EVALUATIONS) } else { String::new() };
-                    format!(
-                        r#"<p id="replay-summary"><b>{}</b>: {} evaluations — {} would deny, {} would warn, {} would act. Nothing was run.{truncated}</p>{}"#,
-                        esc(&r.policy),
-                        r.evaluated,
-                        r.denied,
-                        r.warned,
-                        r.acting,
-                        html::table(
-                            "replay",
-                            &["Entry", "Type", "Artifact", "Would have"],
-                            &rows,
-                            "It would have decided nothing in this period."
-                        )
+        Some(name) => match replay(&s, name, params.get("since").map(String::as_str), params.get("until").map(String::as_str)).await {
+            Err(message) => format!(r#"<p class="error" role="alert">{}</p>"#, esc(&message)),
+            Ok(r) => {
+                let rows: Vec<Vec<String>> = r
+                    .decisions
+                    .iter()
+                    .map(|d| {
+                        let what: Vec<String> = d
+                            .decision
+                            .deny
+                            .iter()
+                            .map(|m| format!(r#"<span class="deny">deny</span>: {}"#, esc(m)))
+                            .chain(d.decision.warn.iter().map(|m| format!(r#"<span class="warn">warn</span>: {}"#, esc(m))))
+                            .chain(d.decision.actions.iter().map(|a| format!("would {}", esc(a["kind"].as_str().unwrap_or("act")))))
+                            .chain(d.decision.errors.iter().map(|m| format!(r#"<span class="error">error</span>: {}"#, esc(m))))
+                            .collect();
+                        vec![
+                            format!(r#"<a href="/ui/events?seq={0}" data-sort="{0}">{0}</a>"#, d.seq),
+                            format!(r#"<span class="mono">{}</span>"#, esc(&d.event_type)),
+                            d.artifact.as_deref().map(artifact).unwrap_or_default(),
+                            what.join("<br>"),
+                        ]
+                    })
+                    .collect();
+                let truncated = if r.truncated {
+                    format!(" Stopped after {} evaluations.", dossier_engine::replay::MAX_EVALUATIONS)
+                } else {
+                    String::new()
+                };
+                format!(
+                    r#"<p id="replay-summary"><b>{}</b>: {} evaluations — {} would deny, {} would warn, {} would act. Nothing was run.{truncated}</p>{}"#,
+                    esc(&r.policy),
+                    r.evaluated,
+                    r.denied,
+                    r.warned,
+                    r.acting,
+                    html::table(
+                        "replay",
+                        &["Entry", "Type", "Artifact", "Would have"],
+                        &rows,
+                        "It would have decided nothing in this period."
                     )
-                }
+                )
             }
-        }
+        },
     };
     let body = format!(
         r#"<h1>Policies</h1><p class="lead">{intro}</p>

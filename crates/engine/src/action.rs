@@ -133,16 +133,29 @@ pub struct RunRef {
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Outcome {
     /// The policy is in audit mode: nothing was done.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
     /// The event was appended (or was already: a repetition).
-    Done { event: EntryRef },
+    Done {
+        event: EntryRef,
+    },
     /// The run was queued for the action workers.
-    Queued { run: RunRef },
+    Queued {
+        run: RunRef,
+    },
     /// The recheck's timer was set.
-    Scheduled { due: String, timer: EntryRef },
-    Failed { reason: String },
+    Scheduled {
+        due: String,
+        timer: EntryRef,
+    },
+    Failed {
+        reason: String,
+    },
     /// A kind this version does not run.
-    Unsupported { reason: String },
+    Unsupported {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -203,7 +216,10 @@ mod tests {
 
     #[test]
     fn an_action_that_does_not_read_says_why() {
-        assert_eq!(Action::read(&json!({"tool": "x"})).unwrap_err().to_string(), "an action needs a \"kind\": one of emit, quarantine, release, run, webhook, recheck");
+        assert_eq!(
+            Action::read(&json!({"tool": "x"})).unwrap_err().to_string(),
+            "an action needs a \"kind\": one of emit, quarantine, release, run, webhook, recheck"
+        );
         assert_eq!(
             Action::read(&json!({"kind": "page"})).unwrap_err().to_string(),
             "action kind \"page\" is not available yet; the kinds are emit, quarantine, release, run, webhook, recheck"

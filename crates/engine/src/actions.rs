@@ -182,7 +182,8 @@ struct Runner {
 impl Runner {
     /// Runs one queued action unless it finished before, recording its start and its end.
     fn run(&self, a: &Appended) {
-        let content = serde_json::from_slice::<Value>(&a.event.raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
+        let content =
+            serde_json::from_slice::<Value>(&a.event.raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
         let queued = match serde_json::from_value::<Queued>(content.unwrap_or(Value::Null)) {
             Ok(q) => q,
             Err(e) => return tracing::error!("queued action at entry {}: {e}", a.seq),
@@ -199,7 +200,14 @@ impl Runner {
         let about = json!({"action": queued.action, "policy": queued.policy, "kind": kind(&queued.request),
                            "target": queued.request.target(), "artifactId": queued.artifact_id, "execution": execution});
         let chain = a.event.chain_id.as_deref();
-        match own_event(format!("started-{}-{execution}", queued.action), SOURCE, OwnType::ActionStarted, &queued.action, about.clone(), chain) {
+        match own_event(
+            format!("started-{}-{execution}", queued.action),
+            SOURCE,
+            OwnType::ActionStarted,
+            &queued.action,
+            about.clone(),
+            chain,
+        ) {
             // Not waited for: the writer keeps submission order, so it lands before `finished`.
             Ok(e) => self.log.append_detached(vec![e]),
             Err(e) => tracing::error!("recording the start of {}: {e}", queued.action),

@@ -81,17 +81,15 @@ impl Context {
         if let Some(purl) = &purl {
             let q = EventQuery { artifact: Some(purl.clone()), before: Some(moment.before), limit: 1000, ..Default::default() };
             match self.log.store().query(&q) {
-                Ok(page) => {
-                    timeline = page
-                        .events
-                        .iter()
-                        .filter(|e| e.seq != a.seq)
-                        .map(|e| {
-                            json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
+                Ok(page) => timeline = page
+                    .events
+                    .iter()
+                    .filter(|e| e.seq != a.seq)
+                    .map(|e| {
+                        json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
                                    "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
-                        })
-                        .collect()
-                }
+                    })
+                    .collect(),
                 Err(e) => tracing::error!("reading the timeline of {purl} for entry {}: {e}", a.seq),
             }
             lineage = self.views.lineage.read().lineage(purl).and_then(|l| serde_json::to_value(l).ok());

@@ -112,7 +112,12 @@ impl PolicyService {
     /// What loaded policy `name` would have decided over the entries of a period (their
     /// timestamps), acting on nothing; one replay at a time (blocking: run it off async threads).
     pub fn replay(&self, name: &str, since: Option<i64>, until: Option<i64>) -> Result<crate::replay::Replay, crate::replay::ReplayError> {
-        let policy = self.status().policies.into_iter().find(|p| p.name == name).ok_or_else(|| crate::replay::ReplayError::NotLoaded(name.to_owned()))?;
+        let policy = self
+            .status()
+            .policies
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| crate::replay::ReplayError::NotLoaded(name.to_owned()))?;
         let _turn = self.replays.lock().unwrap_or_else(|p| p.into_inner());
         crate::replay::replay(&self.cx, &policy, since, until)
     }
@@ -269,8 +274,7 @@ impl Engine {
     /// Evaluates the policies `a` triggers (or, for a timer, only its policy) at `moment`;
     /// records significant decisions, keyed by the trigger's (or the timer's) entry.
     fn evaluate(&mut self, a: &Appended, moment: Moment, timer: Option<&Timer>) {
-        let recheck =
-            timer.map(|t| Recheck { timer: t.id.clone(), policy: t.policy.clone(), due_unix_nanos: t.due_unix_nanos });
+        let recheck = timer.map(|t| Recheck { timer: t.id.clone(), policy: t.policy.clone(), due_unix_nanos: t.due_unix_nanos });
         let Some(evaluation) = self.service.decide(a, moment, recheck.as_ref()) else { return };
         let key = timer.map_or(a.seq, |t| t.seq);
         let mut records = Vec::new();
@@ -308,7 +312,8 @@ impl Engine {
                 Err(e) => return tracing::error!("reading timers: {e}"),
             };
             for e in &page.events {
-                let content = serde_json::from_slice::<Value>(&e.raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
+                let content =
+                    serde_json::from_slice::<Value>(&e.raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
                 let Some(content) = content else {
                     tracing::error!("entry {}: a timer entry without content; skipped (run `dossier verify`)", e.seq);
                     continue;
@@ -316,8 +321,13 @@ impl Engine {
                 if OwnType::TimerSet.matches(&e.event_type) {
                     match serde_json::from_value::<TimerSet>(content) {
                         Ok(t) => {
-                            let timer =
-                                Timer { id: e.key.id.clone(), seq: e.seq, policy: t.policy, trigger_seq: t.trigger.seq, due_unix_nanos: t.due_unix_nanos };
+                            let timer = Timer {
+                                id: e.key.id.clone(),
+                                seq: e.seq,
+                                policy: t.policy,
+                                trigger_seq: t.trigger.seq,
+                                due_unix_nanos: t.due_unix_nanos,
+                            };
                             set.insert(timer.id.clone(), timer);
                         }
                         Err(err) => tracing::error!("entry {}: a timer that does not read: {err}; skipped", e.seq),

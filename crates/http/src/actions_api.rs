@@ -11,10 +11,10 @@ use axum::{Json, Router};
 use dossier_store::{parse_time_param, EventQuery, Order, TypePattern, MAX_PAGE};
 use serde_json::{json, Value};
 
-use dossier_core::own::Family;
-use dossier_engine::actions::fold;
 use crate::error::{blocking, check_params, error, ApiResult};
 use crate::state::AppState;
+use dossier_core::own::Family;
+use dossier_engine::actions::fold;
 
 const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "timeout"];
 /// Action entries read for one answer at most, newest first (three per run).

@@ -47,7 +47,9 @@ impl From<SubmitError> for ApiError {
             SubmitError::Document(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Artifact(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Io(_) | SubmitError::Blob(_) | SubmitError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            SubmitError::Event(_) | SubmitError::NoAnswer | SubmitError::Encode(_) | SubmitError::NotAnObject => StatusCode::INTERNAL_SERVER_ERROR,
+            SubmitError::Event(_) | SubmitError::NoAnswer | SubmitError::Encode(_) | SubmitError::NotAnObject => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         error(status, e.to_string())
     }

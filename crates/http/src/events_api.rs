@@ -224,4 +224,3 @@ async fn conflicts(State(s): State<AppState>, Query(params): Query<HashMap<Strin
         .collect();
     Ok(Json(json!({"conflicts": items})).into_response())
 }
-

@@ -26,7 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/environments", get(environments))
 }
 
-
 /// Answers `f` over the live graph, or over the log replayed to `as_of`.
 async fn answer(
     s: &AppState,

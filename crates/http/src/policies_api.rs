@@ -41,7 +41,12 @@ async fn replay_policy(State(s): State<AppState>, Path(name): Path<String>, Quer
 }
 
 /// Replays loaded policy `name` over a period given as RFC 3339 bounds.
-async fn run_replay(s: &AppState, name: &str, since: Option<&str>, until: Option<&str>) -> Result<dossier_engine::replay::Replay, ApiError> {
+async fn run_replay(
+    s: &AppState,
+    name: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<dossier_engine::replay::Replay, ApiError> {
     let service = policy_service(s)?;
     let since = since.filter(|t| !t.is_empty()).map(|t| parse_time("since", t)).transpose()?;
     let until = until.filter(|t| !t.is_empty()).map(|t| parse_time("until", t)).transpose()?;
@@ -79,4 +84,3 @@ async fn remove_policy(State(s): State<AppState>, Path(name): Path<String>) -> A
         Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
     }
 }
-

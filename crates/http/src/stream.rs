@@ -7,8 +7,8 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use dossier_log::render::EventView;
+use futures_util::StreamExt;
 use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -44,4 +44,3 @@ pub fn sse_feed<T: Clone + Send + 'static>(
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
-

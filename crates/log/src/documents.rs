@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 
 use crate::own::hex;
 
-
 /// Why a document could not be staged or kept.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -145,4 +144,3 @@ impl Documents {
         Ok(())
     }
 }
-

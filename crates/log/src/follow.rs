@@ -54,6 +54,14 @@ impl Cursor {
     }
 }
 
+impl Drop for Cursor {
+    /// A follower stopped in good order leaves its exact position (a crash repeats at most a
+    /// second of work).
+    fn drop(&mut self) {
+        self.save(true);
+    }
+}
+
 /// What waiting for the next entry gave.
 pub enum Next {
     Entry(Arc<Appended>),
@@ -81,7 +89,12 @@ pub struct Follower {
 impl Follower {
     /// Taps the log first (what commits from now on is queued), then reads the cursor.
     pub fn new(log: Arc<EvidenceLog>, cursor_file: PathBuf) -> Follower {
-        let feed = log.tap();
+        Follower::with_tap(log, cursor_file, crate::TAP_CAPACITY)
+    }
+
+    /// A follower whose tap holds at most `capacity` entries.
+    pub fn with_tap(log: Arc<EvidenceLog>, cursor_file: PathBuf, capacity: usize) -> Follower {
+        let feed = log.tap_sized(capacity);
         let now = log.store().size().unwrap_or(0);
         let cursor = Cursor::load(cursor_file, now);
         Follower { read: cursor.next, behind_until: cursor.next, backlog: VecDeque::new(), cursor, log, feed }

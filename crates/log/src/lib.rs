@@ -229,7 +229,12 @@ impl EvidenceLog {
     /// [`TAP_CAPACITY`] entries; what does not fit is flagged, for the follower to read from the
     /// store (see `follow`). Memory stays bounded however far a follower falls behind.
     pub fn tap(&self) -> TapReceiver {
-        let (sender, receiver) = std::sync::mpsc::sync_channel(TAP_CAPACITY);
+        self.tap_sized(TAP_CAPACITY)
+    }
+
+    /// A tap holding at most `capacity` entries.
+    pub fn tap_sized(&self, capacity: usize) -> TapReceiver {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(capacity);
         let overflowed = Arc::new(AtomicBool::new(false));
         self.taps.lock().unwrap_or_else(|p| p.into_inner()).push(Tap { sender, overflowed: overflowed.clone() });
         TapReceiver { receiver, overflowed }

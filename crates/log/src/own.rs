@@ -28,13 +28,27 @@ pub enum OwnEventError {
 }
 
 /// An event of Dossier's own, validated like any other.
-pub fn own_event(id: String, source: &str, ty: OwnType, subject: &str, content: Value, chain: Option<&str>) -> Result<Event, OwnEventError> {
+pub fn own_event(
+    id: String,
+    source: &str,
+    ty: OwnType,
+    subject: &str,
+    content: Value,
+    chain: Option<&str>,
+) -> Result<Event, OwnEventError> {
     custom_event(id, source, ty.as_str(), subject, content, chain)
 }
 
 /// An event Dossier appends under a type a policy named (its `emit` action), validated like any
 /// other: a type the spec does not allow is refused here.
-pub fn custom_event(id: String, source: &str, ty: &str, subject: &str, content: Value, chain: Option<&str>) -> Result<Event, OwnEventError> {
+pub fn custom_event(
+    id: String,
+    source: &str,
+    ty: &str,
+    subject: &str,
+    content: Value,
+    chain: Option<&str>,
+) -> Result<Event, OwnEventError> {
     let invalid = |id: &str, reason: String| OwnEventError::Invalid { ty: ty.to_owned(), id: id.to_owned(), reason };
     let mut context = json!({"specversion": "0.5.1", "id": &id, "source": source, "type": ty, "timestamp": now_rfc3339()});
     if let Some(c) = chain {

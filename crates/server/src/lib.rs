@@ -131,11 +131,9 @@ impl Builder {
     /// projections, then the followers: the document fetcher, the NATS publisher, the action
     /// workers and the policy engine.
     pub fn start(self) -> Result<Server, StartError> {
-        std::fs::create_dir_all(&self.data)
-            .map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
+        std::fs::create_dir_all(&self.data).map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
         let location = self.store.unwrap_or_else(|| Location::in_data_dir(&self.data));
-        let store =
-            dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
+        let store = dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
         let signer = dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?;
         // Views first, from the log as it is; then the writer, which feeds them every commit.
         let views = Views::load(store.as_ref())?;

@@ -4,8 +4,8 @@
 
 use std::sync::{RwLock, RwLockReadGuard};
 
-use dossier_core::Event;
 use dossier_core::own::Family;
+use dossier_core::Event;
 use dossier_exceptions::{Book, Exception, Rules};
 use dossier_log::Projection;
 use dossier_store::{AppendOutcome, EventQuery, Store, StoreError, TypePattern, MAX_PAGE};
