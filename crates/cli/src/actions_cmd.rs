@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
 
 #[derive(clap::Args, Debug)]
 pub struct ActionsArgs {
@@ -38,7 +38,7 @@ pub fn run(args: ActionsArgs) -> anyhow::Result<ExitCode> {
             query.push((name, v.clone()));
         }
     }
-    let v = Client::new(&args.server).get_json("/api/v1/actions", &query)?;
+    let v = args.server.client().get_json("/api/v1/actions", &query)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);

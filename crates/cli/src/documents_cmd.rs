@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum DocumentCommand {
@@ -70,12 +70,12 @@ pub fn document(cmd: DocumentCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         DocumentCommand::Send(args) => send(args),
         DocumentCommand::Get { digest, server } => {
-            let text = Client::new(&server).get_text(&format!("/api/v1/documents/{digest}"))?;
+            let text = server.client().get_text(&format!("/api/v1/documents/{digest}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         DocumentCommand::List(args) => {
-            let v = Client::new(&args.server).get_json("/api/v1/documents", &[("artifact", args.artifact.clone())])?;
+            let v = args.server.client().get_json("/api/v1/documents", &[("artifact", args.artifact.clone())])?;
             if args.json {
                 return print_json(&v);
             }
@@ -108,7 +108,7 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = &args.format {
         query.push(("format", f.clone()));
     }
-    let (status, v) = Client::new(&args.server).post_stream("/api/v1/documents", &query, "application/json", reader)?;
+    let (status, v) = args.server.client().post_stream("/api/v1/documents", &query, "application/json", reader)?;
     match status {
         200 | 201 => {
             let what = if status == 201 { "recorded" } else { "already recorded" };
@@ -156,7 +156,7 @@ fn print_json(v: &Value) -> anyhow::Result<ExitCode> {
 }
 
 pub fn components(args: ArtifactArg) -> anyhow::Result<ExitCode> {
-    let v = Client::new(&args.server).get_json("/api/v1/components", &[("artifact", args.artifact.clone())])?;
+    let v = args.server.client().get_json("/api/v1/components", &[("artifact", args.artifact.clone())])?;
     if args.json {
         return print_json(&v);
     }
@@ -174,7 +174,7 @@ pub fn components(args: ArtifactArg) -> anyhow::Result<ExitCode> {
 }
 
 pub fn findings(args: ArtifactArg) -> anyhow::Result<ExitCode> {
-    let v = Client::new(&args.server).get_json("/api/v1/findings", &[("artifact", args.artifact.clone())])?;
+    let v = args.server.client().get_json("/api/v1/findings", &[("artifact", args.artifact.clone())])?;
     if args.json {
         return print_json(&v);
     }
@@ -190,7 +190,7 @@ pub fn findings(args: ArtifactArg) -> anyhow::Result<ExitCode> {
 }
 
 pub fn scans(args: ArtifactArg) -> anyhow::Result<ExitCode> {
-    let v = Client::new(&args.server).get_json("/api/v1/scans", &[("artifact", args.artifact.clone())])?;
+    let v = args.server.client().get_json("/api/v1/scans", &[("artifact", args.artifact.clone())])?;
     if args.json {
         return print_json(&v);
     }
@@ -210,8 +210,7 @@ pub fn scans(args: ArtifactArg) -> anyhow::Result<ExitCode> {
 }
 
 pub fn contains(args: ContainsArgs) -> anyhow::Result<ExitCode> {
-    let v = Client::new(&args.server)
-        .get_json("/api/v1/contains", &[("package", args.package.clone()), ("versions", args.versions.clone())])?;
+    let v = args.server.client().get_json("/api/v1/contains", &[("package", args.package.clone()), ("versions", args.versions.clone())])?;
     if args.json {
         return print_json(&v);
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::{json, Value};
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ExceptionCommand {
@@ -124,7 +124,7 @@ pub struct ListArgs {
 }
 
 fn post(server: &ServerArg, path: &str, body: Value) -> anyhow::Result<Value> {
-    let (status, v) = Client::new(server).post(path, "application/json", body.to_string().as_bytes())?;
+    let (status, v) = server.client().post(path, "application/json", body.to_string().as_bytes())?;
     if !(200..300).contains(&status) {
         bail!("HTTP {status}: {}", v["error"].as_str().unwrap_or(&v.to_string()));
     }
@@ -182,7 +182,7 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
             println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/revoke"), json!({"by": by, "reason": reason}))?));
         }
         ExceptionCommand::Show { id, server } => {
-            let v = Client::new(&server).get_json(&format!("/api/v1/exceptions/{id}"), &[])?;
+            let v = server.client().get_json(&format!("/api/v1/exceptions/{id}"), &[])?;
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         ExceptionCommand::List(a) => {
@@ -192,7 +192,7 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
                     q.push((k, v.clone()));
                 }
             }
-            let v = Client::new(&a.server).get_json("/api/v1/exceptions", &q)?;
+            let v = a.server.client().get_json("/api/v1/exceptions", &q)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
 
 #[derive(clap::Args, Debug)]
 pub struct AsOf {
@@ -70,7 +70,7 @@ fn get(opts: &AsOf, path: &str, mut query: Vec<(&str, String)>) -> anyhow::Resul
     if let Some(t) = &opts.as_of {
         query.push(("as_of", t.clone()));
     }
-    Client::new(&opts.server).get_json(path, &query)
+    opts.server.client().get_json(path, &query)
 }
 
 fn s(v: &Value) -> &str {
@@ -206,38 +206,13 @@ fn demo_generator(args: &DemoArgs) -> dossier_gen::DevSecOps {
     dossier_gen::DevSecOps { seed: args.seed, artifacts: args.artifacts, depth: args.depth, clusters: args.clusters, ..Default::default() }
 }
 
-/// The demo's history: the DevSecOps reference story, vulnerabilities found in commits and
-/// packages (with redeployments between them), a third of them fixed afterwards.
-pub(crate) fn demo_events(args: &DemoArgs) -> Vec<Value> {
-    let gen = demo_generator(args);
-    let mut events: Vec<Value> = gen.history().collect();
-    let mut i = events.len() as u64 + 10;
-    let families = gen.families();
-    for k in 0..args.vulnerabilities {
-        // Most are found in commits, every fourth in a range of versions of a package.
-        events.push(if k % 4 == 3 { gen.package_vulnerability(k, i) } else { gen.vulnerability(k, i) });
-        i += 1;
-        // Now and then a service moves on to another build.
-        if k % 3 == 1 && families > 1 {
-            events.push(gen.redeploy(k % families, (k * 7 + 1) % families, i));
-            i += 1;
-        }
-    }
-    for k in (0..args.vulnerabilities).filter(|k| k % 3 == 0) {
-        let id = if k % 4 == 3 { dossier_gen::DevSecOps::package_vulnerability_id(k) } else { dossier_gen::DevSecOps::vulnerability_id(k) };
-        events.push(gen.fixed(&id, i));
-        i += 1;
-    }
-    events
-}
-
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if args.depth > 20 {
         bail!("--depth is at most 20");
     }
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     let gen = demo_generator(&args);
-    let events = demo_events(&args);
+    let events = gen.demo_history(args.vulnerabilities);
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     for chunk in events.chunks(500) {
         let body = serde_json::to_vec(chunk)?;

@@ -9,7 +9,8 @@ use base64::Engine;
 use dossier_tlog::{tree, Checkpoint, Hash, Verifier};
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
+use dossier_client::Client;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum LogCommand {
@@ -108,10 +109,10 @@ pub fn check_inclusion(proof: &Value, event: Option<&Value>, key: &Verifier) -> 
 pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LogCommand::Key(args) => {
-            print!("{}", Client::new(&args.server).get_text("/api/v1/log/key")?);
+            print!("{}", args.server.client().get_text("/api/v1/log/key")?);
         }
         LogCommand::Checkpoint(args) => {
-            let client = Client::new(&args.server);
+            let client = args.server.client();
             let key = verifier(&client, args.key.as_deref())?;
             let note = client.get_text("/api/v1/log/checkpoint")?;
             let cp = open_checkpoint(&note, &key)?;
@@ -119,14 +120,14 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             eprintln!("verified: signed by {}, {} entries", key.name(), cp.size);
         }
         LogCommand::Prove { seq, key } => {
-            let client = Client::new(&key.server);
+            let client = key.server.client();
             let k = verifier(&client, key.key.as_deref())?;
             let proof = client.get_json("/api/v1/log/proof/inclusion", &[("seq", seq.to_string())])?;
             let event = client.get_json(&format!("/api/v1/events/{seq}"), &[])?;
             println!("{}", check_inclusion(&proof, Some(&event["event"]), &k)?);
         }
         LogCommand::Consistency { old, new, key } => {
-            let client = Client::new(&key.server);
+            let client = key.server.client();
             let k = verifier(&client, key.key.as_deref())?;
             // The new root must come from a signed checkpoint, not from the answer itself.
             let note = client.get_text("/api/v1/log/checkpoint")?;

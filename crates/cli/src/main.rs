@@ -1,12 +1,6 @@
 //! `dossier`: the server, its client and its tools in one binary.
 
 mod actions_cmd;
-mod bench;
-mod bench_dashboard;
-mod bench_documents;
-mod bench_lineage;
-mod bench_policy;
-mod client;
 mod config;
 mod documents_cmd;
 mod exceptions_cmd;
@@ -15,6 +9,7 @@ mod logcmd;
 mod policy_cmd;
 mod query;
 mod send;
+mod server_arg;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -76,7 +71,14 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Measure Dossier on this machine.
     #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    #[cfg(feature = "bench")]
+    Bench(dossier_bench::BenchCommand),
+    /// Measure Dossier on this machine (in a binary built with `--features bench`).
+    #[cfg(not(feature = "bench"))]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -109,7 +111,13 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),
         Command::Policy(cmd) => policy_cmd::run(cmd),
-        Command::Bench(cmd) => bench::run(cmd),
+        #[cfg(feature = "bench")]
+        Command::Bench(cmd) => dossier_bench::run(cmd),
+        #[cfg(not(feature = "bench"))]
+        Command::Bench { .. } => Err(anyhow::anyhow!(
+            "this dossier was built without the benchmarks (they bring the SQL baselines' drivers); run them with \
+             `cargo run --release --features bench -- bench …` or `cargo run --release -p dossier-bench -- …`"
+        )),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,8 @@ use anyhow::{anyhow, Context};
 use dossier_policy::PolicySet;
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
+use dossier_client::Client;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
@@ -61,7 +62,7 @@ pub struct EvalArgs {
 
 /// `dossier.events(filter)` answered by a server's events API.
 fn events_from_server(server: &ServerArg) -> dossier_policy::EventsFn {
-    let client = std::sync::Arc::new(Client::new(server));
+    let client = std::sync::Arc::new(server.client());
     std::sync::Arc::new(move |filter: &Value| {
         let pairs = dossier_policy::filter_params(filter)?;
         let query: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -151,7 +152,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         return Err(anyhow!("{}: {}", file.display(), e.message));
     }
     set.audit_disabled();
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     let mut query: Vec<(&str, String)> = vec![("limit", "1000".into())];
     if let Some(t) = &args.since {
         query.push(("since", t.clone()));
@@ -215,7 +216,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let input = if args.offline {
         dossier_policy::input::build(&event, &[], None, Vec::new())
     } else {
-        input_from_server(&Client::new(&args.server), &event, None, None)?
+        input_from_server(&args.server.client(), &event, None, None)?
     };
     if args.show_input {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"input": input}))?);

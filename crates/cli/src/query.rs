@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::Value;
 
-use crate::client::{Client, ServerArg};
 use crate::logcmd;
+use crate::server_arg::ServerArg;
+use dossier_client::Client;
 
 #[derive(clap::Args, Debug)]
 pub struct Filters {
@@ -155,7 +156,7 @@ fn list(client: &Client, path: &str, mut query: Vec<(&'static str, String)>, f: 
 }
 
 pub fn events(args: EventsArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     list(&client, "/api/v1/events", params(&args.filters), &args.filters)
 }
 
@@ -163,14 +164,14 @@ pub fn artifact(args: ArtifactArgs) -> anyhow::Result<ExitCode> {
     if args.filters.artifact.is_some() {
         bail!("give the artifact as the argument, not with --artifact");
     }
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     let mut query = params(&args.filters);
     query.push(("purl", args.purl.clone()));
     list(&client, "/api/v1/artifact", query, &args.filters)
 }
 
 pub fn event(args: EventArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     let proof = if args.proof { "true" } else { "false" }.to_owned();
     let answer: Value = match (args.seq, &args.source, &args.id) {
         (Some(seq), _, _) => client.get_json(&format!("/api/v1/events/{seq}"), &[("proof", proof)])?,

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::value::RawValue;
 
-use crate::client::{Client, ServerArg};
+use crate::server_arg::ServerArg;
 
 #[derive(clap::Args, Debug)]
 pub struct SendArgs {
@@ -49,7 +49,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<ExitCode> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let client = Client::new(&args.server);
+    let client = args.server.client();
     let mut inputs = Vec::new();
     for path in &args.files {
         let text = if path.as_os_str() == "-" {

@@ -10,9 +10,9 @@ use axum::response::{Html, IntoResponse};
 use dossier_store::{EventQuery, Order, TypePattern};
 use serde_json::Value;
 
-use super::html::{self, artifact, badge, esc, time};
-use super::{problem, PageResult};
-use crate::blocking;
+use crate::html::{self, artifact, badge, esc, time};
+use crate::page::blocking;
+use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 use dossier_log::own::now_nanos;
 
@@ -65,7 +65,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     // Source → build → artifact → deploy.
     let mut story = Vec::new();
     let builds = match &lineage {
-        Some(l) => super::lineage_svg::builds(&s.views.lineage.read(), l),
+        Some(l) => crate::lineage_svg::builds(&s.views.lineage.read(), l),
         None => Vec::new(),
     };
     if let Some(l) = &lineage {
@@ -102,7 +102,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         state.push_str(&format!(r#" <span class="badge st-expired">deleted at entry {seq}</span>"#));
     }
     let picture = match &lineage {
-        Some(l) => super::lineage_svg::svg(l, &builds),
+        Some(l) => crate::lineage_svg::svg(l, &builds),
         None => html::empty("No lineage yet: no build, derivation or deployment names this artifact."),
     };
     let vulnerability_rows: Vec<Vec<String>> = lineage

@@ -11,9 +11,9 @@ use dossier_store::{EventQuery, StoredEvent, TypePattern, MAX_PAGE};
 use dossier_tlog::Checkpoint;
 use serde_json::Value;
 
-use super::html::{self, artifact, badge, esc, time};
-use super::{problem, PageResult};
-use crate::blocking;
+use crate::html::{self, artifact, badge, esc, time};
+use crate::page::blocking;
+use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 use dossier_log::own::now_nanos;
 
@@ -65,7 +65,8 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         // The period is Dossier's own clock — when entries were received, which is log order —
         // so it is a range of the log, found by binary search and read from the type index.
         let size = store.size()?;
-        let (first, end) = (super::first_received_at(store.as_ref(), size, since)?, super::first_received_at(store.as_ref(), size, until)?);
+        let (first, end) =
+            (crate::page::first_received_at(store.as_ref(), size, since)?, crate::page::first_received_at(store.as_ref(), size, until)?);
         let period = |types: &[&str]| -> Result<Vec<StoredEvent>, dossier_store::StoreError> {
             let q = EventQuery {
                 types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(),

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::Html;
 
-use super::html::{self, artifact, badge, esc, query_value};
-use super::PageResult;
+use crate::html::{self, artifact, badge, esc, query_value};
+use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
 pub(super) async fn page(State(s): State<AppState>) -> PageResult {

@@ -10,10 +10,10 @@ use axum::response::Html;
 use dossier_store::{EventQuery, Order};
 use serde_json::Value;
 
-use super::html::{self, esc, query_value, time};
-use super::overview::live_table;
-use super::{problem, PageResult};
-use crate::blocking;
+use crate::html::{self, esc, query_value, time};
+use crate::overview::live_table;
+use crate::page::blocking;
+use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 
 const FILTERS: [(&str, &str, &str); 6] = [

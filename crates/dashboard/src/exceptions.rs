@@ -7,8 +7,8 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::response::Html;
 
-use super::html::{self, artifact, badge, esc, time};
-use super::PageResult;
+use crate::html::{self, artifact, badge, esc, time};
+use crate::page::PageResult;
 use crate::state::Pages as AppState;
 use dossier_log::own::now_nanos;
 

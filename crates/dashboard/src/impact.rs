@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::Html;
 
-use super::html::{self, artifact, badge, esc, query_value};
-use super::PageResult;
+use crate::html::{self, artifact, badge, esc, query_value};
+use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {

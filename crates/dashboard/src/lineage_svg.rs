@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use dossier_lineage::{Lineage, Source};
 
-use super::html::{esc, query_value};
+use crate::html::{esc, query_value};
 
 const COLUMN: i64 = 250;
 const ROW: i64 = 40;

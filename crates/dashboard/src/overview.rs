@@ -9,9 +9,9 @@ use axum::response::Html;
 use dossier_store::{EventQuery, Order, StoredEvent, TypePattern};
 use serde_json::Value;
 
-use super::html::{self, artifact, badge, esc, time};
-use super::PageResult;
-use crate::blocking;
+use crate::html::{self, artifact, badge, esc, time};
+use crate::page::blocking;
+use crate::page::PageResult;
 use crate::state::Pages as AppState;
 use dossier_log::own::now_nanos;
 
@@ -70,7 +70,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         let store = log.store();
         let size = store.size()?;
         let recent = store.query(&EventQuery { order: Order::NewestFirst, limit: 12, ..Default::default() })?.events;
-        let last_hour = size - super::first_received_at(store.as_ref(), size, now - 3_600_000_000_000)?;
+        let last_hour = size - crate::page::first_received_at(store.as_ref(), size, now - 3_600_000_000_000)?;
         let runs = store.query(&newest(&["dev.cdevents.pipelinerun.finished.*"], 10))?.events;
         let decisions = store.query(&newest(&[&format!("{}*", dossier_core::own::OwnType::PolicyDecided.unversioned())], 200))?.events;
         let actions = store.query(&newest(&[&dossier_core::own::Family::Action.glob()], 300))?.events;

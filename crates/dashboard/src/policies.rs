@@ -8,9 +8,9 @@ use axum::response::Html;
 use dossier_store::{EventQuery, Order, TypePattern};
 use serde_json::Value;
 
-use super::html::{self, artifact, badge, esc, time};
-use super::PageResult;
-use crate::blocking;
+use crate::html::{self, artifact, badge, esc, time};
+use crate::page::blocking;
+use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
 /// Decisions looked at for the recent counts.

@@ -231,6 +231,33 @@ impl DevSecOps {
     }
 }
 
+impl DevSecOps {
+    /// The demo's history (`dossier demo`, `dossier bench dashboard`): the reference story, then
+    /// `vulnerabilities` found in commits and packages (with redeployments between them), a third
+    /// of them fixed afterwards.
+    pub fn demo_history(&self, vulnerabilities: u64) -> Vec<Value> {
+        let mut events: Vec<Value> = self.history().collect();
+        let mut i = events.len() as u64 + 10;
+        let families = self.families();
+        for k in 0..vulnerabilities {
+            // Most are found in commits, every fourth in a range of versions of a package.
+            events.push(if k % 4 == 3 { self.package_vulnerability(k, i) } else { self.vulnerability(k, i) });
+            i += 1;
+            // Now and then a service moves on to another build.
+            if k % 3 == 1 && families > 1 {
+                events.push(self.redeploy(k % families, (k * 7 + 1) % families, i));
+                i += 1;
+            }
+        }
+        for k in (0..vulnerabilities).filter(|k| k % 3 == 0) {
+            let id = if k % 4 == 3 { DevSecOps::package_vulnerability_id(k) } else { DevSecOps::vulnerability_id(k) };
+            events.push(self.fixed(&id, i));
+            i += 1;
+        }
+        events
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ struct Timing {
 
 fn timing(mut d: Vec<Duration>) -> Timing {
     d.sort();
-    Timing { p50: crate::bench::percentile_ms(&d, 0.5), p99: crate::bench::percentile_ms(&d, 0.99) }
+    Timing { p50: crate::measure::percentile_ms(&d, 0.5), p99: crate::measure::percentile_ms(&d, 0.99) }
 }
 
 /// The Feldera demo's schema, extended to several parents per artifact.
@@ -219,7 +219,7 @@ pub fn run(args: LineageArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     println!(
         "dossier bench lineage — {} — {} artifacts ({} builds × {} levels + {} base images), depth {}",
-        crate::bench::machine(),
+        crate::measure::machine(),
         args.artifacts,
         gen.families(),
         args.depth + 1,

@@ -1,14 +1,8 @@
-//! The HTTP client side of the CLI.
+//! A client of Dossier's HTTP API: what the `dossier` commands and the benchmarks use to talk
+//! to a server. Errors say what was asked and what the server answered.
 
 use anyhow::{anyhow, Context};
 use serde_json::Value;
-
-#[derive(clap::Args, Debug, Clone)]
-pub struct ServerArg {
-    /// Dossier server URL
-    #[arg(long, env = "DOSSIER_SERVER", default_value = "http://127.0.0.1:7340", global = true)]
-    pub server: String,
-}
 
 pub struct Client {
     base: String,
@@ -16,8 +10,9 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(server: &ServerArg) -> Client {
-        Client { base: server.server.trim_end_matches('/').to_owned(), agent: ureq::AgentBuilder::new().build() }
+    /// A client of the server at `base` (`http://127.0.0.1:7340`).
+    pub fn new(base: &str) -> Client {
+        Client { base: base.trim_end_matches('/').to_owned(), agent: ureq::AgentBuilder::new().build() }
     }
 
     pub fn url(&self, path: &str) -> String {

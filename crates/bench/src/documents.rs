@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use dossier_gen::Sboms;
 
-use crate::bench::percentile_ms;
+use crate::measure::percentile_ms;
 
 #[derive(clap::Args, Debug)]
 pub struct DocumentsArgs {
@@ -69,7 +69,7 @@ fn upload(agent: &ureq::Agent, base: &str, artifact: &str, body: impl std::io::R
 pub fn run(args: DocumentsArgs) -> anyhow::Result<ExitCode> {
     let tmp = tempfile::tempdir()?;
     let dir = args.data.clone().unwrap_or_else(|| tmp.path().join("data"));
-    let server = crate::bench::start(&dir, None)?;
+    let server = crate::measure::start(&dir, None)?;
     let base = format!("http://{}", server.addr);
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
     let sboms = Sboms::new(7, args.packages);

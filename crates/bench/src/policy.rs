@@ -69,7 +69,7 @@ fn webhook_latency(n: u64) -> anyhow::Result<Vec<Duration>> {
              actions contains {{\"kind\": \"webhook\", \"url\": \"{url}\", \"body\": {{\"id\": input.event.context.id}}}} if {{ true }}\n"
         ),
     )?;
-    let server = crate::bench::start(&dir.path().join("data"), Some(policies))?;
+    let server = crate::measure::start(&dir.path().join("data"), Some(policies))?;
     // The policy is loaded (and its version logged) before the clock starts.
     std::thread::sleep(Duration::from_millis(300));
     let agent = ureq::AgentBuilder::new().build();
@@ -196,8 +196,8 @@ fn report(name: &str, (times, triggered, decided): (Vec<Duration>, usize, usize)
     }
     println!(
         "{name:<42}p50 {:>7.3} ms  p99 {:>7.3} ms  ({} of {events} events trigger; {:.1} policies and {:.1} significant decisions each)",
-        crate::bench::percentile_ms(&times, 0.5),
-        crate::bench::percentile_ms(&times, 0.99),
+        crate::measure::percentile_ms(&times, 0.5),
+        crate::measure::percentile_ms(&times, 0.99),
         times.len(),
         triggered as f64 / times.len() as f64,
         decided as f64 / times.len() as f64
@@ -232,7 +232,7 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<std::process::ExitCode> {
     if !errors.is_empty() || !all_errors.is_empty() {
         bail!("the benchmark's policies do not compile: {errors:?} {all_errors:?}");
     }
-    println!("dossier bench policy — {} — {} policies", crate::bench::machine(), set.policies().len());
+    println!("dossier bench policy — {} — {} policies", crate::measure::machine(), set.policies().len());
     report("evaluation per triggering event", measure(&mut set, args.events), args.events)?;
     report("all 20 policies on every event", measure(&mut all, args.events), args.events)?;
     if args.webhooks > 0 {
@@ -240,8 +240,8 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<std::process::ExitCode> {
         println!(
             "{:<42}p50 {:>7.3} ms  p99 {:>7.3} ms  ({} events through the HTTP API, one at a time)",
             "event accepted → webhook received",
-            crate::bench::percentile_ms(&t, 0.5),
-            crate::bench::percentile_ms(&t, 0.99),
+            crate::measure::percentile_ms(&t, 0.5),
+            crate::measure::percentile_ms(&t, 0.99),
             t.len()
         );
     }

@@ -14,8 +14,8 @@ use anyhow::{bail, Context};
 use dossier_gen::Generator;
 use serde_json::{json, Value};
 
-use crate::bench::{drive, machine, percentile_ms, start};
-use crate::client::{Client, ServerArg};
+use crate::measure::{drive, machine, percentile_ms, start};
+use dossier_client::Client;
 
 #[derive(clap::Args, Debug)]
 pub struct DashboardArgs {
@@ -58,16 +58,9 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
             three_quarters = Some(now);
         }
     }
-    let client = Client::new(&ServerArg { server: base.clone() });
-    let demo = crate::lineage_cmd::DemoArgs {
-        seed: 1,
-        artifacts: 2000,
-        depth: 3,
-        clusters: 6,
-        vulnerabilities: 30,
-        server: ServerArg { server: base.clone() },
-    };
-    let history = crate::lineage_cmd::demo_events(&demo);
+    let client = Client::new(&base);
+    let demo = dossier_gen::DevSecOps { seed: 1, artifacts: 2000, depth: 3, clusters: 6, ..Default::default() };
+    let history = demo.demo_history(30);
     for chunk in history.chunks(500) {
         let (status, answer) = client.post("/api/v1/events", "application/json", &serde_json::to_vec(chunk)?)?;
         if status != 200 {

@@ -2,9 +2,11 @@
 //! `bench lineage` must give the same answers as the graph (the command fails otherwise), in
 //! SQLite always and in PostgreSQL when `DOSSIER_TEST_POSTGRES` names a database (CI sets it).
 
-mod common;
-
-use common::dossier;
+fn dossier(args: &[&str]) -> (i32, String, String) {
+    // `dossier-bench lineage …` is `dossier bench lineage …`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dossier-bench")).args(&args[1..]).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
 
 #[test]
 fn bench_lineage_answers_equal_recursive_sql() {

@@ -1,0 +1,44 @@
+//! `dossier bench`: measurements on this machine, through the public HTTP API, each against the
+//! obvious alternative where there is one (recursive SQL for lineage). Its own crate, so that the
+//! baselines' database drivers (rusqlite, postgres) stay out of the shipped binary: `dossier
+//! bench` exists when the binary is built with `--features bench`, and `dossier-bench` is the
+//! same commands as a binary of their own.
+//!
+//! * [`measure`]: an embedded server, request drivers, percentiles, the machine's description.
+//! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`].
+
+pub mod dashboard;
+pub mod documents;
+pub mod ingest;
+pub mod lineage;
+pub mod measure;
+pub mod policy;
+
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Ingest throughput and acknowledgement latency (single events, batches of 100 and
+    /// 1000), then artifact-timeline lookups with many events stored
+    Ingest(crate::ingest::IngestArgs),
+    /// The lineage reference problem: vulnerability → affected clusters on the live graph,
+    /// against recursive SQL over the same data (SQLite, and PostgreSQL with --postgres)
+    Lineage(crate::lineage::LineageArgs),
+    /// Policy evaluation: 20 Rego policies on generated events with their history
+    Policy(crate::policy::PolicyArgs),
+    /// Documents: a large SBOM's ingest time and peak memory, SBOM throughput, and which
+    /// artifacts contain a package
+    Documents(crate::documents::DocumentsArgs),
+    /// Dashboard: each page's time with many events stored
+    Dashboard(crate::dashboard::DashboardArgs),
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Ingest(args) => ingest::run(args),
+        BenchCommand::Lineage(args) => crate::lineage::run(args),
+        BenchCommand::Policy(args) => crate::policy::run(args),
+        BenchCommand::Documents(args) => crate::documents::run(args),
+        BenchCommand::Dashboard(args) => crate::dashboard::run(args),
+    }
+}
