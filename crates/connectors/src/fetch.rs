@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use dossier_core::own::{OwnType, DOCUMENTS_SOURCE};
-use dossier_log::documents::{Documents, Staged};
+use dossier_log::documents::{BlobError, Documents, Staged};
 use dossier_log::follow::Follower;
 use dossier_log::own::own_event;
 use dossier_log::{Appended, EvidenceLog};
@@ -41,42 +41,71 @@ enum Origin {
     Http(String),
 }
 
+/// Why a document an event points at was not fetched (recorded in its `refused` entry).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchRefused {
+    #[error("{0} is not fetched: no URL prefix is allowed (serve --fetch-allow PREFIX)")]
+    NoAllowlist(String),
+    #[error("{uri} is not on the fetch allowlist; allowed prefixes: {allowed}")]
+    NotAllowed { uri: String, allowed: String },
+    #[error(
+        "{0} is not fetched: Dossier fetches paths under its fetch directory (serve --fetch-dir) and http(s) URLs on its allowlist (serve --fetch-allow)"
+    )]
+    Scheme(String),
+    #[error("{0} is not fetched: no fetch directory is configured (serve --fetch-dir DIR)")]
+    NoDirectory(String),
+    #[error("the fetch directory {dir}: {source}")]
+    Directory { dir: String, source: std::io::Error },
+    #[error("{uri}: {source}")]
+    Path { uri: String, source: std::io::Error },
+    #[error("{uri} is outside the fetch directory {dir}")]
+    Outside { uri: String, dir: String },
+    #[error("{url} answered HTTP {status} (redirects are not followed)")]
+    Redirected { url: String, status: u16 },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {last} (after {attempts} attempts)")]
+    Unreachable { url: String, last: String, attempts: u32 },
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("reading {url}: {source}")]
+    Read { url: String, source: std::io::Error },
+    #[error(transparent)]
+    Record(#[from] SubmitError),
+}
+
 impl FetchRules {
     /// Where `uri` may be read from, or why it may not.
-    fn resolve(&self, uri: &str) -> Result<Origin, String> {
+    fn resolve(&self, uri: &str) -> Result<Origin, FetchRefused> {
         if uri.starts_with("http://") || uri.starts_with("https://") {
             return if self.allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
                 Ok(Origin::Http(uri.to_owned()))
             } else if self.allow.is_empty() {
-                Err(format!("{uri} is not fetched: no URL prefix is allowed (serve --fetch-allow PREFIX)"))
+                Err(FetchRefused::NoAllowlist(uri.to_owned()))
             } else {
-                Err(format!("{uri} is not on the fetch allowlist; allowed prefixes: {}", self.allow.join(", ")))
+                Err(FetchRefused::NotAllowed { uri: uri.to_owned(), allowed: self.allow.join(", ") })
             };
         }
         let path = match uri.strip_prefix("file://") {
             Some(p) => PathBuf::from(p),
             None if !uri.contains("://") => PathBuf::from(uri),
-            None => {
-                return Err(format!(
-                    "{uri} is not fetched: Dossier fetches paths under its fetch directory (serve --fetch-dir) and http(s) URLs on its allowlist (serve --fetch-allow)"
-                ))
-            }
+            None => return Err(FetchRefused::Scheme(uri.to_owned())),
         };
         let Some(dir) = &self.dir else {
-            return Err(format!("{uri} is not fetched: no fetch directory is configured (serve --fetch-dir DIR)"));
+            return Err(FetchRefused::NoDirectory(uri.to_owned()));
         };
-        let root = dir.canonicalize().map_err(|e| format!("the fetch directory {}: {e}", dir.display()))?;
-        let full = root.join(&path).canonicalize().map_err(|e| format!("{uri}: {e}"))?;
+        let root = dir.canonicalize().map_err(|source| FetchRefused::Directory { dir: dir.display().to_string(), source })?;
+        let full = root.join(&path).canonicalize().map_err(|source| FetchRefused::Path { uri: uri.to_owned(), source })?;
         if !full.starts_with(&root) {
-            return Err(format!("{uri} is outside the fetch directory {}", root.display()));
+            return Err(FetchRefused::Outside { uri: uri.to_owned(), dir: root.display().to_string() });
         }
         Ok(Origin::File(full))
     }
 }
 
-fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<Staged, String> {
+fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<Staged, FetchRefused> {
     match origin {
-        Origin::File(path) => documents.stage_file(path).map_err(|e| e.to_string()),
+        Origin::File(path) => Ok(documents.stage_file(path)?),
         Origin::Http(url) => {
             let mut last = String::new();
             for attempt in 0..ATTEMPTS {
@@ -84,26 +113,26 @@ fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<
                     std::thread::sleep(Duration::from_millis(500 << attempt));
                 }
                 match agent.get(url).call() {
-                    Ok(r) if r.status() == 200 => return stage_stream(documents, r.into_reader()),
-                    Ok(r) => return Err(format!("{url} answered HTTP {} (redirects are not followed)", r.status())),
-                    Err(ureq::Error::Status(code, _)) if code < 500 => return Err(format!("{url} answered HTTP {code}")),
+                    Ok(r) if r.status() == 200 => return stage_stream(documents, url, r.into_reader()),
+                    Ok(r) => return Err(FetchRefused::Redirected { url: url.clone(), status: r.status() }),
+                    Err(ureq::Error::Status(status, _)) if status < 500 => return Err(FetchRefused::Status { url: url.clone(), status }),
                     Err(e) => last = e.to_string(),
                 }
             }
-            Err(format!("{url}: {last} (after {ATTEMPTS} attempts)"))
+            Err(FetchRefused::Unreachable { url: url.clone(), last, attempts: ATTEMPTS })
         }
     }
 }
 
-fn stage_stream(documents: &Documents, mut reader: impl Read) -> Result<Staged, String> {
-    let mut stager = documents.stager().map_err(|e| e.to_string())?;
+fn stage_stream(documents: &Documents, url: &str, mut reader: impl Read) -> Result<Staged, FetchRefused> {
+    let mut stager = documents.stager()?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = reader.read(&mut buf).map_err(|source| FetchRefused::Read { url: url.to_owned(), source })?;
         if n == 0 {
-            return stager.finish().map_err(|e| e.to_string());
+            return Ok(stager.finish()?);
         }
-        stager.write(&buf[..n]).map_err(|e| e.to_string())?;
+        stager.write(&buf[..n])?;
     }
 }
 
@@ -127,17 +156,18 @@ impl Fetcher {
         let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
             let submission =
                 Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
-            documents::record(&self.log, &self.lineage, &self.documents, staged, submission).map_err(|e| match e {
-                // Storage trouble is not the document's fault: say so rather than refuse it.
-                SubmitError::Io(_) | SubmitError::Blob(dossier_log::documents::BlobError::Io(_)) | SubmitError::Store(_) => {
-                    format!("could not be recorded: {e}")
-                }
-                other => other.to_string(),
-            })
+            Ok(documents::record(&self.log, &self.lineage, &self.documents, staged, submission)?)
         });
         match outcome {
             Ok(receipt) => tracing::info!("fetched {uri} for {artifact}: {} as entry {}", receipt.digest, receipt.seq),
-            Err(reason) => {
+            Err(refused) => {
+                // Storage trouble is not the document's fault: say so rather than refuse it.
+                let reason = match &refused {
+                    FetchRefused::Record(SubmitError::Io(_) | SubmitError::Blob(BlobError::Io(_)) | SubmitError::Store(_)) => {
+                        format!("could not be recorded: {refused}")
+                    }
+                    _ => refused.to_string(),
+                };
                 tracing::warn!("not fetching the SBOM of {artifact}: {reason}");
                 let content = json!({"artifactId": artifact, "uri": uri, "reason": reason, "trigger": a.seq});
                 let refused = own_event(

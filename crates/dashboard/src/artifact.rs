@@ -223,7 +223,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                 esc(r.kind),
                 format!(r#"<span class="mono">{}</span>"#, esc(&r.target)),
                 esc(&r.policy),
-                badge("st", &r.status),
+                badge("st", r.status.as_str()),
                 duration,
                 format!(r#"<span class="mono">{}</span>"#, esc(digest)),
             ]

@@ -108,7 +108,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
                 format!(r#"<span class="mono">{}</span>"#, esc(&r.target)),
                 esc(&r.policy),
                 r.artifact_id.as_deref().map(artifact).unwrap_or_default(),
-                badge("st", &r.status),
+                badge("st", r.status.as_str()),
             ]
         })
         .collect();

@@ -27,9 +27,10 @@ use dossier_log::own::{hex, now_rfc3339, own_event, OwnEventError};
 use dossier_log::{Appended, EvidenceLog};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::run::{RunOutcome, RunStatus};
 use crate::tools::Tools;
 
 const WEBHOOK_ATTEMPTS: u32 = 3;
@@ -173,6 +174,30 @@ pub fn start(log: Arc<EvidenceLog>, tools: Arc<Tools>, documents: Option<Arc<Doc
     }
 }
 
+/// Which run an entry is about (the `started` entry's content, and part of `finished`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct About {
+    pub action: String,
+    pub policy: String,
+    pub kind: String,
+    pub target: String,
+    pub artifact_id: Option<String>,
+    pub execution: u32,
+}
+
+/// The `finished` entry's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finished {
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+    pub duration_ms: u64,
+    pub started_at: String,
+    #[serde(flatten)]
+    pub about: About,
+}
+
 struct Runner {
     log: Arc<EvidenceLog>,
     tools: Arc<Tools>,
@@ -197,15 +222,21 @@ impl Runner {
         while matches!(store.get_by_key(&key(format!("started-{}-{execution}", queued.action))), Ok(Some(_))) {
             execution += 1;
         }
-        let about = json!({"action": queued.action, "policy": queued.policy, "kind": kind(&queued.request),
-                           "target": queued.request.target(), "artifactId": queued.artifact_id, "execution": execution});
+        let about = About {
+            action: queued.action.clone(),
+            policy: queued.policy.clone(),
+            kind: kind(&queued.request).to_owned(),
+            target: queued.request.target().to_owned(),
+            artifact_id: queued.artifact_id.clone(),
+            execution,
+        };
         let chain = a.event.chain_id.as_deref();
         match own_event(
             format!("started-{}-{execution}", queued.action),
             SOURCE,
             OwnType::ActionStarted,
             &queued.action,
-            about.clone(),
+            serde_json::to_value(&about).unwrap_or(Value::Null),
             chain,
         ) {
             // Not waited for: the writer keeps submission order, so it lands before `finished`.
@@ -214,7 +245,7 @@ impl Runner {
         }
         let started_at = now_rfc3339();
         let clock = Instant::now();
-        let mut outcome = match &queued.request {
+        let outcome = match &queued.request {
             Request::Webhook { url, method, content_type, body, headers, hmac } => {
                 send_webhook(&queued.action, url, method, content_type, body, headers, hmac.as_deref())
             }
@@ -224,20 +255,17 @@ impl Runner {
                     if let (Some(docs), Some(output)) = (&self.documents, output) {
                         if let Err(e) = docs.keep_bytes(&output) {
                             tracing::error!("keeping the output of {}: {e}", queued.action);
-                            outcome["outputKept"] = json!(false);
+                            outcome.output_kept = Some(false);
                         }
                     }
                     outcome
                 }
-                None => json!({"status": "failed", "reason": format!("tool {tool:?} is not configured (serve --tools FILE)")}),
+                None => RunOutcome::failed(format!("tool {tool:?} is not configured (serve --tools FILE)")),
             },
         };
-        outcome["durationMs"] = json!(clock.elapsed().as_millis() as u64);
-        outcome["startedAt"] = json!(started_at);
-        if let (Value::Object(fields), Value::Object(common)) = (&mut outcome, about) {
-            fields.extend(common);
-        }
-        let recorded = own_event(format!("finished-{}", queued.action), SOURCE, OwnType::ActionFinished, &queued.action, outcome, chain)
+        let finished = Finished { outcome, duration_ms: clock.elapsed().as_millis() as u64, started_at, about };
+        let content = serde_json::to_value(&finished).unwrap_or(Value::Null);
+        let recorded = own_event(format!("finished-{}", queued.action), SOURCE, OwnType::ActionFinished, &queued.action, content, chain)
             .map_err(|e| e.to_string())
             .and_then(|e| self.log.append_blocking(vec![e]).map_err(|e| e.to_string()));
         if let Err(e) = recorded {
@@ -260,10 +288,18 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// A secret a webhook names that the operator did not set.
+#[derive(Debug, thiserror::Error)]
+#[error("secret {name:?} is not set (environment variable {var})")]
+pub struct SecretNotSet {
+    pub name: String,
+    pub var: String,
+}
+
 /// A secret the operator set as `DOSSIER_SECRET_<NAME>` (upper case, `-` as `_`).
-fn secret(name: &str) -> Result<String, String> {
+fn secret(name: &str) -> Result<String, SecretNotSet> {
     let var = format!("DOSSIER_SECRET_{}", name.to_ascii_uppercase().replace('-', "_"));
-    std::env::var(&var).map_err(|_| format!("secret {name:?} is not set (environment variable {var})"))
+    std::env::var(&var).map_err(|_| SecretNotSet { name: name.to_owned(), var })
 }
 
 /// POSTs or PUTs the body with its idempotency key, secrets and signature; retries with backoff
@@ -276,13 +312,13 @@ fn send_webhook(
     body: &str,
     headers: &BTreeMap<String, String>,
     hmac: Option<&str>,
-) -> Value {
+) -> RunOutcome {
     let mut resolved: Vec<(String, String)> = vec![("Idempotency-Key".into(), key.to_owned())];
     for (name, value) in headers {
         let value = match value.strip_prefix("secret:") {
             Some(s) => match secret(s) {
                 Ok(v) => v,
-                Err(e) => return json!({"status": "failed", "reason": e}),
+                Err(e) => return RunOutcome::failed(e.to_string()),
             },
             None => value.clone(),
         };
@@ -291,7 +327,7 @@ fn send_webhook(
     if let Some(name) = hmac {
         match secret(name) {
             Ok(k) => resolved.push(("X-Dossier-Signature".into(), format!("sha256={}", hex(&hmac_sha256(k.as_bytes(), body.as_bytes()))))),
-            Err(e) => return json!({"status": "failed", "reason": e}),
+            Err(e) => return RunOutcome::failed(e.to_string()),
         }
     }
     let agent = ureq::AgentBuilder::new().timeout(WEBHOOK_TIMEOUT).redirects(0).build();
@@ -305,12 +341,17 @@ fn send_webhook(
             Ok(resp) => {
                 let status = resp.status();
                 let answer = resp.into_string().unwrap_or_default();
-                return json!({"status": "succeeded", "attempts": attempt, "httpStatus": status,
-                              "responseDigest": format!("sha256:{}", hex(&Sha256::digest(answer.as_bytes())))});
+                return RunOutcome {
+                    status: Some(RunStatus::Succeeded),
+                    attempts: Some(attempt),
+                    http_status: Some(status),
+                    response_digest: Some(format!("sha256:{}", hex(&Sha256::digest(answer.as_bytes())))),
+                    ..Default::default()
+                };
             }
             // A client error will not get better by retrying.
             Err(ureq::Error::Status(code, _)) if (400..500).contains(&code) && code != 429 => {
-                return json!({"status": "failed", "attempts": attempt, "httpStatus": code, "reason": format!("HTTP {code}")});
+                return RunOutcome { attempts: Some(attempt), http_status: Some(code), ..RunOutcome::failed(format!("HTTP {code}")) };
             }
             Err(e) => last = e.to_string(),
         }
@@ -318,7 +359,55 @@ fn send_webhook(
             std::thread::sleep(Duration::from_millis(200 << attempt));
         }
     }
-    json!({"status": "failed", "attempts": WEBHOOK_ATTEMPTS, "reason": last})
+    RunOutcome { attempts: Some(WEBHOOK_ATTEMPTS), ..RunOutcome::failed(last) }
+}
+
+/// Where a run is, as its entries tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Timeout,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 5] = [RunState::Queued, RunState::Running, RunState::Succeeded, RunState::Failed, RunState::Timeout];
+
+    /// The state named `name` (`queued`, `running`, `succeeded`, `failed`, `timeout`).
+    pub fn named(name: &str) -> Option<RunState> {
+        RunState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Timeout => "timeout",
+        }
+    }
+}
+
+impl From<RunStatus> for RunState {
+    fn from(s: RunStatus) -> RunState {
+        match s {
+            RunStatus::Succeeded => RunState::Succeeded,
+            RunStatus::Failed => RunState::Failed,
+            RunStatus::Timeout => RunState::Timeout,
+        }
+    }
+}
+
+/// What `started` and `finished` entries say of the run they are about.
+#[derive(Deserialize)]
+struct Mentions {
+    action: String,
+    #[serde(default)]
+    status: Option<RunStatus>,
 }
 
 /// One action as its entries tell it.
@@ -334,7 +423,7 @@ pub struct Run {
     pub artifact_id: Option<String>,
     pub trigger: Trigger,
     /// `queued`, `running`, then what `finished` says: `succeeded`, `failed` or `timeout`.
-    pub status: String,
+    pub status: RunState,
     pub queued_at: String,
     pub queued_seq: u64,
     /// When each execution started (more than one when a restart cut one short).
@@ -360,7 +449,7 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = (u64, &'a str, &'a str, &'a Va
                 version: q.version,
                 artifact_id: q.artifact_id,
                 trigger: q.trigger,
-                status: "queued".into(),
+                status: RunState::Queued,
                 queued_at: time.to_owned(),
                 queued_seq: seq,
                 started: Vec::new(),
@@ -368,14 +457,16 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = (u64, &'a str, &'a str, &'a Va
             });
             continue;
         }
-        let Some(run) = content["action"].as_str().and_then(|a| index.get(a)).map(|&i| &mut runs[i]) else { continue };
+        let Ok(mentions) = Mentions::deserialize(content) else { continue };
+        let Some(run) = index.get(&mentions.action).map(|&i| &mut runs[i]) else { continue };
         if OwnType::ActionStarted.matches(ty) {
             run.started.push(time.to_owned());
             if run.finished.is_none() {
-                run.status = "running".into();
+                run.status = RunState::Running;
             }
         } else if OwnType::ActionFinished.matches(ty) {
-            run.status = content["status"].as_str().unwrap_or("failed").to_owned();
+            // A finished entry without a status is read as a failure: it says nothing went well.
+            run.status = mentions.status.map_or(RunState::Failed, RunState::from);
             run.finished = Some(content.clone());
         }
     }
@@ -385,6 +476,7 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = (u64, &'a str, &'a str, &'a Va
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn hmac_matches_rfc_4231_test_case_2() {

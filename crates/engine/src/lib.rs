@@ -7,6 +7,7 @@
 //!   ([`action::Outcome`]), and the one function that makes action ids.
 //! * [`actions`]: the workers that run webhooks and tools, each run as evidence; [`tools`]: the
 //!   operator's tools.
+//! * [`run`]: what a webhook or tool run came to ([`run::RunOutcome`]).
 //! * [`replay`]: a policy over stored history, acting on nothing.
 //! * [`expiry`]: the announcer of exception expiries.
 //!
@@ -19,6 +20,7 @@ pub mod decide;
 pub mod expiry;
 pub mod policy;
 pub mod replay;
+pub mod run;
 pub mod tools;
 
 pub use decide::{decide, Context, Evaluation, Moment};

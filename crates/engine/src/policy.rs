@@ -426,7 +426,7 @@ impl Engine {
             Action::Webhook { url, method, body, format, headers, hmac } => {
                 match webhook_request(&id, WebhookAsked { url, method, body, format, headers, hmac }, a, d) {
                     Ok(request) => self.queue(a, &id, d, request, queued),
-                    Err(reason) => Outcome::Failed { reason },
+                    Err(refused) => Outcome::failed(refused.to_string()),
                 }
             }
             Action::Recheck { after } => self.recheck(a, &id, d, &after),
@@ -534,14 +534,23 @@ struct WebhookAsked {
     hmac: Option<String>,
 }
 
+/// Why a webhook action cannot be queued.
+#[derive(Debug, thiserror::Error)]
+enum WebhookRefused {
+    #[error("a webhook action needs an http(s) \"url\", not {0:?}")]
+    NotHttp(String),
+    #[error("method {0:?} is not POST or PUT")]
+    Method(String),
+}
+
 /// A webhook action's request: URL, method, body (the action's `body`, or the decision and its
 /// trigger; as JSON or as a CloudEvent). Secrets stay named, resolved when it runs.
-fn webhook_request(id: &ActionId, w: WebhookAsked, a: &Appended, d: &Decision) -> Result<Request, String> {
+fn webhook_request(id: &ActionId, w: WebhookAsked, a: &Appended, d: &Decision) -> Result<Request, WebhookRefused> {
     if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-        return Err("a webhook action needs an http(s) \"url\"".into());
+        return Err(WebhookRefused::NotHttp(w.url));
     }
     if w.method != "POST" && w.method != "PUT" {
-        return Err(format!("method {:?} is not POST or PUT", w.method));
+        return Err(WebhookRefused::Method(w.method));
     }
     let payload = match w.body {
         Some(b) => b,

@@ -18,10 +18,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use dossier_log::own::hex;
+
+use crate::run::{RunOutcome, RunStatus};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,13 +54,25 @@ struct ToolsFile {
 
 pub type Tools = HashMap<String, Tool>;
 
+/// What is wrong with a tools file.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolsError {
+    #[error("{path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("{path}: tool {tool:?} has an empty argv")]
+    EmptyArgv { path: String, tool: String },
+}
+
 /// Reads a tools file; an error names the file and what is wrong in it.
-pub fn load(path: &Path) -> Result<Tools, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: ToolsFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Tools, ToolsError> {
+    let shown = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ToolsError::Read { path: shown(), source })?;
+    let file: ToolsFile = toml::from_str(&text).map_err(|source| ToolsError::Parse { path: shown(), source })?;
     for (name, tool) in &file.tools {
         if tool.argv.is_empty() {
-            return Err(format!("{}: tool {name:?} has an empty argv", path.display()));
+            return Err(ToolsError::EmptyArgv { path: shown(), tool: name.clone() });
         }
     }
     Ok(file.tools)
@@ -85,7 +98,7 @@ fn capture(mut from: impl Read + Send + 'static, limit: usize) -> std::thread::J
 
 /// Runs `tool` with `args` appended: the outcome its `finished` entry records, and the
 /// standard output kept (up to `max_output` bytes) when the tool could be started.
-pub fn run(tool: &Tool, args: &[String]) -> (Value, Option<Vec<u8>>) {
+pub fn run(tool: &Tool, args: &[String]) -> (RunOutcome, Option<Vec<u8>>) {
     let started = Instant::now();
     let mut cmd = Command::new(&tool.argv[0]);
     cmd.args(&tool.argv[1..]).args(args).envs(&tool.env).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -94,10 +107,10 @@ pub fn run(tool: &Tool, args: &[String]) -> (Value, Option<Vec<u8>>) {
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return (json!({"status": "failed", "reason": format!("starting {}: {e}", tool.argv[0])}), None),
+        Err(e) => return (RunOutcome::failed(format!("starting {}: {e}", tool.argv[0])), None),
     };
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return (json!({"status": "failed", "reason": "no output pipes"}), None);
+        return (RunOutcome::failed("no output pipes"), None);
     };
     let (out, err) = (capture(stdout, tool.max_output), capture(stderr, tool.max_output));
     let deadline = started + Duration::from_secs(tool.timeout_secs);
@@ -110,26 +123,25 @@ pub fn run(tool: &Tool, args: &[String]) -> (Value, Option<Vec<u8>>) {
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return (json!({"status": "failed", "reason": e.to_string()}), None),
+            Err(e) => return (RunOutcome::failed(e.to_string()), None),
         }
     };
     let (stdout, out_truncated) = out.join().unwrap_or_default();
     let (stderr, _) = err.join().unwrap_or_default();
-    let common = json!({
-        "outputDigest": format!("sha256:{}", hex(&Sha256::digest(&stdout))),
-        "outputSize": stdout.len(),
-        "outputTruncated": out_truncated,
-        "output": String::from_utf8_lossy(&stdout[..stdout.len().min(4096)]),
-        "stderr": String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(4096)..]),
-    });
     let mut outcome = match status {
-        Some(s) if s.success() => json!({"status": "succeeded", "exitCode": 0}),
-        Some(s) => json!({"status": "failed", "exitCode": s.code(), "reason": format!("exited with {s}")}),
-        None => json!({"status": "timeout", "reason": format!("killed after {} s", tool.timeout_secs)}),
+        Some(s) if s.success() => RunOutcome { status: Some(RunStatus::Succeeded), exit_code: Some(0), ..Default::default() },
+        Some(s) => RunOutcome { exit_code: s.code(), ..RunOutcome::failed(format!("exited with {s}")) },
+        None => RunOutcome {
+            status: Some(RunStatus::Timeout),
+            reason: Some(format!("killed after {} s", tool.timeout_secs)),
+            ..Default::default()
+        },
     };
-    if let (Some(o), Some(c)) = (outcome.as_object_mut(), common.as_object()) {
-        o.extend(c.clone());
-    }
+    outcome.output_digest = Some(format!("sha256:{}", hex(&Sha256::digest(&stdout))));
+    outcome.output_size = Some(stdout.len());
+    outcome.output_truncated = Some(out_truncated);
+    outcome.output = Some(String::from_utf8_lossy(&stdout[..stdout.len().min(4096)]).into_owned());
+    outcome.stderr = Some(String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(4096)..]).into_owned());
     (outcome, Some(stdout))
 }
 
@@ -144,9 +156,9 @@ mod tests {
     #[test]
     fn runs_without_a_shell_and_keeps_bounded_output() {
         let (o, output) = run(&tool(&["/bin/echo", "scanned"], 10), &["a;b $(x)".into()]);
-        assert_eq!(o["status"], "succeeded");
-        assert_eq!(o["output"], "scanned a;b $(x)");
-        assert_eq!(o["outputTruncated"], true, "16 bytes are kept of 17");
+        assert_eq!(o.status, Some(RunStatus::Succeeded));
+        assert_eq!(o.output.as_deref(), Some("scanned a;b $(x)"));
+        assert_eq!(o.output_truncated, Some(true), "16 bytes are kept of 17");
         assert_eq!(output.as_deref(), Some(&b"scanned a;b $(x)"[..]));
     }
 
@@ -154,13 +166,13 @@ mod tests {
     fn a_slow_tool_is_killed_at_its_timeout() {
         let started = Instant::now();
         let (o, _) = run(&tool(&["/bin/sleep", "5"], 1), &[]);
-        assert_eq!(o["status"], "timeout");
+        assert_eq!(o.status, Some(RunStatus::Timeout));
         assert!(started.elapsed() < Duration::from_secs(3));
     }
 
     #[test]
     fn a_failing_tool_reports_its_exit_code() {
         let (o, _) = run(&tool(&["/bin/false"], 10), &[]);
-        assert_eq!((o["status"].as_str(), o["exitCode"].as_i64()), (Some("failed"), Some(1)));
+        assert_eq!((o.status, o.exit_code), (Some(RunStatus::Failed), Some(1)));
     }
 }

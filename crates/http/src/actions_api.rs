@@ -14,9 +14,8 @@ use serde_json::{json, Value};
 use crate::error::{blocking, check_params, error, ApiResult};
 use crate::state::AppState;
 use dossier_core::own::Family;
-use dossier_engine::actions::fold;
+use dossier_engine::actions::{fold, RunState};
 
-const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "timeout"];
 /// Action entries read for one answer at most, newest first (three per run).
 const MAX_SCANNED: usize = 30_000;
 
@@ -38,10 +37,13 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| bad(format!("parameter limit: {l:?} is not a number from 1 to {MAX_PAGE}")))?,
     };
-    let status = params.get("status").cloned();
-    if let Some(st) = status.as_deref().filter(|st| !STATUSES.contains(st)) {
-        return Err(bad(format!("parameter status: {st:?} is not one of {}", STATUSES.join(", "))));
-    }
+    let status = match params.get("status") {
+        None => None,
+        Some(st) => Some(RunState::named(st).ok_or_else(|| {
+            let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+            bad(format!("parameter status: {st:?} is not one of {}", names.join(", ")))
+        })?),
+    };
     let policy = params.get("policy").cloned();
     let artifact = params.get("artifact").cloned();
     let log = s.log.clone();
@@ -73,10 +75,8 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
         Ok(fold(entries.iter().map(|(seq, ty, time, content)| (*seq, ty.as_str(), time.as_str(), content))))
     })
     .await?;
-    let mut runs: Vec<_> = runs
-        .into_iter()
-        .filter(|r| policy.as_deref().is_none_or(|p| r.policy == p) && status.as_deref().is_none_or(|st| r.status == st))
-        .collect();
+    let mut runs: Vec<_> =
+        runs.into_iter().filter(|r| policy.as_deref().is_none_or(|p| r.policy == p) && status.is_none_or(|st| r.status == st)).collect();
     runs.reverse();
     runs.truncate(limit);
     Ok(Json(json!({"runs": runs})).into_response())

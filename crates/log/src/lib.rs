@@ -126,7 +126,7 @@ pub fn load_or_create_key(dir: &Path, name: Option<&str>) -> Result<Signer, LogE
                 None => {
                     let mut bytes = [0u8; 4];
                     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-                    format!("dossier.local/{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                    format!("dossier.local/{}", hex::encode(bytes))
                 }
             };
             let signer = Signer::generate(&name).map_err(|e| key_err(e.to_string()))?;

@@ -17,7 +17,7 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// Why an entry of Dossier's own could not be built: a bug in Dossier, never the user's input.

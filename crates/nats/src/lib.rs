@@ -70,7 +70,7 @@ impl Connection {
         let writer = stream.try_clone().map_err(io)?;
         let mut random = [0u8; 8];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
-        let inbox = format!("_INBOX.dossier.{}", random.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let inbox = format!("_INBOX.dossier.{}", hex::encode(random));
         let mut c = Connection { addr, reader: BufReader::new(stream), writer, inbox, next_reply: 0, timeout };
         match c.read_frame()? {
             Frame::Info(_) => {}

@@ -46,7 +46,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn version_of(source: &str) -> String {
-        Sha256::digest(source.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(source.as_bytes()))
     }
 
     /// Whether an event of this type triggers the policy.
