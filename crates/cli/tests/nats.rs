@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{caught_up, eventually, policy_dir, Server};
-use dossier_nats::JetStream;
 use serde_json::{json, Value};
 
 #[test]
@@ -46,21 +43,30 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     assert_eq!(server.post("application/json", published.to_string().as_bytes()).0, 201);
 
     let subject = format!("{prefix}.dev.cdevents.testsuiterun.queued.0.3.0");
-    let mut js = JetStream::connect(&url, Duration::from_secs(5)).unwrap();
-    let (headers, data_bytes) = eventually("the message on the bus", || js.last_message(&stream, &subject).ok().flatten());
-    let message: Value = serde_json::from_slice(&data_bytes).unwrap();
+    // Read back with the official client (async-nats), as a tool listening on the bus would.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let js = rt.block_on(async { async_nats::jetstream::new(async_nats::connect(url.as_str()).await.unwrap()) });
+    let last = || {
+        rt.block_on(async {
+            let s = js.get_stream(stream.as_str()).await.ok()?;
+            s.get_last_raw_message_by_subject(subject.as_str()).await.ok()
+        })
+    };
+    let on_bus = eventually("the message on the bus", last);
+    let message: Value = serde_json::from_slice(&on_bus.payload).unwrap();
     let (_, emitted) = server.get("/api/v1/events?type=dev.cdevents.testsuiterun.queued.*");
     assert_eq!(message, emitted["events"][0]["event"], "the payload is the emitted CDEvent");
-    assert!(
-        headers.contains("ce-type: dev.cdevents.testsuiterun.queued.0.3.0") && headers.contains("ce-source: /dossier/policies/scan"),
-        "{headers}"
-    );
+    let header = |name: &str| on_bus.headers.get(name).map(|v| v.as_str().to_owned());
+    assert_eq!(header("ce-type").as_deref(), Some("dev.cdevents.testsuiterun.queued.0.3.0"));
+    assert_eq!(header("ce-source").as_deref(), Some("/dossier/policies/scan"));
+    assert_eq!(header("Nats-Msg-Id"), Some(format!("/dossier/policies/scan#{}", emitted["events"][0]["id"].as_str().unwrap())));
     server.kill9();
 
     // From a cursor that was not saved, the same event is published again, and stored once.
     std::fs::write(data.join("nats.cursor"), "0\n").unwrap();
     let _server = Server::start_with(&data, &flags);
     caught_up(&data.join("nats.cursor"));
-    assert_eq!(js.messages(&stream).unwrap(), 1);
-    js.delete_stream(&stream).unwrap();
+    let messages = rt.block_on(async { js.get_stream(stream.as_str()).await.unwrap().info().await.unwrap().state.messages });
+    assert_eq!(messages, 1, "the repeat was de-duplicated by its Nats-Msg-Id");
+    rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
 }
