@@ -59,7 +59,8 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     let header = |name: &str| on_bus.headers.get(name).map(|v| v.as_str().to_owned());
     assert_eq!(header("ce-type").as_deref(), Some("dev.cdevents.testsuiterun.queued.0.3.0"));
     assert_eq!(header("ce-source").as_deref(), Some("/dossier/policies/scan"));
-    assert_eq!(header("Nats-Msg-Id"), Some(format!("/dossier/policies/scan#{}", emitted["events"][0]["id"].as_str().unwrap())));
+    let msg_id = on_bus.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str().to_owned());
+    assert_eq!(msg_id, Some(format!("/dossier/policies/scan#{}", emitted["events"][0]["id"].as_str().unwrap())));
     server.kill9();
 
     // From a cursor that was not saved, the same event is published again, and stored once.

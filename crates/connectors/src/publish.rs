@@ -11,15 +11,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dossier_nats::{JetStream, NatsError};
-
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, HeaderMap};
 use dossier_log::follow::Follower;
 use dossier_log::{Appended, EvidenceLog};
 
 /// Where to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusConfig {
-    /// `nats://host:port`.
+    /// `nats://host:port`, `tls://host:port`; `nats://user:password@host:port` or
+    /// `nats://token@host:port` to authenticate.
     pub url: String,
     /// The JetStream stream, created (capturing `<subject>.>`) if it does not exist.
     pub stream: String,
@@ -37,40 +38,81 @@ pub fn subject_of(prefix: &str, event_type: &str) -> String {
     format!("{prefix}.{ty}")
 }
 
+/// Why publishing one entry failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+enum PublishError {
+    #[error("connecting to {url}: {source}")]
+    Connect { url: String, source: async_nats::ConnectError },
+    #[error("creating the stream {stream}: {reason}")]
+    Stream { stream: String, reason: String },
+    #[error("publishing: {0}")]
+    Publish(String),
+}
+
+/// A JetStream context over one connection, which the client keeps reconnecting.
 struct Publisher {
     config: BusConfig,
-    js: Option<JetStream>,
+    runtime: tokio::runtime::Runtime,
+    js: Option<jetstream::Context>,
 }
 
 impl Publisher {
-    fn connect(&mut self) -> Result<&mut JetStream, NatsError> {
-        if self.js.is_none() {
-            let mut js = JetStream::connect(&self.config.url, TIMEOUT)?;
-            js.ensure_stream(&self.config.stream, &[format!("{}.>", self.config.subject)])?;
-            self.js = Some(js);
+    fn context(&mut self) -> Result<jetstream::Context, PublishError> {
+        if let Some(js) = &self.js {
+            return Ok(js.clone());
         }
-        Ok(self.js.as_mut().expect("connected just above"))
+        let config = &self.config;
+        let js = self.runtime.block_on(async {
+            let options = ConnectOptions::new().name("dossier").connection_timeout(TIMEOUT).request_timeout(Some(TIMEOUT));
+            let client =
+                options.connect(config.url.as_str()).await.map_err(|source| PublishError::Connect { url: config.url.clone(), source })?;
+            let js = jetstream::new(client);
+            let wanted =
+                stream::Config { name: config.stream.clone(), subjects: vec![format!("{}.>", config.subject)], ..Default::default() };
+            js.get_or_create_stream(wanted)
+                .await
+                .map_err(|e| PublishError::Stream { stream: config.stream.clone(), reason: e.to_string() })?;
+            Ok::<_, PublishError>(js)
+        })?;
+        self.js = Some(js.clone());
+        Ok(js)
     }
 
-    /// Publishes `a`, retrying with backoff until JetStream acknowledges it.
+    /// Publishes `a` and waits for JetStream's acknowledgement.
+    fn publish_once(&mut self, subject: &str, headers: HeaderMap, payload: Vec<u8>) -> Result<(), PublishError> {
+        let js = self.context()?;
+        self.runtime.block_on(async {
+            let ack = js
+                .publish_with_headers(subject.to_owned(), headers, payload.into())
+                .await
+                .map_err(|e| PublishError::Publish(e.to_string()))?;
+            ack.await.map_err(|e| PublishError::Publish(e.to_string()))?;
+            Ok(())
+        })
+    }
+
+    /// Publishes `a`, retrying with backoff until JetStream acknowledges it. While NATS is away
+    /// the follower waits here; what commits meanwhile is read back from the store afterwards
+    /// (its tap is bounded), so an outage costs no memory.
     fn publish(&mut self, a: &Appended) {
         let e = &a.event;
         let subject = subject_of(&self.config.subject, e.event_type.as_str());
-        let msg_id = format!("{}#{}", e.key.source, e.key.id);
-        let headers = [
-            ("ce-specversion", "1.0"),
-            ("ce-id", e.key.id.as_str()),
-            ("ce-source", e.key.source.as_str()),
-            ("ce-type", e.event_type.as_str()),
-            ("content-type", "application/json"),
-        ];
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}#{}", e.key.source, e.key.id).as_str());
+        headers.insert("ce-specversion", "1.0");
+        headers.insert("ce-id", e.key.id.as_str());
+        headers.insert("ce-source", e.key.source.as_str());
+        headers.insert("ce-type", e.event_type.as_str());
+        headers.insert("content-type", "application/json");
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.connect().and_then(|js| js.publish(&subject, &msg_id, &headers, &e.raw)) {
-                Ok(_) => return,
+            match self.publish_once(&subject, headers.clone(), e.raw.clone()) {
+                Ok(()) => return,
                 Err(err) => {
                     tracing::warn!("publishing entry {} to {subject}: {err}; retrying in {backoff:?}", a.seq);
-                    self.js = None;
+                    if matches!(err, PublishError::Connect { .. } | PublishError::Stream { .. }) {
+                        self.js = None;
+                    }
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -82,8 +124,12 @@ impl Publisher {
 /// Starts publishing what policies emit from now on (and what they emitted since the cursor).
 pub fn start(log: Arc<EvidenceLog>, config: BusConfig, cursor_file: PathBuf) {
     let follower = Follower::new(log, cursor_file);
-    let mut publisher = Publisher { config, js: None };
     let spawned = std::thread::Builder::new().name("dossier-nats".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => return tracing::error!("starting the NATS publisher's runtime: {e}"),
+        };
+        let mut publisher = Publisher { config, runtime, js: None };
         follower.follow(|a| {
             if dossier_core::own::emitted_by_policy(&a.event.key.source, a.event.event_type.as_str()) {
                 publisher.publish(a);
