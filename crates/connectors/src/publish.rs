@@ -110,9 +110,9 @@ impl Publisher {
                 Ok(()) => return,
                 Err(err) => {
                     tracing::warn!("publishing entry {} to {subject}: {err}; retrying in {backoff:?}", a.seq);
-                    if matches!(err, PublishError::Connect { .. } | PublishError::Stream { .. }) {
-                        self.js = None;
-                    }
+                    // Start over: a new connection, and the stream made again if it was lost
+                    // (deleted, or JetStream's storage wiped by a restart of NATS).
+                    self.js = None;
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -125,10 +125,13 @@ impl Publisher {
 pub fn start(log: Arc<EvidenceLog>, config: BusConfig, cursor_file: PathBuf) {
     let follower = Follower::new(log, cursor_file);
     let spawned = std::thread::Builder::new().name("dossier-nats".into()).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(r) => r,
-            Err(e) => return tracing::error!("starting the NATS publisher's runtime: {e}"),
-        };
+        // One worker thread of its own, so the client answers the server's pings and reconnects
+        // between publishes, not only while one is waited for.
+        let runtime =
+            match tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("dossier-nats-io").enable_all().build() {
+                Ok(r) => r,
+                Err(e) => return tracing::error!("starting the NATS publisher's runtime: {e}"),
+            };
         let mut publisher = Publisher { config, runtime, js: None };
         follower.follow(|a| {
             if dossier_core::own::emitted_by_policy(&a.event.key.source, a.event.event_type.as_str()) {

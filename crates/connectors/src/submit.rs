@@ -21,6 +21,9 @@ pub enum Item {
     Stored { index: usize, key: EventKey, outcome: AppendOutcome },
     /// Not a valid event: why, per violation.
     Rejected(ItemError),
+    /// The store answered for fewer events than it was given (a bug): this one's fate is unknown,
+    /// and the sender should retry it (a repeat is a duplicate, never a second entry).
+    Lost { index: usize },
 }
 
 /// What became of a body.
@@ -91,7 +94,7 @@ impl Submit {
                 items[index] = Some(Item::Stored { index, key, outcome });
             }
         }
-        let items = items.into_iter().map(|i| i.expect("every event was either rejected or appended")).collect();
+        let items = items.into_iter().enumerate().map(|(index, i)| i.unwrap_or(Item::Lost { index })).collect();
         Ok(Submitted { list: decoded.list, items })
     }
 }

@@ -26,6 +26,9 @@ pub enum Family {
 }
 
 impl Family {
+    pub const ALL: [Family; 7] =
+        [Family::Policy, Family::Timer, Family::Action, Family::Document, Family::Exception, Family::Artifact, Family::Vulnerability];
+
     /// `dev.cdeventsx.dossier-<family>.`: what every type of the family starts with.
     pub const fn prefix(self) -> &'static str {
         match self {
@@ -37,6 +40,11 @@ impl Family {
             Family::Artifact => "dev.cdeventsx.dossier-artifact.",
             Family::Vulnerability => "dev.cdeventsx.dossier-vulnerability.",
         }
+    }
+
+    /// The family `event_type` belongs to, whether or not its type is one Dossier defines.
+    pub fn of(event_type: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.contains(event_type))
     }
 
     /// A type glob matching every type of the family (`dev.cdeventsx.dossier-timer.*`).
@@ -218,5 +226,11 @@ mod tests {
         let records: Vec<Family> = OwnType::ALL.into_iter().map(OwnType::family).filter(|f| f.is_record()).collect();
         assert!(records.iter().all(|f| matches!(f, Family::Policy | Family::Timer)));
         assert!(!Family::Artifact.is_record(), "quarantines trigger policies");
+        assert_eq!(
+            Family::of("dev.cdeventsx.dossier-policy.alert.0.1.0"),
+            Some(Family::Policy),
+            "a type Dossier does not define is still in its family"
+        );
+        assert_eq!(Family::of("dev.cdevents.artifact.published.0.2.0"), None);
     }
 }

@@ -46,8 +46,8 @@ pub enum Action {
         url: String,
         #[serde(default = "post")]
         method: String,
-        /// The body; by default the decision and its trigger.
-        #[serde(default)]
+        /// The body (`null` included); without one, the decision and its trigger.
+        #[serde(default, deserialize_with = "present")]
         body: Option<Value>,
         #[serde(default)]
         format: BodyFormat,
@@ -60,6 +60,11 @@ pub enum Action {
     },
     /// Evaluate this policy on this trigger again after a while (`30s`, `15m`, `2h`, `1d`).
     Recheck { after: String },
+}
+
+/// A field that is present, whatever its value (`null` too): absent is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 fn post() -> String {
@@ -212,6 +217,10 @@ mod tests {
         };
         assert_eq!((method.as_str(), format, body), ("POST", BodyFormat::Json, None));
         assert_eq!(Action::read(&json!({"kind": "recheck", "after": "15m"})), Ok(Action::Recheck { after: "15m".into() }));
+        let Ok(Action::Webhook { body, .. }) = Action::read(&json!({"kind": "webhook", "url": "https://h/x", "body": null})) else {
+            panic!("a webhook")
+        };
+        assert_eq!(body, Some(Value::Null), "a null body is sent as null");
     }
 
     #[test]

@@ -407,7 +407,7 @@ impl From<RunStatus> for RunState {
 struct Mentions {
     action: String,
     #[serde(default)]
-    status: Option<RunStatus>,
+    status: Option<String>,
 }
 
 /// One action as its entries tell it.
@@ -465,8 +465,9 @@ pub fn fold<'a>(entries: impl IntoIterator<Item = (u64, &'a str, &'a str, &'a Va
                 run.status = RunState::Running;
             }
         } else if OwnType::ActionFinished.matches(ty) {
-            // A finished entry without a status is read as a failure: it says nothing went well.
-            run.status = mentions.status.map_or(RunState::Failed, RunState::from);
+            // A finished entry without a status Dossier knows is read as a failure: it says
+            // nothing went well.
+            run.status = mentions.status.as_deref().and_then(RunState::named).unwrap_or(RunState::Failed);
             run.finished = Some(content.clone());
         }
     }

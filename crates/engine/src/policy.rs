@@ -265,7 +265,7 @@ impl Engine {
     fn handle(&mut self, a: &Appended) {
         let ty = a.event.event_type.as_str();
         // Dossier's record of its own acts never triggers policies.
-        let record = OwnType::of(ty).is_some_and(|t| t.family().is_record());
+        let record = Family::of(ty).is_some_and(Family::is_record);
         if !record && self.service.triggered_by(ty) {
             self.evaluate(a, Moment::of(a), None);
         }

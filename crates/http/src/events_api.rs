@@ -53,6 +53,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Ap
         .map(|item| match item {
             Item::Stored { index, key, outcome } => render_outcome(index, outcome, key),
             Item::Rejected(err) => render_rejection(err),
+            Item::Lost { index } => (StatusCode::INTERNAL_SERVER_ERROR, json!({"index": index, "status": "lost"})),
         })
         .collect();
     if !submitted.list {

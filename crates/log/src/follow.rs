@@ -95,17 +95,16 @@ impl Follower {
     /// A follower whose tap holds at most `capacity` entries.
     pub fn with_tap(log: Arc<EvidenceLog>, cursor_file: PathBuf, capacity: usize) -> Follower {
         let feed = log.tap_sized(capacity);
-        let now = log.store().size().unwrap_or(0);
+        // Everything below it reached the views before the tap was open; the rest comes through it.
+        let now = log.applied();
         let cursor = Cursor::load(cursor_file, now);
         Follower { read: cursor.next, behind_until: cursor.next, backlog: VecDeque::new(), cursor, log, feed }
     }
 
     /// Handles the entries committed before the tap was opened, from the cursor on.
     pub fn catch_up(&mut self, mut handle: impl FnMut(&Appended)) {
-        let end = match self.log.store().size() {
-            Ok(n) => n,
-            Err(e) => return tracing::error!("reading the log size: {e}"),
-        };
+        // Up to what the views have: later entries arrive through the tap.
+        let end = self.log.applied();
         while self.cursor.next < end {
             let rows = match self.log.store().scan(self.cursor.next, CHUNK) {
                 Ok(r) if !r.is_empty() => r,
@@ -125,18 +124,12 @@ impl Follower {
     }
 
     /// Reads the next chunk of what this follower missed from the store into the backlog.
-    fn refill(&mut self) {
-        let rows = match self.log.store().scan(self.read, CHUNK.min((self.behind_until - self.read) as usize)) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("a follower reading the log from {}: {e}", self.read);
-                return;
-            }
-        };
+    fn refill(&mut self) -> Result<(), dossier_store::StoreError> {
+        let rows = self.log.store().scan(self.read, CHUNK.min((self.behind_until - self.read) as usize))?;
         if rows.is_empty() {
             // The store does not have them (yet): nothing more to read back.
             self.behind_until = self.read;
-            return;
+            return Ok(());
         }
         for row in rows {
             self.read = row.seq + 1;
@@ -144,6 +137,7 @@ impl Follower {
                 self.backlog.push_back(Arc::new(a));
             }
         }
+        Ok(())
     }
 
     /// The next entry not handled yet, waiting at most `timeout`.
@@ -153,7 +147,12 @@ impl Follower {
                 return Next::Entry(a);
             }
             if self.read < self.behind_until {
-                self.refill();
+                if let Err(e) = self.refill() {
+                    // Retried on the next call: the follower's periodic work goes on meanwhile.
+                    tracing::error!("a follower reading the log from {}: {e}; retrying", self.read);
+                    std::thread::sleep(timeout);
+                    return Next::Idle;
+                }
                 continue;
             }
             match self.feed.receiver.recv_timeout(timeout) {
@@ -168,10 +167,8 @@ impl Follower {
                 Ok(a) => self.behind_until = a.seq + 1,
                 Err(RecvTimeoutError::Timeout) => {
                     if self.feed.overflowed.swap(false, std::sync::atomic::Ordering::AcqRel) {
-                        match self.log.store().size() {
-                            Ok(size) => self.behind_until = size,
-                            Err(e) => tracing::error!("reading the log size: {e}"),
-                        }
+                        // What the views have, not what the store has: never ahead of the views.
+                        self.behind_until = self.behind_until.max(self.log.applied());
                         continue;
                     }
                     self.cursor.save(false);

@@ -105,6 +105,9 @@ pub struct TapReceiver {
 pub struct EvidenceLog {
     store: Arc<dyn Store>,
     taps: Arc<Mutex<Vec<Tap>>>,
+    /// Entries below this seq are committed *and* applied to every projection: what followers
+    /// may read from the store without getting ahead of the views.
+    applied: Arc<AtomicU64>,
     commit: GroupCommit,
     signer: Signer,
     feed: broadcast::Sender<Arc<Appended>>,
@@ -158,11 +161,19 @@ impl EvidenceLog {
         let sender = feed.clone();
         let taps: Arc<Mutex<Vec<Tap>>> = Arc::default();
         let tapped = taps.clone();
+        // Every entry stored now is in the projections, which were built from the store.
+        let applied = Arc::new(AtomicU64::new(store.size().unwrap_or(0)));
+        let watermark = applied.clone();
         let commit = GroupCommit::start(
             store.clone(),
             Box::new(move |events, outcomes, received_unix_nanos| {
                 for p in &projections {
                     p.apply(events, outcomes);
+                }
+                if let Some(end) =
+                    outcomes.iter().filter_map(|o| if let AppendOutcome::Accepted { seq } = o { Some(seq + 1) } else { None }).max()
+                {
+                    watermark.fetch_max(end, Ordering::AcqRel);
                 }
                 let mut taps = tapped.lock().unwrap_or_else(|p| p.into_inner());
                 if taps.is_empty() && sender.receiver_count() == 0 {
@@ -186,7 +197,13 @@ impl EvidenceLog {
                 }
             }),
         );
-        Arc::new(EvidenceLog { store, taps, commit, signer, feed, latest: Mutex::new(None) })
+        Arc::new(EvidenceLog { store, taps, applied, commit, signer, feed, latest: Mutex::new(None) })
+    }
+
+    /// The entries `0..applied()` are committed and in every projection. A follower reads no
+    /// further from the store, so it never sees an entry before the views do.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
