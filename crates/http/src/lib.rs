@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .route("/api/v1/stream", get(stream::stream))
+        .route("/metrics", get(metrics))
         .merge(events_api::routes())
         .merge(log_api::routes())
         .merge(policies_api::routes())
@@ -39,6 +40,25 @@ pub fn router(state: AppState) -> Router {
         .merge(exceptions_api::routes())
         .merge(actions_api::routes())
         .with_state(state)
+}
+
+/// Prometheus text exposition: the log's size, and the stored rows that could not be read back
+/// (each also logged; `dossier verify` names them).
+async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let log = s.log.clone();
+    let size = tokio::task::spawn_blocking(move || log.store().size()).await.ok().and_then(Result::ok);
+    let mut text = String::new();
+    if let Some(size) = size {
+        text.push_str(&format!(
+            "# HELP dossier_log_entries Entries in the evidence log.\n# TYPE dossier_log_entries gauge\ndossier_log_entries {size}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "# HELP dossier_unreadable_rows_total Stored rows that could not be read back as events since the start.\n# TYPE dossier_unreadable_rows_total counter\ndossier_unreadable_rows_total {}\n",
+        dossier_log::unreadable_rows()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The answer to a path no route serves.
