@@ -75,3 +75,54 @@ pub fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Resu
     }
     Ok(())
 }
+
+/// Query parameters read into a type (`#[serde(deny_unknown_fields)]` on it refuses the ones it
+/// does not name); a parameter that is missing, unknown or of the wrong kind is a 400 in the API's
+/// JSON form, naming it and saying what is accepted.
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(pairs).map(Params).map_err(|e| {
+            let message = e.inner().to_string().replace("field", "parameter");
+            let name = e.path().to_string();
+            // Unknown and missing parameters name themselves already.
+            if name == "." || message.contains(&format!("`{name}`")) {
+                error(StatusCode::BAD_REQUEST, message)
+            } else {
+                error(StatusCode::BAD_REQUEST, format!("parameter {name}: {message}"))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::FromRequestParts;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Proof {
+        seq: u64,
+        #[allow(dead_code)]
+        size: Option<u64>,
+    }
+
+    async fn read(query: &str) -> Result<u64, String> {
+        let (mut parts, ()) = axum::http::Request::builder().uri(format!("/x?{query}")).body(()).unwrap().into_parts();
+        Params::<Proof>::from_request_parts(&mut parts, &()).await.map(|Params(p)| p.seq).map_err(|e| e.message().to_owned())
+    }
+
+    #[tokio::test]
+    async fn parameters_are_typed_and_a_wrong_one_is_named() {
+        assert_eq!(read("seq=4&size=9").await, Ok(4));
+        assert_eq!(read("size=9").await, Err("missing parameter `seq`".to_owned()));
+        assert_eq!(read("seq=4&colour=red").await, Err("unknown parameter `colour`, expected `seq` or `size`".to_owned()));
+        assert_eq!(read("seq=four").await, Err("parameter seq: invalid digit found in string".to_owned()));
+    }
+}

@@ -1,16 +1,16 @@
 //! The log itself: signed checkpoints, the key, inclusion and consistency proofs.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use dossier_log::render::{b64, ConsistencyView, InclusionView};
 use dossier_store::StoreError;
 
-use crate::error::{blocking, error, ApiError, ApiResult};
+use serde::Deserialize;
+
+use crate::error::{blocking, ApiResult, Params};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -31,16 +31,23 @@ async fn key(State(s): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", s.log.verifier())).into_response()
 }
 
-fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
-    params
-        .get(name)
-        .map(|v| v.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("parameter {name}: {v:?} is not a non-negative integer"))))
-        .transpose()
+/// `?seq=N[&size=M]`: entry `seq` in the tree of size `size` (default: the current checkpoint).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionParams {
+    seq: u64,
+    size: Option<u64>,
 }
 
-async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
-    let seq = number(&params, "seq")?.ok_or_else(|| error(StatusCode::BAD_REQUEST, "parameter seq is required"))?;
-    let size = number(&params, "size")?;
+/// `?old=N[&new=M]`: the tree of size `old` is a prefix of the tree of size `new` (default: now).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyParams {
+    old: u64,
+    new: Option<u64>,
+}
+
+async fn inclusion(State(s): State<AppState>, Params(InclusionParams { seq, size }): Params<InclusionParams>) -> ApiResult {
     let log = s.log.clone();
     let result = blocking(move || {
         // Without a size, prove against the current signed checkpoint.
@@ -59,9 +66,7 @@ async fn inclusion(State(s): State<AppState>, Query(params): Query<HashMap<Strin
     Ok(Json(result).into_response())
 }
 
-async fn consistency(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
-    let old = number(&params, "old")?.ok_or_else(|| error(StatusCode::BAD_REQUEST, "parameter old is required (the smaller tree size)"))?;
-    let new = number(&params, "new")?;
+async fn consistency(State(s): State<AppState>, Params(ConsistencyParams { old, new }): Params<ConsistencyParams>) -> ApiResult {
     let log = s.log.clone();
     let result = blocking(move || {
         let new = match new {
