@@ -14,6 +14,7 @@ use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
+use dossier_engine::policy::Decided;
 use dossier_log::own::now_nanos;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
@@ -232,9 +233,9 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 
     let mut decision_rows = Vec::new();
     for e in timeline.iter().filter(|e| dossier_core::own::OwnType::PolicyDecided.matches(&e.event_type)) {
-        let c = content(&e.raw);
-        let list = |name: &str| c[name].as_array().into_iter().flatten().filter_map(Value::as_str).map(esc).collect::<Vec<_>>();
-        let (deny, warn, applied) = (list("deny"), list("warn"), list("exceptions"));
+        let Some(d) = Decided::read(&e.raw) else { continue };
+        let list = |items: &[String]| items.iter().map(|m| esc(m)).collect::<Vec<_>>();
+        let (deny, warn, applied) = (list(&d.deny), list(&d.warn), list(&d.exceptions));
         let verdict = if !deny.is_empty() {
             format!(r#"<span class="deny">deny</span>: {}"#, deny.join("; "))
         } else if !warn.is_empty() {

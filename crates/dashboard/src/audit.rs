@@ -15,6 +15,7 @@ use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
+use dossier_engine::policy::Decided;
 use dossier_log::own::now_nanos;
 
 const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
@@ -129,16 +130,13 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let violation_rows: Vec<Vec<String>> = decisions
         .iter()
         .flat_map(|e| {
-            let c = content(e);
-            let target = c["artifactId"].as_str().map(artifact).unwrap_or_default();
-            let mode = c["mode"].as_str().unwrap_or("enforce").to_owned();
-            c["deny"]
-                .as_array()
-                .cloned()
+            let d = Decided::read(&e.raw);
+            let target = d.as_ref().and_then(|d| d.artifact_id.as_deref()).map(artifact).unwrap_or_default();
+            let mode = d.as_ref().map_or("enforce", |d| d.mode.as_str());
+            d.map(|d| d.deny)
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|m| m.as_str().map(str::to_owned))
-                .map(move |m| vec![when(e), esc(&e.subject_id), badge("st", &mode), target.clone(), esc(&m)])
+                .map(move |m| vec![when(e), esc(&e.subject_id), badge("st", mode), target.clone(), esc(&m)])
         })
         .collect();
     let exception_rows: Vec<Vec<String>> = exceptions

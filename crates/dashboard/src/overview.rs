@@ -13,6 +13,7 @@ use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
+use dossier_engine::policy::Decided;
 use dossier_log::own::now_nanos;
 
 const DAY: i64 = 86_400 * 1_000_000_000;
@@ -82,10 +83,10 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     // Policy violations: decisions that denied.
     let mut violations = Vec::new();
     for e in &decisions {
-        let c = content(e);
-        for message in c["deny"].as_array().into_iter().flatten() {
-            let target = c["artifactId"].as_str().map(artifact).unwrap_or_default();
-            violations.push(vec![stamp(e), esc(&e.subject_id), target, text(message)]);
+        let Some(d) = Decided::read(&e.raw) else { continue };
+        for message in &d.deny {
+            let target = d.artifact_id.as_deref().map(artifact).unwrap_or_default();
+            violations.push(vec![stamp(e), esc(&e.subject_id), target, esc(message)]);
         }
     }
     violations.truncate(10);

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Query, State};
 use axum::response::Html;
 use dossier_store::{EventQuery, Order, TypePattern};
-use serde_json::Value;
 
 use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
+use dossier_engine::policy::Decided;
 
 /// Decisions looked at for the recent counts.
 const RECENT: usize = 1000;
@@ -40,25 +40,18 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
     let mut violations = Vec::new();
     for e in &decisions {
-        let c = serde_json::from_slice::<Value>(&e.raw).map(|mut v| v["subject"]["content"].take()).unwrap_or(Value::Null);
+        let Some(d) = Decided::read(&e.raw) else { continue };
         let when = dossier_core::event::format_timestamp(e.time_unix_nanos);
         let t = tally.entry(e.subject_id.clone()).or_default();
         t.decisions += 1;
-        let count = |name: &str| c[name].as_array().map_or(0, Vec::len);
-        t.denied += usize::from(count("deny") > 0);
-        t.warned += usize::from(count("warn") > 0);
-        t.acted += usize::from(count("actions") > 0);
+        t.denied += usize::from(!d.deny.is_empty());
+        t.warned += usize::from(!d.warn.is_empty());
+        t.acted += usize::from(!d.actions.is_empty());
         t.last.get_or_insert(when.clone());
-        for m in c["deny"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for m in &d.deny {
             if violations.len() < 50 {
-                let target = c["artifactId"].as_str().map(artifact).unwrap_or_default();
-                violations.push(vec![
-                    time(&when),
-                    esc(&e.subject_id),
-                    badge("st", c["mode"].as_str().unwrap_or("enforce")),
-                    target,
-                    esc(m),
-                ]);
+                let target = d.artifact_id.as_deref().map(artifact).unwrap_or_default();
+                violations.push(vec![time(&when), esc(&e.subject_id), badge("st", d.mode.as_str()), target, esc(m)]);
             }
         }
     }

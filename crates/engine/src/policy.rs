@@ -61,6 +61,46 @@ struct TimerTrigger {
     id: String,
 }
 
+/// A `policy.decided` entry's content: written by the engine, read by the dashboard and audits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decided {
+    pub version: String,
+    pub mode: dossier_policy::Mode,
+    pub trigger: DecidedTrigger,
+    /// The timer, for a recheck.
+    pub recheck: Option<String>,
+    /// The artifact the decision is about (so it joins the artifact's timeline).
+    pub artifact_id: Option<String>,
+    /// SHA-256 of the input's RFC 8785 form.
+    pub input_digest: String,
+    pub deny: Vec<String>,
+    pub warn: Vec<String>,
+    /// Each action as the policy asked for it, with its outcome.
+    pub actions: Vec<Value>,
+    pub errors: Vec<String>,
+    /// Exceptions the policy let through.
+    pub exceptions: Vec<String>,
+}
+
+/// The entry a decision is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecidedTrigger {
+    pub seq: u64,
+    pub source: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+impl Decided {
+    /// Reads a `decided` entry's raw bytes; `None` (and a log line) for one that does not read.
+    pub fn read(raw: &[u8]) -> Option<Decided> {
+        let content = serde_json::from_slice::<Value>(raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take))?;
+        serde_json::from_value(content).map_err(|e| tracing::error!("a decision entry that does not read: {e}")).ok()
+    }
+}
+
 /// A `timer.fired` entry's content.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TimerFired {
@@ -280,14 +320,25 @@ impl Engine {
         let mut records = Vec::new();
         for d in evaluation.decisions.into_iter().filter(Decision::is_significant) {
             let outcomes = self.act(a, key, &d, &mut records);
-            let content = json!({
-                "version": d.version, "mode": d.mode,
-                "trigger": {"seq": a.seq, "source": a.event.key.source, "id": a.event.key.id, "type": a.event.event_type.as_str()},
-                "recheck": timer.map(|t| t.id.clone()),
-                "artifactId": evaluation.input["subject"]["artifact"],
-                "inputDigest": evaluation.input_digest,
-                "deny": d.deny, "warn": d.warn, "actions": outcomes, "errors": d.errors, "exceptions": d.exceptions,
-            });
+            let decided = Decided {
+                version: d.version.clone(),
+                mode: d.mode,
+                trigger: DecidedTrigger {
+                    seq: a.seq,
+                    source: a.event.key.source.clone(),
+                    id: a.event.key.id.clone(),
+                    ty: a.event.event_type.as_str().to_owned(),
+                },
+                recheck: timer.map(|t| t.id.clone()),
+                artifact_id: evaluation.input.pointer("/subject/artifact").and_then(Value::as_str).map(str::to_owned),
+                input_digest: evaluation.input_digest.clone(),
+                deny: d.deny.clone(),
+                warn: d.warn.clone(),
+                actions: outcomes,
+                errors: d.errors.clone(),
+                exceptions: d.exceptions.clone(),
+            };
+            let content = serde_json::to_value(&decided).unwrap_or(Value::Null);
             let id = decision_key(key, &d.policy, &d.version).id;
             match own_event(id, SOURCE, OwnType::PolicyDecided, &d.policy, content, a.event.chain_id.as_deref()) {
                 Ok(e) => records.push(e),

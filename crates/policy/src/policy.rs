@@ -1,10 +1,10 @@
 //! One policy: its source, version and declared metadata.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// How a policy's decisions count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Denials block (a gate says no) and actions run.
@@ -13,6 +13,17 @@ pub enum Mode {
     Audit,
     /// Loaded, never evaluated.
     Disabled,
+}
+
+impl Mode {
+    /// The mode as policies declare it (`mode := "enforce"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+            Mode::Disabled => "disabled",
+        }
+    }
 }
 
 impl Mode {

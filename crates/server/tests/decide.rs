@@ -72,9 +72,8 @@ fn decisions(server: &Server, n: usize) -> Vec<(u64, Vec<String>)> {
             .events
             .iter()
             .map(|e| {
-                let v: Value = serde_json::from_slice(&e.raw).unwrap();
-                let c = &v["subject"]["content"];
-                (c["trigger"]["seq"].as_u64().unwrap(), serde_json::from_value(c["deny"].clone()).unwrap())
+                let d = dossier_engine::policy::Decided::read(&e.raw).expect("a decision reads as Decided");
+                (d.trigger.seq, d.deny)
             })
             .collect();
         if found.len() >= n {
