@@ -24,10 +24,15 @@ pub enum LogCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
-    /// Fetch and verify the consistency proof between tree sizes OLD and NEW (default: now)
+    /// Fetch and verify the consistency proof between tree sizes OLD and NEW (default: now).
+    /// With --from, OLD and its root come from a checkpoint you saved earlier, not from the server
     Consistency {
-        old: u64,
+        old: Option<u64>,
         new: Option<u64>,
+        /// A signed checkpoint you saved earlier (a file holding the C2SP note): proves that
+        /// today's log extends it
+        #[arg(long, value_name = "FILE")]
+        from: Option<std::path::PathBuf>,
         #[command(flatten)]
         key: KeyArgs,
     },
@@ -126,9 +131,24 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             let event = client.get_json(&format!("/api/v1/events/{seq}"), &[])?;
             println!("{}", check_inclusion(&proof, Some(&event["event"]), &k)?);
         }
-        LogCommand::Consistency { old, new, key } => {
+        LogCommand::Consistency { old, new, from, key } => {
             let client = key.server.client();
             let k = verifier(&client, key.key.as_deref())?;
+            // The old tree: the auditor's own saved checkpoint, or (weaker) the server's word.
+            let saved = match &from {
+                Some(path) => {
+                    let note = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    let cp = open_checkpoint(&note, &k).with_context(|| format!("the saved checkpoint {}", path.display()))?;
+                    if old.is_some_and(|o| o != cp.size) {
+                        bail!("the saved checkpoint is at size {}, not {}; leave OLD out with --from", cp.size, old.unwrap_or_default());
+                    }
+                    Some(cp)
+                }
+                None => None,
+            };
+            let Some(old) = saved.as_ref().map(|c| c.size).or(old) else {
+                bail!("give OLD, the smaller tree size, or --from FILE, a checkpoint you saved");
+            };
             // The new root must come from a signed checkpoint, not from the answer itself.
             let note = client.get_text("/api/v1/log/checkpoint")?;
             let cp = open_checkpoint(&note, &k)?;
@@ -137,13 +157,34 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
                 bail!("the signed checkpoint is at size {}; ask for the consistency of {old} with {}", cp.size, cp.size);
             }
             let answer = client.get_json("/api/v1/log/proof/consistency", &[("old", old.to_string()), ("new", new.to_string())])?;
-            let old_root = hash(&answer["old_root"], "old_root")?;
+            let old_root = match &saved {
+                Some(c) => c.root,
+                None => hash(&answer["old_root"], "old_root")?,
+            };
             let hashes = hashes(&answer)?;
-            tree::verify_consistency(old, new, &old_root, &cp.root, &hashes).map_err(|e| anyhow!("consistency proof: {e}"))?;
-            println!(
-                "verified: the tree of size {old} (root {}) is a prefix of the signed tree of size {new}",
-                answer["old_root"].as_str().unwrap_or("")
-            );
+            if let Err(e) = tree::verify_consistency(old, new, &old_root, &cp.root, &hashes) {
+                // Not an error of the command: the answer is "no" (exit 1, as `verify` does).
+                match &saved {
+                    Some(_) => eprintln!(
+                        "FAIL  today's log does NOT extend your saved checkpoint at size {old}: {e} (history before it was rewritten)"
+                    ),
+                    None => eprintln!("FAIL  consistency proof: {e}"),
+                }
+                return Ok(ExitCode::from(1));
+            }
+            match &saved {
+                Some(_) => println!(
+                    "verified: today's signed tree of size {new} extends your saved checkpoint of size {old} (root {})",
+                    B64.encode(old_root)
+                ),
+                None => {
+                    println!(
+                        "verified: the tree of size {old} (root {}) is a prefix of the signed tree of size {new}",
+                        B64.encode(old_root)
+                    );
+                    eprintln!("note: the root of size {old} came from the server; to hold it to a checkpoint you saved, use --from FILE");
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -14,6 +14,10 @@ pub struct VerifyArgs {
     /// Where the store is [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
+    /// A signed checkpoint you saved earlier (a file holding the C2SP note, e.g. from `dossier
+    /// log checkpoint`): the store must extend it, whatever its own checkpoints say
+    #[arg(long, value_name = "FILE")]
+    pub trusted_checkpoint: Option<PathBuf>,
     /// The log's public key (text or file) [default: DATA/log.pub]
     #[arg(long)]
     pub key: Option<String>,
@@ -33,7 +37,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{} holds no Dossier store (no {location})", data.display());
     }
     let store = dossier_stores::open(&location)?;
-    let report = dossier_store::verify(store.as_ref(), &key, |n| {
+    let trusted = match &args.trusted_checkpoint {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading the trusted checkpoint {}", path.display()))?),
+        None => None,
+    };
+    let report = dossier_store::verify_extending(store.as_ref(), &key, trusted.as_deref(), |n| {
         if n % 100_000 == 0 {
             eprint!("\rchecked {n} entries");
         }
@@ -44,7 +52,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     match report.checkpoint_size {
         Some(size) => println!("checkpoint: size {size}, signed by {}", key.name()),
-        None => println!("checkpoint: none saved yet"),
+        None => println!("checkpoint: none in the store"),
+    }
+    if report.checkpoint_size.is_some() && report.unsigned() > 0 {
+        println!("unsigned: the newest {} entries come after the newest signed checkpoint", report.unsigned());
+    }
+    if let Some(size) = report.trusted_size {
+        println!("trusted: the store extends your checkpoint of size {size}");
     }
     if report.ok() {
         println!(

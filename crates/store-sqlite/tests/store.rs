@@ -4,7 +4,7 @@
 //! contract suite, run in `tests/contract.rs`.
 
 use dossier_store::testkit::{event, generated, sign};
-use dossier_store::{verify, AppendOutcome, EventQuery, Problem, Store, TypePattern};
+use dossier_store::{verify, verify_extending, AppendOutcome, EventQuery, Problem, Store, TypePattern};
 use dossier_store_sqlite::SqliteStore;
 use dossier_tlog::{tree, Signer};
 use rusqlite::Connection;
@@ -158,4 +158,110 @@ fn two_handles_on_one_file_append_in_turn_to_one_tree() {
         let proof = store.inclusion_proof(15, 30).unwrap();
         assert_eq!(tree::verify_inclusion(&dossier_store::leaf_hash(&events[15]), 15, 30, &proof, &memory.root()), Ok(()));
     }
+}
+
+/// An operator who holds the database *and* the key rewrites history: entry 7 of 12 changed,
+/// events and tree replaced, the store's own checkpoints removed and a new one signed with the
+/// same key. The store's own checkpoint now vouches for the forgery; only a checkpoint the
+/// auditor saved before tells.
+fn rewritten_by_the_key_holder(dir: &Path, signer: &Signer) -> (SqliteStore, String) {
+    let store = filled(dir, 12, signer);
+    let saved = store.latest_checkpoint().unwrap().unwrap().note;
+    drop(store);
+    let db = dir.join("dossier.db");
+    let forged = dir.join("forged.db");
+    {
+        let other = SqliteStore::open(&forged).unwrap();
+        let mut events = generated(12);
+        let mut v: Value = serde_json::from_slice(&events[7].raw).unwrap();
+        v["subject"]["content"]["user"] = "mallory".into();
+        events[7] = event(&v);
+        other.append(&events, 0).unwrap();
+    }
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("ATTACH DATABASE ?1 AS forged", [forged.to_str().unwrap()]).unwrap();
+    conn.execute_batch(
+        "DELETE FROM events; INSERT INTO events SELECT * FROM forged.events; DELETE FROM nodes; INSERT INTO nodes SELECT * FROM forged.nodes; DELETE FROM checkpoints;",
+    )
+    .unwrap();
+    drop(conn);
+    (SqliteStore::open(&db).unwrap(), saved)
+}
+
+fn problems(report: &dossier_store::VerifyReport) -> Vec<String> {
+    report.problems.iter().map(Problem::to_string).collect()
+}
+
+#[test]
+fn a_store_without_any_signed_checkpoint_is_not_vouched_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let (store, _) = rewritten_by_the_key_holder(dir.path(), &signer);
+    let report = verify(&store, &signer.verifier(), |_| {}).unwrap();
+    assert_eq!(problems(&report), vec!["nothing signed to verify against: 12 entries and no signed checkpoint in the store"]);
+}
+
+#[test]
+fn history_rewritten_and_re_signed_with_the_same_key_fails_against_the_auditors_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let (store, saved) = rewritten_by_the_key_holder(dir.path(), &signer);
+    sign(&store, &signer);
+    // The store's own evidence is consistent: plain verification passes.
+    assert_eq!(problems(&verify(&store, &signer.verifier(), |_| {}).unwrap()), Vec::<String>::new());
+    let report = verify_extending(&store, &signer.verifier(), Some(&saved), |_| {}).unwrap();
+    assert_eq!(
+        problems(&report),
+        vec!["the store does not extend the trusted checkpoint at size 12: its first 12 entries give another root (history was rewritten)"]
+    );
+    assert_eq!(report.trusted_size, None);
+}
+
+#[test]
+fn entries_removed_after_the_auditors_checkpoint_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let store = filled(dir.path(), 30, &signer);
+    let saved = store.latest_checkpoint().unwrap().unwrap().note;
+    drop(store);
+    // The last 10 entries go, with their tree nodes and the checkpoint that covered them; the
+    // rest is re-signed.
+    let db = dir.path().join("dossier.db");
+    let shorter = dir.path().join("shorter.db");
+    SqliteStore::open(&shorter).unwrap().append(&generated(20), 0).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("ATTACH DATABASE ?1 AS shorter", [shorter.to_str().unwrap()]).unwrap();
+    conn.execute_batch(
+        "DELETE FROM events WHERE seq >= 20; DELETE FROM nodes; INSERT INTO nodes SELECT * FROM shorter.nodes; DELETE FROM checkpoints;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&db).unwrap();
+    sign(&store, &signer);
+    assert_eq!(problems(&verify(&store, &signer.verifier(), |_| {}).unwrap()), Vec::<String>::new(), "consistent on its own");
+    let report = verify_extending(&store, &signer.verifier(), Some(&saved), |_| {}).unwrap();
+    assert_eq!(
+        problems(&report),
+        vec!["the trusted checkpoint covers 30 entries but the store has 20: entries were removed after it was signed"]
+    );
+}
+
+#[test]
+fn an_honest_store_extends_the_auditors_checkpoint_and_a_foreign_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let store = filled(dir.path(), 12, &signer);
+    let saved = store.latest_checkpoint().unwrap().unwrap().note;
+    store.append(&generated(20)[12..], 0).unwrap();
+    sign(&store, &signer);
+    let report = verify_extending(&store, &signer.verifier(), Some(&saved), |_| {}).unwrap();
+    assert_eq!((problems(&report), report.trusted_size, report.unsigned()), (Vec::<String>::new(), Some(12), 0));
+
+    let other = Signer::generate("other/log").unwrap();
+    let report = verify_extending(&store, &other.verifier(), Some(&saved), |_| {}).unwrap();
+    assert!(
+        problems(&report).iter().any(|p| p.starts_with("the trusted checkpoint: ")),
+        "a checkpoint that does not verify with the key is refused: {:?}",
+        problems(&report)
+    );
 }

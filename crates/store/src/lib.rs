@@ -21,7 +21,7 @@ mod verify;
 
 pub use commit::GroupCommit;
 pub use query::{parse_time_param, EventQuery, Order, Page, TypePattern, MAX_PAGE};
-pub use verify::{verify, Problem, VerifyReport};
+pub use verify::{verify, verify_extending, Problem, VerifyReport};
 
 use dossier_core::{Event, EventKey};
 use dossier_tlog::Hash;

@@ -30,6 +30,14 @@ pub enum Problem {
     CheckpointMismatch { size: u64 },
     /// The newest signed checkpoint covers more entries than the store has.
     CheckpointBeyondLog { size: u64, entries: u64 },
+    /// The store has entries and no signed checkpoint at all: nothing vouches for them.
+    NothingSigned { entries: u64 },
+    /// The checkpoint the auditor trusts does not verify with the key given.
+    TrustedBadSignature { reason: String },
+    /// The store has fewer entries than the checkpoint the auditor trusts.
+    TrustedBeyondLog { size: u64, entries: u64 },
+    /// The store's first `size` entries do not give the root of the checkpoint the auditor trusts.
+    NotAnExtension { size: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -52,6 +60,18 @@ impl fmt::Display for Problem {
             Problem::CheckpointBeyondLog { size, entries } => {
                 write!(f, "the signed checkpoint covers {size} entries but the store has {entries} (entries were removed)")
             }
+            Problem::NothingSigned { entries } => {
+                write!(f, "nothing signed to verify against: {entries} entries and no signed checkpoint in the store")
+            }
+            Problem::TrustedBadSignature { reason } => write!(f, "the trusted checkpoint: {reason}"),
+            Problem::TrustedBeyondLog { size, entries } => write!(
+                f,
+                "the trusted checkpoint covers {size} entries but the store has {entries}: entries were removed after it was signed"
+            ),
+            Problem::NotAnExtension { size } => write!(
+                f,
+                "the store does not extend the trusted checkpoint at size {size}: its first {size} entries give another root (history was rewritten)"
+            ),
         }
     }
 }
@@ -62,12 +82,19 @@ pub struct VerifyReport {
     pub root: Hash,
     /// The size of the checkpoint checked, if there was one.
     pub checkpoint_size: Option<u64>,
+    /// The size of the auditor's trusted checkpoint the store was shown to extend.
+    pub trusted_size: Option<u64>,
     pub problems: Vec<Problem>,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Entries after the newest signed checkpoint: no signature vouches for them yet.
+    pub fn unsigned(&self) -> u64 {
+        self.entries.saturating_sub(self.checkpoint_size.unwrap_or(0))
     }
 }
 
@@ -80,8 +107,31 @@ const SCAN_CHUNK: usize = 10_000;
 ///    or inserted entries; indexed columns that disagree with the content);
 /// 2. the tree's leaves against its interior nodes and against the signed checkpoint (a
 ///    rewritten log, even one whose entries and nodes were rewritten consistently).
-pub fn verify(store: &dyn Store, key: &Verifier, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
+pub fn verify(store: &dyn Store, key: &Verifier, progress: impl FnMut(u64)) -> Result<VerifyReport> {
+    verify_extending(store, key, None, progress)
+}
+
+/// [`verify`], and that the store extends `trusted`: a signed checkpoint (C2SP note) an auditor
+/// saved earlier. Its first `size` entries must give its root, whatever the store's own
+/// checkpoints say — a log rewritten and re-signed with the same key fails here.
+pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
+    let trusted = match trusted.map(|note| {
+        key.open(note).map_err(|e| e.to_string()).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())).and_then(|cp| {
+            if cp.origin == key.name() {
+                Ok(cp)
+            } else {
+                Err(format!("it is a checkpoint of log {:?}, the key is {:?}'s", cp.origin, key.name()))
+            }
+        })
+    }) {
+        Some(Ok(cp)) => Some(cp),
+        Some(Err(reason)) => {
+            report.problems.push(Problem::TrustedBadSignature { reason });
+            None
+        }
+        None => None,
+    };
     let size = store.size()?;
     let signed = match store.latest_checkpoint()? {
         Some(c) => match key.open(&c.note).map_err(|e| e.to_string()).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())) {
@@ -140,6 +190,7 @@ pub fn verify(store: &dyn Store, key: &Verifier, mut progress: impl FnMut(u64)) 
     // 2. The tree against its interior nodes and the signed checkpoint.
     let mut frontier = Frontier::default();
     let mut root_at_checkpoint = None;
+    let mut root_at_trusted = trusted.as_ref().filter(|c| c.size == 0).map(|_| tree::empty_root());
     while frontier.size() < size {
         let leaves = store.leaves(frontier.size(), SCAN_CHUNK)?;
         if leaves.is_empty() {
@@ -149,6 +200,9 @@ pub fn verify(store: &dyn Store, key: &Verifier, mut progress: impl FnMut(u64)) 
             frontier.push(leaf);
             if signed.as_ref().is_some_and(|c| c.size == frontier.size()) {
                 root_at_checkpoint = Some(frontier.root());
+            }
+            if trusted.as_ref().is_some_and(|c| c.size == frontier.size()) {
+                root_at_trusted = Some(frontier.root());
             }
         }
     }
@@ -162,6 +216,18 @@ pub fn verify(store: &dyn Store, key: &Verifier, mut progress: impl FnMut(u64)) 
             report.problems.push(Problem::CheckpointBeyondLog { size: cp.size, entries: size });
         } else if root_at_checkpoint != Some(cp.root) {
             report.problems.push(Problem::CheckpointMismatch { size: cp.size });
+        }
+    }
+    if signed.is_none() && size > 0 && !report.problems.iter().any(|p| matches!(p, Problem::BadCheckpointSignature { .. })) {
+        report.problems.push(Problem::NothingSigned { entries: size });
+    }
+    if let Some(cp) = &trusted {
+        if cp.size > size {
+            report.problems.push(Problem::TrustedBeyondLog { size: cp.size, entries: size });
+        } else if root_at_trusted != Some(cp.root) {
+            report.problems.push(Problem::NotAnExtension { size: cp.size });
+        } else {
+            report.trusted_size = Some(cp.size);
         }
     }
     Ok(report)

@@ -1,0 +1,68 @@
+//! An auditor who saved a signed checkpoint can hold the operator to it: `dossier log
+//! consistency --from SAVED` and `dossier verify --trusted-checkpoint SAVED` pass while the log
+//! only grew, and fail once history before the checkpoint was rewritten — even when the operator
+//! re-signed the rewrite with the log's own key.
+
+mod common;
+
+use common::{dossier, Server};
+use serde_json::{json, Value};
+
+fn events(from: u64, to: u64, user: &str) -> Value {
+    Value::Array(
+        (from..to)
+            .map(|i| {
+                json!({
+                    "context": {"specversion": "0.5.1", "id": format!("e{i}"), "source": "/ci", "type": "dev.cdevents.artifact.published.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
+                    "subject": {"id": format!("pkg:oci/app@{i}"), "content": {"user": if i == 3 { user } else { "ci" }}}
+                })
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_saved_checkpoint_holds_the_operator_to_the_history_it_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let saved = dir.path().join("saved.note");
+    let key = data.join("log.pub");
+
+    let mut server = Server::start(&data);
+    assert_eq!(server.post("application/json", events(0, 10, "ci").to_string().as_bytes()).1["accepted"], 10);
+    // The auditor saves today's signed checkpoint.
+    let (code, note, err) = dossier(&["log", "checkpoint", "--server", &server.url, "--key", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(&saved, &note).unwrap();
+    assert!(note.contains("\n10\n"), "{note}");
+    assert_eq!(server.post("application/json", events(10, 15, "ci").to_string().as_bytes()).1["accepted"], 5);
+
+    let consistency = |server: &Server| {
+        dossier(&["log", "consistency", "--from", saved.to_str().unwrap(), "--server", &server.url, "--key", key.to_str().unwrap()])
+    };
+    let (code, out, err) = consistency(&server);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("verified: today's signed tree of size 15 extends your saved checkpoint of size 10"), "{out}");
+    server.stop();
+    let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("trusted: the store extends your checkpoint of size 10"), "{out}");
+
+    // The operator rewrites history: every event again, entry 3 changed, into a fresh store that
+    // holds the same key, so its own checkpoints verify with it.
+    let forged = dir.path().join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::copy(data.join("log.key"), forged.join("log.key")).unwrap();
+    std::fs::copy(data.join("log.pub"), forged.join("log.pub")).unwrap();
+    let mut server = Server::start(&forged);
+    assert_eq!(server.post("application/json", events(0, 15, "mallory").to_string().as_bytes()).1["accepted"], 15);
+    let (code, out, err) = consistency(&server);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("today's log does NOT extend your saved checkpoint at size 10"), "{err}");
+    server.stop();
+    let (code, out, _) = dossier(&["verify", "--data", forged.to_str().unwrap()]);
+    assert_eq!(code, 0, "on its own evidence the forgery verifies: {out}");
+    let (code, out, _) = dossier(&["verify", "--data", forged.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  the store does not extend the trusted checkpoint at size 10"), "{out}");
+}
