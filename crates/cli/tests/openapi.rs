@@ -29,6 +29,11 @@ fn every_documented_path_is_served() {
             assert!(!body.contains("no such endpoint"), "{method} {path} is documented but not served ({status})");
         }
     }
+    // A method a path does not take is refused in JSON too.
+    let err = ureq::post(&format!("{}/", server.url)).send_string("").unwrap_err();
+    let ureq::Error::Status(405, r) = err else { panic!("expected 405") };
+    let body: Value = r.into_json().unwrap();
+    assert_eq!(body["error"], "this path does not take that method; see /openapi.json");
     // And an undocumented path says where to look.
     let err = ureq::get(&format!("{}/api/v1/nothing", server.url)).call().unwrap_err();
     let ureq::Error::Status(404, r) = err else { panic!("expected 404") };

@@ -32,10 +32,12 @@ pub struct FetchRules {
     /// File paths (and `file://` URIs) must resolve inside this directory; relative paths are
     /// taken from it.
     pub dir: Option<PathBuf>,
-    /// http(s) URLs must start with one of these prefixes.
+    /// http(s) URLs must fall under one of these: the same scheme, host and port, and a path
+    /// that starts with the prefix's path (compared after parsing, not as strings).
     pub allow: Vec<String>,
 }
 
+#[derive(Debug, PartialEq)]
 enum Origin {
     File(PathBuf),
     Http(String),
@@ -48,18 +50,21 @@ pub enum FetchRefused {
     NoAllowlist(String),
     #[error("{uri} is not on the fetch allowlist; allowed prefixes: {allowed}")]
     NotAllowed { uri: String, allowed: String },
+    #[error("{0} is not fetched: a URL that names a user (user@host) is refused")]
+    UserInfo(String),
+    #[error("{uri} is not a URL: {reason}")]
+    BadUrl { uri: String, reason: String },
     #[error(
         "{0} is not fetched: Dossier fetches paths under its fetch directory (serve --fetch-dir) and http(s) URLs on its allowlist (serve --fetch-allow)"
     )]
     Scheme(String),
     #[error("{0} is not fetched: no fetch directory is configured (serve --fetch-dir DIR)")]
     NoDirectory(String),
-    #[error("the fetch directory {dir}: {source}")]
-    Directory { dir: String, source: std::io::Error },
-    #[error("{uri}: {source}")]
-    Path { uri: String, source: std::io::Error },
-    #[error("{uri} is outside the fetch directory {dir}")]
-    Outside { uri: String, dir: String },
+    #[error("the fetch directory cannot be read ({0}); the operator's log says more")]
+    Directory(std::io::ErrorKind),
+    /// Missing, unreadable or outside: one answer, which tells nothing about the file system.
+    #[error("{0} is not a file in the fetch directory")]
+    NotInDirectory(String),
     #[error("{url} answered HTTP {status} (redirects are not followed)")]
     Redirected { url: String, status: u16 },
     #[error("{url} answered HTTP {status}")]
@@ -78,10 +83,15 @@ impl FetchRules {
     /// Where `uri` may be read from, or why it may not.
     fn resolve(&self, uri: &str) -> Result<Origin, FetchRefused> {
         if uri.starts_with("http://") || uri.starts_with("https://") {
-            return if self.allow.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
-                Ok(Origin::Http(uri.to_owned()))
-            } else if self.allow.is_empty() {
-                Err(FetchRefused::NoAllowlist(uri.to_owned()))
+            let url = url::Url::parse(uri).map_err(|e| FetchRefused::BadUrl { uri: uri.to_owned(), reason: e.to_string() })?;
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(FetchRefused::UserInfo(uri.to_owned()));
+            }
+            if self.allow.is_empty() {
+                return Err(FetchRefused::NoAllowlist(uri.to_owned()));
+            }
+            return if self.allow.iter().any(|prefix| under(&url, prefix)) {
+                Ok(Origin::Http(url.to_string()))
             } else {
                 Err(FetchRefused::NotAllowed { uri: uri.to_owned(), allowed: self.allow.join(", ") })
             };
@@ -94,13 +104,27 @@ impl FetchRules {
         let Some(dir) = &self.dir else {
             return Err(FetchRefused::NoDirectory(uri.to_owned()));
         };
-        let root = dir.canonicalize().map_err(|source| FetchRefused::Directory { dir: dir.display().to_string(), source })?;
-        let full = root.join(&path).canonicalize().map_err(|source| FetchRefused::Path { uri: uri.to_owned(), source })?;
-        if !full.starts_with(&root) {
-            return Err(FetchRefused::Outside { uri: uri.to_owned(), dir: root.display().to_string() });
+        let root = dir.canonicalize().map_err(|e| {
+            tracing::error!("the fetch directory {}: {e}", dir.display());
+            FetchRefused::Directory(e.kind())
+        })?;
+        match root.join(&path).canonicalize() {
+            Ok(full) if full.starts_with(&root) && full.is_file() => Ok(Origin::File(full)),
+            _ => Err(FetchRefused::NotInDirectory(uri.to_owned())),
         }
-        Ok(Origin::File(full))
     }
+}
+
+/// Whether `url` falls under the allowed `prefix`: same scheme, host and port (the scheme's
+/// default when none is written), and a path that starts with the prefix's path. `url` was
+/// parsed, so `..` segments are resolved before the comparison.
+fn under(url: &url::Url, prefix: &str) -> bool {
+    let Ok(allowed) = url::Url::parse(prefix) else { return false };
+    url.scheme() == allowed.scheme()
+        && url.host() == allowed.host()
+        && url.port_or_known_default() == allowed.port_or_known_default()
+        && allowed.username().is_empty()
+        && url.path().starts_with(allowed.path())
 }
 
 fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<Staged, FetchRefused> {
@@ -121,6 +145,53 @@ fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<
             }
             Err(FetchRefused::Unreachable { url: url.clone(), last, attempts: ATTEMPTS })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(allow: &[&str]) -> FetchRules {
+        FetchRules { dir: None, allow: allow.iter().map(|a| a.to_string()).collect() }
+    }
+
+    #[test]
+    fn the_allowlist_compares_scheme_host_port_and_path_not_strings() {
+        let r = rules(&["http://127.0.0.1:18050", "https://sboms.example.com/public/"]);
+        assert_eq!(r.resolve("http://127.0.0.1:18050/a.json").unwrap(), Origin::Http("http://127.0.0.1:18050/a.json".into()));
+        assert_eq!(
+            r.resolve("https://sboms.example.com:443/public/x/b.json").unwrap(),
+            Origin::Http("https://sboms.example.com/public/x/b.json".into())
+        );
+        // The string prefix matches; the host it reaches is another one.
+        assert_eq!(
+            r.resolve("http://127.0.0.1:18050@127.0.0.1:18051/evil.json").unwrap_err().to_string(),
+            "http://127.0.0.1:18050@127.0.0.1:18051/evil.json is not fetched: a URL that names a user (user@host) is refused"
+        );
+        for outside in [
+            "http://127.0.0.1:180501/a.json",
+            "http://127.0.0.1:18051/a.json",
+            "https://127.0.0.1:18050/a.json",
+            "https://sboms.example.com/public/../private/c.json",
+            "https://sboms.example.com.evil.net/public/d.json",
+            "https://sboms.example.com/publicity.json",
+        ] {
+            assert!(matches!(r.resolve(outside), Err(FetchRefused::NotAllowed { .. } | FetchRefused::BadUrl { .. })), "{outside}");
+        }
+    }
+
+    #[test]
+    fn a_refused_path_says_nothing_about_the_file_system() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.json"), "{}").unwrap();
+        let r = FetchRules { dir: Some(dir.path().to_owned()), allow: vec![] };
+        assert!(matches!(r.resolve("ok.json"), Ok(Origin::File(_))));
+        let missing = r.resolve("missing.json").unwrap_err().to_string();
+        let outside = r.resolve("../../../../etc/passwd").unwrap_err().to_string();
+        assert_eq!(missing, "missing.json is not a file in the fetch directory");
+        assert_eq!(outside, "../../../../etc/passwd is not a file in the fetch directory");
+        assert!(!outside.contains(&dir.path().display().to_string()));
     }
 }
 

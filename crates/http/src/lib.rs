@@ -61,6 +61,11 @@ async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> axu
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
+/// The answer to a method a route does not serve (errors are JSON everywhere).
+pub fn method_not_allowed() -> error::ApiError {
+    error::error(StatusCode::METHOD_NOT_ALLOWED, "this path does not take that method; see /openapi.json")
+}
+
 /// The answer to a path no route serves.
 pub fn not_found() -> error::ApiError {
     error::error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")

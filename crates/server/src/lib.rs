@@ -217,6 +217,7 @@ impl Server {
         dossier_http::router(state)
             .merge(dossier_dashboard::routes(pages))
             .fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::not_found()) })
+            .method_not_allowed_fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::method_not_allowed()) })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then commits what is queued and signs a
