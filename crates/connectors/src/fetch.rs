@@ -148,53 +148,6 @@ fn fetch(documents: &Documents, origin: &Origin, agent: &ureq::Agent) -> Result<
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules(allow: &[&str]) -> FetchRules {
-        FetchRules { dir: None, allow: allow.iter().map(|a| a.to_string()).collect() }
-    }
-
-    #[test]
-    fn the_allowlist_compares_scheme_host_port_and_path_not_strings() {
-        let r = rules(&["http://127.0.0.1:18050", "https://sboms.example.com/public/"]);
-        assert_eq!(r.resolve("http://127.0.0.1:18050/a.json").unwrap(), Origin::Http("http://127.0.0.1:18050/a.json".into()));
-        assert_eq!(
-            r.resolve("https://sboms.example.com:443/public/x/b.json").unwrap(),
-            Origin::Http("https://sboms.example.com/public/x/b.json".into())
-        );
-        // The string prefix matches; the host it reaches is another one.
-        assert_eq!(
-            r.resolve("http://127.0.0.1:18050@127.0.0.1:18051/evil.json").unwrap_err().to_string(),
-            "http://127.0.0.1:18050@127.0.0.1:18051/evil.json is not fetched: a URL that names a user (user@host) is refused"
-        );
-        for outside in [
-            "http://127.0.0.1:180501/a.json",
-            "http://127.0.0.1:18051/a.json",
-            "https://127.0.0.1:18050/a.json",
-            "https://sboms.example.com/public/../private/c.json",
-            "https://sboms.example.com.evil.net/public/d.json",
-            "https://sboms.example.com/publicity.json",
-        ] {
-            assert!(matches!(r.resolve(outside), Err(FetchRefused::NotAllowed { .. } | FetchRefused::BadUrl { .. })), "{outside}");
-        }
-    }
-
-    #[test]
-    fn a_refused_path_says_nothing_about_the_file_system() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ok.json"), "{}").unwrap();
-        let r = FetchRules { dir: Some(dir.path().to_owned()), allow: vec![] };
-        assert!(matches!(r.resolve("ok.json"), Ok(Origin::File(_))));
-        let missing = r.resolve("missing.json").unwrap_err().to_string();
-        let outside = r.resolve("../../../../etc/passwd").unwrap_err().to_string();
-        assert_eq!(missing, "missing.json is not a file in the fetch directory");
-        assert_eq!(outside, "../../../../etc/passwd is not a file in the fetch directory");
-        assert!(!outside.contains(&dir.path().display().to_string()));
-    }
-}
-
 fn stage_stream(documents: &Documents, url: &str, mut reader: impl Read) -> Result<Staged, FetchRefused> {
     let mut stager = documents.stager()?;
     let mut buf = vec![0u8; 64 * 1024];
@@ -268,5 +221,52 @@ pub fn start(log: Arc<EvidenceLog>, lineage: Arc<LineageView>, documents: Arc<Do
     let spawned = std::thread::Builder::new().name("dossier-fetch".into()).spawn(move || follower.follow(|a| fetcher.handle(a)));
     if let Err(e) = spawned {
         tracing::error!("starting the document fetcher: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(allow: &[&str]) -> FetchRules {
+        FetchRules { dir: None, allow: allow.iter().map(|a| a.to_string()).collect() }
+    }
+
+    #[test]
+    fn the_allowlist_compares_scheme_host_port_and_path_not_strings() {
+        let r = rules(&["http://127.0.0.1:18050", "https://sboms.example.com/public/"]);
+        assert_eq!(r.resolve("http://127.0.0.1:18050/a.json").unwrap(), Origin::Http("http://127.0.0.1:18050/a.json".into()));
+        assert_eq!(
+            r.resolve("https://sboms.example.com:443/public/x/b.json").unwrap(),
+            Origin::Http("https://sboms.example.com/public/x/b.json".into())
+        );
+        // The string prefix matches; the host it reaches is another one.
+        assert_eq!(
+            r.resolve("http://127.0.0.1:18050@127.0.0.1:18051/evil.json").unwrap_err().to_string(),
+            "http://127.0.0.1:18050@127.0.0.1:18051/evil.json is not fetched: a URL that names a user (user@host) is refused"
+        );
+        for outside in [
+            "http://127.0.0.1:180501/a.json",
+            "http://127.0.0.1:18051/a.json",
+            "https://127.0.0.1:18050/a.json",
+            "https://sboms.example.com/public/../private/c.json",
+            "https://sboms.example.com.evil.net/public/d.json",
+            "https://sboms.example.com/publicity.json",
+        ] {
+            assert!(matches!(r.resolve(outside), Err(FetchRefused::NotAllowed { .. } | FetchRefused::BadUrl { .. })), "{outside}");
+        }
+    }
+
+    #[test]
+    fn a_refused_path_says_nothing_about_the_file_system() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.json"), "{}").unwrap();
+        let r = FetchRules { dir: Some(dir.path().to_owned()), allow: vec![] };
+        assert!(matches!(r.resolve("ok.json"), Ok(Origin::File(_))));
+        let missing = r.resolve("missing.json").unwrap_err().to_string();
+        let outside = r.resolve("../../../../etc/passwd").unwrap_err().to_string();
+        assert_eq!(missing, "missing.json is not a file in the fetch directory");
+        assert_eq!(outside, "../../../../etc/passwd is not a file in the fetch directory");
+        assert!(!outside.contains(&dir.path().display().to_string()));
     }
 }
