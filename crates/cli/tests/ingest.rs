@@ -98,6 +98,13 @@ fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
         ("not an object", "application/json", b"42".to_vec(), 422, "must be a JSON object"),
         ("structured without data", "application/cloudevents+json", br#"{"specversion": "1.0", "id": "1"}"#.to_vec(), 400, "has no data"),
         ("batch not an array", "application/cloudevents-batch+json", valid.clone().into_bytes(), 400, "a batch is a JSON array"),
+        (
+            "a duplicate name",
+            "application/json",
+            valid.replacen("\"subject\":{", "\"subject\":{\"id\":\"innocent\",", 1).into_bytes(),
+            400,
+            "the name \"id\" appears twice in one object at /subject/id",
+        ),
     ];
     for (name, content_type, body, want_status, want_message) in cases {
         let (status, answer) = server.post(content_type, &body);

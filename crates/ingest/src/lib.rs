@@ -15,6 +15,7 @@
 //! refuses the whole request; an invalid event refuses that event only, and the others go on.
 
 mod depth;
+mod keys;
 mod modes;
 
 pub use modes::{decode, BodyError, CeHeaders, Decoded, ItemError, Limits};

@@ -46,6 +46,10 @@ pub enum BodyError {
     TooMany { count: usize, max: usize },
     #[error("the body is empty; send a CDEvent")]
     Empty,
+    #[error(
+        "the name {name:?} appears twice in one object at {pointer}; JSON objects with duplicate names are refused (the log's canonical form, RFC 8785, is defined over I-JSON, RFC 7493)"
+    )]
+    DuplicateName { pointer: String, name: String },
     #[error("{0}")]
     Envelope(String),
 }
@@ -102,6 +106,9 @@ pub fn decode(content_type: Option<&str>, ce: &CeHeaders, body: &[u8], limits: &
     }
     if max_depth(body, limits.max_depth) > limits.max_depth {
         return Err(BodyError::TooDeep { max: limits.max_depth });
+    }
+    if let Some(d) = crate::keys::duplicate_name(body) {
+        return Err(BodyError::DuplicateName { pointer: d.pointer, name: d.name });
     }
     let check_count = |count: usize| {
         if count > limits.max_batch {
