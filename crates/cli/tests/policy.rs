@@ -496,6 +496,17 @@ fn policies_are_uploaded_checked_and_removed_over_the_api() {
     };
     assert_eq!(delete("builds"), 204);
     assert_eq!(delete("builds"), 404);
+
+    // The refused upload and the removal are evidence, like every load.
+    let (_, refused) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.refused.*");
+    let refused = &refused["events"][0]["event"]["subject"]["content"];
+    assert_eq!(refused["policy"], "broken");
+    assert!(refused["reason"].as_str().unwrap().contains("broken.rego:4:1"), "{refused}");
+    let (_, removed) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.removed.*");
+    let removed = &removed["events"].as_array().unwrap();
+    assert_eq!(removed.len(), 1, "one removal, the 404 records nothing");
+    assert_eq!(removed[0]["event"]["subject"]["content"]["policy"], "builds");
+    assert_eq!(removed[0]["event"]["subject"]["content"]["version"].as_str().map(str::len), Some(64));
 }
 
 #[test]

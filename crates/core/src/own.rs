@@ -95,6 +95,10 @@ pub fn emitted_by_policy(source: &str, event_type: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OwnType {
     PolicyLoaded,
+    /// A policy removed from the directory (over the API).
+    PolicyRemoved,
+    /// An upload refused (it did not compile).
+    PolicyRefused,
     PolicyDecided,
     /// The body type of a webhook sent as a CloudEvent (not a log entry).
     PolicyAction,
@@ -117,8 +121,10 @@ pub enum OwnType {
 }
 
 impl OwnType {
-    pub const ALL: [OwnType; 19] = [
+    pub const ALL: [OwnType; 21] = [
         OwnType::PolicyLoaded,
+        OwnType::PolicyRemoved,
+        OwnType::PolicyRefused,
         OwnType::PolicyDecided,
         OwnType::PolicyAction,
         OwnType::TimerSet,
@@ -143,6 +149,8 @@ impl OwnType {
     pub const fn as_str(self) -> &'static str {
         match self {
             OwnType::PolicyLoaded => "dev.cdeventsx.dossier-policy.loaded.0.1.0",
+            OwnType::PolicyRemoved => "dev.cdeventsx.dossier-policy.removed.0.1.0",
+            OwnType::PolicyRefused => "dev.cdeventsx.dossier-policy.refused.0.1.0",
             OwnType::PolicyDecided => "dev.cdeventsx.dossier-policy.decided.0.1.0",
             OwnType::PolicyAction => "dev.cdeventsx.dossier-policy.action.0.1.0",
             OwnType::TimerSet => "dev.cdeventsx.dossier-timer.set.0.1.0",
@@ -166,7 +174,9 @@ impl OwnType {
 
     pub const fn family(self) -> Family {
         match self {
-            OwnType::PolicyLoaded | OwnType::PolicyDecided | OwnType::PolicyAction => Family::Policy,
+            OwnType::PolicyLoaded | OwnType::PolicyRemoved | OwnType::PolicyRefused | OwnType::PolicyDecided | OwnType::PolicyAction => {
+                Family::Policy
+            }
             OwnType::TimerSet | OwnType::TimerFired => Family::Timer,
             OwnType::ActionQueued | OwnType::ActionStarted | OwnType::ActionFinished => Family::Action,
             OwnType::DocumentReceived | OwnType::DocumentRefused => Family::Document,

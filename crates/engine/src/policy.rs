@@ -27,6 +27,7 @@ use dossier_policy::{Decision, LoadError, PolicySet};
 use dossier_store::{AppendOutcome, EventQuery, TypePattern};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use crate::action::{parse_after, Action, ActionId, BodyFormat, EntryRef, Outcome, RunRef};
 use crate::actions::{Queued, Request, Trigger};
@@ -190,6 +191,7 @@ impl PolicyService {
         sources.push((file.clone(), source.to_owned()));
         let (set, errors) = PolicySet::from_sources(sources);
         if let Some(e) = errors.iter().find(|e| e.file == file) {
+            self.record_refusal(name, source, &e.message);
             return Err(UploadError::DoesNotCompile(e.message.clone()));
         }
         let policy = set
@@ -204,12 +206,38 @@ impl PolicyService {
         Ok(policy)
     }
 
-    /// Removes policy `name` from the directory; false if there was none.
+    /// Removes policy `name` from the directory, and records the removal in the log (with the
+    /// version removed); false if there was none.
     pub fn remove(&self, name: &str) -> Result<bool, UploadError> {
-        match std::fs::remove_file(self.path_of(name)?) {
-            Ok(()) => Ok(true),
+        let path = self.path_of(name)?;
+        let removed = std::fs::read_to_string(&path).ok();
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                let version = removed.map(|text| dossier_log::own::hex(&sha2::Sha256::digest(text.as_bytes())));
+                let content = json!({"policy": name, "version": version});
+                self.record(format!("removed-{name}-{}", now_nanos()), OwnType::PolicyRemoved, name, content);
+                Ok(true)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records an upload that did not compile: what was sent, and why it was refused.
+    fn record_refusal(&self, name: &str, source: &str, reason: &str) {
+        let version = dossier_log::own::hex(&sha2::Sha256::digest(source.as_bytes()));
+        let content = json!({"policy": name, "version": version, "reason": reason, "source": source});
+        self.record(format!("refused-{name}-{}", &version[..16]), OwnType::PolicyRefused, name, content);
+    }
+
+    /// Appends one entry of the policy service's own; a failure is logged (the answer to the
+    /// caller does not depend on it).
+    fn record(&self, id: String, ty: OwnType, subject: &str, content: Value) {
+        let appended = own_event(id, SOURCE, ty, subject, content, None)
+            .map_err(|e| e.to_string())
+            .and_then(|e| self.cx.log.append_blocking(vec![e]).map_err(|e| e.to_string()));
+        if let Err(e) = appended {
+            tracing::error!("recording {ty} of policy {subject}: {e}");
         }
     }
 }

@@ -78,7 +78,12 @@ async fn upload_policy(State(s): State<AppState>, Path(name): Path<String>, body
 
 async fn remove_policy(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
     let service = policy_service(&s)?;
-    match service.remove(&name) {
+    // Blocking: the removal is recorded in the log before the answer.
+    let (removing, name_) = (service.clone(), name.clone());
+    let removed = tokio::task::spawn_blocking(move || removing.remove(&name_))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?;
+    match removed {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(false) => Err(error(StatusCode::NOT_FOUND, format!("no policy {name:?}"))),
         Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
