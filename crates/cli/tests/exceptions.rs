@@ -122,6 +122,22 @@ fn requests_that_break_the_rules_are_refused_with_the_field() {
         assert_eq!(got, status, "{body}: {answer}");
         assert!(answer["error"].as_str().unwrap().starts_with(start), "{body}: {answer}");
     }
+    // What a form on another site could make a browser send is refused before it is read.
+    for (content_type, path) in [
+        ("text/plain", "/api/v1/exceptions"),
+        ("application/x-www-form-urlencoded", "/api/v1/exceptions"),
+        ("text/plain", "/api/v1/exceptions/exc-1/approve"),
+    ] {
+        let forged = match ureq::post(&format!("{}{path}", server.url)).set("Content-Type", content_type).send_string(&base.to_string()) {
+            Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
+            other => panic!("{content_type} {path}: {other:?}"),
+        };
+        assert_eq!(forged.0, 415, "{content_type} {path}");
+        assert!(
+            forged.1["error"].as_str().unwrap().starts_with(&format!("Content-Type {content_type:?} is not accepted here")),
+            "{forged:?}"
+        );
+    }
     assert_eq!(server.size(), 0);
 }
 

@@ -123,8 +123,15 @@ impl Event {
         }
         .to_owned();
         let timestamp = str_at(value, "/context/timestamp")?.to_owned();
-        let time_unix_nanos = parse_timestamp(&timestamp)
-            .ok_or_else(|| ParseError::Field { pointer: "/context/timestamp".into(), reason: "must be an RFC 3339 date-time".into() })?;
+        let time_unix_nanos = parse_timestamp(&timestamp).ok_or_else(|| {
+            let reason = if OffsetDateTime::parse(&timestamp, &Rfc3339).is_ok() {
+                // A valid date-time that 64-bit nanoseconds since 1970 cannot hold.
+                "is a valid date-time outside the range Dossier stores, 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"
+            } else {
+                "must be an RFC 3339 date-time"
+            };
+            ParseError::Field { pointer: "/context/timestamp".into(), reason: reason.into() }
+        })?;
         let event_type = EventType::new(str_at(value, "/context/type")?);
         let subject_id = str_at(value, "/subject/id")?.to_owned();
         let chain_id = match value.pointer("/context/chainId") {
@@ -224,5 +231,20 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(err.to_string(), "/context/timestamp: must be an RFC 3339 date-time");
+    }
+
+    #[test]
+    fn a_valid_timestamp_beyond_what_is_stored_is_refused_with_the_real_reason() {
+        let err = event(json!({
+            "context": {"specversion": "0.4.1", "id": "1", "source": "/ci", "type": "t", "timestamp": "9999-12-31T23:59:59Z"},
+            "subject": {"id": "s"}
+        }))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/context/timestamp: is a valid date-time outside the range Dossier stores, 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"
+        );
+        assert_eq!(parse_timestamp("2262-04-11T23:47:16Z"), Some(9_223_372_036_000_000_000));
+        assert_eq!(parse_timestamp("2262-04-11T23:47:17Z"), None);
     }
 }

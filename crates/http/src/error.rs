@@ -76,6 +76,28 @@ pub fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Resu
     Ok(())
 }
 
+/// A body that must be JSON: a state-changing endpoint refuses `text/plain` and form bodies,
+/// which any web page can make a browser send cross-site, with 415.
+pub struct JsonBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let given = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let essence = given.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence != "application/json" && !(essence.starts_with("application/") && essence.ends_with("+json")) {
+            let shown = if given.is_empty() { "none".to_owned() } else { format!("{given:?}") };
+            return Err(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type {shown} is not accepted here; send application/json (forms and text/plain are refused: another site could make a browser send them)"),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| error(e.status(), e.body_text()))?;
+        Ok(JsonBody(bytes))
+    }
+}
+
 /// Query parameters read into a type (`#[serde(deny_unknown_fields)]` on it refuses the ones it
 /// does not name); a parameter that is missing, unknown or of the wrong kind is a 400 in the API's
 /// JSON form, naming it and saying what is accepted.

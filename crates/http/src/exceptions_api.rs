@@ -18,7 +18,7 @@ use dossier_core::own::{OwnType, EXCEPTIONS_SOURCE as SOURCE};
 use dossier_log::own::{hex, now_nanos, own_event};
 use dossier_views::exceptions::view;
 
-use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
+use crate::error::{check_params, error, parse_time, ApiError, ApiResult, JsonBody};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -97,7 +97,7 @@ async fn record_request(s: &AppState, mut r: Request) -> Result<(StatusCode, Val
     Ok((StatusCode::CREATED, current(s, &id)?))
 }
 
-async fn request(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiResult {
+async fn request(State(s): State<AppState>, JsonBody(bytes): JsonBody) -> ApiResult {
     let r: Request = body(&bytes)?;
     let (status, v) = record_request(&s, r).await?;
     Ok((status, Json(v)).into_response())
@@ -111,7 +111,7 @@ struct Approval {
     comment: Option<String>,
 }
 
-async fn approve(State(s): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> ApiResult {
+async fn approve(State(s): State<AppState>, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
     let a: Approval = body(&bytes)?;
     let rules = s.views.exceptions.rules();
     s.views.exceptions.read().check_approval(&id, &a.approver, now_nanos(), &rules)?;
@@ -126,7 +126,7 @@ struct Revocation {
     reason: String,
 }
 
-async fn revoke(State(s): State<AppState>, Path(id): Path<String>, bytes: axum::body::Bytes) -> ApiResult {
+async fn revoke(State(s): State<AppState>, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
     let r: Revocation = body(&bytes)?;
     let rules = s.views.exceptions.rules();
     s.views.exceptions.read().check_revocation(&id, &r.by, &r.reason, now_nanos(), &rules)?;
@@ -187,7 +187,7 @@ struct FromVex {
 
 /// One requested exception per waiving statement (`not_affected`, `false_positive`) of a VEX
 /// document recorded about the artifact, each keeping the document as its justification.
-async fn from_vex(State(s): State<AppState>, bytes: axum::body::Bytes) -> ApiResult {
+async fn from_vex(State(s): State<AppState>, JsonBody(bytes): JsonBody) -> ApiResult {
     let f: FromVex = body(&bytes)?;
     let docs = crate::documents_api::received(&s, &f.artifact).await?;
     let doc = docs.iter().find(|d| d.digest == f.document).ok_or_else(|| {
