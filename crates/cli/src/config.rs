@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Where the store is [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
+    /// The log's signing key, best kept outside the data directory [default: DATA/log.key]
+    #[arg(long, env = "DOSSIER_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+    /// Also write every saved signed checkpoint to this directory as <size>.note
+    #[arg(long, env = "DOSSIER_CHECKPOINT_DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7340]
     #[arg(long, env = "DOSSIER_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -167,6 +173,8 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)
         .log_name(args.log_name)
+        .log_key(args.log_key)
+        .checkpoint_dir(args.checkpoint_dir)
         .policies_opt(args.policies)
         .max_document(args.max_document.unwrap_or(dossier_server::DEFAULT_MAX_DOCUMENT))
         .exceptions(dossier_exceptions::Rules {

@@ -66,3 +66,31 @@ fn a_saved_checkpoint_holds_the_operator_to_the_history_it_signed() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  the store does not extend the trusted checkpoint at size 10"), "{out}");
 }
+
+#[test]
+fn the_key_can_live_outside_the_data_directory_and_checkpoints_are_published_for_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let keys = dir.path().join("keys");
+    let published = dir.path().join("checkpoints");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = keys.join("log.key");
+    let mut server = Server::start_with(
+        &data,
+        &["--log-key", key.to_str().unwrap(), "--checkpoint-dir", published.to_str().unwrap(), "--log-name", "audit.example/log"],
+    );
+    assert_eq!(server.post("application/json", events(0, 6, "ci").to_string().as_bytes()).1["accepted"], 6);
+    server.stop();
+    assert!(key.is_file() && !data.join("log.key").exists(), "the private key is where it was asked to be, not in the data directory");
+    assert!(std::fs::read_to_string(data.join("log.pub")).unwrap().starts_with("audit.example/log+"), "the public key is beside the data");
+    let newest = std::fs::read_dir(&published)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".note")?.parse::<u64>().ok())
+        .max()
+        .expect("checkpoints were published");
+    assert_eq!(newest, 6, "the final checkpoint covers every entry");
+    let note = published.join("6.note");
+    let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--trusted-checkpoint", note.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("trusted: the store extends your checkpoint of size 6"), "{out}");
+}

@@ -113,15 +113,33 @@ pub struct EvidenceLog {
     feed: broadcast::Sender<Arc<Appended>>,
     /// The newest signed checkpoint, and whether it is saved in the store.
     latest: Mutex<Option<(StoredCheckpoint, bool)>>,
+    /// Where each saved checkpoint is also published, for others to keep.
+    publish_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 const KEY_FILE: &str = "log.key";
 
 /// Reads the log's signing key from the data directory, creating it on first start.
 pub fn load_or_create_key(dir: &Path, name: Option<&str>) -> Result<Signer, LogError> {
-    let path = dir.join(KEY_FILE);
+    load_or_create_key_at(&dir.join(KEY_FILE), dir, name)
+}
+
+/// Reads the log's signing key from `path` (which may be outside the data directory: whoever
+/// can rewrite the database should not also hold the key), creating it on first start. The
+/// public key is written to `DATA/log.pub` whenever it is missing or differs.
+pub fn load_or_create_key_at(path: &Path, dir: &Path, name: Option<&str>) -> Result<Signer, LogError> {
+    let signer = read_or_create(path, name)?;
+    let public = format!("{}\n", signer.verifier());
+    let pub_path = dir.join("log.pub");
+    if std::fs::read_to_string(&pub_path).ok().as_deref() != Some(public.as_str()) {
+        std::fs::write(&pub_path, public).map_err(|e| LogError::Key { path: pub_path.display().to_string(), reason: e.to_string() })?;
+    }
+    Ok(signer)
+}
+
+fn read_or_create(path: &Path, name: Option<&str>) -> Result<Signer, LogError> {
     let key_err = |reason: String| LogError::Key { path: path.display().to_string(), reason };
-    match std::fs::read_to_string(&path) {
+    match std::fs::read_to_string(path) {
         Ok(text) => Signer::parse(&text).map_err(|e| key_err(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let name = match name {
@@ -133,8 +151,7 @@ pub fn load_or_create_key(dir: &Path, name: Option<&str>) -> Result<Signer, LogE
                 }
             };
             let signer = Signer::generate(&name).map_err(|e| key_err(e.to_string()))?;
-            write_private(&path, &signer.to_private_string()).map_err(|e| key_err(e.to_string()))?;
-            std::fs::write(dir.join("log.pub"), format!("{}\n", signer.verifier())).map_err(|e| key_err(e.to_string()))?;
+            write_private(path, &signer.to_private_string()).map_err(|e| key_err(e.to_string()))?;
             Ok(signer)
         }
         Err(e) => Err(key_err(e.to_string())),
@@ -197,7 +214,16 @@ impl EvidenceLog {
                 }
             }),
         );
-        Arc::new(EvidenceLog { store, taps, applied, commit, signer, feed, latest: Mutex::new(None) })
+        Arc::new(EvidenceLog {
+            store,
+            taps,
+            applied,
+            commit,
+            signer,
+            feed,
+            latest: Mutex::new(None),
+            publish_dir: std::sync::OnceLock::new(),
+        })
     }
 
     /// The entries `0..applied()` are committed and in every projection. A follower reads no
@@ -282,12 +308,25 @@ impl EvidenceLog {
         let kept = self.store.latest_checkpoint()?.is_some_and(|k| k.size >= c.size);
         if !saved && !kept {
             self.store.save_checkpoint(&c)?;
+            if let Some(dir) = self.publish_dir.get() {
+                if let Err(e) = publish(dir, &c) {
+                    tracing::error!("publishing checkpoint {} to {}: {e}", c.size, dir.display());
+                }
+            }
         }
         if let Some((l, s)) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             if l.size == c.size {
                 *s = true;
             }
         }
+        Ok(())
+    }
+
+    /// Also writes every checkpoint saved from now on to `dir` as `<size>.note` (a C2SP signed
+    /// note), where auditors and witnesses can collect them. Set once.
+    pub fn publish_checkpoints_to(&self, dir: std::path::PathBuf) -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let _ = self.publish_dir.set(dir);
         Ok(())
     }
 
@@ -298,6 +337,17 @@ impl EvidenceLog {
             tracing::error!("saving the final checkpoint: {e}");
         }
     }
+}
+
+/// Writes a checkpoint to `dir/<size>.note`, atomically (a reader never sees half a note).
+fn publish(dir: &Path, c: &StoredCheckpoint) -> std::io::Result<()> {
+    let target = dir.join(format!("{}.note", c.size));
+    if target.exists() {
+        return Ok(());
+    }
+    let tmp = dir.join(format!(".{}.note.tmp", c.size));
+    std::fs::write(&tmp, &c.note)?;
+    std::fs::rename(&tmp, &target)
 }
 
 /// Keeps a signed checkpoint of the growing tree in the store, once a second at most.

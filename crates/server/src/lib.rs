@@ -48,6 +48,8 @@ pub struct Builder {
     data: PathBuf,
     store: Option<Location>,
     log_name: Option<String>,
+    log_key: Option<PathBuf>,
+    checkpoint_dir: Option<PathBuf>,
     api: ApiConfig,
     policies: Option<PathBuf>,
     tools: Tools,
@@ -76,6 +78,19 @@ impl Builder {
     /// The log's name (its checkpoints' origin), used when its key is first created.
     pub fn log_name(mut self, name: Option<String>) -> Builder {
         self.log_name = name;
+        self
+    }
+
+    /// Where the log's signing key is (default: `DATA/log.key`). Keeping it outside the data
+    /// directory means that whoever can rewrite the database cannot re-sign it.
+    pub fn log_key(mut self, path: Option<PathBuf>) -> Builder {
+        self.log_key = path;
+        self
+    }
+
+    /// Also write every saved checkpoint to this directory (`<size>.note`), for others to keep.
+    pub fn checkpoint_dir(mut self, dir: Option<PathBuf>) -> Builder {
+        self.checkpoint_dir = dir;
         self
     }
 
@@ -134,11 +149,17 @@ impl Builder {
         std::fs::create_dir_all(&self.data).map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
         let location = self.store.unwrap_or_else(|| Location::in_data_dir(&self.data));
         let store = dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
-        let signer = dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?;
+        let signer = match &self.log_key {
+            Some(path) => dossier_log::load_or_create_key_at(path, &self.data, self.log_name.as_deref())?,
+            None => dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?,
+        };
         // Views first, from the log as it is; then the writer, which feeds them every commit.
         let views = Views::load(store.as_ref())?;
         views.exceptions.set_rules(self.exceptions);
         let log = EvidenceLog::new(store, signer, views.projections());
+        if let Some(dir) = self.checkpoint_dir {
+            log.publish_checkpoints_to(dir.clone()).map_err(|source| LogError::Io { path: dir.display().to_string(), source })?;
+        }
         let docs_dir = self.data.join("documents");
         let documents = Documents::open(&docs_dir, self.max_document)
             .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
@@ -187,6 +208,8 @@ impl Server {
             data: data.as_ref().to_owned(),
             store: None,
             log_name: None,
+            log_key: None,
+            checkpoint_dir: None,
             api: ApiConfig::default(),
             policies: None,
             tools: Tools::default(),
