@@ -265,3 +265,33 @@ fn an_honest_store_extends_the_auditors_checkpoint_and_a_foreign_one_is_refused(
         problems(&report)
     );
 }
+
+#[test]
+fn verify_names_index_rows_that_hide_evidence() {
+    let problems = problems_after("DELETE FROM event_types WHERE type = 'dev.cdevents.pipelinerun.queued.0.3.0'");
+    assert_eq!(
+        problems,
+        vec!["the type index finds 0 of the 4 entries for \"dev.cdevents.pipelinerun.queued.0.3.0\": queries would not see the others"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let store = filled(dir.path(), 40, &signer);
+    let (purl, seq): (String, i64) = {
+        let conn = Connection::open(dir.path().join("dossier.db")).unwrap();
+        conn.query_row("SELECT purl, seq FROM artifact_refs ORDER BY seq LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+    };
+    let entries = store.query(&EventQuery { artifact: Some(purl.clone()), limit: 1000, ..Default::default() }).unwrap().events.len();
+    drop(store);
+    let problems = problems_after_in(dir.path(), &signer, &format!("DELETE FROM artifact_refs WHERE purl = '{purl}' AND seq = {seq}"));
+    assert_eq!(
+        problems,
+        vec![format!("the artifact index finds {} of the {entries} entries for {purl:?}: queries would not see the others", entries - 1)]
+    );
+}
+
+/// What verification finds after `sql` ran on the database in `dir`.
+fn problems_after_in(dir: &Path, signer: &Signer, sql: &str) -> Vec<String> {
+    Connection::open(dir.join("dossier.db")).unwrap().execute_batch(sql).unwrap();
+    let store = SqliteStore::open(&dir.join("dossier.db")).unwrap();
+    verify(&store, &signer.verifier(), |_| {}).unwrap().problems.iter().map(Problem::to_string).collect()
+}

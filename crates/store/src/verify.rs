@@ -5,7 +5,7 @@ use dossier_core::Event;
 use dossier_tlog::{tree, Checkpoint, Frontier, Hash, Verifier};
 use std::fmt;
 
-use crate::{Nodes, Result, Store, StoredEvent};
+use crate::{EventQuery, Nodes, Result, Store, StoredEvent};
 
 /// One thing found wrong, precise enough to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,9 @@ pub enum Problem {
     TrustedBeyondLog { size: u64, entries: u64 },
     /// The store's first `size` entries do not give the root of the checkpoint the auditor trusts.
     NotAnExtension { size: u64 },
+    /// A query index (by type, by artifact) finds another number of entries than the log holds
+    /// for that key: deleted index rows hide evidence from every query.
+    IndexHides { index: &'static str, key: String, indexed: u64, entries: u64 },
 }
 
 impl fmt::Display for Problem {
@@ -67,6 +70,10 @@ impl fmt::Display for Problem {
             Problem::TrustedBeyondLog { size, entries } => write!(
                 f,
                 "the trusted checkpoint covers {size} entries but the store has {entries}: entries were removed after it was signed"
+            ),
+            Problem::IndexHides { index, key, indexed, entries } => write!(
+                f,
+                "the {index} index finds {indexed} of the {entries} entries for {key:?}: queries would not see the others"
             ),
             Problem::NotAnExtension { size } => write!(
                 f,
@@ -145,7 +152,9 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
     };
     report.checkpoint_size = signed.as_ref().map(|c| c.size);
 
-    // 1. Entries against their logged leaves.
+    // 1. Entries against their logged leaves; what the indexes should find, counted on the way.
+    let mut by_type: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut by_artifact: std::collections::HashMap<String, u64> = Default::default();
     let mut expected = 0u64;
     let mut mismatched: Vec<(u64, Hash)> = Vec::new();
     loop {
@@ -159,7 +168,17 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
                 report.problems.push(Problem::Missing { from: expected, to: row.seq });
             }
             expected = row.seq + 1;
-            let Some(leaf) = leaf_of(&row, &mut report.problems) else { continue };
+            let in_log = row.seq < size;
+            if in_log {
+                *by_type.entry(row.event_type.clone()).or_default() += 1;
+            }
+            let Some((leaf, artifacts)) = leaf_of(&row, &mut report.problems) else { continue };
+            if in_log {
+                let named: std::collections::BTreeSet<String> = artifacts.into_iter().collect();
+                for a in named {
+                    *by_artifact.entry(a).or_default() += 1;
+                }
+            }
             match logged.get((row.seq - first) as usize) {
                 None => report.problems.push(Problem::Inserted { seq: row.seq }),
                 Some(l) if *l != leaf => mismatched.push((row.seq, leaf)),
@@ -186,6 +205,34 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
         });
     }
     report.problems.sort_by_key(problem_order);
+
+    // The indexes queries read must find every entry of every type and artifact.
+    let counted = |q: EventQuery| -> Result<u64> {
+        let mut q = EventQuery { limit: crate::MAX_PAGE, before: Some(size), ..q };
+        let mut n = 0;
+        loop {
+            let page = store.query(&q)?;
+            n += page.events.len() as u64;
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return Ok(n),
+            }
+        }
+    };
+    for (ty, entries) in by_type {
+        let indexed = counted(EventQuery { types: vec![crate::TypePattern(ty.clone())], ..Default::default() })?;
+        if indexed != entries {
+            report.problems.push(Problem::IndexHides { index: "type", key: ty, indexed, entries });
+        }
+    }
+    let mut artifacts: Vec<(String, u64)> = by_artifact.into_iter().collect();
+    artifacts.sort();
+    for (artifact, entries) in artifacts {
+        let indexed = counted(EventQuery { artifact: Some(artifact.clone()), ..Default::default() })?;
+        if indexed != entries {
+            report.problems.push(Problem::IndexHides { index: "artifact", key: artifact, indexed, entries });
+        }
+    }
 
     // 2. The tree against its interior nodes and the signed checkpoint.
     let mut frontier = Frontier::default();
@@ -245,8 +292,9 @@ fn problem_order(p: &Problem) -> u64 {
     }
 }
 
-/// The leaf hash of an entry's content, checking its indexed columns on the way.
-fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<Hash> {
+/// The leaf hash of an entry's content and the artifacts it names, checking its indexed columns
+/// on the way.
+fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<(Hash, Vec<String>)> {
     let value: serde_json::Value = match serde_json::from_slice(&row.raw) {
         Ok(v) => v,
         Err(e) => {
@@ -258,7 +306,7 @@ fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<Hash> {
         Ok(e) => e,
         Err(e) => {
             problems.push(Problem::Unreadable { seq: row.seq, reason: e.to_string() });
-            return Some(tree::leaf_hash(dossier_core::jcs::canonicalize(&value).as_bytes()));
+            return Some((tree::leaf_hash(dossier_core::jcs::canonicalize(&value).as_bytes()), Vec::new()));
         }
     };
     let checks: [(&'static str, bool); 6] = [
@@ -274,5 +322,6 @@ fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<Hash> {
             problems.push(Problem::IndexMismatch { seq: row.seq, field });
         }
     }
-    Some(crate::leaf_hash(&event))
+    let leaf = crate::leaf_hash(&event);
+    Some((leaf, event.artifacts))
 }
