@@ -112,6 +112,17 @@ fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
         let message = answer["error"].as_str().unwrap_or_default();
         assert!(message.contains(want_message), "{name}: {message:?} lacks {want_message:?}");
     }
+    // A gzip body is named as such, not reported as broken JSON.
+    let gzip = ureq::post(&format!("{}/api/v1/events", server.url))
+        .set("Content-Type", "application/json")
+        .set("Content-Encoding", "gzip")
+        .send_bytes(&[0x1f, 0x8b, 0x08, 0x00]);
+    let Err(ureq::Error::Status(415, r)) = gzip else { panic!("expected 415 for a gzip body") };
+    let answer: Value = r.into_json().unwrap();
+    assert_eq!(
+        answer["error"],
+        "Content-Encoding \"gzip\" is not accepted; send the body uncompressed (Content-Encoding: identity, or none)"
+    );
     let health = ureq::get(&format!("{}/healthz", server.url)).call().unwrap().into_string().unwrap();
     assert_eq!(health, "ok\n", "the server is still up");
     assert_eq!(server.size(), 0, "nothing was stored");

@@ -29,6 +29,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult {
+    // A compressed body would be read as garbled JSON: say what is wrong instead.
+    if let Some(encoding) =
+        headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).filter(|e| !e.eq_ignore_ascii_case("identity"))
+    {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Encoding {encoding:?} is not accepted; send the body uncompressed (Content-Encoding: identity, or none)"),
+        ));
+    }
     let max = s.config.max_body;
     let body = axum::body::to_bytes(body, max).await.map_err(|_| {
         error(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than the limit of {max} bytes; split it into smaller batches"))

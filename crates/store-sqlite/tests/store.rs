@@ -295,3 +295,21 @@ fn problems_after_in(dir: &Path, signer: &Signer, sql: &str) -> Vec<String> {
     let store = SqliteStore::open(&dir.join("dossier.db")).unwrap();
     verify(&store, &signer.verifier(), |_| {}).unwrap().problems.iter().map(Problem::to_string).collect()
 }
+
+#[test]
+fn a_key_that_changed_is_named_with_both_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let store = filled(dir.path(), 5, &signer);
+    // Someone replaced the log's key (same name) and gives the auditor the new one.
+    let replaced = Signer::generate("test/log").unwrap();
+    let report = verify(&store, &replaced.verifier(), |_| {}).unwrap();
+    assert_eq!(
+        problems(&report),
+        vec![format!(
+            "checkpoint at size 5: it is signed by {} and not by the key you gave ({}): the log's key changed, or this is another log",
+            signer.verifier().fingerprint(),
+            replaced.verifier().fingerprint()
+        )]
+    );
+}

@@ -124,7 +124,7 @@ pub fn verify(store: &dyn Store, key: &Verifier, progress: impl FnMut(u64)) -> R
 pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let trusted = match trusted.map(|note| {
-        key.open(note).map_err(|e| e.to_string()).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())).and_then(|cp| {
+        key.open(note).map_err(|e| key_changed(note, key, e)).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())).and_then(|cp| {
             if cp.origin == key.name() {
                 Ok(cp)
             } else {
@@ -141,13 +141,16 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
     };
     let size = store.size()?;
     let signed = match store.latest_checkpoint()? {
-        Some(c) => match key.open(&c.note).map_err(|e| e.to_string()).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())) {
-            Ok(cp) => Some(cp),
-            Err(reason) => {
-                report.problems.push(Problem::BadCheckpointSignature { size: c.size, reason });
-                None
+        Some(c) => {
+            match key.open(&c.note).map_err(|e| key_changed(&c.note, key, e)).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string()))
+            {
+                Ok(cp) => Some(cp),
+                Err(reason) => {
+                    report.problems.push(Problem::BadCheckpointSignature { size: c.size, reason });
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     report.checkpoint_size = signed.as_ref().map(|c| c.size);
@@ -278,6 +281,19 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
         }
     }
     Ok(report)
+}
+
+/// Why a note did not open; when another key signed it, which one (its fingerprint beside yours).
+fn key_changed(note: &str, key: &Verifier, e: dossier_tlog::NoteError) -> String {
+    let signed_by: Vec<String> = dossier_tlog::signers(note).into_iter().filter(|s| *s != key.fingerprint()).collect();
+    match e {
+        dossier_tlog::NoteError::NoSignature(_) if !signed_by.is_empty() => format!(
+            "it is signed by {} and not by the key you gave ({}): the log's key changed, or this is another log",
+            signed_by.join(", "),
+            key.fingerprint()
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn problem_order(p: &Problem) -> u64 {

@@ -11,5 +11,5 @@ pub mod note;
 pub mod tree;
 
 pub use checkpoint::Checkpoint;
-pub use note::{NoteError, Signer, Verifier};
+pub use note::{signers, NoteError, Signer, Verifier};
 pub use tree::{Frontier, Hash, HashSource, MemoryTree, ProofError};

@@ -23,6 +23,20 @@ pub enum NoteError {
     BadSignature(String),
 }
 
+/// Who signed a note: `<name>+<key id>` of each signature line that reads, whether or not it
+/// verifies (to say which key a note was signed with when it is not the one expected).
+pub fn signers(note: &str) -> Vec<String> {
+    let Some(split) = note.rfind("\n\n") else { return Vec::new() };
+    note[split + 2..]
+        .lines()
+        .filter_map(|line| {
+            let (name, b64) = line.strip_prefix("\u{2014} ")?.split_once(' ')?;
+            let blob = B64.decode(b64).ok()?;
+            (blob.len() >= 4).then(|| format!("{name}+{}", hex(&blob[..4])))
+        })
+        .collect()
+}
+
 fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
@@ -133,6 +147,11 @@ impl Verifier {
         &self.name
     }
 
+    /// `<name>+<key id>`: what identifies the key in a note's signature lines.
+    pub fn fingerprint(&self) -> String {
+        format!("{}+{}", self.name, hex(&self.id))
+    }
+
     /// Verifies a signed note and returns its text (without the signature lines).
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
         let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
@@ -188,6 +207,8 @@ mod tests {
             "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
         );
         assert_eq!(v.to_string(), GO_PUBLIC);
+        assert_eq!(v.fingerprint(), "PeterNeumann+c74f20a3");
+        assert_eq!(signers(GO_NOTE), vec!["PeterNeumann+c74f20a3".to_owned()]);
     }
 
     #[test]
@@ -205,5 +226,7 @@ mod tests {
         assert_eq!(s.verifier().open(&note), Ok("hello\n"));
         let other = Signer::generate("dossier.local/log").unwrap().verifier();
         assert_eq!(other.open(&note), Err(NoteError::NoSignature(other.to_string())));
+        assert_eq!(signers(&note), vec![s.verifier().fingerprint()], "the note says which key signed it");
+        assert_ne!(other.fingerprint(), s.verifier().fingerprint(), "same name, another key");
     }
 }
