@@ -61,7 +61,11 @@ pub fn duplicate_name(bytes: &[u8]) -> Option<DuplicateName> {
                     }
                     i += 1;
                 }
-                let token = &bytes[start..(i + 1).min(bytes.len())];
+                if i >= bytes.len() {
+                    // An unterminated string: not JSON, which the parser reports.
+                    return None;
+                }
+                let token = &bytes[start..=i];
                 if let Some(Frame::Object { names, expecting_name, current }) = stack.last_mut() {
                     if *expecting_name {
                         let name = if token.contains(&b'\\') {
@@ -129,6 +133,21 @@ mod tests {
     fn equal_names_in_different_objects_and_strings_that_look_like_names_are_fine() {
         assert_eq!(dup(r#"{"a": {"id": 1}, "b": {"id": 2}, "c": ["id", "id"], "d": "{\"id\": 1, \"id\": 2}"}"#), None);
         assert_eq!(dup(r#"{"a": "x\"", "b": 1}"#), None);
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_left_to_the_parser() {
+        for broken in ["{\"", "{\"a", "{\"a\\", "[\"", "\"", "{\"a\": \"b", "}}]]{", "{\"\\u00"] {
+            assert_eq!(dup(broken), None, "{broken:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Bodies come from anyone: whatever the bytes, an answer, never a panic.
+        #[test]
+        fn any_bytes_are_answered(bytes in proptest::collection::vec(proptest::sample::select(b"{}[]\",:\\ab0u".to_vec()), 0..64)) {
+            let _ = duplicate_name(&bytes);
+        }
     }
 
     #[test]
