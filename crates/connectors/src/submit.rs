@@ -26,6 +26,41 @@ pub enum Item {
     Lost { index: usize },
 }
 
+/// What became of one event, in a word (the `status` of its answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Accepted,
+    Duplicate,
+    Conflict,
+    Rejected,
+    Lost,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Accepted => "accepted",
+            ItemStatus::Duplicate => "duplicate",
+            ItemStatus::Conflict => "conflict",
+            ItemStatus::Rejected => "rejected",
+            ItemStatus::Lost => "lost",
+        }
+    }
+}
+
+impl Item {
+    pub fn status(&self) -> ItemStatus {
+        match self {
+            Item::Stored { outcome: AppendOutcome::Accepted { .. }, .. } => ItemStatus::Accepted,
+            Item::Stored { outcome: AppendOutcome::Duplicate { .. }, .. } => ItemStatus::Duplicate,
+            Item::Stored { outcome: AppendOutcome::Conflict { .. }, .. } => ItemStatus::Conflict,
+            Item::Rejected(_) => ItemStatus::Rejected,
+            Item::Lost { .. } => ItemStatus::Lost,
+        }
+    }
+}
+
 /// What became of a body.
 #[derive(Debug)]
 pub struct Submitted {

@@ -13,6 +13,7 @@ use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
+use dossier_engine::actions::RunState;
 use dossier_engine::policy::Decided;
 use dossier_log::own::now_nanos;
 
@@ -123,7 +124,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             tools.join(", "),
             "—".into(),
             c["artifactId"].as_str().map(artifact).unwrap_or_default(),
-            badge("st", "succeeded"),
+            badge("st", RunState::Succeeded.as_str()),
         ]);
     }
 
@@ -132,9 +133,10 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         .map(|e| {
             let c = content(e);
             let outcome = c["outcome"].as_str().unwrap_or("unknown");
+            // A pipeline run's outcome in the words of Dossier's own runs.
             let status = match outcome {
-                "success" => "succeeded",
-                "failure" | "error" => "failed",
+                "success" => RunState::Succeeded.as_str(),
+                "failure" | "error" => RunState::Failed.as_str(),
                 other => other,
             };
             vec![stamp(e), text(&c["pipelineName"]), format!(r#"<span class="mono">{}</span>"#, esc(&e.subject_id)), badge("st", status)]

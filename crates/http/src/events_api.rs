@@ -8,9 +8,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dossier_connectors::submit::{Item, SubmitError};
+use dossier_connectors::submit::{Item, ItemStatus, SubmitError};
 use dossier_core::EventKey;
-use dossier_ingest::{BodyError, CeHeaders, ItemError};
+use dossier_ingest::{BodyError, CeHeaders};
 use dossier_log::render::{b64, EventView, InclusionView};
 use dossier_store::{AppendOutcome, EventQuery, StoreError};
 use serde_json::{json, Value};
@@ -56,65 +56,62 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Ap
         SubmitError::Store(e) => ApiError::from(e),
         SubmitError::Internal(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
     })?;
-    let rendered: Vec<(StatusCode, Value)> = submitted
-        .items
-        .into_iter()
-        .map(|item| match item {
-            Item::Stored { index, key, outcome } => render_outcome(index, outcome, key),
-            Item::Rejected(err) => render_rejection(err),
-            Item::Lost { index } => (StatusCode::INTERNAL_SERVER_ERROR, json!({"index": index, "status": "lost"})),
-        })
-        .collect();
+    let rendered: Vec<(ItemStatus, StatusCode, Value)> = submitted.items.into_iter().map(render).collect();
     if !submitted.list {
-        let (status, body) = rendered.into_iter().next().unwrap_or((StatusCode::BAD_REQUEST, json!({"error": "no event"})));
+        let (_, status, body) =
+            rendered.into_iter().next().unwrap_or((ItemStatus::Rejected, StatusCode::BAD_REQUEST, json!({"error": "no event"})));
         return Ok((status, Json(body)).into_response());
     }
-    let count = |status: StatusCode| rendered.iter().filter(|(s, _)| *s == status).count();
+    let count = |wanted: ItemStatus| rendered.iter().filter(|(s, _, _)| *s == wanted).count();
     let summary = json!({
-        "accepted": count(StatusCode::CREATED),
-        "duplicates": count(StatusCode::OK),
-        "conflicts": count(StatusCode::CONFLICT),
-        "rejected": count(StatusCode::UNPROCESSABLE_ENTITY),
-        "results": rendered.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "accepted": count(ItemStatus::Accepted),
+        "duplicates": count(ItemStatus::Duplicate),
+        "conflicts": count(ItemStatus::Conflict),
+        "rejected": count(ItemStatus::Rejected),
+        "results": rendered.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
     });
     Ok((StatusCode::OK, Json(summary)).into_response())
 }
 
-fn render_outcome(index: usize, outcome: AppendOutcome, key: EventKey) -> (StatusCode, Value) {
-    let EventKey { source, id } = key;
-    match outcome {
-        AppendOutcome::Accepted { seq } => {
-            (StatusCode::CREATED, json!({"index": index, "status": "accepted", "seq": seq, "source": source, "id": id}))
+/// One event's answer: its status, the HTTP status it would have alone, and the JSON.
+fn render(item: Item) -> (ItemStatus, StatusCode, Value) {
+    let status = item.status();
+    let (code, body) = match item {
+        Item::Stored { index, key: EventKey { source, id }, outcome } => match outcome {
+            AppendOutcome::Accepted { seq } => {
+                (StatusCode::CREATED, json!({"index": index, "status": status, "seq": seq, "source": source, "id": id}))
+            }
+            AppendOutcome::Duplicate { seq } => (
+                StatusCode::OK,
+                json!({"index": index, "status": status, "seq": seq, "source": source, "id": id,
+                       "message": "an identical event is already stored; nothing was added"}),
+            ),
+            AppendOutcome::Conflict { seq, conflict } => (
+                StatusCode::CONFLICT,
+                json!({"index": index, "status": status, "seq": seq, "conflict": conflict, "source": source, "id": id,
+                       "error": format!("entry {seq} already holds a different event with source {source:?} and id {id:?}; this one was not stored (see /api/v1/conflicts)")}),
+            ),
+        },
+        Item::Rejected(err) => {
+            let message = match &err.event_id {
+                Some(id) => format!("event {id:?} is invalid"),
+                None => "event is invalid".to_owned(),
+            };
+            let details: Vec<String> = err.violations.iter().map(|v| v.to_string()).collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "index": err.index,
+                    "status": status,
+                    "id": err.event_id,
+                    "error": format!("{message}: {}", details.join("; ")),
+                    "violations": err.violations.iter().map(|v| v.to_json()).collect::<Vec<_>>(),
+                }),
+            )
         }
-        AppendOutcome::Duplicate { seq } => (
-            StatusCode::OK,
-            json!({"index": index, "status": "duplicate", "seq": seq, "source": source, "id": id,
-                   "message": "an identical event is already stored; nothing was added"}),
-        ),
-        AppendOutcome::Conflict { seq, conflict } => (
-            StatusCode::CONFLICT,
-            json!({"index": index, "status": "conflict", "seq": seq, "conflict": conflict, "source": source, "id": id,
-                   "error": format!("entry {seq} already holds a different event with source {source:?} and id {id:?}; this one was not stored (see /api/v1/conflicts)")}),
-        ),
-    }
-}
-
-fn render_rejection(err: ItemError) -> (StatusCode, Value) {
-    let message = match &err.event_id {
-        Some(id) => format!("event {id:?} is invalid"),
-        None => "event is invalid".to_owned(),
+        Item::Lost { index } => (StatusCode::INTERNAL_SERVER_ERROR, json!({"index": index, "status": status})),
     };
-    let details: Vec<String> = err.violations.iter().map(|v| v.to_string()).collect();
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        json!({
-            "index": err.index,
-            "status": "rejected",
-            "id": err.event_id,
-            "error": format!("{message}: {}", details.join("; ")),
-            "violations": err.violations.iter().map(|v| v.to_json()).collect::<Vec<_>>(),
-        }),
-    )
+    (status, code, body)
 }
 
 const MAX_LIMIT: usize = dossier_store::MAX_PAGE;
