@@ -169,6 +169,8 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         Some(path) => dossier_engine::tools::load(&path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
+    let fetch = dossier_connectors::fetch::FetchRules { dir: args.fetch_dir, allow: args.fetch_allow };
+    fetch.check()?;
     let server = Server::builder(&data)
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)
@@ -182,7 +184,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             distinct_approver: !args.exceptions_self_approval,
             max_days: args.exception_max_days.unwrap_or(90),
         })
-        .fetch(dossier_connectors::fetch::FetchRules { dir: args.fetch_dir, allow: args.fetch_allow })
+        .fetch(fetch)
         .action_workers(action_workers)
         .bus(args.nats.map(|url| dossier_connectors::publish::BusConfig {
             url,

@@ -37,6 +37,32 @@ pub struct FetchRules {
     pub allow: Vec<String>,
 }
 
+/// An allowlist prefix that is not an http(s) URL: it could never match, so it is refused when
+/// the server starts rather than ignored.
+#[derive(Debug, thiserror::Error)]
+#[error("fetch allowlist prefix {prefix:?}: {reason}; give an http(s) URL such as https://sboms.example.com/public/")]
+pub struct BadPrefix {
+    pub prefix: String,
+    pub reason: String,
+}
+
+impl FetchRules {
+    /// Checks every allowlist prefix (at start, so a typo is not a silently empty allowlist).
+    pub fn check(&self) -> Result<(), BadPrefix> {
+        for prefix in &self.allow {
+            let bad = |reason: String| BadPrefix { prefix: prefix.clone(), reason };
+            let url = url::Url::parse(prefix).map_err(|e| bad(e.to_string()))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(bad(format!("the scheme is {:?}", url.scheme())));
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(bad("a prefix names no user".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, PartialEq)]
 enum Origin {
     File(PathBuf),
@@ -255,6 +281,17 @@ mod tests {
         ] {
             assert!(matches!(r.resolve(outside), Err(FetchRefused::NotAllowed { .. } | FetchRefused::BadUrl { .. })), "{outside}");
         }
+    }
+
+    #[test]
+    fn a_prefix_that_could_never_match_is_refused_at_start() {
+        assert!(rules(&["https://sboms.example.com/public/", "http://127.0.0.1:18050"]).check().is_ok());
+        assert_eq!(
+            rules(&["sboms.example.com/public/"]).check().unwrap_err().to_string(),
+            "fetch allowlist prefix \"sboms.example.com/public/\": relative URL without a base; give an http(s) URL such as https://sboms.example.com/public/"
+        );
+        assert!(rules(&["ftp://h/"]).check().is_err());
+        assert!(rules(&["http://u@h/"]).check().is_err());
     }
 
     #[test]
