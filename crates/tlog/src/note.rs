@@ -9,7 +9,8 @@ use base64::Engine;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-const ALG_ED25519: u8 = 0x01;
+/// The signature type of a log's Ed25519 note signatures.
+pub(crate) const ALG_ED25519: u8 = 0x01;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NoteError {
@@ -38,16 +39,21 @@ pub fn signers(note: &str) -> Vec<String> {
 }
 
 fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
+    key_id_of(name, ALG_ED25519, public)
+}
+
+/// `SHA-256(name || "\n" || signature type || public key)[:4]`.
+pub(crate) fn key_id_of(name: &str, alg: u8, public: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ALG_ED25519]);
+    h.update([alg]);
     h.update(public.as_bytes());
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('+') && !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -68,30 +74,13 @@ impl Signer {
 
     /// Parses `PRIVATE+KEY+<name>+<hex key id>+base64(0x01 || seed)`.
     pub fn parse(text: &str) -> Result<Signer, NoteError> {
-        let parts: Vec<&str> = text.trim().splitn(5, '+').collect();
-        let [p, k, name, id, data] = parts[..] else {
-            return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
-        };
-        if p != "PRIVATE" || k != "KEY" || !valid_name(name) {
-            return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
-        }
-        let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
-        let seed: [u8; 32] = match bytes.split_first() {
-            Some((&ALG_ED25519, seed)) => seed.try_into().map_err(|_| NoteError::BadKey("an Ed25519 seed is 32 bytes"))?,
-            _ => return Err(NoteError::BadKey("only Ed25519 keys (algorithm 0x01) are supported")),
-        };
-        let key = SigningKey::from_bytes(&seed);
-        if hex(&key_id(name, &key.verifying_key())) != id {
-            return Err(NoteError::BadKey("key id does not match the key"));
-        }
-        Ok(Signer { name: name.to_owned(), key })
+        let (name, key) = parse_private(text, ALG_ED25519)?;
+        Ok(Signer { name, key })
     }
 
     /// The private key in the format [`Signer::parse`] reads.
     pub fn to_private_string(&self) -> String {
-        let mut data = vec![ALG_ED25519];
-        data.extend_from_slice(self.key.as_bytes());
-        format!("PRIVATE+KEY+{}+{}+{}", self.name, hex(&key_id(&self.name, &self.key.verifying_key())), B64.encode(data))
+        private_string(&self.name, ALG_ED25519, &self.key)
     }
 
     pub fn name(&self) -> &str {
@@ -123,24 +112,8 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn parse(text: &str) -> Result<Verifier, NoteError> {
-        let parts: Vec<&str> = text.trim().splitn(3, '+').collect();
-        let [name, id, data] = parts[..] else {
-            return Err(NoteError::BadKey("expected name+id+data"));
-        };
-        if !valid_name(name) {
-            return Err(NoteError::BadKey("a key name is non-empty, without spaces or '+'"));
-        }
-        let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
-        let public: [u8; 32] = match bytes.split_first() {
-            Some((&ALG_ED25519, k)) => k.try_into().map_err(|_| NoteError::BadKey("an Ed25519 public key is 32 bytes"))?,
-            _ => return Err(NoteError::BadKey("only Ed25519 keys (algorithm 0x01) are supported")),
-        };
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::BadKey("not a valid Ed25519 public key"))?;
-        let kid = key_id(name, &key);
-        if hex(&kid) != id {
-            return Err(NoteError::BadKey("key id does not match the key"));
-        }
-        Ok(Verifier { name: name.to_owned(), id: kid, key })
+        let (name, id, key) = parse_public(text, ALG_ED25519)?;
+        Ok(Verifier { name, id, key })
     }
 
     pub fn name(&self) -> &str {
@@ -154,18 +127,12 @@ impl Verifier {
 
     /// Verifies a signed note and returns its text (without the signature lines).
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
-        let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
-        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-        if !sigs.ends_with('\n') {
-            return Err(NoteError::Malformed("the last signature line must end with a newline"));
-        }
+        let (text, sigs) = split_note(note)?;
         for line in sigs.lines() {
-            let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
-            let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("a signature line is '— name signature'"))?;
+            let (name, blob) = signature_line(line)?;
             if name != self.name {
                 continue;
             }
-            let blob = B64.decode(b64).map_err(|_| NoteError::Malformed("a signature is base64"))?;
             if blob.len() != 4 + 64 || blob[..4] != self.id {
                 continue;
             }
@@ -181,13 +148,94 @@ impl Verifier {
 
 impl std::fmt::Display for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut data = vec![ALG_ED25519];
-        data.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{}+{}", self.name, hex(&self.id), B64.encode(data))
+        f.write_str(&public_string(&self.name, ALG_ED25519, &self.id, &self.key))
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn unsupported(alg: u8) -> NoteError {
+    match alg {
+        ALG_ED25519 => NoteError::BadKey("expected an Ed25519 note key (signature type 0x01); a witness's cosignature key is type 0x04"),
+        _ => NoteError::BadKey("expected an Ed25519 cosignature key (signature type 0x04); a log's note key is type 0x01"),
+    }
+}
+
+/// Parses `PRIVATE+KEY+<name>+<hex key id>+base64(alg || seed)`.
+pub(crate) fn parse_private(text: &str, alg: u8) -> Result<(String, SigningKey), NoteError> {
+    let parts: Vec<&str> = text.trim().splitn(5, '+').collect();
+    let [p, k, name, id, data] = parts[..] else {
+        return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
+    };
+    if p != "PRIVATE" || k != "KEY" || !valid_name(name) {
+        return Err(NoteError::BadKey("expected PRIVATE+KEY+name+id+data"));
+    }
+    let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
+    let seed: [u8; 32] = match bytes.split_first() {
+        Some((&a, seed)) if a == alg => seed.try_into().map_err(|_| NoteError::BadKey("an Ed25519 seed is 32 bytes"))?,
+        _ => return Err(unsupported(alg)),
+    };
+    let key = SigningKey::from_bytes(&seed);
+    if hex(&key_id_of(name, alg, &key.verifying_key())) != id {
+        return Err(NoteError::BadKey("key id does not match the key"));
+    }
+    Ok((name.to_owned(), key))
+}
+
+/// The private key text [`parse_private`] reads.
+pub(crate) fn private_string(name: &str, alg: u8, key: &SigningKey) -> String {
+    let mut data = vec![alg];
+    data.extend_from_slice(key.as_bytes());
+    format!("PRIVATE+KEY+{name}+{}+{}", hex(&key_id_of(name, alg, &key.verifying_key())), B64.encode(data))
+}
+
+/// Parses a verifier key, `<name>+<hex key id>+base64(alg || public key)`.
+pub(crate) fn parse_public(text: &str, alg: u8) -> Result<(String, [u8; 4], VerifyingKey), NoteError> {
+    let parts: Vec<&str> = text.trim().splitn(3, '+').collect();
+    let [name, id, data] = parts[..] else {
+        return Err(NoteError::BadKey("expected name+id+data"));
+    };
+    if !valid_name(name) {
+        return Err(NoteError::BadKey("a key name is non-empty, without spaces or '+'"));
+    }
+    let bytes = B64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
+    let public: [u8; 32] = match bytes.split_first() {
+        Some((&a, k)) if a == alg => k.try_into().map_err(|_| NoteError::BadKey("an Ed25519 public key is 32 bytes"))?,
+        _ => return Err(unsupported(alg)),
+    };
+    let key = VerifyingKey::from_bytes(&public).map_err(|_| NoteError::BadKey("not a valid Ed25519 public key"))?;
+    let kid = key_id_of(name, alg, &key);
+    if hex(&kid) != id {
+        return Err(NoteError::BadKey("key id does not match the key"));
+    }
+    Ok((name.to_owned(), kid, key))
+}
+
+/// The verifier key text [`parse_public`] reads.
+pub(crate) fn public_string(name: &str, alg: u8, id: &[u8; 4], key: &VerifyingKey) -> String {
+    let mut data = vec![alg];
+    data.extend_from_slice(key.as_bytes());
+    format!("{name}+{}+{}", hex(id), B64.encode(data))
+}
+
+/// A signed note's text (up to and including the newline before the blank line) and its
+/// signature lines.
+pub(crate) fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
+    let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+    if !sigs.ends_with('\n') {
+        return Err(NoteError::Malformed("the last signature line must end with a newline"));
+    }
+    Ok((text, sigs))
+}
+
+/// One signature line, `— <name> base64(blob)`, as its key name and decoded blob.
+pub(crate) fn signature_line(line: &str) -> Result<(&str, Vec<u8>), NoteError> {
+    let rest = line.strip_prefix("\u{2014} ").ok_or(NoteError::Malformed("a signature line starts with '— '"))?;
+    let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("a signature line is '— name signature'"))?;
+    let blob = B64.decode(b64).map_err(|_| NoteError::Malformed("a signature is base64"))?;
+    Ok((name, blob))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
