@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// Also write every saved signed checkpoint to this directory as <size>.note
     #[arg(long, env = "DOSSIER_CHECKPOINT_DIR")]
     pub checkpoint_dir: Option<PathBuf>,
+    /// A witness to send every checkpoint to, as `<url> <key>` (its submission URL and its
+    /// public key); repeat for several
+    #[arg(long = "witness", env = "DOSSIER_WITNESSES", value_delimiter = ',')]
+    #[serde(default)]
+    pub witness: Vec<String>,
+    /// How many witnesses' cosignatures make a checkpoint witnessed [default: all of them]
+    #[arg(long, env = "DOSSIER_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
     /// Address to listen on [default: 127.0.0.1:7340]
     #[arg(long, env = "DOSSIER_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -171,7 +179,19 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     };
     let fetch = dossier_connectors::fetch::FetchRules { dir: args.fetch_dir, allow: args.fetch_allow };
     fetch.check()?;
+    let witnesses = args
+        .witness
+        .iter()
+        .map(|w| w.parse::<dossier_connectors::witnessing::WitnessConfig>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--witness")?;
+    if let Some(k) = args.witness_quorum {
+        if k == 0 || k > witnesses.len() {
+            bail!("witness_quorum {k}: it must be between 1 and the number of witnesses ({})", witnesses.len());
+        }
+    }
     let server = Server::builder(&data)
+        .witnesses(witnesses, args.witness_quorum.unwrap_or(0))
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)
         .log_name(args.log_name)

@@ -11,6 +11,7 @@ mod query;
 mod send;
 mod server_arg;
 mod verify;
+mod witness_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -24,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server on the embedded store (SQLite in a data directory).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Send CDEvents from files (JSON object, JSON array or NDJSON) or stdin ("-").
     Send(send::SendArgs),
     /// List events, filtered.
@@ -63,6 +64,8 @@ enum Command {
     Demo(lineage_cmd::DemoArgs),
     /// Check a data directory's whole store against its log and signed checkpoint.
     Verify(verify::VerifyArgs),
+    /// Run a witness: cosign a log's checkpoints only when they extend what it cosigned before.
+    Witness(witness_cmd::WitnessArgs),
     /// The evidence log: checkpoint, key, inclusion and consistency proofs (verified locally).
     #[command(subcommand)]
     Log(logcmd::LogCommand),
@@ -90,7 +93,7 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => config::serve(args),
+        Command::Serve(args) => config::serve(*args),
         Command::Send(args) => send::run(args),
         Command::Events(args) => query::events(args),
         Command::Event(args) => query::event(args),
@@ -110,6 +113,7 @@ fn main() -> std::process::ExitCode {
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),
+        Command::Witness(args) => witness_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => dossier_bench::run(cmd),

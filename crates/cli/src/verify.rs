@@ -21,6 +21,17 @@ pub struct VerifyArgs {
     /// The log's public key (text or file) [default: DATA/log.pub]
     #[arg(long)]
     pub key: Option<String>,
+    /// A witness's public key (text or file): the store must match the newest checkpoint that
+    /// the witnesses cosigned; repeat for several
+    #[arg(long = "witness-key")]
+    pub witness_keys: Vec<String>,
+    /// How many of the witnesses given must have cosigned [default: all of them]
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
+}
+
+fn read_key(k: &str) -> anyhow::Result<String> {
+    Ok(if std::path::Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_owned() })
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +52,19 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading the trusted checkpoint {}", path.display()))?),
         None => None,
     };
-    let report = dossier_store::verify_extending(store.as_ref(), &key, trusted.as_deref(), |n| {
+    let witnesses = args
+        .witness_keys
+        .iter()
+        .map(|k| dossier_tlog::CosignatureVerifier::parse(read_key(k)?.trim()).map_err(|e| anyhow!("--witness-key {k}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(k) = args.witness_quorum {
+        if k == 0 || k > witnesses.len() {
+            anyhow::bail!("--witness-quorum {k}: it must be between 1 and the number of --witness-key given ({})", witnesses.len());
+        }
+    }
+    let trust =
+        dossier_store::Trust { key: &key, trusted: trusted.as_deref(), witnesses: &witnesses, quorum: args.witness_quorum.unwrap_or(0) };
+    let report = dossier_store::verify_trusting(store.as_ref(), &trust, |n| {
         if n % 100_000 == 0 {
             eprint!("\rchecked {n} entries");
         }
@@ -59,6 +82,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(size) = report.trusted_size {
         println!("trusted: the store extends your checkpoint of size {size}");
+    }
+    if let Some((size, by)) = &report.witnessed {
+        println!("witnessed: the store matches the checkpoint of size {size} cosigned by {}", by.join(", "));
     }
     if report.ok() {
         println!(

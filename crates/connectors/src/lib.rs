@@ -6,6 +6,7 @@
 //! * [`documents`]: the document intake (uploads and fetched SBOMs): read, kept, recorded.
 //! * [`fetch`]: a follower that fetches the SBOMs artifact events point at.
 //! * [`publish`]: a follower that publishes what policies emit onto NATS JetStream.
+//! * [`witnessing`]: checkpoints sent to witnesses, their cosignatures kept.
 //!
 //! Architecture invariant: connectors depend on the log and the views, never on the engine or
 //! on HTTP; what they need of the vocabulary comes from `dossier_core::own`.
@@ -14,3 +15,4 @@ pub mod documents;
 pub mod fetch;
 pub mod publish;
 pub mod submit;
+pub mod witnessing;

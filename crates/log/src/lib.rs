@@ -309,7 +309,7 @@ impl EvidenceLog {
         if !saved && !kept {
             self.store.save_checkpoint(&c)?;
             if let Some(dir) = self.publish_dir.get() {
-                if let Err(e) = publish(dir, &c) {
+                if let Err(e) = publish(dir, &c, false) {
                     tracing::error!("publishing checkpoint {} to {}: {e}", c.size, dir.display());
                 }
             }
@@ -320,6 +320,27 @@ impl EvidenceLog {
             }
         }
         Ok(())
+    }
+
+    /// Keeps a checkpoint the log signed, now carrying witnesses' cosignatures, in place of the
+    /// one saved at its size (and republishes it). The note must open with the log's key.
+    pub fn save_cosigned(&self, note: &str) -> Result<StoredCheckpoint, StoreError> {
+        let body = self.signer.verifier().open(note).map_err(|e| StoreError::Corrupt(format!("a cosigned checkpoint: {e}")))?;
+        let cp = Checkpoint::parse(body).map_err(|e| StoreError::Corrupt(format!("a cosigned checkpoint: {e}")))?;
+        let c = StoredCheckpoint { size: cp.size, note: note.to_owned() };
+        self.store.save_checkpoint(&c)?;
+        if let Some((l, saved)) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            if l.size == c.size {
+                *l = c.clone();
+                *saved = true;
+            }
+        }
+        if let Some(dir) = self.publish_dir.get() {
+            if let Err(e) = publish(dir, &c, true) {
+                tracing::error!("publishing checkpoint {} to {}: {e}", c.size, dir.display());
+            }
+        }
+        Ok(c)
     }
 
     /// Also writes every checkpoint saved from now on to `dir` as `<size>.note` (a C2SP signed
@@ -339,10 +360,11 @@ impl EvidenceLog {
     }
 }
 
-/// Writes a checkpoint to `dir/<size>.note`, atomically (a reader never sees half a note).
-fn publish(dir: &Path, c: &StoredCheckpoint) -> std::io::Result<()> {
+/// Writes a checkpoint to `dir/<size>.note`, atomically (a reader never sees half a note),
+/// replacing one already there only when `replace` (the same checkpoint with cosignatures).
+fn publish(dir: &Path, c: &StoredCheckpoint, replace: bool) -> std::io::Result<()> {
     let target = dir.join(format!("{}.note", c.size));
-    if target.exists() {
+    if target.exists() && !replace {
         return Ok(());
     }
     let tmp = dir.join(format!(".{}.note.tmp", c.size));

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use dossier_connectors::fetch::FetchRules;
 use dossier_connectors::publish::BusConfig;
+use dossier_connectors::witnessing::{WitnessConfig, WitnessStatus, Witnessing};
 use dossier_engine::tools::Tools;
 use dossier_engine::{Context, PolicyService};
 use dossier_http::{ApiConfig, AppState};
@@ -55,6 +56,8 @@ pub struct Builder {
     tools: Tools,
     action_workers: usize,
     bus: Option<BusConfig>,
+    witnesses: Vec<WitnessConfig>,
+    witness_quorum: usize,
     max_document: u64,
     fetch: FetchRules,
     exceptions: dossier_exceptions::Rules,
@@ -126,6 +129,14 @@ impl Builder {
         self
     }
 
+    /// Send every saved checkpoint to these witnesses (C2SP tlog-witness) and keep their
+    /// cosignatures with it; `quorum` of them make a checkpoint witnessed (0: all of them).
+    pub fn witnesses(mut self, witnesses: Vec<WitnessConfig>, quorum: usize) -> Builder {
+        self.witness_quorum = if quorum == 0 { witnesses.len() } else { quorum };
+        self.witnesses = witnesses;
+        self
+    }
+
     pub fn max_document(mut self, bytes: u64) -> Builder {
         self.max_document = bytes;
         self
@@ -175,6 +186,7 @@ impl Builder {
         if let Some(bus) = self.bus {
             dossier_connectors::publish::start(log.clone(), bus, self.data.join("nats.cursor"));
         }
+        let witnessing = (!self.witnesses.is_empty()).then(|| Witnessing::new(log.clone(), self.witnesses, self.witness_quorum).start());
         let tools = Arc::new(self.tools);
         let policies = self.policies.map(|dir| {
             dossier_engine::actions::start(
@@ -189,7 +201,7 @@ impl Builder {
         });
         let mut api = self.api;
         api.documents = Some(documents);
-        Ok(Server { log, views, policies, api })
+        Ok(Server { log, views, policies, api, witnessing })
     }
 }
 
@@ -199,6 +211,7 @@ pub struct Server {
     views: Views,
     policies: Option<Arc<PolicyService>>,
     api: ApiConfig,
+    witnessing: Option<Arc<WitnessStatus>>,
 }
 
 impl Server {
@@ -215,6 +228,8 @@ impl Server {
             tools: Tools::default(),
             action_workers: 4,
             bus: None,
+            witnesses: Vec::new(),
+            witness_quorum: 0,
             max_document: DEFAULT_MAX_DOCUMENT,
             fetch: FetchRules::default(),
             exceptions: dossier_exceptions::Rules::default(),
@@ -231,6 +246,11 @@ impl Server {
 
     pub fn policies(&self) -> Option<&Arc<PolicyService>> {
         self.policies.as_ref()
+    }
+
+    /// Where witnessing stands, when witnesses are configured.
+    pub fn witnessing(&self) -> Option<&Arc<WitnessStatus>> {
+        self.witnessing.as_ref()
     }
 
     /// The API and the dashboard, one router.

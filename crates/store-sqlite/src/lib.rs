@@ -424,6 +424,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn checkpoints(&self, below: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT size, note FROM checkpoints WHERE size < ?1 ORDER BY size DESC LIMIT ?2").map_err(backend)?;
+            let rows = stmt
+                .query_map(params![below.min(i64::MAX as u64) as i64, limit as i64], |r| {
+                    Ok(StoredCheckpoint { size: r.get::<_, i64>(0)? as u64, note: r.get(1)? })
+                })
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+    }
+
     fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>> {
         self.with_reader(|conn| {
             let mut stmt = conn

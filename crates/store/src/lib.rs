@@ -21,7 +21,7 @@ mod verify;
 
 pub use commit::GroupCommit;
 pub use query::{parse_time_param, EventQuery, Order, Page, TypePattern, MAX_PAGE};
-pub use verify::{verify, verify_extending, Problem, VerifyReport};
+pub use verify::{verify, verify_extending, verify_trusting, Problem, Trust, VerifyReport};
 
 use dossier_core::{Event, EventKey};
 use dossier_tlog::Hash;
@@ -126,6 +126,10 @@ pub trait Store: Send + Sync + 'static {
     fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<()>;
 
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+
+    /// Kept checkpoints covering fewer than `below` entries, the largest first, at most `limit`
+    /// (to find the newest one witnesses cosigned).
+    fn checkpoints(&self, below: u64, limit: usize) -> Result<Vec<StoredCheckpoint>>;
 
     /// Conflicting retransmissions, newest first.
     fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>>;

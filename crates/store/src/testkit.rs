@@ -882,7 +882,7 @@ pub mod cases {
     }
 
     /// Saved checkpoints are kept as given, and `latest_checkpoint` is the one covering the
-    /// most entries.
+    /// most entries; `checkpoints` lists them largest first.
     pub fn checkpoints_are_kept_and_the_largest_is_the_latest(backend: &dyn Backend) {
         let (store, _) = filled(backend, 20);
         let signer = Signer::generate("test/log").unwrap();
@@ -898,6 +898,16 @@ pub mod cases {
         let note = store.latest_checkpoint().unwrap().unwrap().note;
         assert!(signer.verifier().open(&note).is_ok());
         assert!(note.starts_with("test/log\n20\n"), "{note}");
+        // Listed largest first, below a size; saving at a size again replaces the note (a
+        // checkpoint that witnesses have since cosigned).
+        let sizes = |below, limit| store.checkpoints(below, limit).unwrap().iter().map(|c| c.size).collect::<Vec<_>>();
+        assert_eq!(sizes(u64::MAX, 10), vec![20, 15, 10]);
+        assert_eq!(sizes(20, 10), vec![15, 10]);
+        assert_eq!(sizes(20, 1), vec![15]);
+        assert_eq!(sizes(10, 10), Vec::<u64>::new());
+        let cosigned = StoredCheckpoint { size: 15, note: format!("{}\u{2014} witness AAAA\n", at(15).note) };
+        store.save_checkpoint(&cosigned).unwrap();
+        assert_eq!(store.checkpoints(20, 1).unwrap(), vec![cosigned]);
     }
 
     /// A store nobody tampered with verifies against its newest signed checkpoint, also with

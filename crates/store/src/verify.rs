@@ -2,7 +2,7 @@
 //! hash, the tree against the entries, and the newest signed checkpoint against the tree.
 
 use dossier_core::Event;
-use dossier_tlog::{tree, Checkpoint, Frontier, Hash, Verifier};
+use dossier_tlog::{tree, Checkpoint, CosignatureVerifier, Frontier, Hash, Verifier};
 use std::fmt;
 
 use crate::{EventQuery, Nodes, Result, Store, StoredEvent};
@@ -38,6 +38,12 @@ pub enum Problem {
     TrustedBeyondLog { size: u64, entries: u64 },
     /// The store's first `size` entries do not give the root of the checkpoint the auditor trusts.
     NotAnExtension { size: u64 },
+    /// Witness keys were given and no kept checkpoint carries cosignatures from `quorum` of them.
+    NotWitnessed { quorum: usize, witnesses: usize },
+    /// The newest witnessed checkpoint covers more entries than the store has.
+    WitnessedBeyondLog { size: u64, entries: u64 },
+    /// The store's first `size` entries do not give the root the witnesses cosigned.
+    WitnessedMismatch { size: u64 },
     /// A query index (by type, by artifact) finds another number of entries than the log holds
     /// for that key: deleted index rows hide evidence from every query.
     IndexHides { index: &'static str, key: String, indexed: u64, entries: u64 },
@@ -71,6 +77,18 @@ impl fmt::Display for Problem {
                 f,
                 "the trusted checkpoint covers {size} entries but the store has {entries}: entries were removed after it was signed"
             ),
+            Problem::NotWitnessed { quorum, witnesses } => write!(
+                f,
+                "no checkpoint in the store is cosigned by {quorum} of the {witnesses} witnesses given: nothing independent vouches for this log"
+            ),
+            Problem::WitnessedBeyondLog { size, entries } => write!(
+                f,
+                "witnesses cosigned a checkpoint of {size} entries but the store has {entries}: entries were removed after they were witnessed"
+            ),
+            Problem::WitnessedMismatch { size } => write!(
+                f,
+                "the store's first {size} entries do not give the root the witnesses cosigned at size {size} (history was rewritten)"
+            ),
             Problem::IndexHides { index, key, indexed, entries } => write!(
                 f,
                 "the {index} index finds {indexed} of the {entries} entries for {key:?}: queries would not see the others"
@@ -91,6 +109,9 @@ pub struct VerifyReport {
     pub checkpoint_size: Option<u64>,
     /// The size of the auditor's trusted checkpoint the store was shown to extend.
     pub trusted_size: Option<u64>,
+    /// The newest checkpoint cosigned by a quorum of the witnesses given, that the store
+    /// matches, and the witnesses (`name+key id`) that cosigned it.
+    pub witnessed: Option<(u64, Vec<String>)>,
     pub problems: Vec<Problem>,
 }
 
@@ -121,8 +142,67 @@ pub fn verify(store: &dyn Store, key: &Verifier, progress: impl FnMut(u64)) -> R
 /// [`verify`], and that the store extends `trusted`: a signed checkpoint (C2SP note) an auditor
 /// saved earlier. Its first `size` entries must give its root, whatever the store's own
 /// checkpoints say — a log rewritten and re-signed with the same key fails here.
-pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
+pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>, progress: impl FnMut(u64)) -> Result<VerifyReport> {
+    verify_trusting(store, &Trust { key, trusted, witnesses: &[], quorum: 0 }, progress)
+}
+
+/// What an auditor brings to verification: the log's key, a checkpoint saved earlier, and the
+/// witnesses whose cosignatures count.
+pub struct Trust<'a> {
+    pub key: &'a Verifier,
+    pub trusted: Option<&'a str>,
+    pub witnesses: &'a [CosignatureVerifier],
+    /// How many of `witnesses` must have cosigned (0: all of them).
+    pub quorum: usize,
+}
+
+/// Checkpoints read per page while looking for the newest witnessed one.
+const CHECKPOINT_PAGE: usize = 256;
+
+/// The newest kept checkpoint signed by `key` and cosigned by `quorum` of `witnesses`, with
+/// the fingerprints of those that cosigned it.
+fn newest_witnessed(
+    store: &dyn Store,
+    key: &Verifier,
+    witnesses: &[CosignatureVerifier],
+    quorum: usize,
+) -> Result<Option<(Checkpoint, Vec<String>)>> {
+    let mut below = u64::MAX;
+    loop {
+        let page = store.checkpoints(below, CHECKPOINT_PAGE)?;
+        for c in &page {
+            let Ok(cp) = key.open(&c.note).map_err(|_| ()).and_then(|b| Checkpoint::parse(b).map_err(|_| ())) else { continue };
+            let mut by: Vec<String> = witnesses.iter().filter(|w| w.verify(&c.note).is_ok()).map(|w| w.fingerprint()).collect();
+            by.sort();
+            by.dedup();
+            if by.len() >= quorum {
+                return Ok(Some((cp, by)));
+            }
+        }
+        match page.last() {
+            Some(c) if page.len() == CHECKPOINT_PAGE => below = c.size,
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// [`verify_extending`], and, when witnesses are given, that the store matches the newest
+/// checkpoint a quorum of them cosigned: a witness cosigns only a tree consistent with every
+/// one it cosigned before, so a log rewritten behind its back cannot show a witnessed
+/// checkpoint of the rewrite.
+pub fn verify_trusting(store: &dyn Store, trust: &Trust<'_>, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
+    let (key, trusted) = (trust.key, trust.trusted);
     let mut report = VerifyReport::default();
+    let witnessed = if trust.witnesses.is_empty() {
+        None
+    } else {
+        let quorum = if trust.quorum == 0 { trust.witnesses.len() } else { trust.quorum };
+        let found = newest_witnessed(store, key, trust.witnesses, quorum)?;
+        if found.is_none() {
+            report.problems.push(Problem::NotWitnessed { quorum, witnesses: trust.witnesses.len() });
+        }
+        found
+    };
     let trusted = match trusted.map(|note| {
         key.open(note).map_err(|e| key_changed(note, key, e)).and_then(|b| Checkpoint::parse(b).map_err(|e| e.to_string())).and_then(|cp| {
             if cp.origin == key.name() {
@@ -241,6 +321,7 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
     let mut frontier = Frontier::default();
     let mut root_at_checkpoint = None;
     let mut root_at_trusted = trusted.as_ref().filter(|c| c.size == 0).map(|_| tree::empty_root());
+    let mut root_at_witnessed = witnessed.as_ref().filter(|(c, _)| c.size == 0).map(|_| tree::empty_root());
     while frontier.size() < size {
         let leaves = store.leaves(frontier.size(), SCAN_CHUNK)?;
         if leaves.is_empty() {
@@ -253,6 +334,9 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
             }
             if trusted.as_ref().is_some_and(|c| c.size == frontier.size()) {
                 root_at_trusted = Some(frontier.root());
+            }
+            if witnessed.as_ref().is_some_and(|(c, _)| c.size == frontier.size()) {
+                root_at_witnessed = Some(frontier.root());
             }
         }
     }
@@ -278,6 +362,15 @@ pub fn verify_extending(store: &dyn Store, key: &Verifier, trusted: Option<&str>
             report.problems.push(Problem::NotAnExtension { size: cp.size });
         } else {
             report.trusted_size = Some(cp.size);
+        }
+    }
+    if let Some((cp, by)) = witnessed {
+        if cp.size > size {
+            report.problems.push(Problem::WitnessedBeyondLog { size: cp.size, entries: size });
+        } else if root_at_witnessed != Some(cp.root) {
+            report.problems.push(Problem::WitnessedMismatch { size: cp.size });
+        } else {
+            report.witnessed = Some((cp.size, by));
         }
     }
     Ok(report)

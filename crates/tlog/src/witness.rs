@@ -105,10 +105,18 @@ impl AddCheckpoint {
     }
 }
 
+/// A checkpoint that passed the witness's checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked<'a> {
+    pub checkpoint: Checkpoint,
+    /// The note's text, extension lines included: what a cosignature signs.
+    pub body: &'a str,
+}
+
 /// The checks a witness makes on `request`, in the protocol's order, given the log keys it
 /// trusts and what it last cosigned for the request's origin. Returns the checkpoint to record
 /// and cosign.
-pub fn check(request: &AddCheckpoint, logs: &[Verifier], latest: Option<Latest>) -> Result<Checkpoint, Refusal> {
+pub fn check<'a>(request: &'a AddCheckpoint, logs: &[Verifier], latest: Option<Latest>) -> Result<Checked<'a>, Refusal> {
     let origin = request.checkpoint.split('\n').next().unwrap_or_default();
     let keys: Vec<&Verifier> = logs.iter().filter(|k| k.name() == origin).collect();
     if keys.is_empty() {
@@ -135,17 +143,15 @@ pub fn check(request: &AddCheckpoint, logs: &[Verifier], latest: Option<Latest>)
         if cp.root != known.root && cp.size > 0 {
             return Err(Refusal::Forked { size: cp.size });
         }
-        return Ok(cp);
-    }
-    if request.old == 0 {
+    } else if request.old == 0 {
         if !request.proof.is_empty() {
             return Err(Refusal::Malformed("the consistency proof must be empty when the old size is 0"));
         }
-        return Ok(cp);
+    } else {
+        tree::verify_consistency(request.old, cp.size, &known.root, &cp.root, &request.proof)
+            .map_err(|_| Refusal::Inconsistent { old: request.old, size: cp.size })?;
     }
-    tree::verify_consistency(request.old, cp.size, &known.root, &cp.root, &request.proof)
-        .map_err(|_| Refusal::Inconsistent { old: request.old, size: cp.size })?;
-    Ok(cp)
+    Ok(Checked { checkpoint: cp, body })
 }
 
 /// Reads a `409 Conflict` answer's body (`text/x.tlog.size`): the size the witness last cosigned.
@@ -197,9 +203,9 @@ mod tests {
         let log = Signer::generate("example.com/log").unwrap();
         let keys = [log.verifier()];
         let (t0, t5, t12) = (tree_of(0, None), tree_of(5, None), tree_of(12, None));
-        assert_eq!(check(&request(&log, &t0, &t5), &keys, None).map(|c| c.size), Ok(5));
-        assert_eq!(check(&request(&log, &t5, &t12), &keys, latest(&t5)).map(|c| c.size), Ok(12));
-        assert_eq!(check(&request(&log, &t12, &t12), &keys, latest(&t12)).map(|c| c.size), Ok(12), "the same tree again");
+        assert_eq!(check(&request(&log, &t0, &t5), &keys, None).map(|c| c.checkpoint.size), Ok(5));
+        assert_eq!(check(&request(&log, &t5, &t12), &keys, latest(&t5)).map(|c| c.checkpoint.size), Ok(12));
+        assert_eq!(check(&request(&log, &t12, &t12), &keys, latest(&t12)).map(|c| c.checkpoint.size), Ok(12), "the same tree again");
     }
 
     #[test]
