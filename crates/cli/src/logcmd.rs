@@ -89,9 +89,24 @@ fn open_checkpoint(note: &str, key: &Verifier) -> anyhow::Result<Checkpoint> {
     Ok(cp)
 }
 
-/// Verifies an inclusion proof answer against its signed checkpoint; when `event` is given,
-/// also that the proof's leaf is that event's canonical form.
-pub fn check_inclusion(proof: &Value, event: Option<&Value>, key: &Verifier) -> anyhow::Result<String> {
+/// An entry as the server holds it: the bytes as received and the receipt time, which the
+/// leaf covers together with the canonical form (docs/log-format.md).
+pub struct Entry {
+    pub raw: String,
+    pub received_unix_nanos: i64,
+}
+
+/// Reads entry `seq`'s raw bytes and receipt time from the server.
+pub fn entry(client: &dossier_client::Client, seq: u64, view: &Value) -> anyhow::Result<Entry> {
+    let received = view["received"].as_str().ok_or_else(|| anyhow!("the answer carries no receipt time"))?;
+    let received_unix_nanos =
+        dossier_core::event::parse_timestamp(received).ok_or_else(|| anyhow!("the receipt time {received:?} is not RFC 3339"))?;
+    Ok(Entry { raw: client.get_text(&format!("/api/v1/events/{seq}/raw"))?, received_unix_nanos })
+}
+
+/// Verifies an inclusion proof answer against its signed checkpoint; when `entry` is given,
+/// also that the proof's leaf is that entry: its raw bytes, receipt time and canonical form.
+pub fn check_inclusion(proof: &Value, entry: Option<&Entry>, key: &Verifier) -> anyhow::Result<String> {
     let note = proof["checkpoint"].as_str().ok_or_else(|| anyhow!("the answer carries no signed checkpoint"))?;
     let cp = open_checkpoint(note, key)?;
     let seq = proof["seq"].as_u64().ok_or_else(|| anyhow!("seq is missing"))?;
@@ -100,10 +115,11 @@ pub fn check_inclusion(proof: &Value, event: Option<&Value>, key: &Verifier) -> 
         bail!("the proof is for tree size {size}, the checkpoint for {}", cp.size);
     }
     let leaf = hash(&proof["leaf_hash"], "leaf_hash")?;
-    if let Some(event) = event {
-        let canonical = dossier_core::jcs::canonicalize(event);
-        if tree::leaf_hash(canonical.as_bytes()) != leaf {
-            bail!("the event does not hash to the proven leaf: it is not the logged event");
+    if let Some(entry) = entry {
+        let value: Value = serde_json::from_str(&entry.raw).context("the entry's raw bytes are not JSON")?;
+        let canonical = dossier_core::jcs::canonicalize(&value);
+        if dossier_store::leaf::entry_leaf_hash(entry.received_unix_nanos, entry.raw.as_bytes(), &canonical) != leaf {
+            bail!("the entry (its raw bytes, receipt time and content) does not hash to the proven leaf: it is not the logged entry");
         }
     }
     let hashes = hashes(proof)?;
@@ -128,8 +144,9 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             let client = key.server.client();
             let k = verifier(&client, key.key.as_deref())?;
             let proof = client.get_json("/api/v1/log/proof/inclusion", &[("seq", seq.to_string())])?;
-            let event = client.get_json(&format!("/api/v1/events/{seq}"), &[])?;
-            println!("{}", check_inclusion(&proof, Some(&event["event"]), &k)?);
+            let view = client.get_json(&format!("/api/v1/events/{seq}"), &[])?;
+            let entry = entry(&client, seq, &view)?;
+            println!("{}", check_inclusion(&proof, Some(&entry), &k)?);
         }
         LogCommand::Consistency { old, new, from, key } => {
             let client = key.server.client();

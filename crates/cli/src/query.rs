@@ -193,7 +193,9 @@ pub fn event(args: EventArgs) -> anyhow::Result<ExitCode> {
     }
     if args.proof {
         let key = logcmd::verifier(&client, args.key.as_deref())?;
-        let summary = logcmd::check_inclusion(&answer["proof"], Some(&answer["event"]), &key)?;
+        let seq = answer["seq"].as_u64().ok_or_else(|| anyhow::anyhow!("the answer carries no seq"))?;
+        let entry = logcmd::entry(&client, seq, &answer)?;
+        let summary = logcmd::check_inclusion(&answer["proof"], Some(&entry), &key)?;
         eprintln!("{summary}");
     }
     Ok(ExitCode::SUCCESS)

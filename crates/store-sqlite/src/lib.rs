@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use dossier_core::{Event, EventKey};
 use dossier_store::{
     check_consistency_args, check_inclusion_args, leaf_hash, AppendOutcome, Conflict, EventQuery, Order, Page, Result, Store, StoreError,
-    StoredCheckpoint, StoredEvent,
+    StoredCheckpoint, StoredEvent, LOG_FORMAT,
 };
 use dossier_tlog::{tree, Frontier, Hash, HashSource};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conflicts (
     n            INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
@@ -123,6 +127,31 @@ fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
+/// Records the log format in a new store; refuses a store written in another one, whose
+/// leaves this build would recompute differently (every entry would look modified).
+fn check_format(conn: &Connection, size: u64, path: &Path) -> Result<()> {
+    let found: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'log_format'", [], |r| r.get(0)).optional().map_err(backend)?;
+    let found = match found {
+        Some(f) => f,
+        None if size == 0 => {
+            conn.execute("INSERT INTO meta (key, value) VALUES ('log_format', ?1)", params![LOG_FORMAT.to_string()]).map_err(backend)?;
+            return Ok(());
+        }
+        // Stores written before the format was recorded are format 1 (the leaf covered only the
+        // canonical form).
+        None => "1".to_owned(),
+    };
+    if found != LOG_FORMAT.to_string() {
+        return Err(StoreError::Incompatible(format!(
+            "{} holds a log in format {found}; this Dossier reads and writes format {LOG_FORMAT} (docs/log-format.md): \
+             verify it with the Dossier that wrote it, or start a new data directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -142,6 +171,7 @@ impl SqliteStore {
         )
         .map_err(backend)?;
         let size = tree_size(&conn)?;
+        check_format(&conn, size, path)?;
         let frontier = Frontier::load(&ConnNodes(&conn), size)?;
         Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(Writer { conn, frontier }), readers: Mutex::new(Vec::new()) })
     }
@@ -179,7 +209,6 @@ impl SqliteStore {
             .map_err(backend)?;
         let mut outcomes = Vec::with_capacity(events.len());
         for e in events {
-            let leaf = leaf_hash(e);
             let seq = frontier.size();
             // Insert first and look up only on a clash: one index probe for a new event.
             let inserted = insert
@@ -198,7 +227,7 @@ impl SqliteStore {
             if inserted == 0 {
                 let existing: i64 = find.query_row(params![e.key.source, e.key.id], |r| r.get(0)).map_err(backend)?;
                 let existing = existing as u64;
-                if read_node(tx, 0, existing)? == Some(leaf) {
+                if same_event(tx, existing, e)? {
                     outcomes.push(AppendOutcome::Duplicate { seq: existing });
                 } else {
                     insert_conflict.execute(params![e.key.source, e.key.id, existing as i64, received, e.raw]).map_err(backend)?;
@@ -212,13 +241,25 @@ impl SqliteStore {
             if types_seen.insert(e.event_type.as_str()) {
                 insert_type.execute(params![e.event_type.as_str()]).map_err(backend)?;
             }
-            for (level, idx, hash) in frontier.push(leaf) {
+            for (level, idx, hash) in frontier.push(leaf_hash(e, received)) {
                 insert_node.execute(params![level, idx as i64, &hash[..]]).map_err(backend)?;
             }
             outcomes.push(AppendOutcome::Accepted { seq });
         }
         Ok(outcomes)
     }
+}
+
+/// Whether entry `seq` is `e` again: the same canonical form (a retransmission with other
+/// whitespace or key order is the same event), read from the stored raw bytes.
+fn same_event(tx: &rusqlite::Transaction<'_>, seq: u64, e: &Event) -> Result<bool> {
+    let raw: Vec<u8> = tx
+        .query_row("SELECT raw FROM events WHERE seq = ?1", params![seq as i64], |r| Ok(r.get_ref(0)?.as_bytes()?.to_vec()))
+        .map_err(backend)?;
+    if raw == e.raw {
+        return Ok(true);
+    }
+    Ok(serde_json::from_slice::<serde_json::Value>(&raw).is_ok_and(|v| dossier_core::jcs::canonicalize(&v) == e.canonical))
 }
 
 /// The events matching `q` (of exactly `event_type`, when given), in `q`'s order, at most

@@ -40,8 +40,47 @@ fn an_untouched_copy_verifies() {
 fn verify_names_a_modified_row() {
     assert_eq!(
         problems_after("UPDATE events SET raw = replace(raw, 'ci-bot', 'mallory') WHERE seq = 7"),
-        vec!["entry 7 was modified: its content does not match its leaf hash"]
+        vec!["entry 7 was modified: its content, raw bytes or receipt time do not match its leaf hash"]
     );
+}
+
+/// The leaf covers the bytes `/raw` returns, not only the canonical form: an edit that leaves
+/// the parsed event unchanged — whitespace, or a shadowing duplicate key placed before the real
+/// one — is caught.
+#[test]
+fn verify_names_raw_bytes_edited_without_changing_the_event() {
+    let modified = |seq: u64| vec![format!("entry {seq} was modified: its content, raw bytes or receipt time do not match its leaf hash")];
+    assert_eq!(problems_after("UPDATE events SET raw = CAST(' ' || CAST(raw AS TEXT) AS BLOB) WHERE seq = 4"), modified(4));
+    assert_eq!(
+        problems_after(
+            r#"UPDATE events SET raw = CAST('{"subject":{"id":"innocent"},' || substr(CAST(raw AS TEXT), 2) AS BLOB) WHERE seq = 6"#
+        ),
+        modified(6)
+    );
+}
+
+/// The receipt time is covered by the leaf too.
+#[test]
+fn verify_names_a_changed_receipt_time() {
+    assert_eq!(
+        problems_after("UPDATE events SET received = received + 1 WHERE seq = 9"),
+        vec!["entry 9 was modified: its content, raw bytes or receipt time do not match its leaf hash"]
+    );
+}
+
+/// A store written in another log format is refused on opening, naming both formats, rather
+/// than verified as if every entry had been modified.
+#[test]
+fn a_store_in_another_log_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(filled(dir.path(), 3, &Signer::generate("test/log").unwrap()));
+    let path = dir.path().join("dossier.db");
+    Connection::open(&path).unwrap().execute_batch("UPDATE meta SET value = '1' WHERE key = 'log_format'").unwrap();
+    let err = SqliteStore::open(&path).err().expect("refused").to_string();
+    assert!(err.contains("holds a log in format 1; this Dossier reads and writes format 2 (docs/log-format.md)"), "{err}");
+    // A store from before the format was recorded is format 1 as well.
+    Connection::open(&path).unwrap().execute_batch("DELETE FROM meta").unwrap();
+    assert!(SqliteStore::open(&path).err().expect("refused").to_string().contains("in format 1"));
 }
 
 #[test]
@@ -150,13 +189,13 @@ fn two_handles_on_one_file_append_in_turn_to_one_tree() {
     assert_eq!(a.append(&events[20..], 0).unwrap(), accepted(20..30));
     let mut memory = dossier_tlog::MemoryTree::default();
     for e in &events {
-        memory.push(dossier_store::leaf_hash(e));
+        memory.push(dossier_store::leaf_hash(e, 0));
     }
     for store in [&a, &b] {
         assert_eq!(store.size().unwrap(), 30);
         assert_eq!(store.root(30).unwrap(), memory.root());
         let proof = store.inclusion_proof(15, 30).unwrap();
-        assert_eq!(tree::verify_inclusion(&dossier_store::leaf_hash(&events[15]), 15, 30, &proof, &memory.root()), Ok(()));
+        assert_eq!(tree::verify_inclusion(&dossier_store::leaf_hash(&events[15], 0), 15, 30, &proof, &memory.root()), Ok(()));
     }
 }
 

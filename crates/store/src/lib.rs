@@ -14,12 +14,14 @@
 //! as a test suite.
 
 mod commit;
+pub mod leaf;
 mod query;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod verify;
 
 pub use commit::GroupCommit;
+pub use leaf::{leaf_hash, LOG_FORMAT};
 pub use query::{parse_time_param, EventQuery, Order, Page, TypePattern, MAX_PAGE};
 pub use verify::{verify, verify_extending, verify_trusting, Problem, Trust, VerifyReport};
 
@@ -31,7 +33,8 @@ use dossier_tlog::Hash;
 pub enum AppendOutcome {
     /// Stored as entry `seq`.
     Accepted { seq: u64 },
-    /// The same event (same canonical form) is already entry `seq`; nothing was stored.
+    /// The same event (same canonical form, whatever its whitespace or key order) is already
+    /// entry `seq`; nothing was stored.
     Duplicate { seq: u64 },
     /// A different event already holds this `(source, id)` as entry `seq`. The offered
     /// event was not appended to the log; it was recorded as conflict `conflict`.
@@ -80,6 +83,9 @@ pub enum StoreError {
     OutOfRange(String),
     #[error("the store is shutting down")]
     Closed,
+    /// The store was written by a Dossier with another log format (see `docs/log-format.md`).
+    #[error("{0}")]
+    Incompatible(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -138,11 +144,6 @@ pub trait Store: Send + Sync + 'static {
 /// Now, in nanoseconds since the Unix epoch.
 pub fn now_unix_nanos() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
-}
-
-/// The leaf hash the log gives an event: RFC 6962's leaf hash of its RFC 8785 canonical form.
-pub fn leaf_hash(event: &Event) -> Hash {
-    dossier_tlog::tree::leaf_hash(event.canonical.as_bytes())
 }
 
 /// Adapts a [`Store`] to the tree functions of `dossier-tlog`.

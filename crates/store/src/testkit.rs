@@ -253,7 +253,11 @@ pub mod cases {
     }
 
     fn leaves_of(events: &[Event]) -> Vec<Hash> {
-        events.iter().map(leaf_hash).collect()
+        leaves_at(events, RECEIVED)
+    }
+
+    fn leaves_at(events: &[Event], received: i64) -> Vec<Hash> {
+        events.iter().map(|e| leaf_hash(e, received)).collect()
     }
 
     fn assert_stored(stored: &StoredEvent, seq: u64, e: &Event, received: i64) {
@@ -333,7 +337,7 @@ pub mod cases {
             assert_stored(&store.get(seq as u64).unwrap().unwrap(), seq as u64, e, 1);
         }
         assert!(store.conflicts(10).unwrap().is_empty());
-        assert_eq!(store.leaves(0, 10).unwrap(), leaves_of(&events));
+        assert_eq!(store.leaves(0, 10).unwrap(), leaves_at(&events, 1));
     }
 
     /// A different event under an existing `(source, id)` is a conflict: it does not enter the
@@ -398,7 +402,7 @@ pub mod cases {
         for (seq, e) in e.iter().enumerate() {
             assert_stored(&store.get(seq as u64).unwrap().unwrap(), seq as u64, e, 1);
         }
-        assert_eq!(store.leaves(0, 10).unwrap(), leaves_of(&e));
+        assert_eq!(store.leaves(0, 10).unwrap(), leaves_at(&e, 1));
         let conflicts = store.conflicts(10).unwrap();
         assert_eq!(conflicts.iter().map(|c| (c.conflict, c.existing_seq)).collect::<Vec<_>>(), vec![(1, 0)]);
         assert_eq!(conflicts[0].raw, forged.raw);
@@ -779,7 +783,7 @@ pub mod cases {
         assert!(store.leaves(40, 10).unwrap().is_empty());
         assert!(store.leaves(0, 0).unwrap().is_empty());
         // The leaf hash is RFC 6962's of the canonical form, whatever bytes were received.
-        assert_eq!(leaves[0], tree::leaf_hash(events[0].canonical.as_bytes()));
+        assert_eq!(leaves[0], crate::leaf::entry_leaf_hash(RECEIVED, &events[0].raw, &events[0].canonical));
     }
 
     /// `node(level, index)` is the hash of the complete subtree over leaves

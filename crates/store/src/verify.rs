@@ -1,5 +1,5 @@
-//! Verification of a whole store against its log: every entry's content against its leaf
-//! hash, the tree against the entries, and the newest signed checkpoint against the tree.
+//! Verification of a whole store against its log: every entry's content, raw bytes and receipt
+//! time against its leaf hash, the tree against the entries, and the newest signed checkpoint against the tree.
 
 use dossier_core::Event;
 use dossier_tlog::{tree, Checkpoint, CosignatureVerifier, Frontier, Hash, Verifier};
@@ -12,7 +12,7 @@ use crate::{EventQuery, Nodes, Result, Store, StoredEvent};
 pub enum Problem {
     /// Entries `[from, to)` are missing from the event table.
     Missing { from: u64, to: u64 },
-    /// An entry's content does not hash to the leaf the log holds for it.
+    /// An entry's content, raw bytes or receipt time do not hash to the leaf the log holds for it.
     Modified { seq: u64 },
     /// Entries hold each other's content.
     Reordered { seq: u64, holds_content_of: u64 },
@@ -54,7 +54,7 @@ impl fmt::Display for Problem {
         match self {
             Problem::Missing { from, to } if to - from == 1 => write!(f, "entry {from} is missing (deleted)"),
             Problem::Missing { from, to } => write!(f, "entries {from} to {} are missing (deleted)", to - 1),
-            Problem::Modified { seq } => write!(f, "entry {seq} was modified: its content does not match its leaf hash"),
+            Problem::Modified { seq } => write!(f, "entry {seq} was modified: its content, raw bytes or receipt time do not match its leaf hash"),
             Problem::Reordered { seq, holds_content_of } => {
                 write!(f, "entry {seq} holds the content logged as entry {holds_content_of} (reordered)")
             }
@@ -415,7 +415,8 @@ fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<(Hash, Vec<
         Ok(e) => e,
         Err(e) => {
             problems.push(Problem::Unreadable { seq: row.seq, reason: e.to_string() });
-            return Some((tree::leaf_hash(dossier_core::jcs::canonicalize(&value).as_bytes()), Vec::new()));
+            let canonical = dossier_core::jcs::canonicalize(&value);
+            return Some((crate::leaf::entry_leaf_hash(row.received_unix_nanos, &row.raw, &canonical), Vec::new()));
         }
     };
     let checks: [(&'static str, bool); 6] = [
@@ -431,6 +432,6 @@ fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<(Hash, Vec<
             problems.push(Problem::IndexMismatch { seq: row.seq, field });
         }
     }
-    let leaf = crate::leaf_hash(&event);
+    let leaf = crate::leaf_hash(&event, row.received_unix_nanos);
     Some((leaf, event.artifacts))
 }
