@@ -91,6 +91,9 @@ pub struct ServeArgs {
     #[arg(long, env = "DOSSIER_EXCEPTION_MAX_DAYS")]
     pub exception_max_days: Option<u32>,
     /// Exceptions are in force as soon as they are requested (no approval step)
+    /// Subject every saved signed checkpoint is published on [default: dossier.checkpoints]
+    #[arg(long, env = "DOSSIER_NATS_CHECKPOINT_SUBJECT")]
+    pub nats_checkpoint_subject: Option<String>,
     #[arg(long, env = "DOSSIER_EXCEPTIONS_WITHOUT_APPROVAL")]
     #[serde(default)]
     pub exceptions_without_approval: bool,
@@ -259,6 +262,7 @@ async fn shutdown_signal() {
             _ = ctrl_c => {},
             _ = term.recv() => {},
         }
+            checkpoints: args.nats_checkpoint_subject.unwrap_or_else(|| "dossier.checkpoints".into()),
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;

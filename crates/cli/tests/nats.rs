@@ -25,6 +25,7 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let stream = format!("DOSSIER_TEST_{}_{nanos}", std::process::id());
     let prefix = format!("test{nanos}.events");
+    let checkpoints = format!("test{nanos}.checkpoints");
     let flags = [
         "--policies",
         policies.to_str().unwrap(),
@@ -34,6 +35,9 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
         stream.as_str(),
         "--nats-subject",
         prefix.as_str(),
+        // Subjects are unique per stream: each test run's stream takes its own.
+        "--nats-checkpoint-subject",
+        &checkpoints,
     ];
     let mut server = Server::start_with(&data, &flags);
     let published = json!({
@@ -67,7 +71,61 @@ fn emitted_events_are_published_to_jetstream_once_across_restarts() {
     std::fs::write(data.join("nats.cursor"), "0\n").unwrap();
     let _server = Server::start_with(&data, &flags);
     caught_up(&data.join("nats.cursor"));
-    let messages = rt.block_on(async { js.get_stream(stream.as_str()).await.unwrap().info().await.unwrap().state.messages });
-    assert_eq!(messages, 1, "the repeat was de-duplicated by its Nats-Msg-Id");
+    // The stream also holds the log's checkpoints (on their own subject): count this subject's.
+    let on_subject = rt.block_on(async {
+        let mut s = js.get_stream(stream.as_str()).await.unwrap();
+        let last = s.info().await.unwrap().state.last_sequence;
+        let mut n = 0;
+        for seq in 1..=last {
+            if s.get_raw_message(seq).await.is_ok_and(|m| m.subject.as_str() == subject) {
+                n += 1;
+            }
+        }
+        n
+    });
+    assert_eq!(on_subject, 1, "the repeat was de-duplicated by its Nats-Msg-Id");
+    rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
+}
+
+#[test]
+fn signed_checkpoints_are_published_on_the_bus() {
+    let Ok(url) = std::env::var("DOSSIER_TEST_NATS") else {
+        eprintln!("DOSSIER_TEST_NATS is not set: skipping the NATS test");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let stream = format!("DOSSIER_CP_{}_{nanos}", std::process::id());
+    let subject = format!("test{nanos}.checkpoints");
+    let flags = [
+        "--nats",
+        url.as_str(),
+        "--nats-stream",
+        stream.as_str(),
+        "--nats-subject",
+        &format!("test{nanos}.events"),
+        "--nats-checkpoint-subject",
+        subject.as_str(),
+    ];
+    let server = Server::start_with(&data, &flags);
+    let event = json!({
+        "context": {"specversion": "0.5.1", "id": "c1", "source": "/ci", "type": "dev.cdevents.artifact.published.0.3.0", "timestamp": "2026-12-02T10:00:00Z"},
+        "subject": {"id": "pkg:oci/c@1", "content": {}}
+    });
+    assert_eq!(server.post("application/json", event.to_string().as_bytes()).0, 201);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let js = rt.block_on(async { async_nats::jetstream::new(async_nats::connect(url.as_str()).await.unwrap()) });
+    let key = dossier_tlog::Verifier::parse(std::fs::read_to_string(data.join("log.pub")).unwrap().trim()).unwrap();
+    let on_bus = eventually("the checkpoint of the event on the bus", || {
+        let m = rt.block_on(async {
+            let s = js.get_stream(stream.as_str()).await.ok()?;
+            s.get_last_raw_message_by_subject(subject.as_str()).await.ok()
+        })?;
+        let note = String::from_utf8(m.payload.to_vec()).unwrap();
+        let body = key.open(&note).expect("every published note verifies with the log's key");
+        (dossier_tlog::Checkpoint::parse(body).unwrap().size == 1).then_some(m)
+    });
+    assert_eq!(on_bus.headers.get("dossier-checkpoint-size").map(|v| v.as_str().to_owned()).as_deref(), Some("1"));
     rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
 }

@@ -6,6 +6,9 @@
 //! on only once JetStream acknowledged it, retrying while NATS is away, so nothing is lost; each
 //! message carries `Nats-Msg-Id: <source>#<id>`, so JetStream stores a repeat after a restart
 //! once. Messages are CloudEvents in binary mode: the CDEvent as the payload, `ce-*` headers.
+//!
+//! Signed checkpoints go to the bus too (`dossier.checkpoints`, in the same stream), so that
+//! anyone subscribed keeps the log's history of tree heads — a witness of a simple kind.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,8 @@ use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, HeaderMap};
 use dossier_log::follow::Follower;
 use dossier_log::{Appended, EvidenceLog};
+use dossier_store::StoredCheckpoint;
+use sha2::Digest;
 
 /// Where to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +31,9 @@ pub struct BusConfig {
     pub stream: String,
     /// Subjects are `<subject>.<event type>`.
     pub subject: String,
+    /// Where each checkpoint the log saves (and again once witnesses cosigned it) is published,
+    /// as the signed note: `dossier.checkpoints` by default. The stream captures it too.
+    pub checkpoints: String,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,8 +75,11 @@ impl Publisher {
             let client =
                 options.connect(config.url.as_str()).await.map_err(|source| PublishError::Connect { url: config.url.clone(), source })?;
             let js = jetstream::new(client);
-            let wanted =
-                stream::Config { name: config.stream.clone(), subjects: vec![format!("{}.>", config.subject)], ..Default::default() };
+            let wanted = stream::Config {
+                name: config.stream.clone(),
+                subjects: vec![format!("{}.>", config.subject), config.checkpoints.clone()],
+                ..Default::default()
+            };
             js.get_or_create_stream(wanted)
                 .await
                 .map_err(|e| PublishError::Stream { stream: config.stream.clone(), reason: e.to_string() })?;
@@ -104,12 +115,29 @@ impl Publisher {
         headers.insert("ce-source", e.key.source.as_str());
         headers.insert("ce-type", e.event_type.as_str());
         headers.insert("content-type", "application/json");
+        self.publish_retrying(&subject, headers, e.raw.clone(), &format!("entry {}", a.seq));
+    }
+
+    /// Publishes a signed checkpoint (the C2SP note), retrying until JetStream acknowledges it.
+    /// Its message id names the size and the note's digest: the same note is stored once, the
+    /// note with witnesses' cosignatures added is a new message.
+    fn publish_checkpoint(&mut self, c: &StoredCheckpoint) {
+        let digest = sha2::Sha256::digest(c.note.as_bytes());
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("checkpoint/{}/{}", c.size, hex16(&digest)).as_str());
+        headers.insert("content-type", "text/plain; charset=utf-8");
+        headers.insert("dossier-checkpoint-size", c.size.to_string().as_str());
+        let subject = self.config.checkpoints.clone();
+        self.publish_retrying(&subject, headers, c.note.as_bytes().to_vec(), &format!("checkpoint {}", c.size));
+    }
+
+    fn publish_retrying(&mut self, subject: &str, headers: HeaderMap, payload: Vec<u8>, what: &str) {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.publish_once(&subject, headers.clone(), e.raw.clone()) {
+            match self.publish_once(subject, headers.clone(), payload.clone()) {
                 Ok(()) => return,
                 Err(err) => {
-                    tracing::warn!("publishing entry {} to {subject}: {err}; retrying in {backoff:?}", a.seq);
+                    tracing::warn!("publishing {what} to {subject}: {err}; retrying in {backoff:?}");
                     // Start over: a new connection, and the stream made again if it was lost
                     // (deleted, or JetStream's storage wiped by a restart of NATS).
                     self.js = None;
@@ -121,17 +149,51 @@ impl Publisher {
     }
 }
 
+fn hex16(digest: &[u8]) -> String {
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn runtime(name: &str) -> Option<tokio::runtime::Runtime> {
+    // One worker thread of its own, so the client answers the server's pings and reconnects
+    // between publishes, not only while one is waited for.
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name(format!("{name}-io")).enable_all().build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!("starting the NATS publisher's runtime: {e}");
+            None
+        }
+    }
+}
+
+/// Publishes each checkpoint the log keeps (checked once a second: the newest one, and again
+/// when witnesses' cosignatures were added to it) on `config.checkpoints`, for others to keep.
+pub fn start_checkpoints(log: Arc<EvidenceLog>, config: BusConfig) {
+    let spawned = std::thread::Builder::new().name("dossier-nats-checkpoints".into()).spawn(move || {
+        let Some(runtime) = runtime("dossier-nats-checkpoints") else { return };
+        let mut publisher = Publisher { config, runtime, js: None };
+        let mut last: Option<StoredCheckpoint> = None;
+        loop {
+            match log.store().latest_checkpoint() {
+                Ok(Some(c)) if last.as_ref() != Some(&c) => {
+                    publisher.publish_checkpoint(&c);
+                    last = Some(c);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("reading the newest checkpoint to publish: {e}"),
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("starting the checkpoint publisher: {e}");
+    }
+}
+
 /// Starts publishing what policies emit from now on (and what they emitted since the cursor).
 pub fn start(log: Arc<EvidenceLog>, config: BusConfig, cursor_file: PathBuf) {
     let follower = Follower::new(log, cursor_file);
     let spawned = std::thread::Builder::new().name("dossier-nats".into()).spawn(move || {
-        // One worker thread of its own, so the client answers the server's pings and reconnects
-        // between publishes, not only while one is waited for.
-        let runtime =
-            match tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("dossier-nats-io").enable_all().build() {
-                Ok(r) => r,
-                Err(e) => return tracing::error!("starting the NATS publisher's runtime: {e}"),
-            };
+        let Some(runtime) = runtime("dossier-nats") else { return };
         let mut publisher = Publisher { config, runtime, js: None };
         follower.follow(|a| {
             if dossier_core::own::emitted_by_policy(&a.event.key.source, a.event.event_type.as_str()) {

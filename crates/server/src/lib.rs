@@ -214,6 +214,7 @@ pub struct Server {
     witnessing: Option<Arc<WitnessStatus>>,
 }
 
+            dossier_connectors::publish::start_checkpoints(log.clone(), bus.clone());
 impl Server {
     /// The embedded default in data directory `data`: SQLite, the key beside it, no policies.
     pub fn builder(data: impl AsRef<Path>) -> Builder {
