@@ -83,7 +83,7 @@ async fn upload(State(s): State<AppState>, Query(params): Query<HashMap<String, 
     let mut stager = docs.stager()?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| error(StatusCode::BAD_REQUEST, format!("reading the body: {e}")))?;
+        let chunk = chunk.map_err(crate::body::read_error)?;
         stager.write(&chunk)?;
     }
     let staged = tokio::task::spawn_blocking(move || stager.finish())

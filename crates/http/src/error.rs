@@ -9,17 +9,30 @@ use axum::Json;
 use dossier_store::StoreError;
 use serde_json::json;
 
-/// An error answer: a status and a message saying what is wrong and what is accepted.
+/// An error answer: a status and a message saying what is wrong and what is accepted; when
+/// retrying later may work, after how many seconds (as `Retry-After` and `retry_after`).
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(StatusCode, String, Option<u64>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        match self.2 {
+            None => (self.0, Json(json!({"error": self.1}))).into_response(),
+            Some(secs) => {
+                (self.0, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(json!({"error": self.1, "retry_after": secs})))
+                    .into_response()
+            }
+        }
     }
 }
 
 impl ApiError {
+    /// The same error, saying to retry after `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.2 = Some(secs);
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.0
     }
@@ -30,7 +43,7 @@ impl ApiError {
 }
 
 pub fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
-    ApiError(status, message.into())
+    ApiError(status, message.into(), None)
 }
 
 impl From<StoreError> for ApiError {
@@ -74,28 +87,6 @@ pub fn check_params(params: &HashMap<String, String>, accepted: &[&str]) -> Resu
         }
     }
     Ok(())
-}
-
-/// A body that must be JSON: a state-changing endpoint refuses `text/plain` and form bodies,
-/// which any web page can make a browser send cross-site, with 415.
-pub struct JsonBody(pub axum::body::Bytes);
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let given = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let essence = given.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence != "application/json" && !(essence.starts_with("application/") && essence.ends_with("+json")) {
-            let shown = if given.is_empty() { "none".to_owned() } else { format!("{given:?}") };
-            return Err(error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Content-Type {shown} is not accepted here; send application/json (forms and text/plain are refused: another site could make a browser send them)"),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| error(e.status(), e.body_text()))?;
-        Ok(JsonBody(bytes))
-    }
 }
 
 /// Query parameters read into a type (`#[serde(deny_unknown_fields)]` on it refuses the ones it

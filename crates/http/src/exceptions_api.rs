@@ -18,7 +18,8 @@ use dossier_core::own::{OwnType, EXCEPTIONS_SOURCE as SOURCE};
 use dossier_log::own::{hex, now_nanos, own_event};
 use dossier_views::exceptions::view;
 
-use crate::error::{check_params, error, parse_time, ApiError, ApiResult, JsonBody};
+use crate::body::JsonBody;
+use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

@@ -6,6 +6,7 @@
 //! nothing here is reached by them, and the dashboard does not depend on this crate.
 
 mod actions_api;
+pub mod body;
 mod documents_api;
 pub mod error;
 mod events_api;

@@ -63,8 +63,14 @@ async fn run_replay(
 
 /// PUT a Rego module as policy `name`: refused with its line and message if it does not
 /// compile; otherwise written to the policy directory and active within a second.
-async fn upload_policy(State(s): State<AppState>, Path(name): Path<String>, body: axum::body::Bytes) -> ApiResult {
+async fn upload_policy(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult {
     let service = policy_service(&s)?;
+    let (body, _held) = crate::body::read(&s.bodies, &headers, body, crate::body::SMALL_BODY, crate::body::Encodings::Identity, "").await?;
     let source = std::str::from_utf8(&body).map_err(|_| error(StatusCode::BAD_REQUEST, "a policy is UTF-8 Rego text"))?.to_owned();
     let uploaded = tokio::task::spawn_blocking(move || service.upload(&name, &source))
         .await

@@ -2,6 +2,9 @@
 //! the documents.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use dossier_connectors::submit::Submit;
 use dossier_engine::PolicyService;
@@ -15,6 +18,13 @@ use dossier_views::Views;
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes (documents have their own limit).
     pub max_body: usize,
+    /// Longest the whole of a request body may take to arrive, from the end of its headers;
+    /// past it the request gets 408 (a client trickling bytes holds nothing for long).
+    pub body_timeout: Duration,
+    /// Request body bytes held in memory at once, across all requests; a request waits up to
+    /// `budget_wait` for its share, then gets 503 with Retry-After.
+    pub body_budget: usize,
+    pub budget_wait: Duration,
     pub limits: Limits,
     /// The document directory; without one, document uploads are refused.
     pub documents: Option<Arc<Documents>>,
@@ -22,7 +32,14 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { max_body: 16 * 1024 * 1024, limits: Limits::default(), documents: None }
+        ApiConfig {
+            max_body: 16 * 1024 * 1024,
+            body_timeout: Duration::from_secs(60),
+            body_budget: 64 * 1024 * 1024,
+            budget_wait: Duration::from_secs(5),
+            limits: Limits::default(),
+            documents: None,
+        }
     }
 }
 
@@ -36,12 +53,45 @@ pub struct AppState {
     pub replays: Arc<tokio::sync::Semaphore>,
     pub policies: Option<Arc<PolicyService>>,
     pub documents: Option<Arc<Documents>>,
+    /// The budget of body bytes in memory (`ApiConfig::body_budget`), shared by all requests.
+    pub bodies: Budget,
 }
 
 impl AppState {
     pub fn new(log: Arc<EvidenceLog>, views: Views, config: ApiConfig, policies: Option<Arc<PolicyService>>) -> AppState {
         let documents = config.documents.clone();
         let submit = Submit::new(log.clone(), config.limits.clone());
-        AppState { log, views, submit, config: Arc::new(config), replays: Arc::new(tokio::sync::Semaphore::new(1)), policies, documents }
+        let bodies = Budget::new(config.body_budget, config.budget_wait);
+        AppState {
+            log,
+            views,
+            submit,
+            config: Arc::new(config),
+            replays: Arc::new(tokio::sync::Semaphore::new(1)),
+            policies,
+            documents,
+            bodies,
+        }
+    }
+}
+
+/// The body bytes all requests may hold in memory at once, as semaphore permits (one a byte,
+/// so at most 4 GiB), and how long a request waits for its share.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) total: usize,
+    pub(crate) wait: Duration,
+}
+
+impl Budget {
+    pub fn new(total: usize, wait: Duration) -> Budget {
+        let total = total.min(u32::MAX as usize).min(Semaphore::MAX_PERMITS);
+        Budget { permits: Arc::new(Semaphore::new(total)), total, wait }
+    }
+
+    /// Bytes of the budget not held by any request now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
     }
 }
