@@ -13,9 +13,9 @@
 //! Architecture invariant: this is the only crate that knows every other; nothing depends on it
 //! but the binary.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use dossier_connectors::fetch::FetchRules;
 use dossier_connectors::publish::BusConfig;
@@ -61,6 +61,24 @@ pub struct Builder {
     max_document: u64,
     fetch: FetchRules,
     exceptions: dossier_exceptions::Rules,
+    connections: Connections,
+}
+
+/// Bounds on connections, kept by the accept loop of [`Server::serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    /// Longest a client may take to send a request's headers (the first request's from the
+    /// connection's start, later ones' from the end of the answer before); then the connection
+    /// is closed.
+    pub header_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max: usize,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections { header_timeout: Duration::from_secs(10), max: 1024 }
+    }
 }
 
 /// Largest document accepted by default, in bytes.
@@ -94,6 +112,17 @@ impl Builder {
     /// Also write every saved checkpoint to this directory (`<size>.note`), for others to keep.
     pub fn checkpoint_dir(mut self, dir: Option<PathBuf>) -> Builder {
         self.checkpoint_dir = dir;
+        self
+    }
+
+    /// The bounds on connections, as configured.
+    pub fn connections_config(&self) -> Connections {
+        self.connections
+    }
+
+    /// Bounds on connections: the header timeout, and how many are served at once.
+    pub fn connections(mut self, connections: Connections) -> Builder {
+        self.connections = Connections { max: connections.max.max(1), ..connections };
         self
     }
 
@@ -184,6 +213,7 @@ impl Builder {
             );
         }
         if let Some(bus) = self.bus {
+            dossier_connectors::publish::start_checkpoints(log.clone(), bus.clone());
             dossier_connectors::publish::start(log.clone(), bus, self.data.join("nats.cursor"));
         }
         let witnessing = (!self.witnesses.is_empty()).then(|| Witnessing::new(log.clone(), self.witnesses, self.witness_quorum).start());
@@ -201,7 +231,7 @@ impl Builder {
         });
         let mut api = self.api;
         api.documents = Some(documents);
-        Ok(Server { log, views, policies, api, witnessing })
+        Ok(Server { log, views, policies, api, witnessing, connections: self.connections })
     }
 }
 
@@ -212,9 +242,9 @@ pub struct Server {
     policies: Option<Arc<PolicyService>>,
     api: ApiConfig,
     witnessing: Option<Arc<WitnessStatus>>,
+    connections: Connections,
 }
 
-            dossier_connectors::publish::start_checkpoints(log.clone(), bus.clone());
 impl Server {
     /// The embedded default in data directory `data`: SQLite, the key beside it, no policies.
     pub fn builder(data: impl AsRef<Path>) -> Builder {
@@ -234,6 +264,7 @@ impl Server {
             max_document: DEFAULT_MAX_DOCUMENT,
             fetch: FetchRules::default(),
             exceptions: dossier_exceptions::Rules::default(),
+            connections: Connections::default(),
         }
     }
 
@@ -254,18 +285,22 @@ impl Server {
         self.witnessing.as_ref()
     }
 
-    /// The API and the dashboard, one router.
+    /// The API and the dashboard, one router; every request body must arrive within the API's
+    /// `body_timeout`.
     pub fn router(&self) -> axum::Router {
         let state = AppState::new(self.log.clone(), self.views.clone(), self.api.clone(), self.policies.clone());
         let pages = dossier_dashboard::Pages { log: self.log.clone(), views: self.views.clone(), policies: self.policies.clone() };
-        dossier_http::router(state)
+        let router = dossier_http::router(state)
             .merge(dossier_dashboard::routes(pages))
             .fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::not_found()) })
-            .method_not_allowed_fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::method_not_allowed()) })
+            .method_not_allowed_fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::method_not_allowed()) });
+        dossier_http::body::with_deadline(router, self.api.body_timeout)
     }
 
     /// Serves on `listener` until `shutdown` resolves, then commits what is queued and signs a
     /// final checkpoint. Signed checkpoints are kept every second; exception expiries announced.
+    /// At most `Connections::max` connections are served at once, and a request's headers must
+    /// arrive within `Connections::header_timeout`.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -274,11 +309,68 @@ impl Server {
         let persist = tokio::spawn(dossier_log::persist_checkpoints(self.log.clone()));
         let expiries = tokio::spawn(dossier_engine::expiry::announce_expiries(self.log.clone(), self.views.clone()));
         let app = self.router();
-        let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        accept(listener, app, self.connections, shutdown).await;
         persist.abort();
         expiries.abort();
         let closing = self.log.clone();
         tokio::task::spawn_blocking(move || closing.close()).await.ok();
-        result
+        Ok(())
     }
+}
+
+/// The accept loop: each connection served by hyper with a deadline for request headers, at
+/// most `limits.max` at a time; at `shutdown`, no more are accepted and those open finish the
+/// request they are on.
+///
+/// Past the cap, connections wait rather than being refused: the loop stops accepting until one
+/// closes, so new ones queue in the kernel's listen backlog (and past that their SYNs are
+/// dropped, which clients retry with backoff). Accepting only to refuse would cost as much as
+/// serving a small request, and would tell every client at once to come back, while a wait
+/// spreads them out; an idle or slow connection cannot hold its place for long, since the header
+/// timeout closes it.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Connections,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = shutdown.as_mut() => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, as axum's own loop does.
+                    if !matches!(e.kind(), std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset) {
+                        tracing::warn!("accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = shutdown.as_mut() => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            tower_service::Service::call(&mut app.clone(), req.map(axum::body::Body::new))
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection from {remote}: {e}");
+            }
+            drop(slot);
+        });
+    }
+    graceful.shutdown().await;
 }
