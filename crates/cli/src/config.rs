@@ -4,9 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use dossier_server::{Api, Builder, Server};
+use dossier_server::{Api, Builder, Connections, Server};
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7340";
@@ -47,6 +48,24 @@ pub struct ServeArgs {
     /// Largest request body, in bytes [default: 16777216]
     #[arg(long, env = "DOSSIER_MAX_BODY")]
     pub max_body: Option<usize>,
+    /// Seconds a client may take to send a request's headers (also the longest an idle
+    /// connection is kept) before the connection is closed [default: 10]
+    #[arg(long, env = "DOSSIER_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request body may take to arrive in full before the request gets 408
+    /// [default: 60]
+    #[arg(long, env = "DOSSIER_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+    /// Connections served at once; more wait to be accepted [default: 1024]
+    #[arg(long, env = "DOSSIER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Bytes of request bodies held in memory at once across all requests, at least max_body
+    /// [default: 67108864]
+    #[arg(long, env = "DOSSIER_BODY_BUDGET")]
+    pub body_budget: Option<usize>,
+    /// Seconds a request waits for its share of body_budget before it gets 503 [default: 5]
+    #[arg(long, env = "DOSSIER_BODY_BUDGET_WAIT")]
+    pub body_budget_wait: Option<u64>,
     /// Most events in one request [default: 10000]
     #[arg(long, env = "DOSSIER_MAX_BATCH")]
     pub max_batch: Option<usize>,
@@ -72,6 +91,9 @@ pub struct ServeArgs {
     /// Subject prefix: each event goes to <prefix>.<its type> [default: dossier.events]
     #[arg(long, env = "DOSSIER_NATS_SUBJECT")]
     pub nats_subject: Option<String>,
+    /// Subject every saved signed checkpoint is published on [default: dossier.checkpoints]
+    #[arg(long, env = "DOSSIER_NATS_CHECKPOINT_SUBJECT")]
+    pub nats_checkpoint_subject: Option<String>,
     /// Webhooks and tools run at the same time at most [default: 4]
     #[arg(long, env = "DOSSIER_ACTION_WORKERS")]
     pub action_workers: Option<usize>,
@@ -91,9 +113,6 @@ pub struct ServeArgs {
     #[arg(long, env = "DOSSIER_EXCEPTION_MAX_DAYS")]
     pub exception_max_days: Option<u32>,
     /// Exceptions are in force as soon as they are requested (no approval step)
-    /// Subject every saved signed checkpoint is published on [default: dossier.checkpoints]
-    #[arg(long, env = "DOSSIER_NATS_CHECKPOINT_SUBJECT")]
-    pub nats_checkpoint_subject: Option<String>,
     #[arg(long, env = "DOSSIER_EXCEPTIONS_WITHOUT_APPROVAL")]
     #[serde(default)]
     pub exceptions_without_approval: bool,
@@ -165,6 +184,35 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     if let Some(n) = args.max_batch {
         api.limits.max_batch = n;
     }
+    let seconds = |name: &str, value: Option<u64>| match value {
+        Some(0) => bail!("{name} must be at least 1 second"),
+        Some(n) => Ok(Some(Duration::from_secs(n))),
+        None => Ok(None),
+    };
+    if let Some(d) = seconds("body_timeout", args.body_timeout)? {
+        api.body_timeout = d;
+    }
+    if let Some(d) = seconds("body_budget_wait", args.body_budget_wait)? {
+        api.budget_wait = d;
+    }
+    if let Some(n) = args.body_budget {
+        api.body_budget = n;
+    }
+    if api.body_budget < api.max_body {
+        bail!("body_budget {} is smaller than max_body {}: a body of the largest size could never be read", api.body_budget, api.max_body);
+    }
+    if api.body_budget > u32::MAX as usize {
+        bail!("body_budget {} is over the most it can be, {} bytes", api.body_budget, u32::MAX);
+    }
+    let mut connections = Connections::default();
+    if let Some(d) = seconds("header_timeout", args.header_timeout)? {
+        connections.header_timeout = d;
+    }
+    match args.max_connections {
+        Some(0) => bail!("max_connections must be at least 1"),
+        Some(n) => connections.max = n,
+        None => {}
+    }
     if let Some(n) = args.max_depth {
         if n < 4 {
             bail!("max_depth {n} is too small: a CDEvent nests at least 4 levels");
@@ -197,6 +245,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         .witnesses(witnesses, args.witness_quorum.unwrap_or(0))
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)
+        .connections(connections)
         .log_name(args.log_name)
         .log_key(args.log_key)
         .checkpoint_dir(args.checkpoint_dir)
@@ -213,6 +262,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             url,
             stream: args.nats_stream.unwrap_or_else(|| "DOSSIER".into()),
             subject: args.nats_subject.unwrap_or_else(|| "dossier.events".into()),
+            checkpoints: args.nats_checkpoint_subject.unwrap_or_else(|| "dossier.checkpoints".into()),
         }))
         .tools(tools);
     Ok(Settings { data, listen: args.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")), server })
@@ -262,7 +312,6 @@ async fn shutdown_signal() {
             _ = ctrl_c => {},
             _ = term.recv() => {},
         }
-            checkpoints: args.nats_checkpoint_subject.unwrap_or_else(|| "dossier.checkpoints".into()),
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
@@ -282,6 +331,28 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(s.server.api_config().limits.max_batch, 50);
         assert_eq!(s.server.api_config().max_body, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_bounds_on_slow_and_many_clients_are_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dossier.toml");
+        std::fs::write(&path, "header_timeout = 3\nbody_timeout = 30\nmax_connections = 8\nbody_budget = 33554432\n").unwrap();
+        let s = resolve(ServeArgs { config: Some(path.clone()), body_budget_wait: Some(2), ..Default::default() }).unwrap();
+        let api = s.server.api_config();
+        assert_eq!((api.body_timeout, api.body_budget, api.budget_wait), (Duration::from_secs(30), 32 << 20, Duration::from_secs(2)));
+        assert_eq!(s.server.connections_config(), Connections { header_timeout: Duration::from_secs(3), max: 8 });
+        let s = resolve(ServeArgs::default()).unwrap();
+        let api = s.server.api_config();
+        assert_eq!((api.body_timeout, api.body_budget, api.budget_wait), (Duration::from_secs(60), 64 << 20, Duration::from_secs(5)));
+        assert_eq!(s.server.connections_config(), Connections { header_timeout: Duration::from_secs(10), max: 1024 });
+        let err = resolve(ServeArgs { body_budget: Some(1 << 20), ..Default::default() }).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "body_budget 1048576 is smaller than max_body 16777216: a body of the largest size could never be read"
+        );
+        let err = resolve(ServeArgs { header_timeout: Some(0), ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "header_timeout must be at least 1 second");
     }
 
     #[test]
