@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod documents;
 pub mod ingest;
 pub mod lineage;
+pub mod log;
 pub mod measure;
 pub mod policy;
 
@@ -31,6 +32,8 @@ pub enum BenchCommand {
     Documents(crate::documents::DocumentsArgs),
     /// Dashboard: each page's time with many events stored
     Dashboard(crate::dashboard::DashboardArgs),
+    /// The log: full verification per million entries, and witnessing per checkpoint
+    Log(crate::log::LogArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -40,5 +43,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Policy(args) => crate::policy::run(args),
         BenchCommand::Documents(args) => crate::documents::run(args),
         BenchCommand::Dashboard(args) => crate::dashboard::run(args),
+        BenchCommand::Log(args) => crate::log::run(args),
     }
 }

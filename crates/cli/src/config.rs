@@ -27,6 +27,14 @@ pub struct ServeArgs {
     /// The log's signing key, best kept outside the data directory [default: DATA/log.key]
     #[arg(long, env = "DOSSIER_LOG_KEY")]
     pub log_key: Option<PathBuf>,
+    /// A program that signs checkpoints with a key Dossier never holds (a KMS, an HSM): it
+    /// reads the message on stdin and prints the Ed25519 signature (64 bytes or base64)
+    #[arg(long, env = "DOSSIER_LOG_SIGNER")]
+    pub log_signer: Option<PathBuf>,
+    /// The log's public key for --log-signer (a file: `<name>+<id>+<base64>`, e.g. from
+    /// `dossier log vkey`); its name is the log's origin
+    #[arg(long, env = "DOSSIER_LOG_PUBLIC_KEY")]
+    pub log_public_key: Option<PathBuf>,
     /// Also write every saved signed checkpoint to this directory as <size>.note
     #[arg(long, env = "DOSSIER_CHECKPOINT_DIR")]
     pub checkpoint_dir: Option<PathBuf>,
@@ -241,7 +249,17 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             bail!("witness_quorum {k}: it must be between 1 and the number of witnesses ({})", witnesses.len());
         }
     }
+    let log_signer = match (args.log_signer, args.log_public_key, &args.log_key) {
+        (Some(_), _, Some(_)) => bail!("log_signer and log_key exclude each other: the key is in the signer or in the file"),
+        (Some(program), Some(public_key), None) => {
+            Some(dossier_server::ExternalSigner { program, public_key, timeout: std::time::Duration::from_secs(10) })
+        }
+        (Some(_), None, None) => bail!("log_signer needs log_public_key: the log's public key, to check every signature it makes"),
+        (None, Some(_), _) => bail!("log_public_key is for log_signer; with a key file, the public key is derived from it"),
+        (None, None, _) => None,
+    };
     let server = Server::builder(&data)
+        .log_signer(log_signer)
         .witnesses(witnesses, args.witness_quorum.unwrap_or(0))
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)

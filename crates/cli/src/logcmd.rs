@@ -36,6 +36,37 @@ pub enum LogCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Print the log key (`<name>+<id>+<base64>`) of an Ed25519 public key in PEM, such as a
+    /// KMS or an HSM exports, for `serve --log-signer … --log-public-key`
+    Vkey {
+        /// The log's name (its checkpoints' origin), e.g. dossier.example.com/log
+        #[arg(long)]
+        name: String,
+        /// The public key, PEM (`-----BEGIN PUBLIC KEY-----`, Ed25519)
+        #[arg(long)]
+        pem: std::path::PathBuf,
+    },
+}
+
+/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE, the algorithm
+/// 1.3.101.112, then a 32-byte BIT STRING.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// The 32 bytes of an Ed25519 public key in PEM.
+fn ed25519_from_pem(pem: &str) -> anyhow::Result<[u8; 32]> {
+    let b64: String = pem
+        .lines()
+        .skip_while(|l| l.trim() != "-----BEGIN PUBLIC KEY-----")
+        .skip(1)
+        .take_while(|l| l.trim() != "-----END PUBLIC KEY-----")
+        .map(str::trim)
+        .collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64.as_bytes())
+        .map_err(|_| anyhow!("no base64 public key between BEGIN PUBLIC KEY and END PUBLIC KEY"))?;
+    match der.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
+        Some(key) => key.try_into().map_err(|_| anyhow!("the Ed25519 key is not 32 bytes")),
+        None => bail!("not an Ed25519 public key (RFC 8410 SubjectPublicKeyInfo); Dossier's log signs with Ed25519"),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -129,6 +160,11 @@ pub fn check_inclusion(proof: &Value, entry: Option<&Entry>, key: &Verifier) -> 
 
 pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        LogCommand::Vkey { name, pem } => {
+            let text = std::fs::read_to_string(&pem).with_context(|| format!("reading {}", pem.display()))?;
+            let key = Verifier::from_ed25519(&name, &ed25519_from_pem(&text)?).map_err(|e| anyhow!("{e}"))?;
+            println!("{key}");
+        }
         LogCommand::Key(args) => {
             print!("{}", args.server.client().get_text("/api/v1/log/key")?);
         }

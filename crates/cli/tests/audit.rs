@@ -94,3 +94,47 @@ fn the_key_can_live_outside_the_data_directory_and_checkpoints_are_published_for
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("trusted: the store extends your checkpoint of size 6"), "{out}");
 }
+
+/// The log's key can stay in a KMS or an HSM: `serve --log-signer PROGRAM` asks a program for
+/// each checkpoint's signature (here OpenSSL with an Ed25519 key Dossier never reads), checks it
+/// against `--log-public-key`, and the store verifies with that key. No `log.key` is written.
+#[test]
+fn checkpoints_can_be_signed_by_an_external_signer_holding_the_key() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("openssl is not installed: skipping the external signer test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = (dir.path().join("hsm.pem"), dir.path().join("hsm.pub.pem"));
+    let openssl = |args: &[&str]| assert!(std::process::Command::new("openssl").args(args).status().unwrap().success(), "openssl {args:?}");
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", private.to_str().unwrap()]);
+    openssl(&["pkey", "-in", private.to_str().unwrap(), "-pubout", "-out", public.to_str().unwrap()]);
+    let program = dir.path().join("sign-with-hsm");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nt=$(mktemp)\ncat > \"$t\"\nopenssl pkeyutl -sign -rawin -inkey {} -in \"$t\"\nrc=$?\nrm -f \"$t\"\nexit $rc\n",
+            private.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, vkey, err) = dossier(&["log", "vkey", "--name", "kms.example/log", "--pem", public.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(vkey.starts_with("kms.example/log+"), "{vkey}");
+    let vkey_file = dir.path().join("log.vkey");
+    std::fs::write(&vkey_file, &vkey).unwrap();
+
+    let data = dir.path().join("data");
+    let mut server =
+        Server::start_with(&data, &["--log-signer", program.to_str().unwrap(), "--log-public-key", vkey_file.to_str().unwrap()]);
+    assert_eq!(server.post("application/json", events(0, 5, "ci").to_string().as_bytes()).1["accepted"], 5);
+    let (code, note, err) = dossier(&["log", "checkpoint", "--server", &server.url, "--key", vkey.trim()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(note.starts_with("kms.example/log\n5\n"), "{note}");
+    server.stop();
+    assert!(!data.join("log.key").exists(), "no private key is written");
+    let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--key", vkey.trim()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("checkpoint: size 5, signed by kms.example/log"), "{out}");
+}

@@ -6,6 +6,7 @@
 //! * [`follow`]: at-least-once followers of the log with a persisted cursor.
 //! * [`documents`]: the content-addressed documents that entries point at.
 //! * [`render`]: entries and proofs as the API shows them.
+//! * [`signer`]: who signs checkpoints — the key file, or an external signer (KMS, HSM).
 //!
 //! Architecture invariant: this crate names no store backend and knows nothing of HTTP,
 //! policies or views; views plug in through [`Projection`].
@@ -14,6 +15,7 @@ pub mod documents;
 pub mod follow;
 pub mod own;
 pub mod render;
+pub mod signer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +25,7 @@ use std::time::Duration;
 use dossier_core::Event;
 use dossier_store::{AppendOutcome, GroupCommit, Store, StoreError, StoredCheckpoint, StoredEvent};
 use dossier_tlog::{Checkpoint, Signer, Verifier};
+use signer::NoteSigner;
 use tokio::sync::{broadcast, oneshot};
 
 /// An event as it was appended, for live subscribers.
@@ -109,7 +112,7 @@ pub struct EvidenceLog {
     /// may read from the store without getting ahead of the views.
     applied: Arc<AtomicU64>,
     commit: GroupCommit,
-    signer: Signer,
+    signer: Arc<dyn NoteSigner>,
     feed: broadcast::Sender<Arc<Appended>>,
     /// The newest signed checkpoint, and whether it is saved in the store.
     latest: Mutex<Option<(StoredCheckpoint, bool)>>,
@@ -122,6 +125,20 @@ const KEY_FILE: &str = "log.key";
 /// Reads the log's signing key from the data directory, creating it on first start.
 pub fn load_or_create_key(dir: &Path, name: Option<&str>) -> Result<Signer, LogError> {
     load_or_create_key_at(&dir.join(KEY_FILE), dir, name)
+}
+
+/// The log's public key as the operator gives it for an external signer (`--log-public-key`);
+/// written to `DATA/log.pub` like a key file's.
+pub fn external_key(path: &Path, dir: &Path) -> Result<Verifier, LogError> {
+    let key_err = |reason: String| LogError::Key { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| key_err(e.to_string()))?;
+    let key = Verifier::parse(text.trim()).map_err(|e| key_err(e.to_string()))?;
+    let public = format!("{key}\n");
+    let pub_path = dir.join("log.pub");
+    if std::fs::read_to_string(&pub_path).ok().as_deref() != Some(public.as_str()) {
+        std::fs::write(&pub_path, public).map_err(|e| LogError::Key { path: pub_path.display().to_string(), reason: e.to_string() })?;
+    }
+    Ok(key)
 }
 
 /// Reads the log's signing key from `path` (which may be outside the data directory: whoever
@@ -173,7 +190,12 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 impl EvidenceLog {
     /// Starts the log service over `store`: the writer, with `projections` applied to every
     /// commit. Each projection must already hold the log as it is (built from `store`).
-    pub fn new(store: Arc<dyn Store>, signer: Signer, projections: Vec<Arc<dyn Projection>>) -> Arc<EvidenceLog> {
+    pub fn new(store: Arc<dyn Store>, signer: impl NoteSigner + 'static, projections: Vec<Arc<dyn Projection>>) -> Arc<EvidenceLog> {
+        EvidenceLog::with_signer(store, Arc::new(signer), projections)
+    }
+
+    /// [`EvidenceLog::new`] with a signer chosen at run time (the key file or an external one).
+    pub fn with_signer(store: Arc<dyn Store>, signer: Arc<dyn NoteSigner>, projections: Vec<Arc<dyn Projection>>) -> Arc<EvidenceLog> {
         let (feed, _) = broadcast::channel(4096);
         let sender = feed.clone();
         let taps: Arc<Mutex<Vec<Tap>>> = Arc::default();
@@ -295,8 +317,10 @@ impl EvidenceLog {
             return Ok(c.clone());
         }
         let root = self.store.root(size)?;
-        let body = Checkpoint { origin: self.signer.name().to_owned(), size, root }.body();
-        let c = StoredCheckpoint { size, note: self.signer.sign(&body) };
+        let body = Checkpoint { origin: self.signer.verifier().name().to_owned(), size, root }.body();
+        let note =
+            signer::sign_note(self.signer.as_ref(), &body).map_err(|e| StoreError::Backend(format!("signing checkpoint {size}: {e}")))?;
+        let c = StoredCheckpoint { size, note };
         *latest = Some((c.clone(), false));
         Ok(c)
     }

@@ -24,6 +24,7 @@ use dossier_engine::tools::Tools;
 use dossier_engine::{Context, PolicyService};
 use dossier_http::{ApiConfig, AppState};
 use dossier_log::documents::Documents;
+use dossier_log::signer::{CommandSigner, NoteSigner};
 use dossier_log::{EvidenceLog, LogError};
 use dossier_stores::Location;
 use dossier_views::Views;
@@ -50,6 +51,7 @@ pub struct Builder {
     store: Option<Location>,
     log_name: Option<String>,
     log_key: Option<PathBuf>,
+    log_signer: Option<ExternalSigner>,
     checkpoint_dir: Option<PathBuf>,
     api: ApiConfig,
     policies: Option<PathBuf>,
@@ -81,6 +83,16 @@ impl Default for Connections {
     }
 }
 
+/// An external signer of checkpoints (see [`CommandSigner`]).
+#[derive(Debug, Clone)]
+pub struct ExternalSigner {
+    /// Reads the message on stdin, prints the Ed25519 signature (64 bytes or base64).
+    pub program: PathBuf,
+    /// The log's public key (`<name>+<id>+<base64>`), whose name is the log's origin.
+    pub public_key: PathBuf,
+    pub timeout: Duration,
+}
+
 /// Largest document accepted by default, in bytes.
 pub const DEFAULT_MAX_DOCUMENT: u64 = 256 * 1024 * 1024;
 
@@ -106,6 +118,13 @@ impl Builder {
     /// directory means that whoever can rewrite the database cannot re-sign it.
     pub fn log_key(mut self, path: Option<PathBuf>) -> Builder {
         self.log_key = path;
+        self
+    }
+
+    /// Sign checkpoints with an external signer (a KMS or an HSM behind a program) instead of a
+    /// key file: Dossier then never holds the private key.
+    pub fn log_signer(mut self, signer: Option<ExternalSigner>) -> Builder {
+        self.log_signer = signer;
         self
     }
 
@@ -189,14 +208,18 @@ impl Builder {
         std::fs::create_dir_all(&self.data).map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
         let location = self.store.unwrap_or_else(|| Location::in_data_dir(&self.data));
         let store = dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
-        let signer = match &self.log_key {
-            Some(path) => dossier_log::load_or_create_key_at(path, &self.data, self.log_name.as_deref())?,
-            None => dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?,
+        let signer: Arc<dyn NoteSigner> = match (&self.log_signer, &self.log_key) {
+            (Some(external), _) => {
+                let key = dossier_log::external_key(&external.public_key, &self.data)?;
+                Arc::new(CommandSigner::new(external.program.clone(), key, external.timeout))
+            }
+            (None, Some(path)) => Arc::new(dossier_log::load_or_create_key_at(path, &self.data, self.log_name.as_deref())?),
+            (None, None) => Arc::new(dossier_log::load_or_create_key(&self.data, self.log_name.as_deref())?),
         };
         // Views first, from the log as it is; then the writer, which feeds them every commit.
         let views = Views::load(store.as_ref())?;
         views.exceptions.set_rules(self.exceptions);
-        let log = EvidenceLog::new(store, signer, views.projections());
+        let log = EvidenceLog::with_signer(store, signer, views.projections());
         if let Some(dir) = self.checkpoint_dir {
             log.publish_checkpoints_to(dir.clone()).map_err(|source| LogError::Io { path: dir.display().to_string(), source })?;
         }
@@ -253,6 +276,7 @@ impl Server {
             store: None,
             log_name: None,
             log_key: None,
+            log_signer: None,
             checkpoint_dir: None,
             api: ApiConfig::default(),
             policies: None,

@@ -92,6 +92,11 @@ impl Signer {
         Verifier { name: self.name.clone(), id: key_id(&self.name, &key), key }
     }
 
+    /// The Ed25519 signature of `message` with this key.
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs `text` (which must end with a newline) and returns the signed note.
     pub fn sign(&self, text: &str) -> String {
         debug_assert!(text.ends_with('\n'));
@@ -114,6 +119,26 @@ impl Verifier {
     pub fn parse(text: &str) -> Result<Verifier, NoteError> {
         let (name, id, key) = parse_public(text, ALG_ED25519)?;
         Ok(Verifier { name, id, key })
+    }
+
+    /// The verifier of an Ed25519 public key held elsewhere (a KMS, an HSM) for log `name`.
+    pub fn from_ed25519(name: &str, public: &[u8; 32]) -> Result<Verifier, NoteError> {
+        if !valid_name(name) {
+            return Err(NoteError::BadKey("a key name is non-empty, without spaces or '+'"));
+        }
+        let key = VerifyingKey::from_bytes(public).map_err(|_| NoteError::BadKey("not a valid Ed25519 public key"))?;
+        Ok(Verifier { name: name.to_owned(), id: key_id(name, &key), key })
+    }
+
+    /// The signed note of `text` with `signature`, made elsewhere; refused unless the signature
+    /// verifies with this key (so a signer that answers wrongly is caught before anyone relies
+    /// on the note).
+    pub fn note_with(&self, text: &str, signature: &[u8; 64]) -> Result<String, NoteError> {
+        let sig = Signature::from_bytes(signature);
+        self.key.verify(text.as_bytes(), &sig).map_err(|_| NoteError::BadSignature(self.to_string()))?;
+        let mut blob = self.id.to_vec();
+        blob.extend_from_slice(signature);
+        Ok(format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob)))
     }
 
     pub fn name(&self) -> &str {
@@ -264,6 +289,15 @@ mod tests {
         let v = Verifier::parse(GO_PUBLIC).unwrap();
         let changed = GO_NOTE.replacen("cryptography", "Cryptography", 1);
         assert_eq!(v.open(&changed), Err(NoteError::BadSignature(GO_PUBLIC.into())));
+    }
+
+    #[test]
+    fn a_signature_made_elsewhere_becomes_the_same_note() {
+        let s = Signer::generate("kms.example/log").unwrap();
+        let v = Verifier::from_ed25519("kms.example/log", s.verifier().key.as_bytes()).unwrap();
+        assert_eq!(v.to_string(), s.verifier().to_string());
+        assert_eq!(v.note_with("hello\n", &s.sign_bytes(b"hello\n")), Ok(s.sign("hello\n")));
+        assert_eq!(v.note_with("hello\n", &s.sign_bytes(b"other\n")), Err(NoteError::BadSignature(v.to_string())));
     }
 
     #[test]
