@@ -352,3 +352,60 @@ fn a_key_that_changed_is_named_with_both_fingerprints() {
         )]
     );
 }
+
+/// Every tamper issue 11 reported as passing verification, each on a fresh copy of a store of
+/// 40 signed entries, fails `verify --trusted-checkpoint` with the checkpoint the auditor saved
+/// before it — with the store's own checkpoints deleted, whatever they say.
+#[test]
+fn every_reported_tamper_fails_against_the_auditors_saved_checkpoint() {
+    let cases: [(&str, &str, &str); 8] = [
+        (
+            "checkpoints deleted, entry edited",
+            "DELETE FROM checkpoints; UPDATE events SET raw = replace(raw, 'ci-bot', 'mallory') WHERE seq = 7",
+            "entry 7 was modified",
+        ),
+        (
+            "the newest entries removed with their nodes and checkpoints",
+            "DELETE FROM events WHERE seq >= 30; DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 30; DELETE FROM checkpoints",
+            "the trusted checkpoint covers 40 entries but the store has 30",
+        ),
+        (
+            "a type's index row deleted",
+            "DELETE FROM event_types WHERE type = 'dev.cdevents.pipelinerun.queued.0.3.0'",
+            "the type index finds 0 of the 4 entries",
+        ),
+        ("an artifact's index rows deleted", "DELETE FROM artifact_refs WHERE seq = 5", "the artifact index finds"),
+        ("a receipt time changed", "UPDATE events SET received = received + 1 WHERE seq = 9", "entry 9 was modified"),
+        (
+            "whitespace added to the raw bytes",
+            "UPDATE events SET raw = CAST(' ' || CAST(raw AS TEXT) AS BLOB) WHERE seq = 4",
+            "entry 4 was modified",
+        ),
+        (
+            "a shadowing duplicate key injected into the raw bytes",
+            r#"UPDATE events SET raw = CAST('{"subject":{"id":"innocent"},' || substr(CAST(raw AS TEXT), 2) AS BLOB) WHERE seq = 6"#,
+            "entry 6 was modified",
+        ),
+        (
+            "the tree's nodes and checkpoints deleted",
+            "DELETE FROM nodes; DELETE FROM checkpoints",
+            "the trusted checkpoint covers 40 entries but the store has 0",
+        ),
+    ];
+    for (what, sql, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Signer::generate("test/log").unwrap();
+        let saved = sign(&filled(dir.path(), 40, &signer), &signer).note;
+        let db = dir.path().join("dossier.db");
+        Connection::open(&db).unwrap().execute_batch(sql).unwrap();
+        let report = match SqliteStore::open(&db) {
+            Ok(store) => verify_extending(&store, &signer.verifier(), Some(&saved), |_| {}),
+            Err(e) => Err(e),
+        };
+        let found = match report {
+            Ok(r) => problems(&r),
+            Err(e) => vec![e.to_string()],
+        };
+        assert!(found.iter().any(|p| p.contains(expected)), "{what}: expected {expected:?} among {found:?}");
+    }
+}
