@@ -84,6 +84,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         println!("trusted: the store extends your checkpoint of size {size}");
     }
     if let Some((size, by)) = &report.witnessed {
+        let by: Vec<String> = by
+            .iter()
+            .map(|(w, t)| format!("{w} at {}", dossier_core::event::format_timestamp((*t as i64).saturating_mul(1_000_000_000))))
+            .collect();
         println!("witnessed: the store matches the checkpoint of size {size} cosigned by {}", by.join(", "));
     }
     if report.ok() {

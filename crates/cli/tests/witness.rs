@@ -97,6 +97,36 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
     assert_eq!(published.0, 0, "{}{}", published.1, published.2);
     assert!(published.1.contains("witnessed: the store matches the checkpoint of size 15 cosigned by witness.test/w1+"), "{}", published.1);
 
+    // The auditor takes the witness's own checkpoint (not the store's) and holds a copy of the
+    // store to it: the operator truncated the log back to its witnessed checkpoint of size 10.
+    let from_witness =
+        ureq::get(&format!("{}/latest", witness.url)).query("origin", "witnessed.example/log").call().unwrap().into_string().unwrap();
+    assert!(
+        from_witness.starts_with("witnessed.example/log\n15\n") && from_witness.contains("\u{2014} witness.test/w1 "),
+        "{from_witness}"
+    );
+    let saved = dir.path().join("from-witness.note");
+    std::fs::write(&saved, &from_witness).unwrap();
+    let copy = dir.path().join("truncated");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["dossier.db", "dossier.db-wal", "log.pub"] {
+        if data.join(f).exists() {
+            std::fs::copy(data.join(f), copy.join(f)).unwrap();
+        }
+    }
+    rusqlite::Connection::open(copy.join("dossier.db"))
+        .unwrap()
+        .execute_batch(
+            "DELETE FROM events WHERE seq >= 10; DELETE FROM artifact_refs WHERE seq >= 10; \
+             DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 10; DELETE FROM checkpoints WHERE size > 10",
+        )
+        .unwrap();
+    let (code, out, _) = dossier(&["verify", "--data", copy.to_str().unwrap(), "--witness-key", witness_pub.to_str().unwrap()]);
+    assert_eq!(code, 0, "the store's own witnessed checkpoint of size 10 matches what is left: {out}");
+    let (code, out, _) = dossier(&["verify", "--data", copy.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  the trusted checkpoint covers 15 entries but the store has 10"), "{out}");
+
     // The operator rewrites history into a fresh store holding the log's own key, and asks the
     // same witness to cosign it.
     let forged = dir.path().join("forged");

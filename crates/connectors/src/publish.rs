@@ -80,9 +80,16 @@ impl Publisher {
                 subjects: vec![format!("{}.>", config.subject), config.checkpoints.clone()],
                 ..Default::default()
             };
-            js.get_or_create_stream(wanted)
-                .await
-                .map_err(|e| PublishError::Stream { stream: config.stream.clone(), reason: e.to_string() })?;
+            let stream_err = |e: String| PublishError::Stream { stream: config.stream.clone(), reason: e };
+            let mut stream = js.get_or_create_stream(wanted.clone()).await.map_err(|e| stream_err(e.to_string()))?;
+            // A stream made before it captured every subject Dossier publishes on gets them added.
+            let info = stream.info().await.map_err(|e| stream_err(e.to_string()))?;
+            let missing: Vec<String> = wanted.subjects.iter().filter(|s| !info.config.subjects.contains(s)).cloned().collect();
+            if !missing.is_empty() {
+                let mut updated = info.config.clone();
+                updated.subjects.extend(missing);
+                js.update_stream(updated).await.map_err(|e| stream_err(format!("adding its subjects: {e}")))?;
+            }
             Ok::<_, PublishError>(js)
         })?;
         self.js = Some(js.clone());

@@ -1,7 +1,7 @@
 //! Checkpoints sent to witnesses (C2SP `tlog-witness`), their cosignatures kept with them.
 //!
-//! Once a second, the newest saved checkpoint goes to every configured witness that has not
-//! cosigned it, with a consistency proof from the size that witness last cosigned. A witness
+//! Once a second (and once more when the server stops), the newest saved checkpoint goes to
+//! every configured witness that has not cosigned it, with a consistency proof from the size that witness last cosigned. A witness
 //! that answers `409` says which size it holds; the next request starts there. Cosignatures
 //! that verify with the witness's key are added to the checkpoint in the store (and in the
 //! checkpoint directory); a checkpoint is *witnessed* once `quorum` of them cosigned it.
@@ -88,7 +88,7 @@ struct Peer {
 enum Failed {
     #[error("the witness answered {status}: {body}")]
     Refused { status: u16, body: String },
-    #[error("the witness holds size {witness}, larger than this log's checkpoint ({log}): this log lost or rewrote entries it had shown the witness")]
+    #[error("the witness says it cosigned size {witness}, larger than this log's newest checkpoint ({log}): if so, this log lost or rewrote entries it had shown the witness")]
     Ahead { witness: u64, log: u64 },
     #[error("its answer carries no cosignature that verifies with {0}")]
     NoCosignature(String),
@@ -172,15 +172,18 @@ impl Witnessing {
             };
             match status {
                 200 => {
-                    let lines: String = text.lines().filter(|l| l.starts_with('\u{2014}')).map(|l| format!("{l}\n")).collect();
-                    let note = with_cosignatures(&checkpoint.note, &lines);
-                    peer.config.key.verify(&note).map_err(|_| Failed::NoCosignature(peer.config.key.fingerprint()))?;
+                    // Only this witness's valid cosignatures are kept: nothing else a witness
+                    // sends reaches the stored note.
+                    let lines = peer.config.key.valid_lines(&checkpoint.note, &text);
+                    if lines.is_empty() {
+                        return Err(Failed::NoCosignature(peer.config.key.fingerprint()));
+                    }
                     peer.known = Some(checkpoint.size);
                     return Ok(lines);
                 }
                 409 if content_type == "text/x.tlog.size" => match parse_size(&text) {
                     Some(size) if Some(size) != peer.known => peer.known = Some(size),
-                    _ => return Err(Failed::Refused { status, body: text }),
+                    _ => return Err(Failed::Refused { status, body: text.trim_end().to_owned() }),
                 },
                 _ => return Err(Failed::Refused { status, body: text.trim_end().to_owned() }),
             }
@@ -189,7 +192,7 @@ impl Witnessing {
     }
 
     /// Runs rounds once a second on a thread of its own.
-    pub fn start(self) -> Arc<WitnessStatus> {
+    pub fn start(self: Arc<Self>) -> Arc<WitnessStatus> {
         let status = self.status.clone();
         let spawned = std::thread::Builder::new().name("dossier-witnessing".into()).spawn(move || loop {
             if let Err(e) = self.round() {

@@ -387,13 +387,25 @@ impl EvidenceLog {
 /// Writes a checkpoint to `dir/<size>.note`, atomically (a reader never sees half a note),
 /// replacing one already there only when `replace` (the same checkpoint with cosignatures).
 fn publish(dir: &Path, c: &StoredCheckpoint, replace: bool) -> std::io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let target = dir.join(format!("{}.note", c.size));
     if target.exists() && !replace {
         return Ok(());
     }
-    let tmp = dir.join(format!(".{}.note.tmp", c.size));
+    // A temporary name of its own per write: two writers of one size never mix their bytes.
+    let tmp = dir.join(format!(".{}.{}.{}.note.tmp", c.size, std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed)));
     std::fs::write(&tmp, &c.note)?;
-    std::fs::rename(&tmp, &target)
+    let placed = if replace {
+        std::fs::rename(&tmp, &target)
+    } else {
+        // Never over a note already there (it may carry cosignatures this one lacks).
+        match std::fs::hard_link(&tmp, &target) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    };
+    let _ = std::fs::remove_file(&tmp);
+    placed
 }
 
 /// Keeps a signed checkpoint of the growing tree in the store, once a second at most.

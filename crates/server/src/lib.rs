@@ -239,7 +239,11 @@ impl Builder {
             dossier_connectors::publish::start_checkpoints(log.clone(), bus.clone());
             dossier_connectors::publish::start(log.clone(), bus, self.data.join("nats.cursor"));
         }
-        let witnessing = (!self.witnesses.is_empty()).then(|| Witnessing::new(log.clone(), self.witnesses, self.witness_quorum).start());
+        let witnessing = (!self.witnesses.is_empty()).then(|| {
+            let w = Arc::new(Witnessing::new(log.clone(), self.witnesses, self.witness_quorum));
+            w.clone().start();
+            w
+        });
         let tools = Arc::new(self.tools);
         let policies = self.policies.map(|dir| {
             dossier_engine::actions::start(
@@ -264,7 +268,7 @@ pub struct Server {
     views: Views,
     policies: Option<Arc<PolicyService>>,
     api: ApiConfig,
-    witnessing: Option<Arc<WitnessStatus>>,
+    witnessing: Option<Arc<Witnessing>>,
     connections: Connections,
 }
 
@@ -306,7 +310,7 @@ impl Server {
 
     /// Where witnessing stands, when witnesses are configured.
     pub fn witnessing(&self) -> Option<&Arc<WitnessStatus>> {
-        self.witnessing.as_ref()
+        self.witnessing.as_ref().map(|w| &w.status)
     }
 
     /// The API and the dashboard, one router; every request body must arrive within the API's
@@ -337,7 +341,18 @@ impl Server {
         persist.abort();
         expiries.abort();
         let closing = self.log.clone();
-        tokio::task::spawn_blocking(move || closing.close()).await.ok();
+        let witnessing = self.witnessing.clone();
+        tokio::task::spawn_blocking(move || {
+            closing.close();
+            // The final checkpoint is witnessed too, so that a stopped log is vouched for whole.
+            if let Some(w) = witnessing {
+                if let Err(e) = w.round() {
+                    tracing::warn!("witnessing the final checkpoint: {e}");
+                }
+            }
+        })
+        .await
+        .ok();
         Ok(())
     }
 }

@@ -409,3 +409,43 @@ fn every_reported_tamper_fails_against_the_auditors_saved_checkpoint() {
         assert!(found.iter().any(|p| p.contains(expected)), "{what}: expected {expected:?} among {found:?}");
     }
 }
+
+/// With witness keys, verification holds the store to the newest checkpoint a quorum cosigned,
+/// and entries after it fail: an operator who rolls the store back to an old witnessed
+/// checkpoint and rewrites what follows, re-signing it with the log's key, is caught.
+#[test]
+fn entries_after_the_newest_witnessed_checkpoint_are_not_vouched_for() {
+    use dossier_store::{verify_trusting, StoredCheckpoint, Trust};
+    use dossier_tlog::cosignature::with_cosignatures;
+    use dossier_tlog::{Checkpoint, Cosigner};
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    let (a, b) = (Cosigner::generate("w/a").unwrap(), Cosigner::generate("w/b").unwrap());
+    let store = SqliteStore::open(&dir.path().join("dossier.db")).unwrap();
+    let events = generated(20);
+    store.append(&events[..10], 0).unwrap();
+    let body = Checkpoint { origin: "test/log".into(), size: 10, root: store.root(10).unwrap() }.body();
+    let cosigned = with_cosignatures(&signer.sign(&body), &format!("{}{}", a.cosign(&body, 1_764_668_800), b.cosign(&body, 1_764_668_801)));
+    store.save_checkpoint(&StoredCheckpoint { size: 10, note: cosigned }).unwrap();
+    store.append(&events[10..], 0).unwrap();
+    sign(&store, &signer); // size 20, by the log's key alone
+    let keys = [a.verifier(), b.verifier(), a.verifier()];
+    let verify_with = |quorum: usize| {
+        let report = verify_trusting(&store, &Trust { key: &signer.verifier(), trusted: None, witnesses: &keys, quorum }, |_| {}).unwrap();
+        (problems(&report), report.witnessed.map(|(size, by)| (size, by.len())))
+    };
+    assert_eq!(
+        verify_with(0),
+        (
+            vec!["the newest 10 entries come after the newest checkpoint the witnesses cosigned (size 10): only the log's own key vouches for them, and whoever holds it could have rewritten them; verify again once they are witnessed, or against the witness's own checkpoint (--trusted-checkpoint)".to_owned()],
+            Some((10, 2))
+        ),
+        "a key given twice counts once: the quorum of all is 2"
+    );
+    // Once the newest checkpoint is cosigned too, the store verifies whole.
+    let body = Checkpoint { origin: "test/log".into(), size: 20, root: store.root(20).unwrap() }.body();
+    let note = with_cosignatures(&signer.sign(&body), &a.cosign(&body, 1_764_668_900));
+    store.save_checkpoint(&StoredCheckpoint { size: 20, note }).unwrap();
+    assert_eq!(verify_with(1), (Vec::<String>::new(), Some((20, 1))));
+    assert_eq!(verify_with(2).1, Some((10, 2)), "with a quorum of 2 the newest witnessed is still 10");
+}

@@ -42,6 +42,8 @@ pub enum Problem {
     NotWitnessed { quorum: usize, witnesses: usize },
     /// The newest witnessed checkpoint covers more entries than the store has.
     WitnessedBeyondLog { size: u64, entries: u64 },
+    /// Entries after the newest witnessed checkpoint: only the log's own key vouches for them.
+    Unwitnessed { witnessed: u64, entries: u64 },
     /// The store's first `size` entries do not give the root the witnesses cosigned.
     WitnessedMismatch { size: u64 },
     /// A query index (by type, by artifact) finds another number of entries than the log holds
@@ -85,6 +87,11 @@ impl fmt::Display for Problem {
                 f,
                 "witnesses cosigned a checkpoint of {size} entries but the store has {entries}: entries were removed after they were witnessed"
             ),
+            Problem::Unwitnessed { witnessed, entries } => write!(
+                f,
+                "the newest {} entries come after the newest checkpoint the witnesses cosigned (size {witnessed}): only the log's own key vouches for them, and whoever holds it could have rewritten them; verify again once they are witnessed, or against the witness's own checkpoint (--trusted-checkpoint)",
+                entries - witnessed
+            ),
             Problem::WitnessedMismatch { size } => write!(
                 f,
                 "the store's first {size} entries do not give the root the witnesses cosigned at size {size} (history was rewritten)"
@@ -110,8 +117,9 @@ pub struct VerifyReport {
     /// The size of the auditor's trusted checkpoint the store was shown to extend.
     pub trusted_size: Option<u64>,
     /// The newest checkpoint cosigned by a quorum of the witnesses given, that the store
-    /// matches, and the witnesses (`name+key id`) that cosigned it.
-    pub witnessed: Option<(u64, Vec<String>)>,
+    /// matches, and the witnesses (`name+key id`) that cosigned it with their cosignatures'
+    /// times (seconds since the Epoch).
+    pub witnessed: Option<(u64, Cosigners)>,
     pub problems: Vec<Problem>,
 }
 
@@ -156,6 +164,9 @@ pub struct Trust<'a> {
     pub quorum: usize,
 }
 
+/// The witnesses (`name+key id`) that cosigned a checkpoint, with their cosignatures' times.
+pub type Cosigners = Vec<(String, u64)>;
+
 /// Checkpoints read per page while looking for the newest witnessed one.
 const CHECKPOINT_PAGE: usize = 256;
 
@@ -166,15 +177,16 @@ fn newest_witnessed(
     key: &Verifier,
     witnesses: &[CosignatureVerifier],
     quorum: usize,
-) -> Result<Option<(Checkpoint, Vec<String>)>> {
+) -> Result<Option<(Checkpoint, Cosigners)>> {
     let mut below = u64::MAX;
     loop {
         let page = store.checkpoints(below, CHECKPOINT_PAGE)?;
         for c in &page {
             let Ok(cp) = key.open(&c.note).map_err(|_| ()).and_then(|b| Checkpoint::parse(b).map_err(|_| ())) else { continue };
-            let mut by: Vec<String> = witnesses.iter().filter(|w| w.verify(&c.note).is_ok()).map(|w| w.fingerprint()).collect();
+            let mut by: Vec<(String, u64)> =
+                witnesses.iter().filter_map(|w| w.verify(&c.note).ok().map(|t| (w.fingerprint(), t))).collect();
             by.sort();
-            by.dedup();
+            by.dedup_by(|a, b| a.0 == b.0);
             if by.len() >= quorum {
                 return Ok(Some((cp, by)));
             }
@@ -193,13 +205,20 @@ fn newest_witnessed(
 pub fn verify_trusting(store: &dyn Store, trust: &Trust<'_>, mut progress: impl FnMut(u64)) -> Result<VerifyReport> {
     let (key, trusted) = (trust.key, trust.trusted);
     let mut report = VerifyReport::default();
-    let witnessed = if trust.witnesses.is_empty() {
+    // The same witness given twice is one witness.
+    let mut witnesses: Vec<CosignatureVerifier> = Vec::new();
+    for w in trust.witnesses {
+        if !witnesses.iter().any(|k| k.fingerprint() == w.fingerprint()) {
+            witnesses.push(w.clone());
+        }
+    }
+    let witnessed = if witnesses.is_empty() {
         None
     } else {
-        let quorum = if trust.quorum == 0 { trust.witnesses.len() } else { trust.quorum };
-        let found = newest_witnessed(store, key, trust.witnesses, quorum)?;
+        let quorum = if trust.quorum == 0 { witnesses.len() } else { trust.quorum.min(witnesses.len()) };
+        let found = newest_witnessed(store, key, &witnesses, quorum)?;
         if found.is_none() {
-            report.problems.push(Problem::NotWitnessed { quorum, witnesses: trust.witnesses.len() });
+            report.problems.push(Problem::NotWitnessed { quorum, witnesses: witnesses.len() });
         }
         found
     };
@@ -370,6 +389,9 @@ pub fn verify_trusting(store: &dyn Store, trust: &Trust<'_>, mut progress: impl 
         } else if root_at_witnessed != Some(cp.root) {
             report.problems.push(Problem::WitnessedMismatch { size: cp.size });
         } else {
+            if cp.size < size {
+                report.problems.push(Problem::Unwitnessed { witnessed: cp.size, entries: size });
+            }
             report.witnessed = Some((cp.size, by));
         }
     }

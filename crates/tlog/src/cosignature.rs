@@ -89,25 +89,39 @@ impl CosignatureVerifier {
     }
 
     /// Finds this witness's cosignature on a signed note and verifies it over the note's text;
-    /// returns its timestamp. Lines of other keys are ignored, as the protocol requires.
+    /// returns its timestamp. Lines of other keys are ignored, as the protocol requires, and so
+    /// are lines that do not read: a line someone else added cannot hide a valid cosignature.
+    /// With several lines of this key, any one that verifies will do.
     pub fn verify(&self, note: &str) -> Result<u64, NoteError> {
         let (text, sigs) = note::split_note(note)?;
+        let mut found = false;
         for line in sigs.lines() {
-            let (name, blob) = note::signature_line(line)?;
+            let Ok((name, blob)) = note::signature_line(line) else { continue };
             if name != self.name || blob.len() != 4 + 8 + 64 || blob[..4] != self.id {
                 continue;
             }
+            found = true;
             let timestamp = u64::from_be_bytes(blob[4..12].try_into().expect("8 bytes"));
             if timestamp > i64::MAX as u64 {
-                return Err(NoteError::Malformed("a cosignature's timestamp must not exceed 2^63 - 1"));
+                continue;
             }
-            let sig = Signature::from_slice(&blob[12..]).map_err(|_| NoteError::Malformed("bad signature bytes"))?;
-            return match self.key.verify(message(text, timestamp).as_bytes(), &sig) {
-                Ok(()) => Ok(timestamp),
-                Err(_) => Err(NoteError::BadSignature(self.to_string())),
-            };
+            let Ok(sig) = Signature::from_slice(&blob[12..]) else { continue };
+            if self.key.verify(message(text, timestamp).as_bytes(), &sig).is_ok() {
+                return Ok(timestamp);
+            }
         }
-        Err(NoteError::NoSignature(self.to_string()))
+        Err(if found { NoteError::BadSignature(self.to_string()) } else { NoteError::NoSignature(self.to_string()) })
+    }
+
+    /// The lines of `answer` that are this witness's valid cosignatures of `note`: what a log
+    /// keeps of a witness's answer (nothing else it sent).
+    pub fn valid_lines(&self, note: &str, answer: &str) -> String {
+        answer
+            .lines()
+            .filter(|line| line.starts_with(&format!("\u{2014} {} ", self.name)))
+            .filter(|line| self.verify(&format!("{note}{line}\n")).is_ok())
+            .map(|line| format!("{line}\n"))
+            .collect()
     }
 }
 
@@ -190,6 +204,25 @@ mod tests {
         assert!(crate::Verifier::parse(&w.verifier().to_string()).is_err(), "a cosignature key is not a note key");
         let log = Signer::generate("log").unwrap();
         assert!(CosignatureVerifier::parse(&log.verifier().to_string()).is_err(), "a note key is not a cosignature key");
+    }
+
+    #[test]
+    fn lines_added_by_someone_else_do_not_hide_a_valid_cosignature() {
+        let log = Signer::generate("log").unwrap();
+        let (a, b) = (Cosigner::generate("w/a").unwrap(), Cosigner::generate("w/b").unwrap());
+        let body = "log\n1\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n";
+        let signed = log.sign(body);
+        // Witness a answers with its cosignature, a forged line in b's name and junk.
+        let b_id = hex::decode(b.verifier().fingerprint().rsplit('+').next().unwrap()).unwrap();
+        let forged_blob = [b_id, 9u64.to_be_bytes().to_vec(), vec![0u8; 64]].concat();
+        let forged_b = format!("\u{2014} w/b {}\n", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, forged_blob));
+        let answer = format!("{}{forged_b}\u{2014} junk !!!\n", a.cosign(body, 1));
+        assert_eq!(a.verifier().valid_lines(&signed, &answer), a.cosign(body, 1), "only a's valid line is kept");
+        // Even stored, the bad lines do not stop b's genuine cosignature from counting.
+        let poisoned = with_cosignatures(&signed, &answer);
+        let fixed = with_cosignatures(&poisoned, &b.cosign(body, 2));
+        assert_eq!(b.verifier().verify(&fixed), Ok(2));
+        assert_eq!(a.verifier().verify(&fixed), Ok(1));
     }
 
     #[test]

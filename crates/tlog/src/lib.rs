@@ -16,5 +16,5 @@ pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use cosignature::{CosignatureVerifier, Cosigner};
-pub use note::{signers, NoteError, Signer, Verifier};
+pub use note::{note_text, signers, NoteError, Signer, Verifier};
 pub use tree::{Frontier, Hash, HashSource, MemoryTree, ProofError};

@@ -24,6 +24,11 @@ pub enum NoteError {
     BadSignature(String),
 }
 
+/// A signed note's text, without its signature lines (not verified).
+pub fn note_text(note: &str) -> Result<&str, NoteError> {
+    split_note(note).map(|(text, _)| text)
+}
+
 /// Who signed a note: `<name>+<key id>` of each signature line that reads, whether or not it
 /// verifies (to say which key a note was signed with when it is not the one expected).
 pub fn signers(note: &str) -> Vec<String> {

@@ -118,6 +118,9 @@ pub struct Checked<'a> {
 /// and cosign.
 pub fn check<'a>(request: &'a AddCheckpoint, logs: &[Verifier], latest: Option<Latest>) -> Result<Checked<'a>, Refusal> {
     let origin = request.checkpoint.split('\n').next().unwrap_or_default();
+    if origin.is_empty() {
+        return Err(Refusal::Malformed("the checkpoint has no origin line"));
+    }
     let keys: Vec<&Verifier> = logs.iter().filter(|k| k.name() == origin).collect();
     if keys.is_empty() {
         return Err(Refusal::UnknownLog(origin.to_owned()));
@@ -140,8 +143,11 @@ pub fn check<'a>(request: &'a AddCheckpoint, logs: &[Verifier], latest: Option<L
         return Err(Refusal::WrongOld { old: request.old, latest: known.size });
     }
     if request.old == cp.size {
-        if cp.root != known.root && cp.size > 0 {
+        if cp.root != known.root {
             return Err(Refusal::Forked { size: cp.size });
+        }
+        if !request.proof.is_empty() {
+            return Err(Refusal::Malformed("the consistency proof must be empty when the old size is the checkpoint's"));
         }
     } else if request.old == 0 {
         if !request.proof.is_empty() {

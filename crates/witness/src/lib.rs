@@ -36,7 +36,8 @@ pub enum WitnessError {
 }
 
 /// The checkpoints a witness cosigned, one file per log (named by the SHA-256 of its origin),
-/// each the body of the checkpoint it last cosigned, replaced atomically and fsync'd.
+/// each the signed checkpoint it last cosigned with its cosignature added (a note anyone can
+/// verify), replaced atomically and fsync'd.
 struct StateDir {
     dir: PathBuf,
 }
@@ -50,27 +51,38 @@ impl StateDir {
         WitnessError::State { path: path.display().to_string(), source }
     }
 
-    fn load(&self, origin: &str) -> Result<Option<Latest>, WitnessError> {
+    /// The note last cosigned for `origin`, if any.
+    fn note(&self, origin: &str) -> Result<Option<String>, WitnessError> {
         let path = self.path(origin);
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let cp = Checkpoint::parse(&text).map_err(|e| Self::error(&path, std::io::Error::other(e.to_string())))?;
-                if cp.origin != origin {
-                    return Err(Self::error(&path, std::io::Error::other(format!("holds the log {:?}, not {origin:?}", cp.origin))));
-                }
-                Ok(Some(Latest { size: cp.size, root: cp.root }))
-            }
+            Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Self::error(&path, e)),
         }
     }
 
-    fn save(&self, cp: &Checkpoint) -> Result<(), WitnessError> {
-        let path = self.path(&cp.origin);
+    fn load(&self, origin: &str) -> Result<Option<Latest>, WitnessError> {
+        let path = self.path(origin);
+        match self.note(origin)? {
+            Some(note) => {
+                let bad = |e: String| Self::error(&path, std::io::Error::other(e));
+                let text = dossier_tlog::note_text(&note).map_err(|e| bad(e.to_string()))?;
+                let cp = Checkpoint::parse(text).map_err(|e| bad(e.to_string()))?;
+                if cp.origin != origin {
+                    return Err(Self::error(&path, std::io::Error::other(format!("holds the log {:?}, not {origin:?}", cp.origin))));
+                }
+                Ok(Some(Latest { size: cp.size, root: cp.root }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn save(&self, origin: &str, cosigned: &str) -> Result<(), WitnessError> {
+        let path = self.path(origin);
         let tmp = path.with_extension("tmp");
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(cp.body().as_bytes())?;
+            f.write_all(cosigned.as_bytes())?;
             f.sync_all()?;
             std::fs::rename(&tmp, &path)?;
             std::fs::File::open(&self.dir)?.sync_all()
@@ -84,14 +96,20 @@ pub struct Witness {
     cosigner: Cosigner,
     logs: Vec<Verifier>,
     /// Held across check and save: the protocol requires them to be atomic.
-    state: Mutex<StateDir>,
+    state: Mutex<Cosigned>,
+}
+
+struct Cosigned {
+    dir: StateDir,
+    /// The newest cosignature time given per log: a later cosignature never claims an earlier time.
+    last_time: std::collections::HashMap<String, u64>,
 }
 
 impl Witness {
     /// A witness keeping its state in `dir` (created if missing), cosigning for `logs`.
     pub fn open(cosigner: Cosigner, logs: Vec<Verifier>, dir: &Path) -> Result<Witness, WitnessError> {
         std::fs::create_dir_all(dir).map_err(|e| StateDir::error(dir, e))?;
-        Ok(Witness { cosigner, logs, state: Mutex::new(StateDir { dir: dir.to_owned() }) })
+        Ok(Witness { cosigner, logs, state: Mutex::new(Cosigned { dir: StateDir { dir: dir.to_owned() }, last_time: Default::default() }) })
     }
 
     pub fn cosigner(&self) -> &Cosigner {
@@ -104,7 +122,13 @@ impl Witness {
 
     /// What this witness last cosigned for `origin`.
     pub fn latest(&self, origin: &str) -> Result<Option<Latest>, WitnessError> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).load(origin)
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).dir.load(origin)
+    }
+
+    /// The checkpoint this witness last cosigned for `origin`, with its cosignature: what an
+    /// auditor fetches to hold a log to it (`dossier verify --trusted-checkpoint`).
+    pub fn latest_note(&self, origin: &str) -> Result<Option<String>, WitnessError> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).dir.note(origin)
     }
 
     /// Handles an `add-checkpoint` request body at `now` (seconds since the Epoch): checks it,
@@ -112,8 +136,8 @@ impl Witness {
     pub fn add_checkpoint(&self, body: &str, now: u64) -> Result<String, WitnessError> {
         let request = AddCheckpoint::parse(body)?;
         let origin = request.checkpoint.split('\n').next().unwrap_or_default();
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let latest = if self.logs.iter().any(|k| k.name() == origin) { state.load(origin)? } else { None };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let latest = if self.logs.iter().any(|k| k.name() == origin) { state.dir.load(origin)? } else { None };
         let checked = match witness::check(&request, &self.logs, latest) {
             Ok(c) => c,
             Err(refusal) => {
@@ -123,17 +147,21 @@ impl Witness {
                 return Err(refusal.into());
             }
         };
-        let cp = &checked.checkpoint;
-        if latest != Some(Latest { size: cp.size, root: cp.root }) {
-            state.save(cp)?;
-        }
-        Ok(self.cosigner.cosign(checked.body, now))
+        // Under the lock: a cosignature given after another never claims an earlier time.
+        let time = now.max(state.last_time.get(origin).copied().unwrap_or(0));
+        let line = self.cosigner.cosign(checked.body, time);
+        let cosigned = dossier_tlog::cosignature::with_cosignatures(&request.checkpoint, &line);
+        state.dir.save(origin, &cosigned)?;
+        state.last_time.insert(origin.to_owned(), time);
+        Ok(line)
     }
 
-    /// The HTTP interface: `POST /add-checkpoint`, and `GET /` describing the witness.
+    /// The HTTP interface: `POST /add-checkpoint`, `GET /latest?origin=…` and `GET /`
+    /// describing the witness.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
             .route("/add-checkpoint", post(add_checkpoint))
+            .route("/latest", get(latest))
             .route("/", get(describe))
             .layer(DefaultBodyLimit::max(MAX_REQUEST))
             .with_state(self)
@@ -167,6 +195,25 @@ async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response 
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Origin {
+    origin: String,
+}
+
+/// `GET /latest?origin=<log origin>`: the checkpoint last cosigned for that log, with the
+/// witness's cosignature.
+async fn latest(State(w): State<Arc<Witness>>, axum::extract::Query(Origin { origin }): axum::extract::Query<Origin>) -> Response {
+    match tokio::task::spawn_blocking(move || w.latest_note(&origin).map(|n| (origin, n))).await {
+        Ok(Ok((_, Some(note)))) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response(),
+        Ok(Ok((origin, None))) => (StatusCode::NOT_FOUND, format!("this witness has cosigned nothing for {origin:?}\n")).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "the witness cannot read its state now\n").into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 async fn describe(State(w): State<Arc<Witness>>) -> Response {
     let mut text = format!("witness {}\nkey {}\n", w.cosigner.name(), w.cosigner.verifier());
     for log in &w.logs {
@@ -176,7 +223,8 @@ async fn describe(State(w): State<Arc<Witness>>) -> Response {
 }
 
 /// Reads the witness's private key from `path`, creating it (mode 0600) on first start with
-/// `name` (default `witness.local/<random>`); writes the public key beside it as `<path>.pub`.
+/// `name` (default `witness.local/<random>`); writes the public key beside it, the extension
+/// replaced by `.pub` (`witness.key` → `witness.pub`).
 pub fn load_or_create_key(path: &Path, name: Option<&str>) -> Result<Cosigner, WitnessError> {
     let err = |source: std::io::Error| WitnessError::State { path: path.display().to_string(), source };
     let bad = |e: dossier_tlog::NoteError| err(std::io::Error::other(e.to_string()));
