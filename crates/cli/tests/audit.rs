@@ -138,3 +138,24 @@ fn checkpoints_can_be_signed_by_an_external_signer_holding_the_key() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("checkpoint: size 5, signed by kms.example/log"), "{out}");
 }
+
+/// A live stream open (the dashboard's SSE) does not keep a stopping server from closing its
+/// log: it stops within the grace period and its final checkpoint covers every entry.
+#[test]
+fn a_server_with_a_live_stream_open_stops_and_keeps_its_final_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data);
+    let live = ureq::get(&format!("{}/api/v1/stream", server.url)).call().unwrap();
+    assert_eq!(server.post("application/json", events(0, 7, "ci").to_string().as_bytes()).1["accepted"], 7);
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the server did not stop with a live stream open");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(live);
+    let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("checkpoint: size 7"), "{out}");
+}

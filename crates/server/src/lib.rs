@@ -411,5 +411,12 @@ async fn accept(
             drop(slot);
         });
     }
-    graceful.shutdown().await;
+    // Answers in progress get a while to finish; a live stream (the dashboard's SSE) never
+    // does, and must not keep the log from closing and keeping its final checkpoint.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::info!("connections still open after {SHUTDOWN_GRACE:?} (live streams): closing them");
+    }
 }
+
+/// How long open connections may take to finish once the server is asked to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
