@@ -309,25 +309,51 @@ impl EvidenceLog {
         self.feed.subscribe()
     }
 
-    /// A checkpoint signed over the current tree (signing only when the tree has grown).
+    /// A checkpoint signed over the current tree (signing only when the tree has grown). With a
+    /// remote signer (a KMS), the newest kept checkpoint instead, at most a second behind: a
+    /// reader never waits for, nor pays for, a call to the signer.
     pub fn checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
+        if self.signer.is_remote() {
+            if let Some((c, true)) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                return Ok(c);
+            }
+            if let Some(c) = self.store.latest_checkpoint()? {
+                return Ok(c);
+            }
+        }
+        self.sign_current()
+    }
+
+    /// Signs the current tree if it grew since the last signature.
+    fn sign_current(&self) -> Result<StoredCheckpoint, StoreError> {
         let size = self.store.size()?;
-        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((c, _)) = latest.as_ref().filter(|(c, _)| c.size == size) {
+        if let Some((c, _)) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|(c, _)| c.size == size) {
             return Ok(c.clone());
         }
+        // Signed without the lock held: a slow signer keeps no reader of `latest` waiting.
         let root = self.store.root(size)?;
         let body = Checkpoint { origin: self.signer.verifier().name().to_owned(), size, root }.body();
         let note =
             signer::sign_note(self.signer.as_ref(), &body).map_err(|e| StoreError::Backend(format!("signing checkpoint {size}: {e}")))?;
         let c = StoredCheckpoint { size, note };
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((l, _)) = latest.as_ref() {
+            // Another caller signed meanwhile: the same size (keep theirs, it may be saved), or a
+            // larger one (keep it cached; ours is still a valid checkpoint of `size`).
+            if l.size == size {
+                return Ok(l.clone());
+            }
+            if l.size > size {
+                return Ok(c);
+            }
+        }
         *latest = Some((c.clone(), false));
         Ok(c)
     }
 
     /// Signs the current tree if it grew and keeps the checkpoint in the store.
     pub fn persist_checkpoint(&self) -> Result<(), StoreError> {
-        let c = self.checkpoint()?;
+        let c = self.sign_current()?;
         let saved = self.latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|(l, s)| l.size == c.size && *s);
         let kept = self.store.latest_checkpoint()?.is_some_and(|k| k.size >= c.size);
         if !saved && !kept {

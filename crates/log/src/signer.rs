@@ -18,6 +18,11 @@ pub trait NoteSigner: Send + Sync {
     fn verifier(&self) -> Verifier;
     /// The Ed25519 signature of `message`.
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
+    /// Whether each signature costs a call outside the process (a KMS, an HSM): then only the
+    /// once-a-second checkpoint loop signs, and readers get the newest kept checkpoint.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +80,10 @@ impl NoteSigner for CommandSigner {
         self.key.clone()
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
         let mut child = Command::new(&self.program)
             .stdin(Stdio::piped())
@@ -83,18 +92,29 @@ impl NoteSigner for CommandSigner {
             .spawn()
             .map_err(|e| self.fail(format!("could not start: {e}")))?;
         let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(message).map_err(|e| self.fail(format!("writing the message: {e}")))?;
+        // A program that exits without reading the message is judged by its exit status below.
+        if let Err(e) = stdin.write_all(message) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(self.fail(format!("writing the message: {e}")));
+            }
+        }
         drop(stdin);
         let mut stdout = child.stdout.take().expect("piped").take(MAX_OUTPUT);
         let mut stderr = child.stderr.take().expect("piped").take(MAX_OUTPUT);
-        let out = std::thread::spawn(move || {
+        // Read on threads that report through channels, so that a descendant keeping the pipes
+        // open cannot make the signer wait past its deadline.
+        let (out_tx, out) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let mut buf = Vec::new();
-            stdout.read_to_end(&mut buf).map(|_| buf)
+            let _ = out_tx.send(stdout.read_to_end(&mut buf).map(|_| buf));
         });
-        let err = std::thread::spawn(move || {
+        let (err_tx, err) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let mut buf = Vec::new();
             let _ = stderr.read_to_end(&mut buf);
-            buf
+            let _ = err_tx.send(buf);
         });
         let deadline = Instant::now() + self.timeout;
         let status = loop {
@@ -108,8 +128,12 @@ impl NoteSigner for CommandSigner {
                 None => std::thread::sleep(Duration::from_millis(2)),
             }
         };
-        let out = out.join().map_err(|_| self.fail("reading its output"))?.map_err(|e| self.fail(format!("reading its output: {e}")))?;
-        let err = err.join().unwrap_or_default();
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+        let out = out
+            .recv_timeout(left)
+            .map_err(|_| self.fail("exited, but its output did not end (a process it started holds it open?)"))?
+            .map_err(|e| self.fail(format!("reading its output: {e}")))?;
+        let err = err.recv_timeout(Duration::from_millis(100)).unwrap_or_default();
         if !status.success() {
             return Err(self.fail(format!("{status}: {}", String::from_utf8_lossy(&err).trim())));
         }
@@ -167,5 +191,7 @@ mod tests {
         assert!(run("cat >/dev/null; echo 'no key' >&2; exit 3", 5000).ends_with("exit status: 3: no key"), "{}", run("exit 3", 5000));
         assert!(run("cat >/dev/null; echo hello", 5000).ends_with("printed neither 64 bytes nor their base64"));
         assert!(run("cat >/dev/null; sleep 5", 200).ends_with("did not answer within 200ms; killed"));
+        // One that exits without reading the message is judged by its exit status, not by the pipe.
+        assert!(run("echo 'HSM locked' >&2; exit 4", 5000).ends_with("exit status: 4: HSM locked"));
     }
 }
