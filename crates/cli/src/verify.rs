@@ -30,8 +30,17 @@ pub struct VerifyArgs {
     pub witness_quorum: Option<usize>,
 }
 
+/// A key given as its text or as a file holding it.
 fn read_key(k: &str) -> anyhow::Result<String> {
-    Ok(if std::path::Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_owned() })
+    let path = std::path::Path::new(k);
+    if path.is_file() {
+        return std::fs::read_to_string(path).with_context(|| format!("reading {k}"));
+    }
+    // Key text is `<name>+<id>+<base64>`, without spaces; anything else was meant as a file.
+    if !k.contains('+') || k.contains(char::is_whitespace) {
+        anyhow::bail!("{k}: no such file, and not a key (`<name>+<id>+<base64>`)");
+    }
+    Ok(k.to_owned())
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
