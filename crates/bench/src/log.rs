@@ -127,7 +127,7 @@ fn witnessing(dir: &std::path::Path, checkpoints: usize, per_checkpoint: u64) ->
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/add-checkpoint", listener.local_addr()?);
-    runtime.spawn(dossier_witness::serve(listener, witness));
+    runtime.spawn(dossier_witness::serve(listener, witness, std::future::pending()));
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
 
     let mut tree = MemoryTree::default();

@@ -315,7 +315,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -62,7 +62,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
             witness.logs().iter().map(|l| l.name().to_owned()).collect::<Vec<_>>().join(", "),
             witness.cosigner().verifier()
         );
-        dossier_witness::serve(listener, witness).await?;
+        dossier_witness::serve(listener, witness, crate::config::shutdown_signal()).await;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -13,7 +13,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +25,9 @@ use sha2::{Digest, Sha256};
 /// The largest request a witness reads: a checkpoint with many signatures and 63 proof lines
 /// fit many times over.
 pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// How long a request's body may take to arrive, by default.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessError {
@@ -97,6 +99,7 @@ pub struct Witness {
     logs: Vec<Verifier>,
     /// Held across check and save: the protocol requires them to be atomic.
     state: Mutex<Cosigned>,
+    body_timeout: std::time::Duration,
 }
 
 struct Cosigned {
@@ -109,7 +112,18 @@ impl Witness {
     /// A witness keeping its state in `dir` (created if missing), cosigning for `logs`.
     pub fn open(cosigner: Cosigner, logs: Vec<Verifier>, dir: &Path) -> Result<Witness, WitnessError> {
         std::fs::create_dir_all(dir).map_err(|e| StateDir::error(dir, e))?;
-        Ok(Witness { cosigner, logs, state: Mutex::new(Cosigned { dir: StateDir { dir: dir.to_owned() }, last_time: Default::default() }) })
+        Ok(Witness {
+            cosigner,
+            logs,
+            state: Mutex::new(Cosigned { dir: StateDir { dir: dir.to_owned() }, last_time: Default::default() }),
+            body_timeout: BODY_TIMEOUT,
+        })
+    }
+
+    /// How long a request's body may take to arrive (default [`BODY_TIMEOUT`]).
+    pub fn with_body_timeout(mut self, timeout: std::time::Duration) -> Witness {
+        self.body_timeout = timeout;
+        self
     }
 
     pub fn cosigner(&self) -> &Cosigner {
@@ -168,7 +182,14 @@ impl Witness {
     }
 }
 
-async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response {
+async fn add_checkpoint(State(w): State<Arc<Witness>>, request: axum::extract::Request) -> Response {
+    // The whole request within its deadline and its size: a slow or large sender holds nothing.
+    let deadline = w.body_timeout;
+    let body = match tokio::time::timeout(deadline, axum::body::to_bytes(request.into_body(), MAX_REQUEST)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return (StatusCode::PAYLOAD_TOO_LARGE, format!("a request is at most {MAX_REQUEST} bytes\n")).into_response(),
+        Err(_) => return (StatusCode::REQUEST_TIMEOUT, format!("the request did not arrive within {deadline:?}\n")).into_response(),
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "malformed request: not UTF-8\n").into_response();
     };
@@ -254,9 +275,14 @@ pub fn load_or_create_key(path: &Path, name: Option<&str>) -> Result<Cosigner, W
     Ok(cosigner)
 }
 
-/// Serves the witness on `listener` until the future is dropped or the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, witness: Arc<Witness>) -> std::io::Result<()> {
-    axum::serve(listener, witness.router()).await
+/// Serves the witness on `listener` until `shutdown` resolves, under the same bounds as the
+/// server: at most 1024 connections, 10 s for a request's headers, 10 s for its body.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    witness: Arc<Witness>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    dossier_net::serve(listener, witness.router(), dossier_net::Connections::default(), shutdown).await
 }
 
 #[cfg(test)]
