@@ -92,6 +92,11 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
         let note = checkpoint(&server);
         (note.contains("\n15\n") && note.contains("\u{2014} witness.test/w1 ")).then_some(())
     });
+    let metrics = eventually("witnessing in the metrics", || {
+        let m = ureq::get(&format!("{}/metrics", server.url)).call().unwrap().into_string().unwrap();
+        m.contains("\ndossier_witnessed_size 15\n").then_some(m)
+    });
+    assert!(metrics.contains("\ndossier_witness_quorum 1\n"), "{metrics}");
     server.stop();
     let published = dossier(&["verify", "--data", data.to_str().unwrap(), "--witness-key", witness_pub.to_str().unwrap()]);
     assert_eq!(published.0, 0, "{}{}", published.1, published.2);

@@ -43,8 +43,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Prometheus text exposition: the log's size, and the stored rows that could not be read back
-/// (each also logged; `dossier verify` names them).
+/// Prometheus text exposition: the log's size, the stored rows that could not be read back
+/// (each also logged; `dossier verify` names them) and, with witnesses, where witnessing stands.
 async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let log = s.log.clone();
@@ -59,6 +59,17 @@ async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> axu
         "# HELP dossier_unreadable_rows_total Stored rows that could not be read back as events since the start.\n# TYPE dossier_unreadable_rows_total counter\ndossier_unreadable_rows_total {}\n",
         dossier_log::unreadable_rows()
     ));
+    if let Some(w) = &s.config.witnessing {
+        use std::sync::atomic::Ordering::Relaxed;
+        text.push_str(&format!(
+            "# HELP dossier_witnessed_size The largest checkpoint cosigned by the witness quorum (0: none yet).\n# TYPE dossier_witnessed_size gauge\ndossier_witnessed_size {}\n\
+             # HELP dossier_witness_quorum Cosignatures that make a checkpoint witnessed.\n# TYPE dossier_witness_quorum gauge\ndossier_witness_quorum {}\n\
+             # HELP dossier_witness_failures_total Requests to witnesses that gave no cosignature.\n# TYPE dossier_witness_failures_total counter\ndossier_witness_failures_total {}\n",
+            w.witnessed_size.load(Relaxed),
+            w.quorum.load(Relaxed),
+            w.failures.load(Relaxed)
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

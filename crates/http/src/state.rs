@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// The document directory; without one, document uploads are refused.
     pub documents: Option<Arc<Documents>>,
+    /// Where witnessing stands, when witnesses are configured (for `/metrics`).
+    pub witnessing: Option<Arc<dossier_connectors::witnessing::WitnessStatus>>,
 }
 
 impl Default for ApiConfig {
@@ -39,6 +41,7 @@ impl Default for ApiConfig {
             budget_wait: Duration::from_secs(5),
             limits: Limits::default(),
             documents: None,
+            witnessing: None,
         }
     }
 }

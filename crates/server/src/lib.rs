@@ -242,6 +242,7 @@ impl Builder {
         });
         let mut api = self.api;
         api.documents = Some(documents);
+        api.witnessing = witnessing.as_ref().map(|w| w.status.clone());
         Ok(Server { log, views, policies, api, witnessing, connections: self.connections })
     }
 }
