@@ -94,5 +94,5 @@ fn verify_names_the_row_modified_behind_dossiers_back() {
     drop(conn);
     let (code, out, _) = dossier(&["verify", "--data", data]);
     assert_eq!(code, 1);
-    assert!(out.contains("FAIL  entry 17 was modified: its content does not match its leaf hash"), "{out}");
+    assert!(out.contains("FAIL  entry 17 was modified: its content, raw bytes or receipt time do not match its leaf hash"), "{out}");
 }
