@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// Largest request body, in bytes [default: 16777216]
     #[arg(long, env = "DOSSIER_MAX_BODY")]
     pub max_body: Option<usize>,
+    /// Live streams (Server-Sent Events) open at once; one more gets 503 [default: 256]
+    #[arg(long, env = "DOSSIER_MAX_STREAMS")]
+    pub max_streams: Option<usize>,
     /// Seconds a client may take to send a request's headers (also the longest an idle
     /// connection is kept) before the connection is closed [default: 10]
     #[arg(long, env = "DOSSIER_HEADER_TIMEOUT")]
@@ -188,6 +191,11 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     let mut api = Api::default();
     if let Some(n) = args.max_body {
         api.max_body = n;
+    }
+    match args.max_streams {
+        Some(0) => bail!("max_streams must be at least 1"),
+        Some(n) => api.max_streams = n,
+        None => {}
     }
     if let Some(n) = args.max_batch {
         api.limits.max_batch = n;

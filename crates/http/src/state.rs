@@ -28,6 +28,9 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// The document directory; without one, document uploads are refused.
     pub documents: Option<Arc<Documents>>,
+    /// Live streams (Server-Sent Events) open at once; one more gets 503. Each holds a
+    /// connection for as long as it is open, so they must not fill the connection cap.
+    pub max_streams: usize,
     /// Where witnessing stands, when witnesses are configured (for `/metrics`).
     pub witnessing: Option<Arc<dossier_connectors::witnessing::WitnessStatus>>,
 }
@@ -41,6 +44,7 @@ impl Default for ApiConfig {
             budget_wait: Duration::from_secs(5),
             limits: Limits::default(),
             documents: None,
+            max_streams: 256,
             witnessing: None,
         }
     }
@@ -58,6 +62,8 @@ pub struct AppState {
     pub documents: Option<Arc<Documents>>,
     /// The budget of body bytes in memory (`ApiConfig::body_budget`), shared by all requests.
     pub bodies: Budget,
+    /// One permit per live stream open (`ApiConfig::max_streams`).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -65,6 +71,7 @@ impl AppState {
         let documents = config.documents.clone();
         let submit = Submit::new(log.clone(), config.limits.clone());
         let bodies = Budget::new(config.body_budget, config.budget_wait);
+        let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         AppState {
             log,
             views,
@@ -74,6 +81,7 @@ impl AppState {
             policies,
             documents,
             bodies,
+            streams,
         }
     }
 }

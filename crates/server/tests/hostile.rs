@@ -241,3 +241,47 @@ fn a_gzip_body_is_inflated_and_a_bomb_is_refused_at_the_limit() {
         )
     );
 }
+
+/// A live stream holds its connection for as long as it is open: past `max_streams` of them a
+/// new one gets 503 with Retry-After (so streams cannot fill the connection cap), and one closed
+/// gives its place back.
+#[test]
+fn live_streams_past_their_cap_get_503_and_a_closed_one_frees_its_place() {
+    let api = Api { max_streams: 2, ..Api::default() };
+    let (_runtime, addr, _dir) = start(api, Connections::default());
+    let open = |path: &str| {
+        let mut s = connect(addr);
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes()).unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).unwrap();
+        (s, String::from_utf8_lossy(&head[9..12]).into_owned())
+    };
+    let (first, status) = open("/api/v1/stream");
+    assert_eq!(status, "200");
+    let (_second, status) = open("/api/v1/impact/stream");
+    assert_eq!(status, "200");
+    let mut third = connect(addr);
+    third.write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let (status, headers, body) = answer(third);
+    assert_eq!(status, 503);
+    assert!(headers.contains(&("retry-after".to_owned(), "5".to_owned())), "{headers:?}");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "2 live streams are open, the most this server keeps; retry later, or poll /api/v1/events");
+    drop(first);
+    // The server notices the closed stream at its next write (a keep-alive comes every 15 s, an
+    // event at once): send one.
+    let mut post = connect(addr);
+    let e = event("wake");
+    post.write_all(post_head("/api/v1/events", e.len(), "").as_bytes()).unwrap();
+    post.write_all(&e).unwrap();
+    assert_eq!(answer(post).0, 201);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_s, status) = open("/api/v1/stream");
+        if status == "200" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the closed stream's place was not given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
