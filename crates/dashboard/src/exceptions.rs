@@ -42,7 +42,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             ),
             _ => String::new(),
         };
-        let ticket = e.ticket.as_deref().map(|t| format!(r#" <a href="{0}">{0}</a>"#, esc(t))).unwrap_or_default();
+        let ticket = e.ticket.as_deref().map(ticket_link).unwrap_or_default();
         rows.push(vec![
             format!(r#"<span id="{0}" class="mono">{0}</span>"#, esc(&e.id)),
             badge("st", &state),
@@ -88,4 +88,29 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         )
     );
     Ok(Html(html::page("Exceptions", "/ui/exceptions", &body)))
+}
+
+/// A ticket as a link when it is an http(s) URL, else as text: a ticket in the log from before
+/// requests were checked must not become a `javascript:` link.
+fn ticket_link(ticket: &str) -> String {
+    if dossier_exceptions::is_web_link(ticket) {
+        format!(r#" <a href="{0}" rel="noopener noreferrer">{0}</a>"#, esc(ticket))
+    } else {
+        format!(" {}", esc(ticket))
+    }
+}
+
+#[cfg(test)]
+mod ticket_tests {
+    use super::ticket_link;
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert_eq!(
+            ticket_link("https://tracker.example.com/SEC-42"),
+            r#" <a href="https://tracker.example.com/SEC-42" rel="noopener noreferrer">https://tracker.example.com/SEC-42</a>"#
+        );
+        assert_eq!(ticket_link("javascript:alert(document.domain)"), " javascript:alert(document.domain)");
+        assert!(!ticket_link("data:text/html,<script>alert(1)</script>").contains("<a"));
+    }
 }

@@ -194,6 +194,12 @@ fn check_id(id: &str) -> Result<(), ExceptionError> {
     }
 }
 
+/// Whether `text` is an absolute `http` or `https` URL with a host: the only links a ticket may
+/// be (a `javascript:` or `data:` one would run in whoever clicks it on the dashboard).
+pub fn is_web_link(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
 impl Rules {
     /// Checks a request made at `now`; returns its expiry in nanoseconds.
     pub fn check_request(&self, r: &Request, now: i64) -> Result<i64, ExceptionError> {
@@ -224,6 +230,14 @@ impl Rules {
         }
         if r.requester.trim().is_empty() {
             return Err(invalid("requester", "name who asks for the exception"));
+        }
+        if let Some(ticket) = &r.ticket {
+            if !is_web_link(ticket) {
+                return Err(invalid(
+                    "ticket",
+                    format!("{ticket:?} is not an http(s) URL; give the ticket's web address, e.g. https://tracker.example.com/SEC-42"),
+                ));
+            }
         }
         let expires = parse_timestamp(&r.expires)
             .ok_or_else(|| invalid("expires", format!("{:?} is not an RFC 3339 date-time, e.g. 2026-12-31T00:00:00Z", r.expires)))?;

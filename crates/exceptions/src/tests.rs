@@ -57,6 +57,30 @@ fn a_request_is_refused_with_the_field_and_what_is_accepted() {
     assert!(rules.check_request(&r, T0).unwrap_err().to_string().starts_with("id: \"no spaces\" is not an id"));
 }
 
+/// A ticket is shown as a link on the dashboard: only a web address is accepted, so a stored
+/// `javascript:` link cannot run in an approver's browser.
+#[test]
+fn a_ticket_must_be_an_http_or_https_url() {
+    let rules = Rules::default();
+    for bad in
+        ["javascript:alert(document.domain)", "JAVASCRIPT:alert(1)", "data:text/html,<script>alert(1)</script>", "SEC-42", "https://"]
+    {
+        let mut r = request(T0 + DAY);
+        r.ticket = Some(bad.into());
+        assert_eq!(
+            rules.check_request(&r, T0).unwrap_err(),
+            invalid(
+                "ticket",
+                format!("{bad:?} is not an http(s) URL; give the ticket's web address, e.g. https://tracker.example.com/SEC-42")
+            ),
+            "{bad}"
+        );
+    }
+    let mut r = request(T0 + DAY);
+    r.ticket = Some("http://tracker.internal:8080/browse/SEC-42".into());
+    assert_eq!(rules.check_request(&r, T0), Ok(T0 + DAY));
+}
+
 #[test]
 fn an_exception_is_in_force_from_its_approval_to_its_expiry_or_revocation_exactly() {
     let rules = Rules::default();
