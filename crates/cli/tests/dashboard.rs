@@ -158,6 +158,23 @@ fn an_empty_dossier_says_what_to_do_next() {
     assert!(exceptions.contains("No exception yet. Request one above"));
 }
 
+/// Every page forbids inline script and anything from elsewhere (markup that slipped into a page
+/// could not run), and may not be framed by another site.
+#[test]
+fn pages_and_assets_carry_a_content_security_policy_without_inline_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    for path in ["/ui", "/ui/events", "/ui/exceptions", "/ui/audit", "/ui/assets/dossier.js"] {
+        let r = ureq::get(&format!("{}{path}", server.url)).call().unwrap();
+        let csp = r.header("content-security-policy").unwrap_or_default().to_owned();
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        let body = r.into_string().unwrap();
+        assert!(!body.contains(" style=\"") && !body.contains("<script>"), "{path} has inline style or script");
+    }
+}
+
 #[test]
 fn data_is_shown_as_text_never_as_markup() {
     let dir = tempfile::tempdir().unwrap();

@@ -167,7 +167,7 @@ pub fn svg(l: &Lineage, builds: &[Build]) -> String {
             Kind::Environment => ("#f3eefc", "#6639ba"),
             Kind::Artifact => ("#eaf2fb", "#0b5cad"),
         };
-        let ink = if n.kind == Kind::Focus { r#" style="fill:#ffffff""# } else { "" };
+        let ink = if n.kind == Kind::Focus { r#" class="focus""# } else { "" };
         let shape = format!(
             r#"<title>{}</title><rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}"{ink}>{}</text>"#,
             esc(&n.label),
