@@ -294,13 +294,18 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     Ok(Settings { data, listen: args.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")), server })
 }
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// The log of a long-running command (`serve`, `witness`) on stderr, filtered by `DOSSIER_LOG`.
+pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DOSSIER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         // Colours only on a terminal: a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .init();
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
     let settings = resolve(args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

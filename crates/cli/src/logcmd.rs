@@ -87,8 +87,7 @@ pub struct KeyArgs {
 /// The verifier key from `--key` (text or file) or, failing that, from the server.
 pub fn verifier(client: &Client, key: Option<&str>) -> anyhow::Result<Verifier> {
     let text = match key {
-        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k).with_context(|| format!("reading {k}"))?,
-        Some(k) => k.to_owned(),
+        Some(k) => crate::verify::read_key(k)?,
         None => client.get_text("/api/v1/log/key")?,
     };
     Verifier::parse(text.trim()).map_err(|e| anyhow!("the log key: {e}"))

@@ -30,8 +30,8 @@ pub struct VerifyArgs {
     pub witness_quorum: Option<usize>,
 }
 
-/// A key given as its text or as a file holding it.
-fn read_key(k: &str) -> anyhow::Result<String> {
+/// A key given as its text or as a file holding it (`--key`, `--witness-key`, `--log-key`).
+pub fn read_key(k: &str) -> anyhow::Result<String> {
     let path = std::path::Path::new(k);
     if path.is_file() {
         return std::fs::read_to_string(path).with_context(|| format!("reading {k}"));
@@ -46,8 +46,7 @@ fn read_key(k: &str) -> anyhow::Result<String> {
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DATA));
     let key_text = match &args.key {
-        Some(k) if std::path::Path::new(k).is_file() => std::fs::read_to_string(k)?,
-        Some(k) => k.clone(),
+        Some(k) => read_key(k)?,
         None => std::fs::read_to_string(data.join("log.pub"))
             .with_context(|| format!("reading the log's public key {}", data.join("log.pub").display()))?,
     };

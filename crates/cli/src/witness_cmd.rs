@@ -33,11 +33,7 @@ pub struct WitnessArgs {
 }
 
 pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DOSSIER_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
-        .init();
+    crate::config::init_logging();
     let data = args.data.unwrap_or_else(|| PathBuf::from("./dossier-witness"));
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let key_path = args.key.unwrap_or_else(|| data.join("witness.key"));
@@ -46,7 +42,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
         .log_keys
         .iter()
         .map(|k| {
-            let text = if std::path::Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.clone() };
+            let text = crate::verify::read_key(k)?;
             Verifier::parse(text.trim()).map_err(|e| anyhow!("--log-key {k}: {e}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
