@@ -29,26 +29,7 @@ impl Server {
 
     /// Starts a server on `data` with more `serve` arguments.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
-            .env("DOSSIER_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting dossier serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines.next().expect("the server exited before listening").expect("reading stderr");
-            if let Some(rest) = line.split("serving ").nth(1) {
-                break rest.split_whitespace().next().expect("an address").to_owned();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let (child, url) = listening(Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data).args(extra));
         Server { child, url, data: data.to_owned() }
     }
 
@@ -80,6 +61,28 @@ impl Server {
         assert_eq!(status, 200);
         page["events"].as_array().and_then(|e| e.first()).map(|e| e["seq"].as_u64().unwrap() + 1).unwrap_or(0)
     }
+}
+
+/// Starts a `dossier` command that serves HTTP (`serve`, `witness`) and waits until it logs
+/// `serving http://…`; returns the child and that URL. Its stderr is drained from then on, so
+/// it never blocks on a full pipe.
+pub fn listening(command: &mut Command) -> (Child, String) {
+    let mut child = command
+        .env("DOSSIER_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starting dossier");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines.next().expect("it exited before listening").expect("reading stderr");
+        if let Some(rest) = line.split("serving ").nth(1) {
+            break rest.split_whitespace().next().expect("an address").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
 }
 
 pub fn post_to(url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {

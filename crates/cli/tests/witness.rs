@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
-use common::{dossier, eventually, Server, BIN};
+use common::{dossier, eventually, listening, Server, BIN};
 use serde_json::{json, Value};
 
 fn events(from: u64, to: u64, user: &str) -> Value {
@@ -32,25 +31,13 @@ struct Witness {
 
 impl Witness {
     fn start(dir: &Path, log_key: &Path) -> Witness {
-        let mut child = Command::new(BIN)
-            .args(["witness", "--listen", "127.0.0.1:0", "--name", "witness.test/w1", "--data"])
-            .arg(dir)
-            .arg("--log-key")
-            .arg(log_key)
-            .env("DOSSIER_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting dossier witness");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = loop {
-            let line = lines.next().expect("the witness exited before listening").unwrap();
-            if let Some(rest) = line.split("serving ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (child, url) = listening(
+            Command::new(BIN)
+                .args(["witness", "--listen", "127.0.0.1:0", "--name", "witness.test/w1", "--data"])
+                .arg(dir)
+                .arg("--log-key")
+                .arg(log_key),
+        );
         Witness { child, url }
     }
 }
