@@ -131,7 +131,10 @@ impl Publisher {
     fn publish_checkpoint(&mut self, c: &StoredCheckpoint) {
         let digest = sha2::Sha256::digest(c.note.as_bytes());
         let mut headers = HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("checkpoint/{}/{}", c.size, hex16(&digest)).as_str());
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            format!("checkpoint/{}/{}", c.size, dossier_log::own::hex(&digest[..16])).as_str(),
+        );
         headers.insert("content-type", "text/plain; charset=utf-8");
         headers.insert("dossier-checkpoint-size", c.size.to_string().as_str());
         let subject = self.config.checkpoints.clone();
@@ -154,10 +157,6 @@ impl Publisher {
             }
         }
     }
-}
-
-fn hex16(digest: &[u8]) -> String {
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn runtime(name: &str) -> Option<tokio::runtime::Runtime> {
