@@ -58,7 +58,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
             three_quarters = Some(now);
         }
     }
-    let client = Client::new(&base);
+    let client = Client::with_token(&base, Some(crate::measure::BENCH_TOKEN.to_owned()));
     let demo = dossier_gen::DevSecOps { seed: 1, artifacts: 2000, depth: 3, clusters: 6, ..Default::default() };
     let history = demo.demo_history(30);
     for chunk in history.chunks(500) {
@@ -125,7 +125,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
             format!("/ui/audit?since={}&until={}", quarter.unwrap_or_default(), three_quarters.unwrap_or_default()),
         ),
     ];
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let agent = crate::measure::agent().timeout(Duration::from_secs(60)).build();
     println!("{:<34} {:>9} {:>9} {:>9}  (cluster {cluster})", "page", "p50 ms", "p99 ms", "KiB");
     for (name, path) in pages {
         let mut times = Vec::with_capacity(args.repeat);

@@ -71,7 +71,7 @@ pub fn run(args: DocumentsArgs) -> anyhow::Result<ExitCode> {
     let dir = args.data.clone().unwrap_or_else(|| tmp.path().join("data"));
     let server = crate::measure::start(&dir, None)?;
     let base = format!("http://{}", server.addr);
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
+    let agent = crate::measure::agent().timeout(Duration::from_secs(600)).build();
     let sboms = Sboms::new(7, args.packages);
 
     // A large SBOM, written to a file so that only the upload is measured.

@@ -60,7 +60,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let total = next.load(Ordering::SeqCst);
     let runs = Generator::runs(total);
-    let agent = ureq::AgentBuilder::new().build();
+    let agent = crate::measure::agent().build();
     let url = format!("http://{}/api/v1/artifact", server.addr);
     let mut latencies = Vec::with_capacity(args.lookups as usize);
     let mut found = 0usize;

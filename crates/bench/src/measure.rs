@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use dossier_gen::Generator;
 
+/// The admin token the benchmarks' server starts with; every request sends it, as a producer's
+/// would (authentication is part of what is measured).
+pub const BENCH_TOKEN: &str = "dst_0000000000be_benchtokenbenchtokenbenchtokenbenchtokenben";
+
+/// An agent builder whose requests carry [`BENCH_TOKEN`].
+pub fn agent() -> ureq::AgentBuilder {
+    ureq::AgentBuilder::new().middleware(dossier_client::Bearer::new(BENCH_TOKEN))
+}
+
 /// A server on a background runtime, on a free port.
 pub struct Embedded {
     pub addr: SocketAddr,
@@ -21,6 +30,7 @@ pub fn start(dir: &std::path::Path, policies: Option<std::path::PathBuf>) -> any
         .log_name(Some("bench.dossier.local/log".into()))
         .max_document(1 << 30)
         .policies_opt(policies)
+        .admin_token(Some(BENCH_TOKEN.to_owned()))
         .start()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
@@ -92,7 +102,7 @@ pub fn drive(
     for _ in 0..clients {
         let (bodies, cursor, url) = (bodies.clone(), cursor.clone(), url.clone());
         handles.push(std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
-            let agent = ureq::AgentBuilder::new().build();
+            let agent = agent().build();
             let mut lat = Vec::new();
             loop {
                 let i = cursor.fetch_add(1, Ordering::SeqCst) as usize;

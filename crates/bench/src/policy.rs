@@ -72,7 +72,7 @@ fn webhook_latency(n: u64) -> anyhow::Result<Vec<Duration>> {
     let server = crate::measure::start(&dir.path().join("data"), Some(policies))?;
     // The policy is loaded (and its version logged) before the clock starts.
     std::thread::sleep(Duration::from_millis(300));
-    let agent = ureq::AgentBuilder::new().build();
+    let agent = crate::measure::agent().build();
     let endpoint = format!("http://{}/api/v1/events", server.addr);
     let mut times = Vec::new();
     for i in 0..n {

@@ -1,13 +1,13 @@
 //! `dossier serve`: configuration from flags, environment variables and a TOML file, in that
 //! order of precedence, then the server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use dossier_server::{Api, Builder, Connections, Server};
+use dossier_server::{Api, Builder, Connections, Server, TlsFiles};
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7340";
@@ -49,6 +49,33 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7340]
     #[arg(long, env = "DOSSIER_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM, the server's own certificate first) to serve HTTPS with;
+    /// read again when it changes. With --tls-key
+    #[arg(long, env = "DOSSIER_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM); read again when it changes
+    #[arg(long, env = "DOSSIER_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a --listen address that is not loopback, on purpose (without it,
+    /// such an address needs --tls-cert and --tls-key)
+    #[arg(long, env = "DOSSIER_INSECURE")]
+    #[serde(default)]
+    pub insecure: bool,
+    /// The first admin token (dst_…, from `dossier token generate`), recorded if the log lacks
+    /// it; without it, a log with no token gets one written to DATA/admin.token
+    #[arg(long, env = "DOSSIER_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Requests a second each principal may make on average; past it, 429 with Retry-After
+    /// [default: 200]
+    #[arg(long, env = "DOSSIER_RATE_LIMIT")]
+    pub rate_limit: Option<f64>,
+    /// Requests a principal may make in a burst [default: 400]
+    #[arg(long, env = "DOSSIER_RATE_BURST")]
+    pub rate_burst: Option<f64>,
+    /// OIDC issuers whose JWTs are accepted (TOML `[[oidc]]` tables only; docs/oidc.md)
+    #[arg(skip)]
+    #[serde(default)]
+    pub oidc: Vec<dossier_auth::oidc::IssuerConfig>,
     /// TOML configuration file; flags and environment variables override it
     #[arg(long, env = "DOSSIER_CONFIG")]
     #[serde(skip)]
@@ -235,6 +262,24 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         }
         api.limits.max_depth = n;
     }
+    let listen = args.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address"));
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => bail!("tls_cert needs tls_key: the private key of the certificate"),
+        (None, Some(_)) => bail!("tls_key needs tls_cert: the certificate chain of the key"),
+    };
+    if tls.is_some() && args.insecure {
+        bail!("insecure and tls_cert exclude each other: with a certificate, the API is served over TLS");
+    }
+    let insecure = tls.is_none() && !is_loopback(listen.ip());
+    if insecure && !args.insecure {
+        bail!(
+            "refusing to serve plain HTTP on {listen}, which is not a loopback address: give --tls-cert and --tls-key \
+             (a certificate and its private key, PEM) to serve HTTPS, or --insecure to serve plain HTTP there on purpose \
+             (behind a proxy that terminates TLS, say)"
+        );
+    }
     let data = args.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     let action_workers = match args.action_workers.unwrap_or(4) {
         0 => bail!("action_workers must be at least 1"),
@@ -266,12 +311,30 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         (None, Some(_), _) => bail!("log_public_key is for log_signer; with a key file, the public key is derived from it"),
         (None, None, _) => None,
     };
+    let mut rate = dossier_auth::limit::Rate::default();
+    if let Some(r) = args.rate_limit {
+        if !(r > 0.0 && r.is_finite()) {
+            bail!("rate_limit must be a positive number of requests a second");
+        }
+        rate.per_second = r;
+    }
+    if let Some(b) = args.rate_burst {
+        if !(b >= 1.0 && b.is_finite()) {
+            bail!("rate_burst must be at least 1 request");
+        }
+        rate.burst = b;
+    }
     let server = Server::builder(&data)
+        .admin_token(args.admin_token)
+        .oidc(args.oidc)
+        .rate_limit(rate)
         .log_signer(log_signer)
         .witnesses(witnesses, args.witness_quorum.unwrap_or(0))
         .store(store_location(args.store.as_deref(), &data)?)
         .api(api)
         .connections(connections)
+        .tls(tls)
+        .insecure(insecure)
         .log_name(args.log_name)
         .log_key(args.log_key)
         .checkpoint_dir(args.checkpoint_dir)
@@ -291,7 +354,15 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             checkpoints: args.nats_checkpoint_subject.unwrap_or_else(|| "dossier.checkpoints".into()),
         }))
         .tools(tools);
-    Ok(Settings { data, listen: args.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address")), server })
+    Ok(Settings { data, listen, server })
+}
+
+/// 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104): only this machine reaches them.
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback()),
+    }
 }
 
 /// The log of a long-running command (`serve`, `witness`) on stderr, filtered by `DOSSIER_LOG`.
@@ -309,14 +380,26 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = resolve(args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let server = settings.server.start().with_context(|| format!("opening the data directory {}", settings.data.display()))?;
+        let server = settings.server.start().map_err(|e| match e {
+            // Not the data directory's fault: the message names the file.
+            e @ dossier_server::StartError::Tls(_) => anyhow::Error::new(e),
+            e => anyhow::Error::new(e).context(format!("opening the data directory {}", settings.data.display())),
+        })?;
         let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+        if server.insecure() {
+            tracing::warn!(
+                "the API is served without TLS on {}, not a loopback address (--insecure): what clients send and receive crosses \
+                 the network in clear",
+                listener.local_addr()?
+            );
+        }
         let size = {
             let l = server.log().clone();
             tokio::task::spawn_blocking(move || l.store().size()).await??
         };
         tracing::info!(
-            "Dossier serving http://{} (data {}, {} events, log {})",
+            "Dossier serving {}://{} (data {}, {} events, log {})",
+            server.scheme(),
             listener.local_addr()?,
             settings.data.display(),
             size,
@@ -384,6 +467,49 @@ mod tests {
         );
         let err = resolve(ServeArgs { header_timeout: Some(0), ..Default::default() }).unwrap_err();
         assert_eq!(err.to_string(), "header_timeout must be at least 1 second");
+    }
+
+    #[test]
+    fn a_non_loopback_address_needs_tls_or_insecure() {
+        let listen = |addr: &str| Some(addr.parse().unwrap());
+        let err = resolve(ServeArgs { listen: listen("0.0.0.0:7340"), ..Default::default() }).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refusing to serve plain HTTP on 0.0.0.0:7340, which is not a loopback address: give --tls-cert and --tls-key \
+             (a certificate and its private key, PEM) to serve HTTPS, or --insecure to serve plain HTTP there on purpose \
+             (behind a proxy that terminates TLS, say)"
+        );
+        assert!(resolve(ServeArgs { listen: listen("[::]:7340"), ..Default::default() }).is_err());
+        assert!(resolve(ServeArgs { listen: listen("192.0.2.1:7340"), ..Default::default() }).is_err());
+        for loopback in ["127.0.0.1:7340", "127.1.2.3:0", "[::1]:7340", "[::ffff:127.0.0.1]:7340"] {
+            let s = resolve(ServeArgs { listen: listen(loopback), ..Default::default() }).unwrap();
+            assert_eq!((s.server.tls_config(), s.server.insecure_config()), (None, false), "{loopback}");
+        }
+        let s = resolve(ServeArgs { listen: listen("0.0.0.0:7340"), insecure: true, ..Default::default() }).unwrap();
+        assert_eq!((s.server.tls_config(), s.server.insecure_config()), (None, true));
+        // On loopback, --insecure changes nothing: it is not insecure there.
+        let s = resolve(ServeArgs { insecure: true, ..Default::default() }).unwrap();
+        assert!(!s.server.insecure_config());
+    }
+
+    #[test]
+    fn tls_is_a_certificate_and_its_key_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dossier.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:7340\"\ntls_cert = \"/etc/dossier/tls.crt\"\ntls_key = \"/etc/dossier/tls.key\"\n")
+            .unwrap();
+        let s = resolve(ServeArgs { config: Some(path.clone()), ..Default::default() }).unwrap();
+        let files = TlsFiles { cert: "/etc/dossier/tls.crt".into(), key: "/etc/dossier/tls.key".into() };
+        assert_eq!((s.server.tls_config(), s.server.insecure_config()), (Some(&files), false));
+        let s = resolve(ServeArgs { config: Some(path), tls_key: Some("/run/tls.key".into()), ..Default::default() }).unwrap();
+        assert_eq!(s.server.tls_config().unwrap().key, PathBuf::from("/run/tls.key"));
+        let err = resolve(ServeArgs { tls_cert: Some("tls.crt".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "tls_cert needs tls_key: the private key of the certificate");
+        let err = resolve(ServeArgs { tls_key: Some("tls.key".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "tls_key needs tls_cert: the certificate chain of the key");
+        let both = ServeArgs { tls_cert: Some("tls.crt".into()), tls_key: Some("tls.key".into()), insecure: true, ..Default::default() };
+        let err = resolve(both).unwrap_err();
+        assert_eq!(err.to_string(), "insecure and tls_cert exclude each other: with a certificate, the API is served over TLS");
     }
 
     #[test]

@@ -34,9 +34,6 @@ pub struct SendArgs {
     /// The format, when detection should not decide: cyclonedx, spdx, sarif, osv, openvex, intoto
     #[arg(long)]
     pub format: Option<String>,
-    /// Who sends it, recorded with it
-    #[arg(long, env = "DOSSIER_SENDER", default_value = "cli")]
-    pub sender: String,
     #[command(flatten)]
     pub server: ServerArg,
 }
@@ -104,7 +101,7 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     } else {
         Box::new(std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?)
     };
-    let mut query = vec![("artifact", args.artifact.clone()), ("sender", args.sender.clone())];
+    let mut query = vec![("artifact", args.artifact.clone())];
     if let Some(f) = &args.format {
         query.push(("format", f.clone()));
     }

@@ -11,13 +11,11 @@ use crate::server_arg::ServerArg;
 pub enum ExceptionCommand {
     /// Ask for an exception: what it waives, for which artifacts, why, until when.
     Request(RequestArgs),
-    /// Approve a requested exception (someone other than the requester, unless configured).
+    /// Approve a requested exception as the principal of DOSSIER_TOKEN (someone other than
+    /// the requester, unless configured; needs exceptions:approve).
     Approve {
         /// The exception's id
         id: String,
-        /// Who approves (recorded)
-        #[arg(long)]
-        approver: String,
         /// Why, or what was checked (recorded)
         #[arg(long)]
         comment: Option<String>,
@@ -28,9 +26,6 @@ pub enum ExceptionCommand {
     Revoke {
         /// The exception's id
         id: String,
-        /// Who revokes (recorded)
-        #[arg(long)]
-        by: String,
         /// Why (recorded)
         #[arg(long)]
         reason: String,
@@ -55,9 +50,6 @@ pub enum ExceptionCommand {
         /// The artifact purl the document was recorded about
         #[arg(long)]
         artifact: String,
-        /// Who requests the exceptions (recorded)
-        #[arg(long)]
-        requester: String,
         /// Expiry, RFC 3339 (mandatory; at most the server's maximum away)
         #[arg(long)]
         expires: String,
@@ -89,9 +81,6 @@ pub struct RequestArgs {
     /// Why the finding or rule can be waived (recorded)
     #[arg(long)]
     pub reason: String,
-    /// Who asks (recorded)
-    #[arg(long)]
-    pub requester: String,
     /// Expiry, RFC 3339 (mandatory; at most the server's maximum away)
     #[arg(long)]
     pub expires: String,
@@ -163,7 +152,7 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ExceptionCommand::Request(a) => {
             let mut body = json!({"vulnerabilities": a.vulnerabilities, "artifacts": a.artifacts, "environments": a.environments,
-                                  "policies": a.policies, "reason": a.reason, "requester": a.requester, "expires": a.expires});
+                                  "policies": a.policies, "reason": a.reason, "expires": a.expires});
             if let Some(id) = a.id {
                 body["id"] = json!(id);
             }
@@ -172,14 +161,11 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
             }
             println!("{}", line(&post(&a.server, "/api/v1/exceptions", body)?));
         }
-        ExceptionCommand::Approve { id, approver, comment, server } => {
-            println!(
-                "{}",
-                line(&post(&server, &format!("/api/v1/exceptions/{id}/approve"), json!({"approver": approver, "comment": comment}))?)
-            );
+        ExceptionCommand::Approve { id, comment, server } => {
+            println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/approve"), json!({"comment": comment}))?));
         }
-        ExceptionCommand::Revoke { id, by, reason, server } => {
-            println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/revoke"), json!({"by": by, "reason": reason}))?));
+        ExceptionCommand::Revoke { id, reason, server } => {
+            println!("{}", line(&post(&server, &format!("/api/v1/exceptions/{id}/revoke"), json!({"reason": reason}))?));
         }
         ExceptionCommand::Show { id, server } => {
             let v = server.client().get_json(&format!("/api/v1/exceptions/{id}"), &[])?;
@@ -201,11 +187,11 @@ pub fn run(cmd: ExceptionCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        ExceptionCommand::FromVex { document, artifact, requester, expires, ticket, server } => {
+        ExceptionCommand::FromVex { document, artifact, expires, ticket, server } => {
             let v = post(
                 &server,
                 "/api/v1/exceptions/from-vex",
-                json!({"document": document, "artifact": artifact, "requester": requester, "expires": expires, "ticket": ticket}),
+                json!({"document": document, "artifact": artifact, "expires": expires, "ticket": ticket}),
             )?;
             for e in v["exceptions"].as_array().into_iter().flatten() {
                 println!("{}", line(e));

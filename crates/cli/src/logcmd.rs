@@ -124,6 +124,7 @@ fn open_checkpoint(note: &str, key: &Verifier) -> anyhow::Result<Checkpoint> {
 pub struct Entry {
     pub raw: String,
     pub received_unix_nanos: i64,
+    pub sender: Option<String>,
 }
 
 /// Reads entry `seq`'s raw bytes and receipt time from the server.
@@ -131,7 +132,12 @@ pub fn entry(client: &dossier_client::Client, seq: u64, view: &Value) -> anyhow:
     let received = view["received"].as_str().ok_or_else(|| anyhow!("the answer carries no receipt time"))?;
     let received_unix_nanos =
         dossier_core::event::parse_timestamp(received).ok_or_else(|| anyhow!("the receipt time {received:?} is not RFC 3339"))?;
-    Ok(Entry { raw: client.get_text(&format!("/api/v1/events/{seq}/raw"))?, received_unix_nanos })
+    let sender = match &view["sender"] {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => bail!("the entry's sender {other} is not a string"),
+    };
+    Ok(Entry { raw: client.get_text(&format!("/api/v1/events/{seq}/raw"))?, received_unix_nanos, sender })
 }
 
 /// Verifies an inclusion proof answer against its signed checkpoint; when `entry` is given,
@@ -148,8 +154,12 @@ pub fn check_inclusion(proof: &Value, entry: Option<&Entry>, key: &Verifier) -> 
     if let Some(entry) = entry {
         let value: Value = serde_json::from_str(&entry.raw).context("the entry's raw bytes are not JSON")?;
         let canonical = dossier_core::jcs::canonicalize(&value);
-        if dossier_store::leaf::entry_leaf_hash(entry.received_unix_nanos, entry.raw.as_bytes(), &canonical) != leaf {
-            bail!("the entry (its raw bytes, receipt time and content) does not hash to the proven leaf: it is not the logged entry");
+        if dossier_store::leaf::entry_leaf_hash(entry.received_unix_nanos, entry.sender.as_deref(), entry.raw.as_bytes(), &canonical)
+            != leaf
+        {
+            bail!(
+                "the entry (its raw bytes, receipt time, sender and content) does not hash to the proven leaf: it is not the logged entry"
+            );
         }
     }
     let hashes = hashes(proof)?;

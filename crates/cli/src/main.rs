@@ -10,6 +10,7 @@ mod policy_cmd;
 mod query;
 mod send;
 mod server_arg;
+mod token_cmd;
 mod verify;
 mod witness_cmd;
 
@@ -58,6 +59,11 @@ enum Command {
     /// Exceptions: request, approve, revoke, list, show, import from VEX.
     #[command(subcommand)]
     Exception(exceptions_cmd::ExceptionCommand),
+    /// API tokens: create (admin), list, show, revoke; generate one offline.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+    /// Who the credential in DOSSIER_TOKEN is, and what it may do.
+    Whoami(server_arg::ServerArg),
     /// Rebuild the lineage graph from a data directory's log and print its statistics.
     Reindex(lineage_cmd::ReindexArgs),
     /// Send a seeded, realistic DevSecOps history to a server, to explore.
@@ -110,6 +116,8 @@ fn main() -> std::process::ExitCode {
         Command::Contains(args) => documents_cmd::contains(args),
         Command::Actions(args) => actions_cmd::run(args),
         Command::Exception(cmd) => exceptions_cmd::run(cmd),
+        Command::Token(cmd) => token_cmd::run(cmd),
+        Command::Whoami(server) => token_cmd::whoami(server),
         Command::Reindex(args) => lineage_cmd::reindex(args),
         Command::Demo(args) => lineage_cmd::demo(args),
         Command::Log(cmd) => logcmd::run(cmd),

@@ -9,10 +9,44 @@ pub struct Client {
     agent: ureq::Agent,
 }
 
+/// The environment variable holding the credential client commands send (a Dossier token, or
+/// a CI job's OIDC token).
+pub const TOKEN_ENV: &str = "DOSSIER_TOKEN";
+
+/// A ureq middleware that sends `Authorization: Bearer <credential>` with every request.
+pub struct Bearer(String);
+
+impl Bearer {
+    pub fn new(credential: &str) -> Bearer {
+        Bearer(format!("Bearer {}", credential.trim()))
+    }
+}
+
+impl ureq::Middleware for Bearer {
+    fn handle(&self, request: ureq::Request, next: ureq::MiddlewareNext<'_>) -> Result<ureq::Response, ureq::Error> {
+        next.handle(request.set("Authorization", &self.0))
+    }
+}
+
 impl Client {
-    /// A client of the server at `base` (`http://127.0.0.1:7340`).
+    /// A client of the server at `base` (`http://127.0.0.1:7340`) sending the credential in
+    /// `DOSSIER_TOKEN`, when it is set, as `Authorization: Bearer …` with every request.
     pub fn new(base: &str) -> Client {
-        Client { base: base.trim_end_matches('/').to_owned(), agent: ureq::AgentBuilder::new().build() }
+        Client::with_token(base, std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()))
+    }
+
+    /// A client sending `token` (none: no credential) with every request.
+    pub fn with_token(base: &str, token: Option<String>) -> Client {
+        let mut agent = ureq::AgentBuilder::new();
+        if let Some(token) = token {
+            agent = agent.middleware(Bearer::new(&token));
+        }
+        Client { base: base.trim_end_matches('/').to_owned(), agent: agent.build() }
+    }
+
+    /// The agent requests go through (with the credential, when there is one).
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
     }
 
     pub fn url(&self, path: &str) -> String {

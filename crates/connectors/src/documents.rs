@@ -51,7 +51,8 @@ pub enum SubmitError {
 pub struct Submission {
     /// The artifact's purl, or `sha256:<hex>` naming a known artifact by digest.
     pub artifact: String,
-    pub sender: String,
+    /// The principal that sent it (none: Dossier fetched it itself); the entry's sender.
+    pub sender: Option<String>,
     /// `upload`, or the URI it was fetched from.
     pub origin: String,
     /// The format, when the sender said (media type or parameter); detected otherwise.
@@ -129,7 +130,8 @@ pub fn record(
     }
     documents.keep(&staged).map_err(BlobError::Io)?;
     let content = content(&artifact, &digest, staged.size, &submission, extract)?;
-    let event = own_event(key.id.clone(), SOURCE, OwnType::DocumentReceived, &digest, content, None)?;
+    let mut event = own_event(key.id.clone(), SOURCE, OwnType::DocumentReceived, &digest, content, None)?;
+    event.sender = submission.sender.clone();
     match log.append_blocking(vec![event])?.pop() {
         Some(AppendOutcome::Accepted { seq }) => receipt.seq = seq,
         // Recorded concurrently by another submission of the same document.
@@ -160,7 +162,7 @@ fn content(artifact: &str, digest: &str, size: u64, submission: &Submission, mut
     fields.insert("artifactId".into(), json!(artifact));
     fields.insert("digest".into(), json!(digest));
     fields.insert("size".into(), json!(size));
-    fields.insert("sender".into(), json!(submission.sender));
+    fields.insert("sender".into(), json!(submission.sender.as_deref().unwrap_or("dossier-fetch")));
     fields.insert("origin".into(), json!(submission.origin));
     Ok(Value::Object(fields))
 }

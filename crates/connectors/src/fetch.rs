@@ -106,6 +106,36 @@ pub enum FetchRefused {
 }
 
 impl FetchRules {
+    /// Whether `url` is an http(s) URL on the allowlist.
+    pub fn allows_url(&self, url: &str) -> Result<(), FetchRefused> {
+        match self.resolve(url)? {
+            Origin::Http(_) => Ok(()),
+            Origin::File(_) => Err(FetchRefused::Scheme(url.to_owned())),
+        }
+    }
+
+    /// Reads a small resource over http(s) — an OIDC issuer's JWK Set — if `url` is on the
+    /// allowlist: no redirects, 10 s, at most `max` bytes.
+    pub fn fetch_small(&self, url: &str, max: u64) -> Result<Vec<u8>, FetchRefused> {
+        let Origin::Http(url) = self.resolve(url)? else {
+            return Err(FetchRefused::Scheme(url.to_owned()));
+        };
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).redirects(0).build();
+        let response = match agent.get(&url).call() {
+            Ok(r) if (300..400).contains(&r.status()) => return Err(FetchRefused::Redirected { url, status: r.status() }),
+            Ok(r) => r,
+            Err(ureq::Error::Status(status, _)) => return Err(FetchRefused::Status { url, status }),
+            Err(e) => return Err(FetchRefused::Unreachable { url, last: e.to_string(), attempts: 1 }),
+        };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response.into_reader(), max + 1), &mut bytes)
+            .map_err(|source| FetchRefused::Read { url: url.clone(), source })?;
+        if bytes.len() as u64 > max {
+            return Err(FetchRefused::Unreachable { url, last: format!("the answer is larger than {max} bytes"), attempts: 1 });
+        }
+        Ok(bytes)
+    }
+
     /// Where `uri` may be read from, or why it may not.
     fn resolve(&self, uri: &str) -> Result<Origin, FetchRefused> {
         if uri.starts_with("http://") || uri.starts_with("https://") {
@@ -204,8 +234,7 @@ impl Fetcher {
         let Some(uri) = v.pointer("/subject/content/sbom/uri").and_then(|u| u.as_str()) else { return };
         let artifact = a.event.subject_id.clone();
         let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
-            let submission =
-                Submission { artifact: artifact.clone(), sender: "dossier-fetch".into(), origin: uri.to_owned(), format: None };
+            let submission = Submission { artifact: artifact.clone(), sender: None, origin: uri.to_owned(), format: None };
             Ok(documents::record(&self.log, &self.lineage, &self.documents, staged, submission)?)
         });
         match outcome {

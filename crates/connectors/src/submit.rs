@@ -1,11 +1,17 @@
 //! The one submit path: every source (HTTP ingest now; NATS and webhook adapters next) hands
-//! over a body with its media type and CloudEvents attributes, and gets back, per event, what
-//! became of it. Decode (mode, depth, batch size) → validate (the spec's schemas) → append (one
-//! durable commit for the whole body) → answer. Nothing is acknowledged before it is durable.
+//! over a body with its media type and CloudEvents attributes, on behalf of the principal that
+//! sent it, and gets back, per event, what became of it. Decode (mode, depth, batch size) →
+//! validate (the spec's schemas) → authorize (the principal may send from the event's
+//! `context.source`; only Dossier writes its own records) → append (one durable commit for the
+//! whole body, each entry recording its sender) → answer. Nothing is acknowledged before it is
+//! durable. Like validation, authorization is per event: in a batch, the events the principal
+//! may send are stored and the others answered `forbidden`.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use dossier_auth::principal::Denied;
+use dossier_auth::Principal;
 use dossier_core::{Event, EventKey};
 use dossier_ingest::{decode, BodyError, CeHeaders, ItemError, Limits};
 use dossier_log::EvidenceLog;
@@ -21,6 +27,8 @@ pub enum Item {
     Stored { index: usize, key: EventKey, outcome: AppendOutcome },
     /// Not a valid event: why, per violation.
     Rejected(ItemError),
+    /// A valid event the principal may not send: nothing of it was stored.
+    Forbidden { index: usize, key: EventKey, why: Forbidden },
     /// The store answered for fewer events than it was given (a bug): this one's fate is unknown,
     /// and the sender should retry it (a repeat is a duplicate, never a second entry).
     Lost { index: usize },
@@ -34,7 +42,17 @@ pub enum ItemStatus {
     Duplicate,
     Conflict,
     Rejected,
+    Forbidden,
     Lost,
+}
+
+/// Why an event was not the principal's to send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Forbidden {
+    #[error("events of type {event_type} or from sources under /dossier/ are written by Dossier itself, never sent")]
+    Reserved { event_type: String },
+    #[error(transparent)]
+    Denied(#[from] Denied),
 }
 
 impl ItemStatus {
@@ -44,6 +62,7 @@ impl ItemStatus {
             ItemStatus::Duplicate => "duplicate",
             ItemStatus::Conflict => "conflict",
             ItemStatus::Rejected => "rejected",
+            ItemStatus::Forbidden => "forbidden",
             ItemStatus::Lost => "lost",
         }
     }
@@ -56,6 +75,7 @@ impl Item {
             Item::Stored { outcome: AppendOutcome::Duplicate { .. }, .. } => ItemStatus::Duplicate,
             Item::Stored { outcome: AppendOutcome::Conflict { .. }, .. } => ItemStatus::Conflict,
             Item::Rejected(_) => ItemStatus::Rejected,
+            Item::Forbidden { .. } => ItemStatus::Forbidden,
             Item::Lost { .. } => ItemStatus::Lost,
         }
     }
@@ -99,8 +119,15 @@ impl Submit {
         &self.limits
     }
 
-    /// Decodes, validates and appends a body; resolves once what was accepted is durable.
-    pub async fn submit(&self, content_type: Option<String>, ce: CeHeaders, body: Bytes) -> Result<Submitted, SubmitError> {
+    /// Decodes, validates, authorizes and appends a body sent by `sender`; resolves once what
+    /// was accepted is durable.
+    pub async fn submit(
+        &self,
+        sender: &Principal,
+        content_type: Option<String>,
+        ce: CeHeaders,
+        body: Bytes,
+    ) -> Result<Submitted, SubmitError> {
         let limits = self.limits.clone();
         let decoded = if body.len() > DECODE_INLINE_MAX {
             tokio::task::spawn_blocking(move || decode(content_type.as_deref(), &ce, &body, &limits))
@@ -114,11 +141,15 @@ impl Submit {
         let mut positions = Vec::new();
         for (index, item) in decoded.items.into_iter().enumerate() {
             match item {
-                Ok(e) => {
-                    positions.push(index);
-                    events.push(e);
-                    items.push(None);
-                }
+                Ok(mut e) => match authorize(sender, &e) {
+                    Ok(()) => {
+                        e.sender = Some(sender.name.to_string());
+                        positions.push(index);
+                        events.push(e);
+                        items.push(None);
+                    }
+                    Err(why) => items.push(Some(Item::Forbidden { index, key: e.key, why })),
+                },
                 Err(err) => items.push(Some(Item::Rejected(err))),
             }
         }
@@ -132,4 +163,14 @@ impl Submit {
         let items = items.into_iter().enumerate().map(|(index, i)| i.unwrap_or(Item::Lost { index })).collect();
         Ok(Submitted { list: decoded.list, items })
     }
+}
+
+/// Whether `sender` may send `event`: never one of Dossier's own records, and only from the
+/// sources its credential names.
+pub fn authorize(sender: &Principal, event: &Event) -> Result<(), Forbidden> {
+    if dossier_core::own::written_by_dossier_only(&event.key.source, event.event_type.as_str()) {
+        return Err(Forbidden::Reserved { event_type: event.event_type.as_str().to_owned() });
+    }
+    sender.may_send_from(&event.key.source)?;
+    Ok(())
 }

@@ -84,6 +84,10 @@ pub struct Event {
     pub canonical: String,
     /// The lineage facts the event states (see [`crate::conventions`]).
     pub facts: Vec<crate::Fact>,
+    /// The principal whose credential sent it (none: Dossier's own act, or an entry from
+    /// before authentication). Set by whoever authenticated the request, never read from the
+    /// event; the log's leaf covers it.
+    pub sender: Option<String>,
 }
 
 /// Why a JSON document could not be read as an event. The validator reports schema errors
@@ -163,6 +167,7 @@ impl Event {
             raw,
             canonical: jcs::canonicalize(value),
             facts,
+            sender: None,
         })
     }
 }

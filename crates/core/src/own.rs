@@ -14,6 +14,9 @@ pub const PREFIX: &str = "dev.cdeventsx.dossier-";
 pub const VERSION: &str = "0.1.0";
 
 /// The families of Dossier's own types: the `dossier-<subject>` part.
+///
+/// Quarantines and releases (`Artifact`) and vulnerability events may be sent by people and
+/// tools as well as emitted by policies; the other families only Dossier writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
     Policy,
@@ -23,11 +26,21 @@ pub enum Family {
     Exception,
     Artifact,
     Vulnerability,
+    /// API tokens: created, revoked, expired.
+    Token,
 }
 
 impl Family {
-    pub const ALL: [Family; 7] =
-        [Family::Policy, Family::Timer, Family::Action, Family::Document, Family::Exception, Family::Artifact, Family::Vulnerability];
+    pub const ALL: [Family; 8] = [
+        Family::Policy,
+        Family::Timer,
+        Family::Action,
+        Family::Document,
+        Family::Exception,
+        Family::Artifact,
+        Family::Vulnerability,
+        Family::Token,
+    ];
 
     /// `dev.cdeventsx.dossier-<family>.`: what every type of the family starts with.
     pub const fn prefix(self) -> &'static str {
@@ -39,6 +52,7 @@ impl Family {
             Family::Exception => "dev.cdeventsx.dossier-exception.",
             Family::Artifact => "dev.cdeventsx.dossier-artifact.",
             Family::Vulnerability => "dev.cdeventsx.dossier-vulnerability.",
+            Family::Token => "dev.cdeventsx.dossier-token.",
         }
     }
 
@@ -64,8 +78,14 @@ impl Family {
             Family::Action => Some(ACTIONS_SOURCE),
             Family::Document => Some(DOCUMENTS_SOURCE),
             Family::Exception => Some(EXCEPTIONS_SOURCE),
+            Family::Token => Some(TOKENS_SOURCE),
             Family::Vulnerability => None,
         }
+    }
+
+    /// Whether only Dossier writes entries of the family (the submit path refuses them).
+    pub const fn is_dossiers_own(self) -> bool {
+        !matches!(self, Family::Artifact | Family::Vulnerability)
     }
 
     /// Whether entries of the family are Dossier's record of its own acts, which never trigger
@@ -84,6 +104,19 @@ pub const ACTIONS_SOURCE: &str = "/dossier/actions";
 pub const DOCUMENTS_SOURCE: &str = "/dossier/documents";
 /// The source of exception requests, approvals, revocations and expiries.
 pub const EXCEPTIONS_SOURCE: &str = "/dossier/exceptions";
+
+/// The source of token changes (created, revoked, expired).
+pub const TOKENS_SOURCE: &str = "/dossier/tokens";
+/// Every source Dossier writes under starts with this; no producer may send from it.
+pub const RESERVED_SOURCE_PREFIX: &str = "/dossier/";
+
+/// Whether an event of type `event_type` from `source` is one only Dossier may write: a type of
+/// a family only Dossier appends ([`Family::is_dossiers_own`]), or
+/// any source under [`RESERVED_SOURCE_PREFIX`]. The submit path refuses such events from
+/// producers, so an exception approval or a token cannot be forged as an event.
+pub fn written_by_dossier_only(source: &str, event_type: &str) -> bool {
+    source.starts_with(RESERVED_SOURCE_PREFIX) || source == "/dossier" || Family::of(event_type).is_some_and(Family::is_dossiers_own)
+}
 
 /// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`, under
 /// `<POLICIES_SOURCE>/<policy>`): what goes onto the bus. Timers are the engine's bookkeeping.
@@ -118,10 +151,13 @@ pub enum OwnType {
     VulnerabilityDiscovered,
     VulnerabilityWithdrawn,
     VulnerabilityFixed,
+    TokenCreated,
+    TokenRevoked,
+    TokenExpired,
 }
 
 impl OwnType {
-    pub const ALL: [OwnType; 21] = [
+    pub const ALL: [OwnType; 24] = [
         OwnType::PolicyLoaded,
         OwnType::PolicyRemoved,
         OwnType::PolicyRefused,
@@ -143,6 +179,9 @@ impl OwnType {
         OwnType::VulnerabilityDiscovered,
         OwnType::VulnerabilityWithdrawn,
         OwnType::VulnerabilityFixed,
+        OwnType::TokenCreated,
+        OwnType::TokenRevoked,
+        OwnType::TokenExpired,
     ];
 
     /// The full type with its version, as written into `context.type`.
@@ -169,6 +208,9 @@ impl OwnType {
             OwnType::VulnerabilityDiscovered => "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
             OwnType::VulnerabilityWithdrawn => "dev.cdeventsx.dossier-vulnerability.withdrawn.0.1.0",
             OwnType::VulnerabilityFixed => "dev.cdeventsx.dossier-vulnerability.fixed.0.1.0",
+            OwnType::TokenCreated => "dev.cdeventsx.dossier-token.created.0.1.0",
+            OwnType::TokenRevoked => "dev.cdeventsx.dossier-token.revoked.0.1.0",
+            OwnType::TokenExpired => "dev.cdeventsx.dossier-token.expired.0.1.0",
         }
     }
 
@@ -185,6 +227,7 @@ impl OwnType {
             }
             OwnType::ArtifactQuarantined | OwnType::ArtifactReleased => Family::Artifact,
             OwnType::VulnerabilityDiscovered | OwnType::VulnerabilityWithdrawn | OwnType::VulnerabilityFixed => Family::Vulnerability,
+            OwnType::TokenCreated | OwnType::TokenRevoked | OwnType::TokenExpired => Family::Token,
         }
     }
 

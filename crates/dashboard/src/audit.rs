@@ -145,7 +145,9 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             let c = content(e);
             let act =
                 e.event_type.trim_start_matches(dossier_core::own::Family::Exception.prefix()).split('.').next().unwrap_or("").to_owned();
-            let who = ["requester", "approver", "by"].iter().find_map(|k| c[*k].as_str()).unwrap_or("dossier");
+            // Who: the principal whose credential made the change (the entry's sender).
+            let who =
+                e.sender.as_deref().or_else(|| ["requester", "approver", "by"].iter().find_map(|k| c[*k].as_str())).unwrap_or("dossier");
             let why = ["reason", "comment"].iter().find_map(|k| c[*k].as_str()).unwrap_or("");
             vec![when(e), format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.subject_id)), badge("st", &act), esc(who), esc(why)]
         })

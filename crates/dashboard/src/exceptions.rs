@@ -33,11 +33,11 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         }
         let act = match state.as_str() {
             "requested" => format!(
-                r#"<form data-api="/api/v1/exceptions/{id}/approve" aria-label="Approve {id}"><label for="ap-{id}">Approver</label><input id="ap-{id}" name="approver" required> <button type="submit">Approve</button><span class="result" tabindex="-1" role="alert"></span></form>"#,
+                r#"<form data-api="/api/v1/exceptions/{id}/approve" aria-label="Approve {id}"><label for="ap-{id}">Comment</label><input id="ap-{id}" name="comment"> <button type="submit">Approve as you</button><span class="result" tabindex="-1" role="alert"></span></form>"#,
                 id = esc(&e.id)
             ),
             "active" => format!(
-                r#"<form data-api="/api/v1/exceptions/{id}/revoke" aria-label="Revoke {id}"><label for="rb-{id}">Revoked by</label><input id="rb-{id}" name="by" required> <label for="rr-{id}">Why</label><input id="rr-{id}" name="reason" required> <button type="submit">Revoke</button><span class="result" tabindex="-1" role="alert"></span></form>"#,
+                r#"<form data-api="/api/v1/exceptions/{id}/revoke" aria-label="Revoke {id}"><label for="rr-{id}">Why</label><input id="rr-{id}" name="reason" required> <button type="submit">Revoke</button><span class="result" tabindex="-1" role="alert"></span></form>"#,
                 id = esc(&e.id)
             ),
             _ => String::new(),
@@ -73,7 +73,6 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 <div><label for="x-e">Environments (comma-separated; all when empty)</label><input id="x-e" name="environments" data-list placeholder="prod-eu-1"></div>
 <div><label for="x-p">Policies waived (comma-separated)</label><input id="x-p" name="policies" data-list placeholder="licence_allowlist"></div>
 <div><label for="x-r">Reason</label><input id="x-r" name="reason" required></div>
-<div><label for="x-q">Requester</label><input id="x-q" name="requester" required></div>
 <div><label for="x-x">Expires</label><input id="x-x" name="expires" type="datetime-local" required></div>
 <div><label for="x-t">Ticket link</label><input id="x-t" name="ticket" type="url" placeholder="https://tracker.example.com/SEC-42"></div>
 <div><button class="primary" type="submit">Request</button> <span class="result" tabindex="-1" role="alert"></span></div>

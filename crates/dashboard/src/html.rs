@@ -43,6 +43,30 @@ const NAV: [(&str, &str); 7] = [
 
 /// A whole page: the layout around `body`, `active` naming the navigation entry.
 pub fn page(title: &str, active: &str, body: &str) -> String {
+    let viewer = crate::state::viewer();
+    let csrf = viewer.csrf.as_deref().map(|t| format!(r#"<meta name="csrf-token" content="{}">"#, esc(t))).unwrap_or_default();
+    let mut account = String::new();
+    if let Some((name, scopes)) = &viewer.who {
+        let _ = write!(
+            account,
+            r#"<div class="account"><span>Signed in as <strong>{}</strong> <small>({})</small></span>"#,
+            esc(name),
+            esc(scopes)
+        );
+        if let Some(token) = &viewer.csrf {
+            let _ = write!(
+                account,
+                r#"<form action="/ui/signout" method="post"><input type="hidden" name="csrf" value="{}"><button type="submit">Sign out</button></form>"#,
+                esc(token)
+            );
+        }
+        account.push_str("</div>");
+    }
+    let insecure = if viewer.insecure {
+        r#"<p class="insecure" role="alert">This Dossier is served without TLS on a network address (started with --insecure): tokens, sessions and evidence cross the network in clear text.</p>"#
+    } else {
+        ""
+    };
     let mut nav = String::new();
     for (path, label) in NAV {
         let current = if path == active { r#" aria-current="page""# } else { "" };
@@ -55,6 +79,7 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Dossier</title>
+{csrf}
 <link rel="stylesheet" href="/ui/assets/dossier.css">
 <link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml">
 <script src="/ui/assets/dossier.js" defer></script>
@@ -66,8 +91,8 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
 <ul>{nav}</ul>
 </nav>
 <div>
-<header class="top">
-<form action="/ui/artifact" method="get" role="search">
+{insecure}<header class="top">
+{account}<form action="/ui/artifact" method="get" role="search">
 <label for="find" class="skip">Artifact</label>
 <input id="find" name="purl" placeholder="Artifact purl, e.g. pkg:oci/shop@sha256:…" required>
 <button type="submit">Open dossier</button>

@@ -19,6 +19,7 @@ mod lineage_svg;
 mod overview;
 mod page;
 mod policies;
+mod signin;
 mod state;
 
 use axum::http::header;
@@ -26,7 +27,31 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-pub use state::Pages;
+pub use state::{Pages, Viewer};
+
+use dossier_access::Rule::{self, Public, Scope as S};
+use dossier_auth::Scope::Read;
+
+/// Who may open each page: read access for every page; the sign-in page and the assets it
+/// needs are public. Read by the access layer with the API's table.
+pub const ACCESS: &[(&str, &str, Rule)] = &[
+    ("GET", "/", Public),
+    ("GET", "/ui/signin", Public),
+    ("POST", "/ui/signin", Public),
+    ("POST", "/ui/signout", dossier_access::Rule::Authenticated),
+    ("GET", "/ui/assets/dossier.css", Public),
+    ("GET", "/ui/assets/dossier.js", Public),
+    ("GET", "/favicon.ico", Public),
+    ("GET", "/ui/assets/favicon.svg", Public),
+    ("GET", "/ui", S(Read)),
+    ("GET", "/ui/events", S(Read)),
+    ("GET", "/ui/artifact", S(Read)),
+    ("GET", "/ui/impact", S(Read)),
+    ("GET", "/ui/environments", S(Read)),
+    ("GET", "/ui/policies", S(Read)),
+    ("GET", "/ui/exceptions", S(Read)),
+    ("GET", "/ui/audit", S(Read)),
+];
 
 const CSS: &str = include_str!("assets/dossier.css");
 const JS: &str = include_str!("assets/dossier.js");
@@ -44,10 +69,13 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/policies", get(policies::page))
         .route("/ui/exceptions", get(exceptions::page))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/signin", get(signin::page).post(signin::sign_in))
+        .route("/ui/signout", axum::routing::post(signin::sign_out))
         .route("/ui/assets/dossier.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/ui/assets/dossier.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
         .route("/favicon.ico", get(|| async { asset("image/svg+xml", ICON) }))
         .route("/ui/assets/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
+        .layer(axum::middleware::from_fn_with_state(pages.clone(), with_viewer))
         .with_state(pages)
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -57,6 +85,22 @@ pub fn routes(pages: Pages) -> Router {
 /// frame it.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Renders the page with its viewer known to the layout (who is signed in, the CSRF token, and
+/// whether the server is without TLS on purpose).
+async fn with_viewer(
+    axum::extract::State(pages): axum::extract::State<Pages>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let caller = req.extensions().get::<dossier_access::Caller>().cloned();
+    let viewer = Viewer {
+        who: caller.as_ref().map(|c| (c.principal.name.to_string(), c.principal.scopes.to_string())),
+        csrf: caller.and_then(|c| c.csrf),
+        insecure: pages.access.insecure,
+    };
+    state::VIEWER.scope(viewer, next.run(req)).await
+}
 
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();

@@ -25,7 +25,6 @@ use dossier_log::documents::Documents;
 use dossier_log::follow::{Follower, Next};
 use dossier_log::own::{hex, now_rfc3339, own_event, OwnEventError};
 use dossier_log::{Appended, EvidenceLog};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -281,13 +280,6 @@ fn kind(r: &Request) -> &'static str {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104), by RustCrypto's `hmac`.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
-
 /// A secret a webhook names that the operator did not set.
 #[derive(Debug, thiserror::Error)]
 #[error("secret {name:?} is not set (environment variable {var})")]
@@ -324,11 +316,15 @@ fn send_webhook(
         };
         resolved.push((name.clone(), value));
     }
-    if let Some(name) = hmac {
-        match secret(name) {
-            Ok(k) => resolved.push(("X-Dossier-Signature".into(), format!("sha256={}", hex(&hmac_sha256(k.as_bytes(), body.as_bytes()))))),
-            Err(e) => return RunOutcome::failed(e.to_string()),
-        }
+    // Signed two ways: `X-Dossier-Signature` over the body (kept for existing receivers), and
+    // `X-Dossier-Signature-256: t=…,v1=…` over `t.body`, made anew for each attempt, which a
+    // receiver checks against its clock so that a captured call cannot be replayed later.
+    let signing_key = match hmac.map(secret).transpose() {
+        Ok(k) => k,
+        Err(e) => return RunOutcome::failed(e.to_string()),
+    };
+    if let Some(k) = &signing_key {
+        resolved.push(("X-Dossier-Signature".into(), dossier_auth::webhook::sign_body(k.as_bytes(), body.as_bytes())));
     }
     let agent = ureq::AgentBuilder::new().timeout(WEBHOOK_TIMEOUT).redirects(0).build();
     let mut last = String::new();
@@ -336,6 +332,10 @@ fn send_webhook(
         let mut req = agent.request(method, url).set("Content-Type", content_type);
         for (n, v) in &resolved {
             req = req.set(n, v);
+        }
+        if let Some(k) = &signing_key {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            req = req.set("X-Dossier-Signature-256", &dossier_auth::webhook::sign_timestamped(k.as_bytes(), now, body.as_bytes()));
         }
         match req.send_string(body) {
             Ok(resp) => {
@@ -482,8 +482,8 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_test_case_2() {
         assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            dossier_auth::webhook::sign_body(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 

@@ -42,12 +42,35 @@ pub fn announce_due(log: &EvidenceLog, views: &Views, now: i64) {
     }
 }
 
+/// Appends a `dossier-token.expired` entry for each token whose expiry has passed (the token
+/// stops working at its expiry whether or not the entry is written yet).
+pub fn announce_token_expiries(log: &EvidenceLog, views: &Views, now: i64) {
+    let due: Vec<(String, Option<String>)> =
+        views.tokens.read().expiries_due(now).into_iter().map(|t| (t.grant.id.clone(), t.grant.expires.clone())).collect();
+    for (id, expires) in due {
+        let content = json!({"id": id, "expires": expires});
+        match own_event(format!("expired-{id}"), dossier_core::own::TOKENS_SOURCE, OwnType::TokenExpired, &id, content, None) {
+            Ok(event) => {
+                if let Err(err) = log.append_blocking(vec![event]) {
+                    tracing::error!("announcing the expiry of token {id}: {err}");
+                }
+            }
+            Err(err) => tracing::error!("announcing the expiry of token {id}: {err}"),
+        }
+    }
+}
+
 /// Announces expiries as they come, checking every 200 ms.
 pub async fn announce_expiries(log: Arc<EvidenceLog>, views: Views) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tick.tick().await;
         let (l, v) = (log.clone(), views.clone());
-        let _ = tokio::task::spawn_blocking(move || announce_due(&l, &v, now_nanos())).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = now_nanos();
+            announce_due(&l, &v, now);
+            announce_token_expiries(&l, &v, now);
+        })
+        .await;
     }
 }

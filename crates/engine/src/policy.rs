@@ -181,9 +181,10 @@ impl PolicyService {
         Ok(self.dir.join(format!("{name}.rego")))
     }
 
-    /// Writes policy `name` into the directory if it compiles with the others; the engine picks
-    /// it up within a second. Returns the policy as loaded.
-    pub fn upload(&self, name: &str, source: &str) -> Result<dossier_policy::Policy, UploadError> {
+    /// Writes policy `name` into the directory if it compiles with the others, recording the
+    /// version as loaded with the uploader `by` as its sender; the engine picks it up within a
+    /// second. Returns the policy as loaded.
+    pub fn upload(&self, name: &str, source: &str, by: &str) -> Result<dossier_policy::Policy, UploadError> {
         let path = self.path_of(name)?;
         let file = format!("{name}.rego");
         let (mut sources, _) = read_dir(&self.dir)?;
@@ -191,7 +192,7 @@ impl PolicyService {
         sources.push((file.clone(), source.to_owned()));
         let (set, errors) = PolicySet::from_sources(sources);
         if let Some(e) = errors.iter().find(|e| e.file == file) {
-            self.record_refusal(name, source, &e.message);
+            self.record_refusal(name, source, &e.message, by);
             return Err(UploadError::DoesNotCompile(e.message.clone()));
         }
         let policy = set
@@ -203,19 +204,27 @@ impl PolicyService {
         let tmp = self.dir.join(format!(".{name}.rego.tmp"));
         std::fs::write(&tmp, source)?;
         std::fs::rename(&tmp, &path)?;
+        // The version entry under the uploader's name; the engine, loading the file, finds it
+        // already recorded.
+        if let Some(mut event) = version_entry(&policy) {
+            event.sender = Some(by.to_owned());
+            if let Err(e) = self.cx.log.append_blocking(vec![event]) {
+                tracing::error!("recording the upload of policy {name}: {e}");
+            }
+        }
         Ok(policy)
     }
 
     /// Removes policy `name` from the directory, and records the removal in the log (with the
-    /// version removed); false if there was none.
-    pub fn remove(&self, name: &str) -> Result<bool, UploadError> {
+    /// version removed and `by` as its sender); false if there was none.
+    pub fn remove(&self, name: &str, by: &str) -> Result<bool, UploadError> {
         let path = self.path_of(name)?;
         let removed = std::fs::read_to_string(&path).ok();
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 let version = removed.map(|text| dossier_log::own::hex(&sha2::Sha256::digest(text.as_bytes())));
                 let content = json!({"policy": name, "version": version});
-                self.record(format!("removed-{name}-{}", now_nanos()), OwnType::PolicyRemoved, name, content);
+                self.record(format!("removed-{name}-{}", now_nanos()), OwnType::PolicyRemoved, name, content, by);
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -224,16 +233,17 @@ impl PolicyService {
     }
 
     /// Records an upload that did not compile: what was sent, and why it was refused.
-    fn record_refusal(&self, name: &str, source: &str, reason: &str) {
+    fn record_refusal(&self, name: &str, source: &str, reason: &str, by: &str) {
         let version = dossier_log::own::hex(&sha2::Sha256::digest(source.as_bytes()));
         let content = json!({"policy": name, "version": version, "reason": reason, "source": source});
-        self.record(format!("refused-{name}-{}", &version[..16]), OwnType::PolicyRefused, name, content);
+        self.record(format!("refused-{name}-{}", &version[..16]), OwnType::PolicyRefused, name, content, by);
     }
 
     /// Appends one entry of the policy service's own; a failure is logged (the answer to the
     /// caller does not depend on it).
-    fn record(&self, id: String, ty: OwnType, subject: &str, content: Value) {
+    fn record(&self, id: String, ty: OwnType, subject: &str, content: Value, by: &str) {
         let appended = own_event(id, SOURCE, ty, subject, content, None)
+            .map(|e| Event { sender: Some(by.to_owned()), ..e })
             .map_err(|e| e.to_string())
             .and_then(|e| self.cx.log.append_blocking(vec![e]).map_err(|e| e.to_string()));
         if let Err(e) = appended {
@@ -313,16 +323,9 @@ impl Engine {
     }
 
     fn record_versions(&self, policies: &[dossier_policy::Policy]) {
-        let events: Vec<Event> = policies
-            .iter()
-            .filter_map(|p| {
-                let content = json!({"version": p.version, "package": p.package, "mode": p.mode, "triggers": p.triggers,
-                                     "allowedActions": p.allowed_actions, "source": p.source});
-                own_event(format!("policy-{}-{}", p.name, &p.version[..16]), SOURCE, OwnType::PolicyLoaded, &p.name, content, None)
-                    .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
-                    .ok()
-            })
-            .collect();
+        // A version uploaded over the API is recorded already, under its uploader.
+        let events: Vec<Event> =
+            policies.iter().filter_map(version_entry).filter(|e| !matches!(self.log.store().get_by_key(&e.key), Ok(Some(_)))).collect();
         if !events.is_empty() {
             if let Err(e) = self.log.append_blocking(events) {
                 tracing::error!("recording policy versions: {e}");
@@ -698,4 +701,13 @@ pub fn start(cx: Context, dir: PathBuf, cursor_file: PathBuf, tools: Arc<crate::
 /// The key under which a decision about `trigger` by `policy` is recorded.
 pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
     EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
+}
+
+/// The entry recording that version of a policy is loaded (one id per name and version).
+fn version_entry(p: &dossier_policy::Policy) -> Option<Event> {
+    let content = json!({"version": p.version, "package": p.package, "mode": p.mode, "triggers": p.triggers,
+                         "allowedActions": p.allowed_actions, "source": p.source});
+    own_event(format!("policy-{}-{}", p.name, &p.version[..16]), SOURCE, OwnType::PolicyLoaded, &p.name, content, None)
+        .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
+        .ok()
 }

@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use dossier_connectors::documents::{self, Submission, SubmitError};
 use dossier_log::documents::Documents;
 
+use dossier_access::Caller;
+
 use crate::error::{blocking, check_params, error, ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -55,8 +57,24 @@ impl From<SubmitError> for ApiError {
     }
 }
 
-async fn upload(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap, body: Body) -> ApiResult {
+async fn upload(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
     check_params(&params, &["artifact", "sender", "format"])?;
+    // The sender is the principal; a `sender` parameter (from before authentication) must name it.
+    if let Some(named) = params.get("sender").filter(|n| n.as_str() != caller.principal.name.as_str()) {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "sender {named:?} is not who sends: the sender is taken from the credential ({}); omit the parameter",
+                caller.principal.name
+            ),
+        ));
+    }
     let docs = service(&s)?;
     let artifact = params.get("artifact").cloned().ok_or_else(|| {
         error(
@@ -64,6 +82,7 @@ async fn upload(State(s): State<AppState>, Query(params): Query<HashMap<String, 
             "parameter artifact is required: the purl (or sha256:<hex> digest) of the artifact the document is about",
         )
     })?;
+    caller.principal.may_send_about(&artifact).map_err(|denied| error(StatusCode::FORBIDDEN, denied.to_string()))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !essence.ends_with("json") {
@@ -89,12 +108,7 @@ async fn upload(State(s): State<AppState>, Query(params): Query<HashMap<String, 
     let staged = tokio::task::spawn_blocking(move || stager.finish())
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    let submission = Submission {
-        artifact,
-        sender: params.get("sender").cloned().unwrap_or_else(|| "anonymous".into()),
-        origin: "upload".into(),
-        format,
-    };
+    let submission = Submission { artifact, sender: Some(caller.principal.name.to_string()), origin: "upload".into(), format };
     let (log, lineage) = (s.log.clone(), s.views.lineage.clone());
     let receipt = tokio::task::spawn_blocking(move || documents::record(&log, &lineage, &docs, staged, submission))
         .await

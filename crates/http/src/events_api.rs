@@ -15,6 +15,8 @@ use dossier_log::render::{b64, EventView, InclusionView};
 use dossier_store::{AppendOutcome, EventQuery, StoreError};
 use serde_json::{json, Value};
 
+use dossier_access::Caller;
+
 use crate::body::{self, Encodings};
 use crate::error::{blocking, error, ApiError, ApiResult};
 use crate::state::AppState;
@@ -29,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/conflicts", get(conflicts))
 }
 
-async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult {
+async fn ingest(State(s): State<AppState>, caller: Caller, headers: HeaderMap, body: Body) -> ApiResult {
     // gzip is inflated under the same limit; any other encoding is refused by name (a
     // compressed body would otherwise be read as garbled JSON). The budget's share is held
     // until the answer, while the body is in memory.
@@ -37,7 +39,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Ap
     let (body, _held) = body::read(&s.bodies, &headers, body, s.config.max_body, Encodings::IdentityOrGzip, advice).await?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let ce = CeHeaders { specversion: text("ce-specversion"), id: text("ce-id"), source: text("ce-source"), ty: text("ce-type") };
-    let submitted = s.submit.submit(text("content-type"), ce, body).await.map_err(|e| match e {
+    let submitted = s.submit.submit(&caller.principal, text("content-type"), ce, body).await.map_err(|e| match e {
         SubmitError::Body(e) => {
             let status = match e {
                 BodyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -61,6 +63,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Ap
         "duplicates": count(ItemStatus::Duplicate),
         "conflicts": count(ItemStatus::Conflict),
         "rejected": count(ItemStatus::Rejected),
+        "forbidden": count(ItemStatus::Forbidden),
         "results": rendered.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
     });
     Ok((StatusCode::OK, Json(summary)).into_response())
@@ -102,6 +105,10 @@ fn render(item: Item) -> (ItemStatus, StatusCode, Value) {
                 }),
             )
         }
+        Item::Forbidden { index, key: EventKey { source, id }, why } => (
+            StatusCode::FORBIDDEN,
+            json!({"index": index, "status": status, "source": source, "id": id, "error": format!("{why}; nothing of this event was stored")}),
+        ),
         Item::Lost { index } => (StatusCode::INTERNAL_SERVER_ERROR, json!({"index": index, "status": status})),
     };
     (status, code, body)

@@ -1,6 +1,8 @@
 //! Exceptions over HTTP: request, approve, revoke, list, and import from a VEX document.
-//! Until tokens arrive, who requests, approves and revokes is as the body states it; every
-//! change is a log entry saying who, when and why.
+//! Who requests, approves and revokes is the authenticated principal, never a name the body
+//! states (a body that names someone else is refused); every change is a log entry saying who,
+//! when and why, with the principal as its sender. Approving needs `exceptions:approve` and,
+//! unless the operator allows self-approval, a principal other than the requester.
 
 use std::collections::HashMap;
 
@@ -17,6 +19,8 @@ use serde_json::{json, Value};
 use dossier_core::own::{OwnType, EXCEPTIONS_SOURCE as SOURCE};
 use dossier_log::own::{hex, now_nanos, own_event};
 use dossier_views::exceptions::view;
+
+use dossier_access::Caller;
 
 use crate::body::JsonBody;
 use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
@@ -53,9 +57,33 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Appends one entry of Dossier's own and waits for it to be durable.
-async fn append(s: &AppState, id: String, ty: OwnType, subject: &str, content: Value) -> Result<AppendOutcome, ApiError> {
-    let event = own_event(id, SOURCE, ty, subject, content, None).map_err(|m| error(StatusCode::UNPROCESSABLE_ENTITY, m.to_string()))?;
+/// The body with `field` set to the caller's name: a body naming someone else is refused.
+fn as_caller(bytes: &[u8], field: &str, caller: &Caller) -> Result<Vec<u8>, ApiError> {
+    let mut v: Value =
+        serde_json::from_slice(bytes).map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, format!("the body is not JSON: {e}")))?;
+    let me = caller.principal.name.as_str();
+    let Some(object) = v.as_object_mut() else {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "the body must be a JSON object"));
+    };
+    match object.get(field) {
+        Some(Value::String(named)) if named == me => {}
+        None | Some(Value::Null) => {}
+        Some(named) => {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}: {named} is not who asks; it is taken from the credential ({me}); omit the field"),
+            ))
+        }
+    }
+    object.insert(field.to_owned(), json!(me));
+    Ok(serde_json::to_vec(&v).expect("JSON serializes"))
+}
+
+/// Appends one entry of Dossier's own, sent by `by`, and waits for it to be durable.
+async fn append(s: &AppState, by: &Caller, id: String, ty: OwnType, subject: &str, content: Value) -> Result<AppendOutcome, ApiError> {
+    let mut event =
+        own_event(id, SOURCE, ty, subject, content, None).map_err(|m| error(StatusCode::UNPROCESSABLE_ENTITY, m.to_string()))?;
+    event.sender = Some(by.principal.name.to_string());
     let outcomes = s.log.append(vec![event]).await?;
     outcomes.into_iter().next().ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "the log answered nothing; retry"))
 }
@@ -70,7 +98,7 @@ fn current(s: &AppState, id: &str) -> Result<Value, ApiError> {
 }
 
 /// Records a request; the same request under the same id again is answered with the first.
-async fn record_request(s: &AppState, mut r: Request) -> Result<(StatusCode, Value), ApiError> {
+async fn record_request(s: &AppState, caller: &Caller, mut r: Request) -> Result<(StatusCode, Value), ApiError> {
     let rules = s.views.exceptions.rules();
     rules.check_request(&r, now_nanos())?;
     let id = match &r.id {
@@ -94,13 +122,13 @@ async fn record_request(s: &AppState, mut r: Request) -> Result<(StatusCode, Val
             Err(error(StatusCode::CONFLICT, format!("exception {id:?} exists with other terms; choose another id")))
         };
     }
-    append(s, format!("requested-{id}"), OwnType::ExceptionRequested, &id, content).await?;
+    append(s, caller, format!("requested-{id}"), OwnType::ExceptionRequested, &id, content).await?;
     Ok((StatusCode::CREATED, current(s, &id)?))
 }
 
-async fn request(State(s): State<AppState>, JsonBody(bytes): JsonBody) -> ApiResult {
-    let r: Request = body(&bytes)?;
-    let (status, v) = record_request(&s, r).await?;
+async fn request(State(s): State<AppState>, caller: Caller, JsonBody(bytes): JsonBody) -> ApiResult {
+    let r: Request = body(&as_caller(&bytes, "requester", &caller)?)?;
+    let (status, v) = record_request(&s, &caller, r).await?;
     Ok((status, Json(v)).into_response())
 }
 
@@ -112,11 +140,12 @@ struct Approval {
     comment: Option<String>,
 }
 
-async fn approve(State(s): State<AppState>, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
-    let a: Approval = body(&bytes)?;
+async fn approve(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
+    let a: Approval = body(&as_caller(&bytes, "approver", &caller)?)?;
     let rules = s.views.exceptions.rules();
     s.views.exceptions.read().check_approval(&id, &a.approver, now_nanos(), &rules)?;
-    append(&s, format!("approved-{id}"), OwnType::ExceptionApproved, &id, json!({"approver": a.approver, "comment": a.comment})).await?;
+    append(&s, &caller, format!("approved-{id}"), OwnType::ExceptionApproved, &id, json!({"approver": a.approver, "comment": a.comment}))
+        .await?;
     Ok(Json(current(&s, &id)?).into_response())
 }
 
@@ -127,11 +156,11 @@ struct Revocation {
     reason: String,
 }
 
-async fn revoke(State(s): State<AppState>, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
-    let r: Revocation = body(&bytes)?;
+async fn revoke(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(bytes): JsonBody) -> ApiResult {
+    let r: Revocation = body(&as_caller(&bytes, "by", &caller)?)?;
     let rules = s.views.exceptions.rules();
     s.views.exceptions.read().check_revocation(&id, &r.by, &r.reason, now_nanos(), &rules)?;
-    append(&s, format!("revoked-{id}"), OwnType::ExceptionRevoked, &id, json!({"by": r.by, "reason": r.reason})).await?;
+    append(&s, &caller, format!("revoked-{id}"), OwnType::ExceptionRevoked, &id, json!({"by": r.by, "reason": r.reason})).await?;
     Ok(Json(current(&s, &id)?).into_response())
 }
 
@@ -188,8 +217,8 @@ struct FromVex {
 
 /// One requested exception per waiving statement (`not_affected`, `false_positive`) of a VEX
 /// document recorded about the artifact, each keeping the document as its justification.
-async fn from_vex(State(s): State<AppState>, JsonBody(bytes): JsonBody) -> ApiResult {
-    let f: FromVex = body(&bytes)?;
+async fn from_vex(State(s): State<AppState>, caller: Caller, JsonBody(bytes): JsonBody) -> ApiResult {
+    let f: FromVex = body(&as_caller(&bytes, "requester", &caller)?)?;
     let docs = crate::documents_api::received(&s, &f.artifact).await?;
     let doc = docs.iter().find(|d| d.digest == f.document).ok_or_else(|| {
         error(
@@ -223,7 +252,7 @@ async fn from_vex(State(s): State<AppState>, JsonBody(bytes): JsonBody) -> ApiRe
             ticket: f.ticket.clone(),
             justification: Some(f.document.clone()),
         };
-        created.push(record_request(&s, r).await?.1);
+        created.push(record_request(&s, &caller, r).await?.1);
     }
     Ok((StatusCode::CREATED, Json(json!({"exceptions": created}))).into_response())
 }

@@ -5,6 +5,7 @@
 //! Architecture invariant: handlers reach the log, the views, the engine and the connectors;
 //! nothing here is reached by them, and the dashboard does not depend on this crate.
 
+pub mod access;
 mod actions_api;
 pub mod body;
 mod documents_api;
@@ -16,6 +17,7 @@ mod log_api;
 mod policies_api;
 pub mod state;
 mod stream;
+pub mod tokens_api;
 
 use axum::http::{header, StatusCode};
 use axum::routing::get;
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(documents_api::routes())
         .merge(exceptions_api::routes())
         .merge(actions_api::routes())
+        .merge(tokens_api::routes())
         .with_state(state)
 }
 

@@ -12,6 +12,8 @@ use dossier_engine::policy::UploadError;
 use dossier_engine::replay::ReplayError;
 use dossier_engine::PolicyService;
 
+use dossier_access::Caller;
+
 use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -65,6 +67,7 @@ async fn run_replay(
 /// compile; otherwise written to the policy directory and active within a second.
 async fn upload_policy(
     State(s): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
@@ -72,7 +75,8 @@ async fn upload_policy(
     let service = policy_service(&s)?;
     let (body, _held) = crate::body::read(&s.bodies, &headers, body, crate::body::SMALL_BODY, crate::body::Encodings::Identity, "").await?;
     let source = std::str::from_utf8(&body).map_err(|_| error(StatusCode::BAD_REQUEST, "a policy is UTF-8 Rego text"))?.to_owned();
-    let uploaded = tokio::task::spawn_blocking(move || service.upload(&name, &source))
+    let by = caller.principal.name.to_string();
+    let uploaded = tokio::task::spawn_blocking(move || service.upload(&name, &source, &by))
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?;
     match uploaded {
@@ -82,11 +86,12 @@ async fn upload_policy(
     }
 }
 
-async fn remove_policy(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+async fn remove_policy(State(s): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult {
     let service = policy_service(&s)?;
     // Blocking: the removal is recorded in the log before the answer.
     let (removing, name_) = (service.clone(), name.clone());
-    let removed = tokio::task::spawn_blocking(move || removing.remove(&name_))
+    let by = caller.principal.name.to_string();
+    let removed = tokio::task::spawn_blocking(move || removing.remove(&name_, &by))
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?;
     match removed {

@@ -62,7 +62,11 @@ impl Appended {
             .map_err(|e| RowError::NotJson { seq: row.seq, reason: e.to_string() })
             .and_then(|v| Event::from_json(row.raw.clone(), &v).map_err(|e| RowError::NotEvent { seq: row.seq, reason: e.to_string() }));
         match read {
-            Ok(event) => Ok(Appended { seq: row.seq, received_unix_nanos: row.received_unix_nanos, event }),
+            Ok(event) => Ok(Appended {
+                seq: row.seq,
+                received_unix_nanos: row.received_unix_nanos,
+                event: Event { sender: row.sender.clone(), ..event },
+            }),
             Err(e) => {
                 UNREADABLE_ROWS.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("{what}: {e}; skipped (run `dossier verify`)");

@@ -26,6 +26,9 @@ pub struct EventView<'a> {
     #[serde(rename = "chainId", skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<&'a str>,
     pub timestamp: String,
+    /// The principal whose credential sent it (null: Dossier's own act, or from before
+    /// authentication).
+    pub sender: Option<&'a str>,
     pub event: Box<RawValue>,
 }
 
@@ -49,6 +52,7 @@ impl<'a> EventView<'a> {
             subject: &e.subject_id,
             chain_id: e.chain_id.as_deref(),
             timestamp: rfc3339(e.time_unix_nanos),
+            sender: e.sender.as_deref(),
             event: embed(&e.raw),
         }
     }
@@ -64,6 +68,7 @@ impl<'a> EventView<'a> {
             subject: &e.subject_id,
             chain_id: e.chain_id.as_deref(),
             timestamp: rfc3339(e.time_unix_nanos),
+            sender: e.sender.as_deref(),
             event: embed(&e.raw),
         }
     }

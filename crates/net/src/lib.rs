@@ -1,18 +1,24 @@
 //! Serving HTTP with bounds on what clients can hold: at most `max` connections at once, a
 //! deadline for each request's headers, and a bounded grace at shutdown. The accept loop the
-//! server and the witness share (hyper's HTTP/1, axum routers).
+//! server and the witness share (hyper's HTTP/1, axum routers), over plain TCP ([`serve`]) or
+//! TLS ([`serve_tls`], with the certificate reloaded when its files change).
 //!
 //! Architecture invariant: this crate knows HTTP and nothing of Dossier.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+mod tls;
+
+pub use tls::{Tls, TlsError, TlsFiles, RELOAD_EVERY};
+
 /// Bounds on connections, kept by [`serve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Connections {
     /// Longest a client may take to send a request's headers (the first request's from the
-    /// connection's start, later ones' from the end of the answer before); then the connection
-    /// is closed.
+    /// connection's start, or from the end of its TLS handshake, which must itself be done
+    /// within this; later ones' from the end of the answer before); then the connection is
+    /// closed.
     pub header_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max: usize,
@@ -38,6 +44,35 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     limits: Connections,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    accept_loop(listener, app, limits, None, shutdown).await;
+}
+
+/// [`serve`] over TLS: each connection's handshake must be done within
+/// `limits.header_timeout` (then the connection is closed, and its place freed), and the
+/// request headers are awaited as in [`serve`] from then on. The certificate and key files are
+/// read again every [`RELOAD_EVERY`], and a new pair that loads is served to new connections; one
+/// that does not (it does not parse, or the key does not match) is logged and the current one
+/// kept. A client speaking plain HTTP gets a TLS alert, not an HTTP answer, and is closed.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Connections,
+    tls: Tls,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let acceptor = tls.acceptor();
+    let reload = tokio::spawn(tls.keep_current());
+    accept_loop(listener, app, limits, Some(acceptor), shutdown).await;
+    reload.abort();
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Connections,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -70,9 +105,25 @@ pub async fn serve(
             req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
             tower_service::Service::call(&mut app.clone(), req.map(axum::body::Body::new))
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        // Watched from now on: a shutdown waits (within its grace) for a handshake under way too.
+        let watcher = graceful.watcher();
+        let (http, tls) = (http.clone(), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match tls {
+                None => watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await,
+                Some(tls) => match tokio::time::timeout(limits.header_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!("TLS handshake with {remote}: {e}");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake with {remote}: not done within {:?}", limits.header_timeout);
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!("connection from {remote}: {e}");
             }
             drop(slot);

@@ -30,7 +30,7 @@ use dossier_stores::Location;
 use dossier_views::Views;
 
 pub use dossier_http::ApiConfig as Api;
-pub use dossier_net::Connections;
+pub use dossier_net::{Connections, TlsFiles};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,14 @@ pub enum StartError {
     Log(#[from] LogError),
     #[error("opening the document directory {path}: {source}")]
     Documents { path: String, source: std::io::Error },
+    #[error("loading the TLS certificate: {0}")]
+    Tls(#[from] dossier_net::TlsError),
+    #[error("the admin token: {0}")]
+    AdminToken(String),
+    #[error(transparent)]
+    Oidc(#[from] dossier_access::oidc::OidcError),
+    #[error("[[oidc]] issuer {issuer:?}: jwks {url}: {reason}")]
+    OidcKeysNotAllowed { issuer: String, url: String, reason: String },
 }
 
 /// Everything `start` needs; defaults are the embedded setup in a data directory.
@@ -65,6 +73,11 @@ pub struct Builder {
     fetch: FetchRules,
     exceptions: dossier_exceptions::Rules,
     connections: Connections,
+    tls: Option<TlsFiles>,
+    insecure: bool,
+    admin_token: Option<String>,
+    rate: dossier_auth::limit::Rate,
+    oidc: Vec<dossier_auth::oidc::IssuerConfig>,
 }
 
 /// An external signer of checkpoints (see [`CommandSigner`]).
@@ -129,6 +142,50 @@ impl Builder {
         self
     }
 
+    /// The TLS certificate and key files, as configured.
+    pub fn tls_config(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
+    }
+
+    /// Serve HTTPS with this certificate and key (PEM files), read at `start` and again when
+    /// they change (see [`dossier_net::serve_tls`]); plain HTTP without them.
+    pub fn tls(mut self, files: Option<TlsFiles>) -> Builder {
+        self.tls = files;
+        self
+    }
+
+    /// Whether plain HTTP on a non-loopback address was accepted on purpose, as configured.
+    pub fn insecure_config(&self) -> bool {
+        self.insecure
+    }
+
+    /// Plain HTTP is served on a non-loopback address on purpose (`--insecure`): the server
+    /// says so ([`Server::insecure`]) to whoever shows its state.
+    pub fn insecure(mut self, insecure: bool) -> Builder {
+        self.insecure = insecure;
+        self
+    }
+
+    /// The first admin token (`dst_…`), recorded when the log does not hold it yet; without
+    /// one, a log with no token at all gets a new one written to `DATA/admin.token` (mode 0600).
+    pub fn admin_token(mut self, token: Option<String>) -> Builder {
+        self.admin_token = token;
+        self
+    }
+
+    /// Accept JWTs of these OIDC issuers (CI jobs, Kubernetes service accounts) as credentials;
+    /// a `jwks` URL must be on the fetch allowlist.
+    pub fn oidc(mut self, issuers: Vec<dossier_auth::oidc::IssuerConfig>) -> Builder {
+        self.oidc = issuers;
+        self
+    }
+
+    /// Requests each principal may make: a token bucket per principal (429 past it).
+    pub fn rate_limit(mut self, rate: dossier_auth::limit::Rate) -> Builder {
+        self.rate = rate;
+        self
+    }
+
     pub fn api(mut self, api: ApiConfig) -> Builder {
         self.api = api;
         self
@@ -189,6 +246,27 @@ impl Builder {
     /// projections, then the followers: the document fetcher, the NATS publisher, the action
     /// workers and the policy engine.
     pub fn start(self) -> Result<Server, StartError> {
+        // First, so that a wrong certificate or issuer leaves nothing created or opened.
+        let tls = self.tls.map(dossier_net::Tls::load).transpose()?;
+        let oidc = if self.oidc.is_empty() {
+            None
+        } else {
+            for issuer in &self.oidc {
+                if let dossier_auth::oidc::JwksSource::Url(url) = issuer.jwks_source() {
+                    self.fetch.allows_url(url).map_err(|e| StartError::OidcKeysNotAllowed {
+                        issuer: issuer.issuer.clone(),
+                        url: url.to_owned(),
+                        reason: format!("{e}; add its prefix with --fetch-allow"),
+                    })?;
+                }
+            }
+            let rules = self.fetch.clone();
+            let fetch: dossier_access::oidc::Fetch =
+                Box::new(move |url| rules.fetch_small(url, dossier_auth::oidc::MAX_JWKS_BYTES as u64).map_err(|e| e.to_string()));
+            let oidc = Arc::new(dossier_access::oidc::Oidc::load(self.oidc, fetch)?);
+            oidc.refresh_periodically();
+            Some(oidc)
+        };
         std::fs::create_dir_all(&self.data).map_err(|source| LogError::Io { path: self.data.display().to_string(), source })?;
         let location = self.store.unwrap_or_else(|| Location::in_data_dir(&self.data));
         let store = dossier_stores::open(&location).map_err(|source| StartError::Store { location: location.describe(), source })?;
@@ -204,6 +282,7 @@ impl Builder {
         let views = Views::load(store.as_ref())?;
         views.exceptions.set_rules(self.exceptions);
         let log = EvidenceLog::with_signer(store, signer, views.projections());
+        bootstrap_admin(&log, &views, &self.data, self.admin_token.as_deref())?;
         if let Some(dir) = self.checkpoint_dir {
             log.publish_checkpoints_to(dir.clone()).map_err(|source| LogError::Io { path: dir.display().to_string(), source })?;
         }
@@ -243,7 +322,20 @@ impl Builder {
         let mut api = self.api;
         api.documents = Some(documents);
         api.witnessing = witnessing.as_ref().map(|w| w.status.clone());
-        Ok(Server { log, views, policies, api, witnessing, connections: self.connections })
+        let mut access = dossier_access::Access::new(views.tokens.clone(), oidc, self.rate);
+        access.insecure = self.insecure;
+        access.secure_cookies = tls.is_some();
+        Ok(Server {
+            log,
+            views,
+            policies,
+            api,
+            witnessing,
+            connections: self.connections,
+            tls,
+            insecure: self.insecure,
+            access: Arc::new(access),
+        })
     }
 }
 
@@ -255,6 +347,76 @@ pub struct Server {
     api: ApiConfig,
     witnessing: Option<Arc<Witnessing>>,
     connections: Connections,
+    tls: Option<dossier_net::Tls>,
+    insecure: bool,
+    access: Arc<dossier_access::Access>,
+}
+
+/// The access rule of every route: the API's table and the dashboard's.
+pub fn access_rules() -> dossier_access::Rules {
+    dossier_access::Rules::of(&[dossier_http::access::ACCESS, dossier_dashboard::ACCESS])
+}
+
+/// The file the first admin token is written to, in the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Makes sure someone can administer the log: records `given` as the admin token if the log
+/// lacks it; with none given, a log without any token gets a new one, written to
+/// `DATA/admin.token` (mode 0600) for the operator.
+fn bootstrap_admin(log: &EvidenceLog, views: &Views, data: &Path, given: Option<&str>) -> Result<(), StartError> {
+    use dossier_auth::token;
+    let fail = |m: String| StartError::AdminToken(m);
+    let (id, secret, written) = match given {
+        Some(text) => {
+            let presented = token::parse(text).map_err(|e| fail(format!("{e}; make one with `dossier token generate`")))?;
+            if let Some(existing) = views.tokens.read().get(presented.id) {
+                if existing.grant.hash != token::hash(text) {
+                    return Err(fail(format!("the log holds another token with id {}", presented.id)));
+                }
+                return Ok(());
+            }
+            (presented.id.to_owned(), text.to_owned(), None)
+        }
+        None if views.tokens.read().is_empty() => {
+            let (id, secret) = token::generate();
+            let path = data.join(ADMIN_TOKEN_FILE);
+            write_secret(&path, &secret).map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
+            (id, secret, Some(path))
+        }
+        None => return Ok(()),
+    };
+    let name = |n: &str| dossier_auth::PrincipalName::new(n).expect("a valid name");
+    let grant = token::Grant {
+        id,
+        name: name("admin"),
+        scopes: dossier_auth::Scopes::all(),
+        sources: dossier_auth::Patterns::any(),
+        artifacts: dossier_auth::Patterns::any(),
+        expires: None,
+        hash: token::hash(&secret),
+        by: name("dossier"),
+    };
+    let event = dossier_http::tokens_api::created_entry(&grant, None).map_err(|e| fail(e.to_string()))?;
+    log.append_blocking(vec![event]).map_err(|e| fail(e.to_string()))?;
+    if let Some(path) = written {
+        tracing::warn!(
+            "the log had no token: an admin token (every scope) was written to {}; use it as DOSSIER_TOKEN, create tokens for each producer and person, then revoke it",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(secret.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
 }
 
 impl Server {
@@ -278,6 +440,11 @@ impl Server {
             fetch: FetchRules::default(),
             exceptions: dossier_exceptions::Rules::default(),
             connections: Connections::default(),
+            tls: None,
+            insecure: false,
+            admin_token: None,
+            rate: dossier_auth::limit::Rate::default(),
+            oidc: Vec::new(),
         }
     }
 
@@ -293,6 +460,21 @@ impl Server {
         self.policies.as_ref()
     }
 
+    /// `https` when it serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Whether it serves plain HTTP on a non-loopback address, accepted on purpose
+    /// (`--insecure`): whoever shows the server's state should say so.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
     /// Where witnessing stands, when witnesses are configured.
     pub fn witnessing(&self) -> Option<&Arc<WitnessStatus>> {
         self.witnessing.as_ref().map(|w| &w.status)
@@ -302,9 +484,16 @@ impl Server {
     /// `body_timeout`.
     pub fn router(&self) -> axum::Router {
         let state = AppState::new(self.log.clone(), self.views.clone(), self.api.clone(), self.policies.clone());
-        let pages = dossier_dashboard::Pages { log: self.log.clone(), views: self.views.clone(), policies: self.policies.clone() };
+        let pages = dossier_dashboard::Pages {
+            log: self.log.clone(),
+            views: self.views.clone(),
+            policies: self.policies.clone(),
+            access: self.access.clone(),
+        };
+        let rules = Arc::new(access_rules());
         let router = dossier_http::router(state)
             .merge(dossier_dashboard::routes(pages))
+            .route_layer(axum::middleware::from_fn_with_state((self.access.clone(), rules), dossier_access::authorize))
             .fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::not_found()) })
             .method_not_allowed_fallback(|| async { axum::response::IntoResponse::into_response(dossier_http::method_not_allowed()) });
         dossier_http::body::with_deadline(router, self.api.body_timeout)
@@ -313,7 +502,8 @@ impl Server {
     /// Serves on `listener` until `shutdown` resolves, then commits what is queued and signs a
     /// final checkpoint. Signed checkpoints are kept every second; exception expiries announced.
     /// At most `Connections::max` connections are served at once, and a request's headers must
-    /// arrive within `Connections::header_timeout`.
+    /// arrive within `Connections::header_timeout` (and a TLS handshake finish within it too).
+    /// With TLS, the certificate is served as its files change (see [`Builder::tls`]).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -322,7 +512,10 @@ impl Server {
         let persist = tokio::spawn(dossier_log::persist_checkpoints(self.log.clone()));
         let expiries = tokio::spawn(dossier_engine::expiry::announce_expiries(self.log.clone(), self.views.clone()));
         let app = self.router();
-        dossier_net::serve(listener, app, self.connections, shutdown).await;
+        match self.tls.clone() {
+            Some(tls) => dossier_net::serve_tls(listener, app, self.connections, tls, shutdown).await,
+            None => dossier_net::serve(listener, app, self.connections, shutdown).await,
+        }
         persist.abort();
         expiries.abort();
         let closing = self.log.clone();

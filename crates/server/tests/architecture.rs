@@ -67,14 +67,14 @@ fn code_map() -> BTreeMap<String, BTreeSet<String>> {
 /// Layers, bottom up: a crate may depend only on crates of lower layers.
 const LAYERS: &[&[&str]] = &[
     &["dossier-core", "dossier-tlog", "dossier-gen", "dossier-client", "dossier-net"],
-    &["dossier-cdevents", "dossier-lineage", "dossier-evidence", "dossier-exceptions", "dossier-witness"],
+    &["dossier-cdevents", "dossier-lineage", "dossier-evidence", "dossier-exceptions", "dossier-witness", "dossier-auth"],
     &["dossier-ingest", "dossier-policy"],
     &["dossier-store"],
     &["dossier-store-sqlite"],
     &["dossier-stores"],
     &["dossier-log"],
     &["dossier-views"],
-    &["dossier-engine", "dossier-connectors"],
+    &["dossier-engine", "dossier-connectors", "dossier-access"],
     &["dossier-http", "dossier-dashboard"],
     &["dossier-server"],
     &["dossier-bench"],

@@ -8,12 +8,21 @@ use std::time::{Duration, Instant};
 use dossier_server::{Api, Connections, Server};
 use serde_json::{json, Value};
 
+/// The admin token of the test server, sent by every request below.
+const TOKEN: &str = "dst_0123456789ab_testtokentesttokentesttokentesttokentesttok";
+
 /// A server on a free port with these bounds, in its own runtime (kept alive by the caller).
 fn start(api: Api, connections: Connections) -> (tokio::runtime::Runtime, SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let addr = runtime.block_on(async {
-        let server = Server::builder(dir.path()).log_name(Some("test/log".into())).api(api).connections(connections).start().unwrap();
+        let server = Server::builder(dir.path())
+            .log_name(Some("test/log".into()))
+            .api(api)
+            .connections(connections)
+            .admin_token(Some(TOKEN.into()))
+            .start()
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(server.serve(listener, std::future::pending()));
@@ -38,7 +47,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 fn post_head(path: &str, length: usize, extra: &str) -> String {
-    format!("POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
+    format!("POST {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
 }
 
 /// Reads an answer to the end of the connection: its status, headers (lower-case names) and body.
@@ -85,7 +94,7 @@ fn headers_that_trickle_in_are_cut_off_at_the_header_timeout() {
     let mut reader = s.try_clone().unwrap();
     let trickle = std::thread::spawn(move || {
         // A byte every 100 ms: never idle for long, never done.
-        for b in b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+        for b in b"GET /healthz HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
             if s.write_all(&[*b]).is_err() {
                 return;
             }
@@ -146,7 +155,7 @@ fn connections_past_the_cap_wait_until_one_closes() {
     std::thread::sleep(Duration::from_millis(300));
     // The third is not accepted: it waits in the listen backlog, unanswered.
     let mut third = connect(addr);
-    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\nConnection: close\r\n\r\n").unwrap();
     third.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let mut byte = [0u8; 1];
     let waited = third.read(&mut byte).unwrap_err().kind();
@@ -206,9 +215,9 @@ fn a_gzip_body_is_inflated_and_a_bomb_is_refused_at_the_limit() {
     let plain = event("zipped");
     let zipped = gzip(&plain);
     let (status, stored) = request(addr, &post_head("/api/v1/events", zipped.len(), "Content-Encoding: gzip\r\n"), &zipped);
-    assert_eq!((status, &stored["status"], &stored["seq"]), (201, &json!("accepted"), &json!(0)), "{stored}");
+    assert_eq!((status, &stored["status"], &stored["seq"]), (201, &json!("accepted"), &json!(1)), "{stored}"); // entry 0 records the admin token
     let mut s = connect(addr);
-    s.write_all(b"GET /api/v1/events/0/raw HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    s.write_all(b"GET /api/v1/events/1/raw HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\nConnection: close\r\n\r\n").unwrap();
     assert_eq!(answer(s).2, plain, "the stored event is the inflated body");
 
     // 100 MiB of spaces, about 100 KiB compressed: refused once 1 MiB is inflated.
@@ -251,7 +260,7 @@ fn live_streams_past_their_cap_get_503_and_a_closed_one_frees_its_place() {
     let (_runtime, addr, _dir) = start(api, Connections::default());
     let open = |path: &str| {
         let mut s = connect(addr);
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes()).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\n\r\n").as_bytes()).unwrap();
         let mut head = [0u8; 12];
         s.read_exact(&mut head).unwrap();
         (s, String::from_utf8_lossy(&head[9..12]).into_owned())
@@ -261,7 +270,7 @@ fn live_streams_past_their_cap_get_503_and_a_closed_one_frees_its_place() {
     let (_second, status) = open("/api/v1/impact/stream");
     assert_eq!(status, "200");
     let mut third = connect(addr);
-    third.write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    third.write_all(b"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer dst_0123456789ab_testtokentesttokentesttokentesttokentesttok\r\nConnection: close\r\n\r\n").unwrap();
     let (status, headers, body) = answer(third);
     assert_eq!(status, 503);
     assert!(headers.contains(&("retry-after".to_owned(), "5".to_owned())), "{headers:?}");

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS events (
     ts       INTEGER NOT NULL,
     received INTEGER NOT NULL,
     raw      BLOB NOT NULL,
+    sender   TEXT,
     UNIQUE (source, id)
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type);
@@ -70,7 +71,7 @@ CREATE TABLE IF NOT EXISTS conflicts (
 );
 ";
 
-const COLUMNS: &str = "e.seq, e.received, e.source, e.id, e.type, e.subject, e.chain, e.ts, e.raw";
+const COLUMNS: &str = "e.seq, e.received, e.source, e.id, e.type, e.subject, e.chain, e.ts, e.raw, e.sender";
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -124,6 +125,7 @@ fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         time_unix_nanos: r.get(7)?,
         // Read text as well as blobs: verification must report a tampered row, not fail on it.
         raw: r.get_ref(8)?.as_bytes()?.to_vec(),
+        sender: r.get(9)?,
     })
 }
 
@@ -142,6 +144,18 @@ fn check_format(conn: &Connection, size: u64, path: &Path) -> Result<()> {
         // canonical form).
         None => "1".to_owned(),
     };
+    // Format 2 is format 3 without senders: the column is added and the format recorded, in
+    // one transaction; the existing leaves stay format 2 leaves.
+    if found == "2" {
+        let has_sender: bool = conn
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'sender'", [], |r| r.get::<_, i64>(0))
+            .map_err(backend)?
+            > 0;
+        let alter = if has_sender { "" } else { "ALTER TABLE events ADD COLUMN sender TEXT;" };
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {alter} UPDATE meta SET value = '{LOG_FORMAT}' WHERE key = 'log_format'; COMMIT;"))
+            .map_err(backend)?;
+        return Ok(());
+    }
     if found != LOG_FORMAT.to_string() {
         return Err(StoreError::Incompatible(format!(
             "{} holds a log in format {found}; this Dossier reads and writes format {LOG_FORMAT} (docs/log-format.md): \
@@ -196,7 +210,7 @@ impl SqliteStore {
         let mut find = tx.prepare_cached("SELECT seq FROM events WHERE source = ?1 AND id = ?2").map_err(backend)?;
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO events (seq, source, id, type, subject, chain, ts, received, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO events (seq, source, id, type, subject, chain, ts, received, raw, sender) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (source, id) DO NOTHING",
             )
             .map_err(backend)?;
@@ -221,7 +235,8 @@ impl SqliteStore {
                     e.chain_id,
                     e.time_unix_nanos,
                     received,
-                    e.raw
+                    e.raw,
+                    e.sender
                 ])
                 .map_err(backend)?;
             if inserted == 0 {

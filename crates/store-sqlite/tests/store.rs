@@ -40,7 +40,7 @@ fn an_untouched_copy_verifies() {
 fn verify_names_a_modified_row() {
     assert_eq!(
         problems_after("UPDATE events SET raw = replace(raw, 'ci-bot', 'mallory') WHERE seq = 7"),
-        vec!["entry 7 was modified: its content, raw bytes or receipt time do not match its leaf hash"]
+        vec!["entry 7 was modified: its content, raw bytes, receipt time or sender do not match its leaf hash"]
     );
 }
 
@@ -49,7 +49,8 @@ fn verify_names_a_modified_row() {
 /// one — is caught.
 #[test]
 fn verify_names_raw_bytes_edited_without_changing_the_event() {
-    let modified = |seq: u64| vec![format!("entry {seq} was modified: its content, raw bytes or receipt time do not match its leaf hash")];
+    let modified =
+        |seq: u64| vec![format!("entry {seq} was modified: its content, raw bytes, receipt time or sender do not match its leaf hash")];
     assert_eq!(problems_after("UPDATE events SET raw = CAST(' ' || CAST(raw AS TEXT) AS BLOB) WHERE seq = 4"), modified(4));
     assert_eq!(
         problems_after(
@@ -64,7 +65,7 @@ fn verify_names_raw_bytes_edited_without_changing_the_event() {
 fn verify_names_a_changed_receipt_time() {
     assert_eq!(
         problems_after("UPDATE events SET received = received + 1 WHERE seq = 9"),
-        vec!["entry 9 was modified: its content, raw bytes or receipt time do not match its leaf hash"]
+        vec!["entry 9 was modified: its content, raw bytes, receipt time or sender do not match its leaf hash"]
     );
 }
 
@@ -77,10 +78,38 @@ fn a_store_in_another_log_format_is_refused() {
     let path = dir.path().join("dossier.db");
     Connection::open(&path).unwrap().execute_batch("UPDATE meta SET value = '1' WHERE key = 'log_format'").unwrap();
     let err = SqliteStore::open(&path).err().expect("refused").to_string();
-    assert!(err.contains("holds a log in format 1; this Dossier reads and writes format 2 (docs/log-format.md)"), "{err}");
+    assert!(err.contains("holds a log in format 1; this Dossier reads and writes format 3 (docs/log-format.md)"), "{err}");
     // A store from before the format was recorded is format 1 as well.
     Connection::open(&path).unwrap().execute_batch("DELETE FROM meta").unwrap();
     assert!(SqliteStore::open(&path).err().expect("refused").to_string().contains("in format 1"));
+}
+
+/// The sender is covered by the leaf: naming another principal is a modification, and so is
+/// removing the sender.
+#[test]
+fn verify_names_a_changed_sender() {
+    let modified =
+        |seq: u64| vec![format!("entry {seq} was modified: its content, raw bytes, receipt time or sender do not match its leaf hash")];
+    assert_eq!(problems_after("UPDATE events SET sender = 'mallory' WHERE seq = 5"), modified(5));
+}
+
+/// A format 2 store (no senders) is upgraded in place when opened: the column is added, the
+/// format recorded, and its entries still verify as the format 2 leaves they are.
+#[test]
+fn a_format_2_store_is_upgraded_and_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    drop(filled(dir.path(), 10, &signer));
+    let path = dir.path().join("dossier.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("ALTER TABLE events DROP COLUMN sender; UPDATE meta SET value = '2' WHERE key = 'log_format'")
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(verify(&store, &signer.verifier(), |_| {}).unwrap().problems, Vec::new());
+    let format: String =
+        Connection::open(&path).unwrap().query_row("SELECT value FROM meta WHERE key = 'log_format'", [], |r| r.get(0)).unwrap();
+    assert_eq!(format, "3");
 }
 
 #[test]

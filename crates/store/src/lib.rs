@@ -54,6 +54,9 @@ pub struct StoredEvent {
     pub time_unix_nanos: i64,
     /// The event exactly as received (UTF-8 JSON).
     pub raw: Vec<u8>,
+    /// The principal whose credential sent it (none: Dossier's own act, or from before
+    /// authentication); part of the leaf.
+    pub sender: Option<String>,
 }
 
 /// A rejected retransmission: a different event under an existing `(source, id)`.

@@ -92,6 +92,7 @@ macro_rules! __store_contract_cases {
             after_and_before_bound_a_range_of_the_log,
             every_filter_combination_agrees_with_event_query_matches,
             leaves_are_the_leaf_hashes_of_the_events,
+            the_sender_is_kept_and_covered_by_the_leaf,
             nodes_are_the_hashes_of_complete_subtrees,
             the_root_of_every_size_is_the_rfc6962_root_of_the_leaves,
             inclusion_proofs_verify_for_every_entry_and_tree_size,
@@ -783,7 +784,23 @@ pub mod cases {
         assert!(store.leaves(40, 10).unwrap().is_empty());
         assert!(store.leaves(0, 0).unwrap().is_empty());
         // The leaf hash is RFC 6962's of the canonical form, whatever bytes were received.
-        assert_eq!(leaves[0], crate::leaf::entry_leaf_hash(RECEIVED, &events[0].raw, &events[0].canonical));
+        assert_eq!(leaves[0], crate::leaf::entry_leaf_hash(RECEIVED, None, &events[0].raw, &events[0].canonical));
+    }
+
+    /// An entry's sender (the principal whose credential sent it) is stored, read back with
+    /// the entry, and part of its leaf; an entry without one reads back without one.
+    pub fn the_sender_is_kept_and_covered_by_the_leaf(backend: &dyn Backend) {
+        let store = backend.open();
+        let mut events = generated(3);
+        events[0].sender = Some("jenkins".into());
+        events[2].sender = Some("github:acme/api".into());
+        store.append(&events, RECEIVED).unwrap();
+        let read: Vec<Option<String>> = (0..3).map(|seq| store.get(seq).unwrap().unwrap().sender).collect();
+        assert_eq!(read, [Some("jenkins".to_owned()), None, Some("github:acme/api".to_owned())]);
+        let leaves = store.leaves(0, 3).unwrap();
+        assert_eq!(leaves[0], crate::leaf::entry_leaf_hash(RECEIVED, Some("jenkins"), &events[0].raw, &events[0].canonical));
+        assert_ne!(leaves[0], crate::leaf::entry_leaf_hash(RECEIVED, None, &events[0].raw, &events[0].canonical));
+        assert_eq!(leaves[1], crate::leaf::entry_leaf_hash(RECEIVED, None, &events[1].raw, &events[1].canonical));
     }
 
     /// `node(level, index)` is the hash of the complete subtree over leaves

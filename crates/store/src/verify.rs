@@ -12,7 +12,7 @@ use crate::{EventQuery, Nodes, Result, Store, StoredEvent};
 pub enum Problem {
     /// Entries `[from, to)` are missing from the event table.
     Missing { from: u64, to: u64 },
-    /// An entry's content, raw bytes or receipt time do not hash to the leaf the log holds for it.
+    /// An entry's content, raw bytes, receipt time or sender do not hash to the leaf the log holds for it.
     Modified { seq: u64 },
     /// Entries hold each other's content.
     Reordered { seq: u64, holds_content_of: u64 },
@@ -56,7 +56,7 @@ impl fmt::Display for Problem {
         match self {
             Problem::Missing { from, to } if to - from == 1 => write!(f, "entry {from} is missing (deleted)"),
             Problem::Missing { from, to } => write!(f, "entries {from} to {} are missing (deleted)", to - 1),
-            Problem::Modified { seq } => write!(f, "entry {seq} was modified: its content, raw bytes or receipt time do not match its leaf hash"),
+            Problem::Modified { seq } => write!(f, "entry {seq} was modified: its content, raw bytes, receipt time or sender do not match its leaf hash"),
             Problem::Reordered { seq, holds_content_of } => {
                 write!(f, "entry {seq} holds the content logged as entry {holds_content_of} (reordered)")
             }
@@ -438,11 +438,11 @@ fn leaf_of(row: &StoredEvent, problems: &mut Vec<Problem>) -> Option<(Hash, Vec<
         }
     };
     let event = match Event::from_json(row.raw.clone(), &value) {
-        Ok(e) => e,
+        Ok(e) => Event { sender: row.sender.clone(), ..e },
         Err(e) => {
             problems.push(Problem::Unreadable { seq: row.seq, reason: e.to_string() });
             let canonical = dossier_core::jcs::canonicalize(&value);
-            return Some((crate::leaf::entry_leaf_hash(row.received_unix_nanos, &row.raw, &canonical), Vec::new()));
+            return Some((crate::leaf::entry_leaf_hash(row.received_unix_nanos, row.sender.as_deref(), &row.raw, &canonical), Vec::new()));
         }
     };
     let checks: [(&'static str, bool); 6] = [

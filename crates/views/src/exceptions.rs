@@ -4,7 +4,7 @@
 
 use std::sync::{RwLock, RwLockReadGuard};
 
-use dossier_core::own::Family;
+use dossier_core::own::{Family, EXCEPTIONS_SOURCE};
 use dossier_core::Event;
 use dossier_exceptions::{Book, Exception, Rules};
 use dossier_log::Projection;
@@ -34,7 +34,14 @@ impl ExceptionsView {
     /// Folds the exception entries of the log (found by type, not by a scan of the log).
     pub fn load(store: &dyn Store) -> Result<ExceptionsView, StoreError> {
         let mut book = Book::new();
-        let mut q = EventQuery { types: vec![TypePattern(Family::Exception.glob())], limit: MAX_PAGE, ..Default::default() };
+        // Only Dossier writes under its source (the submit path refuses these types and sources
+        // from producers); entries of the types elsewhere are not believed.
+        let mut q = EventQuery {
+            types: vec![TypePattern(Family::Exception.glob())],
+            source: Some(EXCEPTIONS_SOURCE.to_owned()),
+            limit: MAX_PAGE,
+            ..Default::default()
+        };
         loop {
             let page = store.query(&q)?;
             for e in &page.events {
@@ -56,7 +63,11 @@ impl ExceptionsView {
             .iter()
             .zip(outcomes)
             .filter_map(|(e, o)| match o {
-                AppendOutcome::Accepted { seq } if Family::Exception.contains(e.event_type.as_str()) => Some((*seq, e)),
+                AppendOutcome::Accepted { seq }
+                    if Family::Exception.contains(e.event_type.as_str()) && e.key.source == EXCEPTIONS_SOURCE =>
+                {
+                    Some((*seq, e))
+                }
                 _ => None,
             })
             .collect();

@@ -11,6 +11,7 @@
 pub mod documents;
 pub mod exceptions;
 pub mod lineage;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -22,17 +23,22 @@ use dossier_store::{Store, StoreError};
 pub struct Views {
     pub lineage: Arc<lineage::LineageView>,
     pub exceptions: Arc<exceptions::ExceptionsView>,
+    pub tokens: Arc<tokens::TokensView>,
 }
 
 impl Views {
     /// The views of the log as `store` holds it now (load them before the writer starts, so
     /// that no entry is applied twice or missed).
     pub fn load(store: &dyn Store) -> Result<Views, StoreError> {
-        Ok(Views { lineage: Arc::new(lineage::LineageView::load(store)?), exceptions: Arc::new(exceptions::ExceptionsView::load(store)?) })
+        Ok(Views {
+            lineage: Arc::new(lineage::LineageView::load(store)?),
+            exceptions: Arc::new(exceptions::ExceptionsView::load(store)?),
+            tokens: Arc::new(tokens::TokensView::load(store)?),
+        })
     }
 
     /// The projections to register with the log, in the order they are applied.
     pub fn projections(&self) -> Vec<Arc<dyn Projection>> {
-        vec![self.lineage.clone(), self.exceptions.clone()]
+        vec![self.lineage.clone(), self.exceptions.clone(), self.tokens.clone()]
     }
 }

@@ -188,7 +188,10 @@ function apiForm(form) {
       }
     }
     try {
-      const r = await fetch(form.dataset.api, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const headers = { "Content-Type": "application/json" };
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.content;
+      if (csrf) headers["X-CSRF-Token"] = csrf;
+      const r = await fetch(form.dataset.api, { method: "POST", headers, body: JSON.stringify(body) });
       const answer = await r.json().catch(() => ({}));
       if (!r.ok) throw new Error(answer.error || `HTTP ${r.status}`);
       location.reload();

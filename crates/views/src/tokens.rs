@@ -1,0 +1,72 @@
+//! API tokens as a live view of the log: the `Book` folded at start and by every commit, before
+//! anyone is answered — so a token works from the request after its `created` entry, and a
+//! revoked one fails from the request after its `revoked` entry.
+
+use std::sync::{RwLock, RwLockReadGuard};
+
+use dossier_auth::token::Book;
+use dossier_core::own::{Family, TOKENS_SOURCE};
+use dossier_core::Event;
+use dossier_log::Projection;
+use dossier_store::{AppendOutcome, EventQuery, Store, StoreError, TypePattern, MAX_PAGE};
+use serde_json::Value;
+
+pub struct TokensView {
+    book: RwLock<Book>,
+}
+
+fn content_of(raw: &[u8]) -> Option<(Value, i64)> {
+    let v: Value = serde_json::from_slice(raw).ok()?;
+    let at = v.pointer("/context/timestamp").and_then(Value::as_str).and_then(dossier_core::event::parse_timestamp)?;
+    Some((v.pointer("/subject/content").cloned().unwrap_or(Value::Null), at))
+}
+
+impl Projection for TokensView {
+    fn apply(&self, events: &[Event], outcomes: &[AppendOutcome]) {
+        let relevant: Vec<&Event> = events
+            .iter()
+            .zip(outcomes)
+            .filter(|(e, o)| matches!(o, AppendOutcome::Accepted { .. }) && Family::Token.contains(e.event_type.as_str()))
+            .map(|(e, _)| e)
+            .collect();
+        if relevant.is_empty() {
+            return;
+        }
+        let mut book = self.book.write().unwrap_or_else(|p| p.into_inner());
+        for e in relevant {
+            if let Some((content, at)) = content_of(&e.raw) {
+                book.apply(&e.key.source, e.event_type.as_str(), &content, at);
+            }
+        }
+    }
+}
+
+impl TokensView {
+    /// Folds the token entries of the log (found by type and source).
+    pub fn load(store: &dyn Store) -> Result<TokensView, StoreError> {
+        let mut book = Book::new();
+        let mut q = EventQuery {
+            types: vec![TypePattern(Family::Token.glob())],
+            source: Some(TOKENS_SOURCE.to_owned()),
+            limit: MAX_PAGE,
+            ..Default::default()
+        };
+        loop {
+            let page = store.query(&q)?;
+            for e in &page.events {
+                if let Some((content, at)) = content_of(&e.raw) {
+                    book.apply(&e.key.source, &e.event_type, &content, at);
+                }
+            }
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => break,
+            }
+        }
+        Ok(TokensView { book: RwLock::new(book) })
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Book> {
+        self.book.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
