@@ -19,23 +19,27 @@ const sbom = join(here, "../../crates/evidence/tests/documents/cyclonedx-py-1.6.
 const scan = join(here, "../../crates/evidence/tests/documents/osv-scanner.json");
 
 let server, url, browser, dir, deployed;
+// The admin token the server starts with; people get tokens of their own below.
+const ADMIN = "dst_0123456789ab_testtokentesttokentesttokentesttokentesttok";
+const tokens = {};
 // A vulnerability the demo left unfixed that reaches a deployment (found by the click-through).
 let vulnerability;
 
 function dossier(...args) {
-  const r = spawnSync(bin, [...args, "--server", url], { encoding: "utf8" });
+  const r = spawnSync(bin, [...args, "--server", url], { encoding: "utf8", env: { ...process.env, DOSSIER_TOKEN: ADMIN } });
   assert.equal(r.status, 0, `dossier ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
 
 async function api(path, body) {
-  const r = await fetch(url + path, body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const auth = { Authorization: `Bearer ${ADMIN}` };
+  const r = await fetch(url + path, body === undefined ? { headers: auth } : { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   return { status: r.status, json: await r.json() };
 }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "dossier-browser-"));
-  server = spawn(bin, ["serve", "--data", join(dir, "data"), "--listen", "127.0.0.1:0", "--policies", join(here, "../../policies")], { stdio: ["ignore", "ignore", "pipe"] });
+  server = spawn(bin, ["serve", "--data", join(dir, "data"), "--listen", "127.0.0.1:0", "--policies", join(here, "../../policies")], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DOSSIER_ADMIN_TOKEN: ADMIN } });
   url = await new Promise((resolve, reject) => {
     let seen = "";
     server.stderr.on("data", (chunk) => {
@@ -46,6 +50,9 @@ before(async () => {
     server.on("exit", (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
   });
   dossier("demo", "--artifacts", "120");
+  for (const [name, scopes] of [["alice", "read,exceptions:request,exceptions:approve"], ["bob", "read,exceptions:approve"], ["carol", "read,exceptions:approve"], ["auditor", "read"]]) {
+    tokens[name] = dossier("token", "create", "--name", name, "--scope", scopes).trim();
+  }
   const environments = (await api("/api/v1/environments")).json.environments;
   deployed = Object.values(environments)[0][0].artifact;
   dossier("document", "send", "--artifact", deployed, sbom);
@@ -59,9 +66,14 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/// A page whose console errors and failed requests fail the test.
-async function open(path) {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+/// A page, signed in with `token` through the sign-in form, whose console errors and failed
+/// requests fail the test.
+async function open(path, token = ADMIN) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(url + "/ui/signin?next=" + encodeURIComponent(path));
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/ui/signin")), page.click("form[action='/ui/signin'] button[type=submit]")]);
   const problems = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
   page.on("pageerror", (e) => problems.push(e.message));
@@ -87,7 +99,7 @@ test("every page loads, in one layout, without a script error", async () => {
       assert.notEqual(await t.innerText(), await t.getAttribute("datetime"), `${path}: times are localised`);
     }
     assert.deepEqual(problems, [], path);
-    await page.close();
+    await page.context().close();
   }
 });
 
@@ -130,15 +142,15 @@ test("artifact → lineage → impact, by clicking", async () => {
   await page.waitForURL(/\/ui\/artifact\?purl=/);
   assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
   assert.deepEqual(problems, []);
-  await page.close();
+  await page.context().close();
 });
 
-test("an exception is requested, approved and revoked from the page", async () => {
-  const { page, problems } = await open("/ui/exceptions");
+test("an exception is requested, approved and revoked from the page, each by the signed-in person", async () => {
+  const { page, problems } = await open("/ui/exceptions", tokens.alice);
+  assert.match(await page.locator(".account").innerText(), /Signed in as alice/);
   await page.fill("#x-v", "CVE-2021-23337");
   await page.fill("#x-a", "pkg:oci/app-*");
   await page.fill("#x-r", "template() never sees user input");
-  await page.fill("#x-q", "alice");
   const expires = new Date(Date.now() + 7 * 86400e3);
   const local = new Date(expires.getTime() - expires.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
   await page.fill("#x-x", local);
@@ -146,21 +158,46 @@ test("an exception is requested, approved and revoked from the page", async () =
   const row = page.locator("#exceptions tbody tr", { hasText: "template() never sees user input" });
   assert.equal(await row.locator(".badge").innerText(), "requested");
   // The requester may not approve it: the API's answer is shown.
-  await row.locator("input[name=approver]").fill("alice");
   await row.locator("button", { hasText: "Approve" }).click();
   await page.locator(".result.error").first().waitFor();
   assert.match(await row.locator(".result").innerText(), /another person must approve it/);
-  await row.locator("input[name=approver]").fill("bob");
-  await Promise.all([page.waitForEvent("load"), row.locator("button", { hasText: "Approve" }).click()]);
-  assert.equal(await row.locator(".badge").innerText(), "active");
-  await row.locator("input[name=by]").fill("carol");
-  await row.locator("input[name=reason]").fill("the fix shipped");
-  await Promise.all([page.waitForEvent("load"), row.locator("button", { hasText: "Revoke" }).click()]);
-  assert.equal(await row.locator(".badge").innerText(), "revoked");
-  assert.match(await row.innerText(), /asked by alice, approved by bob, revoked by carol/);
   // The browser reports the refused self-approval (422) as a failed load; nothing else failed.
   assert.deepEqual(problems.filter((p) => !p.includes("status of 422")), []);
-  await page.close();
+  await page.context().close();
+  // Bob approves, as himself.
+  const bob = await open("/ui/exceptions", tokens.bob);
+  const bobs = bob.page.locator("#exceptions tbody tr", { hasText: "template() never sees user input" });
+  await bobs.locator("input[name=comment]").fill("checked the call sites");
+  await Promise.all([bob.page.waitForEvent("load"), bobs.locator("button", { hasText: "Approve" }).click()]);
+  assert.equal(await bobs.locator(".badge").innerText(), "active");
+  assert.deepEqual(bob.problems, []);
+  await bob.page.context().close();
+  // Carol revokes it.
+  const carol = await open("/ui/exceptions", tokens.carol);
+  const carols = carol.page.locator("#exceptions tbody tr", { hasText: "template() never sees user input" });
+  await carols.locator("input[name=reason]").fill("the fix shipped");
+  await Promise.all([carol.page.waitForEvent("load"), carols.locator("button", { hasText: "Revoke" }).click()]);
+  assert.equal(await carols.locator(".badge").innerText(), "revoked");
+  assert.match(await carols.innerText(), /asked by alice, approved by bob, revoked by carol/);
+  assert.deepEqual(carol.problems, []);
+  await carol.page.context().close();
+});
+
+test("a read-only principal sees everything, can change nothing, and signs out", async () => {
+  const { page, problems } = await open("/ui/exceptions", tokens.auditor);
+  await page.fill("#x-v", "CVE-2021-23337");
+  await page.fill("#x-a", "pkg:oci/app-*");
+  await page.fill("#x-r", "an auditor tries");
+  const expires = new Date(Date.now() + 7 * 86400e3);
+  await page.fill("#x-x", new Date(expires.getTime() - expires.getTimezoneOffset() * 60e3).toISOString().slice(0, 16));
+  await page.click("form[data-api='/api/v1/exceptions'] button[type=submit]");
+  await page.locator("form[data-api='/api/v1/exceptions'] .result.error").waitFor();
+  assert.match(await page.locator("form[data-api='/api/v1/exceptions'] .result").innerText(), /lacks the scope exceptions:request/);
+  await Promise.all([page.waitForURL(/\/ui\/signin/), page.locator(".account button", { hasText: "Sign out" }).click()]);
+  const again = await page.goto(url + "/ui");
+  assert.equal(again.status(), 401, "the session has ended");
+  assert.deepEqual(problems.filter((p) => !p.includes("status of 403") && !p.includes("status of 401")), []);
+  await page.context().close();
 });
 
 test("an entry opens under its row with its JSON and its place in the log", async () => {
@@ -177,7 +214,7 @@ test("an entry opens under its row with its JSON and its place in the log", asyn
   await first.locator("button.expand").click();
   assert.equal(await page.locator("#live tbody tr.detail").count(), 0);
   assert.deepEqual(problems, []);
-  await page.close();
+  await page.context().close();
 });
 
 test("a new event appears on the overview while it is open", async () => {
@@ -197,7 +234,7 @@ test("a new event appears on the overview while it is open", async () => {
   assert.equal((await api("/api/v1/events", finished)).status, 201);
   await page.locator("#p-runs", { hasText: "browser-pipeline" }).waitFor({ timeout: 8000 });
   assert.deepEqual(problems, []);
-  await page.close();
+  await page.context().close();
 });
 
 test("screenshots of the main pages", { skip: !shots }, async () => {
@@ -208,6 +245,6 @@ test("screenshots of the main pages", { skip: !shots }, async () => {
   for (const [name, path] of pages) {
     const { page } = await open(path);
     await page.screenshot({ path: join(shots, `dashboard-${name}.png`) });
-    await page.close();
+    await page.context().close();
   }
 });

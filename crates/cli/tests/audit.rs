@@ -34,7 +34,8 @@ fn a_saved_checkpoint_holds_the_operator_to_the_history_it_signed() {
     let (code, note, err) = dossier(&["log", "checkpoint", "--server", &server.url, "--key", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     std::fs::write(&saved, &note).unwrap();
-    assert!(note.contains("\n10\n"), "{note}");
+    // 11 entries: entry 0 records the admin token, then the 10 events.
+    assert!(note.contains("\n11\n"), "{note}");
     assert_eq!(server.post("application/json", events(10, 15, "ci").to_string().as_bytes()).1["accepted"], 5);
 
     let consistency = |server: &Server| {
@@ -42,14 +43,15 @@ fn a_saved_checkpoint_holds_the_operator_to_the_history_it_signed() {
     };
     let (code, out, err) = consistency(&server);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("verified: today's signed tree of size 15 extends your saved checkpoint of size 10"), "{out}");
+    assert!(out.starts_with("verified: today's signed tree of size 16 extends your saved checkpoint of size 11"), "{out}");
     server.stop();
     let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("trusted: the store extends your checkpoint of size 10"), "{out}");
+    assert!(out.contains("trusted: the store extends your checkpoint of size 11"), "{out}");
 
-    // The operator rewrites history: every event again, entry 3 changed, into a fresh store that
-    // holds the same key, so its own checkpoints verify with it.
+    // The operator rewrites history: every event again, event 3 (entry 4, after the admin token's
+    // entry 0) changed, into a fresh store that holds the same key, so its own checkpoints verify
+    // with it.
     let forged = dir.path().join("forged");
     std::fs::create_dir_all(&forged).unwrap();
     std::fs::copy(data.join("log.key"), forged.join("log.key")).unwrap();
@@ -58,13 +60,13 @@ fn a_saved_checkpoint_holds_the_operator_to_the_history_it_signed() {
     assert_eq!(server.post("application/json", events(0, 15, "mallory").to_string().as_bytes()).1["accepted"], 15);
     let (code, out, err) = consistency(&server);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("today's log does NOT extend your saved checkpoint at size 10"), "{err}");
+    assert!(err.contains("today's log does NOT extend your saved checkpoint at size 11"), "{err}");
     server.stop();
     let (code, out, _) = dossier(&["verify", "--data", forged.to_str().unwrap()]);
     assert_eq!(code, 0, "on its own evidence the forgery verifies: {out}");
     let (code, out, _) = dossier(&["verify", "--data", forged.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL  the store does not extend the trusted checkpoint at size 10"), "{out}");
+    assert!(out.contains("FAIL  the store does not extend the trusted checkpoint at size 11"), "{out}");
 }
 
 #[test]
@@ -88,11 +90,12 @@ fn the_key_can_live_outside_the_data_directory_and_checkpoints_are_published_for
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".note")?.parse::<u64>().ok())
         .max()
         .expect("checkpoints were published");
-    assert_eq!(newest, 6, "the final checkpoint covers every entry");
-    let note = published.join("6.note");
+    // Entry 0 records the admin token, then the 6 events: 7 entries.
+    assert_eq!(newest, 7, "the final checkpoint covers every entry");
+    let note = published.join("7.note");
     let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--trusted-checkpoint", note.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("trusted: the store extends your checkpoint of size 6"), "{out}");
+    assert!(out.contains("trusted: the store extends your checkpoint of size 7"), "{out}");
 }
 
 /// The log's key can stay in a KMS or an HSM: `serve --log-signer PROGRAM` asks a program for
@@ -130,17 +133,18 @@ fn checkpoints_can_be_signed_by_an_external_signer_holding_the_key() {
         Server::start_with(&data, &["--log-signer", program.to_str().unwrap(), "--log-public-key", vkey_file.to_str().unwrap()]);
     assert_eq!(server.post("application/json", events(0, 5, "ci").to_string().as_bytes()).1["accepted"], 5);
     // With a remote signer, readers get the newest kept checkpoint: at most a second behind.
-    let note = common::eventually("the checkpoint of 5 entries", || {
+    // 6 entries: entry 0 records the admin token, then the 5 events.
+    let note = common::eventually("the checkpoint of 6 entries", || {
         let (code, note, err) = dossier(&["log", "checkpoint", "--server", &server.url, "--key", vkey.trim()]);
         assert_eq!(code, 0, "{err}");
-        note.starts_with("kms.example/log\n5\n").then_some(note)
+        note.starts_with("kms.example/log\n6\n").then_some(note)
     });
     assert!(note.contains("\u{2014} kms.example/log "), "{note}");
     server.stop();
     assert!(!data.join("log.key").exists(), "no private key is written");
     let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap(), "--key", vkey.trim()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("checkpoint: size 5, signed by kms.example/log"), "{out}");
+    assert!(out.contains("checkpoint: size 6, signed by kms.example/log"), "{out}");
 }
 
 /// A live stream open (the dashboard's SSE) does not keep a stopping server from closing its
@@ -150,7 +154,7 @@ fn a_server_with_a_live_stream_open_stops_and_keeps_its_final_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut server = Server::start(&data);
-    let live = ureq::get(&format!("{}/api/v1/stream", server.url)).call().unwrap();
+    let live = crate::common::http().get(&format!("{}/api/v1/stream", server.url)).call().unwrap();
     assert_eq!(server.post("application/json", events(0, 7, "ci").to_string().as_bytes()).1["accepted"], 7);
     let _ = std::process::Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -161,5 +165,6 @@ fn a_server_with_a_live_stream_open_stops_and_keeps_its_final_checkpoint() {
     drop(live);
     let (code, out, err) = dossier(&["verify", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("checkpoint: size 7"), "{out}");
+    // Entry 0 records the admin token, then the 7 events.
+    assert!(out.contains("checkpoint: size 8"), "{out}");
 }

@@ -11,6 +11,21 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_dossier");
 
+/// The admin token every test server starts with (`serve --admin-token`), and that `dossier()`
+/// and [`http`] send: the tests of other features act as an administrator; the access tests
+/// create tokens of their own.
+pub const ADMIN_TOKEN: &str = "dst_0123456789ab_testtokentesttokentesttokentesttokentesttok";
+
+/// An HTTP agent sending [`ADMIN_TOKEN`].
+pub fn http() -> ureq::Agent {
+    as_bearer(ADMIN_TOKEN)
+}
+
+/// An HTTP agent sending `token` as its credential.
+pub fn as_bearer(token: &str) -> ureq::Agent {
+    ureq::AgentBuilder::new().middleware(dossier_client::Bearer::new(token)).build()
+}
+
 pub fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
@@ -29,7 +44,13 @@ impl Server {
 
     /// Starts a server on `data` with more `serve` arguments.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        let (child, url) = listening(Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data).args(extra));
+        let (child, url) = listening(
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .arg(data)
+                .args(extra)
+                .env("DOSSIER_ADMIN_TOKEN", ADMIN_TOKEN),
+        );
         Server { child, url, data: data.to_owned() }
     }
 
@@ -49,7 +70,7 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        match ureq::get(&format!("{}{path}", self.url)).timeout(Duration::from_secs(30)).call() {
+        match http().get(&format!("{}{path}", self.url)).timeout(Duration::from_secs(30)).call() {
             Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
             Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
             Err(e) => panic!("GET {path}: {e}"),
@@ -87,7 +108,7 @@ pub fn listening(command: &mut Command) -> (Child, String) {
 
 pub fn post_to(url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let resp =
-        ureq::post(&format!("{url}/api/v1/events")).timeout(Duration::from_secs(30)).set("Content-Type", content_type).send_bytes(body);
+        http().post(&format!("{url}/api/v1/events")).timeout(Duration::from_secs(30)).set("Content-Type", content_type).send_bytes(body);
     match resp {
         Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
         Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
@@ -104,8 +125,27 @@ impl Drop for Server {
 
 /// Runs the `dossier` binary and returns its exit code, stdout and stderr.
 pub fn dossier(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("running dossier");
+    let out = Command::new(BIN).args(args).env("DOSSIER_TOKEN", ADMIN_TOKEN).output().expect("running dossier");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Runs the `dossier` binary with `token` as its credential (`DOSSIER_TOKEN`).
+pub fn dossier_as(token: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).env("DOSSIER_TOKEN", token).output().expect("running dossier");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Creates, as the admin, a token for the person `name` with `scopes` (`POST /api/v1/tokens`)
+/// and returns its secret. The token's creation is a log entry of its own.
+pub fn token(server: &Server, name: &str, scopes: &[&str]) -> String {
+    let r = http()
+        .post(&format!("{}/api/v1/tokens", server.url))
+        .timeout(Duration::from_secs(30))
+        .send_json(serde_json::json!({"name": name, "scopes": scopes}))
+        .unwrap_or_else(|e| panic!("creating the token {name}: {e}"));
+    assert_eq!(r.status(), 201, "creating the token {name}");
+    let created: Value = r.into_json().expect("JSON answer");
+    created["token"].as_str().expect("the token's secret").to_owned()
 }
 
 /// Polls `f` every 50 ms for up to 5 s (10 s under load is not expected) until it answers.

@@ -89,10 +89,14 @@ fn verify_names_the_row_modified_behind_dossiers_back() {
     let data = dir.path().to_str().unwrap();
     assert_eq!(dossier(&["verify", "--data", data]).0, 0);
 
+    // Event 17 (an artifact published by ci-bot) is entry 18: entry 0 records the admin token.
     let conn = rusqlite::Connection::open(dir.path().join("dossier.db")).unwrap();
-    conn.execute("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'ci-bot', 'mallory') AS BLOB) WHERE seq = 17", []).unwrap();
+    conn.execute("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'ci-bot', 'mallory') AS BLOB) WHERE seq = 18", []).unwrap();
     drop(conn);
     let (code, out, _) = dossier(&["verify", "--data", data]);
     assert_eq!(code, 1);
-    assert!(out.contains("FAIL  entry 17 was modified: its content, raw bytes or receipt time do not match its leaf hash"), "{out}");
+    assert!(
+        out.contains("FAIL  entry 18 was modified: its content, raw bytes, receipt time or sender do not match its leaf hash"),
+        "{out}"
+    );
 }

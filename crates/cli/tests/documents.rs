@@ -37,8 +37,10 @@ fn images(server: &Server) {
 }
 
 fn upload(server: &Server, query: &[(&str, &str)], content_type: &str, body: &[u8]) -> (u16, Value) {
-    let mut req =
-        ureq::post(&format!("{}/api/v1/documents", server.url)).timeout(Duration::from_secs(30)).set("Content-Type", content_type);
+    let mut req = crate::common::http()
+        .post(&format!("{}/api/v1/documents", server.url))
+        .timeout(Duration::from_secs(30))
+        .set("Content-Type", content_type);
     for (k, v) in query {
         req = req.query(k, v);
     }
@@ -67,15 +69,19 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     let file = report.to_str().unwrap();
     let digest = format!("sha256:{}", sha256_of(&report));
 
-    let (code, out, err) = dossier(&["document", "send", file, "--artifact", BASE, "--sender", "grype-job", "--server", &server.url]);
+    // Entry 0 records the admin token and entries 1-3 the images: the document is entry 4.
+    let (code, out, err) = dossier(&["document", "send", file, "--artifact", BASE, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), format!("recorded {digest} (cyclonedx, 3 components, 1 findings, 1 VEX statements) about {BASE} as entry 3"));
+    assert_eq!(out.trim(), format!("recorded {digest} (cyclonedx, 3 components, 1 findings, 1 VEX statements) about {BASE} as entry 4"));
     let (code, out, _) = dossier(&["document", "send", file, "--artifact", BASE, "--server", &server.url]);
-    assert_eq!((code, out.trim().starts_with("already recorded") && out.trim().ends_with("as entry 3")), (0, true), "{out}");
-    assert_eq!(server.size(), 4);
+    assert_eq!((code, out.trim().starts_with("already recorded") && out.trim().ends_with("as entry 4")), (0, true), "{out}");
+    assert_eq!(server.size(), 5);
+    // Its sender is who sent it: the principal of the credential.
+    let (_, newest) = server.get("/api/v1/events?order=desc&limit=1");
+    assert_eq!(newest["events"][0]["sender"], "admin", "{newest}");
 
     // Kept byte for byte under its digest.
-    let kept = ureq::get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
+    let kept = crate::common::http().get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
     assert_eq!(kept, std::fs::read_to_string(&report).unwrap());
 
     // The SBOM's packages are the base's, and the shop image's through it.
@@ -153,6 +159,7 @@ fn provenance_names_the_sources_and_parents_of_an_artifact_named_by_digest() {
 fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--max-document", "4096"]);
+    let before = server.size();
     let a = [("artifact", BASE)];
     // (query, content type, body, status, start of the error)
     type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, Vec<u8>, u16, &'a str);
@@ -191,7 +198,7 @@ fn documents_that_cannot_be_read_are_refused_precisely_and_nothing_is_kept() {
         let error = answer["error"].as_str().unwrap_or_default();
         assert!(error.starts_with(message), "{query:?}: {error}");
     }
-    assert_eq!(server.size(), 0);
+    assert_eq!(server.size(), before, "nothing was stored");
     let kept = |sub: &str| std::fs::read_dir(dir.path().join("documents").join(sub)).unwrap().count();
     assert_eq!((kept("sha256"), kept("incoming")), (0, 0));
 }

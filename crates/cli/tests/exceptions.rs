@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::{dossier, eventually, Server};
+use common::{dossier, dossier_as, eventually, Server, ADMIN_TOKEN};
 use dossier_core::event::format_timestamp;
 use serde_json::{json, Value};
 
@@ -26,7 +26,12 @@ fn event(id: &str, ty: &str, subject: &str, content: Value) -> Value {
 }
 
 fn post_json(server: &Server, path: &str, body: Value) -> (u16, Value) {
-    match ureq::post(&format!("{}{path}", server.url)).send_json(body) {
+    post_json_as(ADMIN_TOKEN, server, path, body)
+}
+
+/// POSTs `body` with `token` as the credential: who asks is who the token names.
+fn post_json_as(token: &str, server: &Server, path: &str, body: Value) -> (u16, Value) {
+    match common::as_bearer(token).post(&format!("{}{path}", server.url)).send_json(body) {
         Ok(r) => (r.status(), r.into_json().unwrap()),
         Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
         Err(e) => panic!("POST {path}: {e}"),
@@ -38,33 +43,40 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let s = server.url.as_str();
+    // Alice asks, Bob approves, Carol revokes: each with a token of their own.
+    let alice = common::token(&server, "alice", &["exceptions:request", "exceptions:approve", "read"]);
+    let bob = common::token(&server, "bob", &["exceptions:approve", "read"]);
+    let carol = common::token(&server, "carol", &["exceptions:approve", "read"]);
     let expires = in_seconds(7 * 86_400);
-    let (code, out, err) = dossier(&[
-        "exception",
-        "request",
-        "--id",
-        "exc-1",
-        "--vulnerability",
-        "CVE-2021-23337",
-        "--artifact",
-        "pkg:oci/shop@*",
-        "--environment",
-        "prod",
-        "--reason",
-        "not reachable",
-        "--requester",
-        "alice",
-        "--expires",
-        &expires,
-        "--server",
-        s,
-    ]);
+    let (code, out, err) = dossier_as(
+        &alice,
+        &[
+            "exception",
+            "request",
+            "--id",
+            "exc-1",
+            "--vulnerability",
+            "CVE-2021-23337",
+            "--artifact",
+            "pkg:oci/shop@*",
+            "--environment",
+            "prod",
+            "--reason",
+            "not reachable",
+            "--expires",
+            &expires,
+            "--server",
+            s,
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("exc-1                    requested"), "{out}");
 
-    let (code, _, err) = dossier(&["exception", "approve", "exc-1", "--approver", "alice", "--server", s]);
+    assert!(out.contains("requested by alice"), "{out}");
+
+    let (code, _, err) = dossier_as(&alice, &["exception", "approve", "exc-1", "--server", s]);
     assert_eq!((code, err.trim()), (2, "error: HTTP 422: approver: \"alice\" requested this exception; another person must approve it"));
-    let (code, out, err) = dossier(&["exception", "approve", "exc-1", "--approver", "bob", "--server", s]);
+    let (code, out, err) = dossier_as(&bob, &["exception", "approve", "exc-1", "--server", s]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(" active ") && out.contains("approved by bob"), "{out}");
     let approved_at = in_seconds(0);
@@ -72,10 +84,14 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
 
     let (_, list) = server.get(&format!("/api/v1/exceptions?artifact={}&vulnerability=CVE-2021-23337", SHOP.replace('%', "%25")));
     assert_eq!(list["exceptions"][0]["state"], "active");
+    assert_eq!(
+        (list["exceptions"][0]["requested"]["by"].as_str(), list["exceptions"][0]["approved"]["by"].as_str()),
+        (Some("alice"), Some("bob"))
+    );
     let (_, other) = server.get("/api/v1/exceptions?environment=staging");
     assert_eq!(other["exceptions"].as_array().unwrap().len(), 0);
 
-    let (code, out, err) = dossier(&["exception", "revoke", "exc-1", "--by", "carol", "--reason", "the fix shipped", "--server", s]);
+    let (code, out, err) = dossier_as(&carol, &["exception", "revoke", "exc-1", "--reason", "the fix shipped", "--server", s]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(" revoked "), "{out}");
     // The past stays answerable.
@@ -84,18 +100,20 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
     assert_eq!(then["exceptions"][0].get("revoked"), None, "the revocation came later");
     let (_, before) = server.get("/api/v1/exceptions?at=2020-01-01T00:00:00Z");
     assert_eq!(before["exceptions"], json!([]), "nothing was requested yet");
-    let (status, again) = post_json(&server, "/api/v1/exceptions/exc-1/revoke", json!({"by": "carol", "reason": "again"}));
+    let (status, again) = post_json_as(&carol, &server, "/api/v1/exceptions/exc-1/revoke", json!({"reason": "again"}));
     assert_eq!((status, again["error"].as_str().unwrap()), (409, "exception \"exc-1\" is revoked: there is nothing left to revoke"));
 
     let (_, entries) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-exception.*");
-    let types: Vec<&str> = entries["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let steps: Vec<(&str, &str)> =
+        entries["events"].as_array().unwrap().iter().map(|e| (e["type"].as_str().unwrap(), e["sender"].as_str().unwrap())).collect();
     assert_eq!(
-        types,
+        steps,
         [
-            "dev.cdeventsx.dossier-exception.requested.0.1.0",
-            "dev.cdeventsx.dossier-exception.approved.0.1.0",
-            "dev.cdeventsx.dossier-exception.revoked.0.1.0"
-        ]
+            ("dev.cdeventsx.dossier-exception.requested.0.1.0", "alice"),
+            ("dev.cdeventsx.dossier-exception.approved.0.1.0", "bob"),
+            ("dev.cdeventsx.dossier-exception.revoked.0.1.0", "carol")
+        ],
+        "each step in the log, sent by who took it"
     );
 }
 
@@ -103,7 +121,8 @@ fn an_exception_is_requested_approved_by_another_and_revoked_each_step_in_the_lo
 fn requests_that_break_the_rules_are_refused_with_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--exception-max-days", "30"]);
-    let base = json!({"vulnerabilities": ["CVE-1"], "artifacts": ["*"], "reason": "r", "requester": "alice", "expires": in_seconds(60)});
+    let before = server.size();
+    let base = json!({"vulnerabilities": ["CVE-1"], "artifacts": ["*"], "reason": "r", "expires": in_seconds(60)});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
@@ -115,6 +134,11 @@ fn requests_that_break_the_rules_are_refused_with_the_field() {
         (with("reason", json!(" ")), 422, "reason: say why the exception is needed"),
         (with("artifacts", json!([])), 422, "artifacts: an exception names the artifacts it covers"),
         (with("colour", json!("red")), 422, "unknown field `colour`"),
+        (
+            with("requester", json!("alice")),
+            422,
+            "requester: \"alice\" is not who asks; it is taken from the credential (admin); omit the field",
+        ),
         (json!({"vulnerabilities": ["CVE-1"]}), 422, "missing field `reason`"),
     ];
     for (body, status, start) in cases {
@@ -128,7 +152,11 @@ fn requests_that_break_the_rules_are_refused_with_the_field() {
         ("application/x-www-form-urlencoded", "/api/v1/exceptions"),
         ("text/plain", "/api/v1/exceptions/exc-1/approve"),
     ] {
-        let forged = match ureq::post(&format!("{}{path}", server.url)).set("Content-Type", content_type).send_string(&base.to_string()) {
+        let forged = match crate::common::http()
+            .post(&format!("{}{path}", server.url))
+            .set("Content-Type", content_type)
+            .send_string(&base.to_string())
+        {
             Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
             other => panic!("{content_type} {path}: {other:?}"),
         };
@@ -138,7 +166,7 @@ fn requests_that_break_the_rules_are_refused_with_the_field() {
             "{forged:?}"
         );
     }
-    assert_eq!(server.size(), 0);
+    assert_eq!(server.size(), before, "nothing was stored");
 }
 
 #[test]
@@ -159,10 +187,12 @@ fn an_exception_waives_the_production_gate_until_it_expires_and_the_expiry_makes
         ),
     ]);
     assert_eq!(server.post("application/json", setup.to_string().as_bytes()).0, 200);
+    let alice = common::token(&server, "alice", &["exceptions:request", "read"]);
+    let bob = common::token(&server, "bob", &["exceptions:approve", "read"]);
     let request = json!({"id": "exc-9", "vulnerabilities": ["CVE-2026-1"], "artifacts": ["pkg:oci/shop@*"], "environments": ["prod"],
-                         "reason": "mitigated by the WAF", "requester": "alice", "expires": in_seconds(3)});
-    assert_eq!(post_json(&server, "/api/v1/exceptions", request).0, 201);
-    assert_eq!(post_json(&server, "/api/v1/exceptions/exc-9/approve", json!({"approver": "bob"})).0, 200);
+                         "reason": "mitigated by the WAF", "expires": in_seconds(3)});
+    assert_eq!(post_json_as(&alice, &server, "/api/v1/exceptions", request).0, 201);
+    assert_eq!(post_json_as(&bob, &server, "/api/v1/exceptions/exc-9/approve", json!({})).0, 200);
 
     let deployed = event("3", "dev.cdevents.service.deployed.0.3.0", "shop", json!({"environment": {"id": "prod"}, "artifactId": SHOP}));
     assert_eq!(server.post("application/json", deployed.to_string().as_bytes()).0, 201);
@@ -195,16 +225,13 @@ fn vex_statements_become_exceptions_that_keep_their_document() {
     let (code, out, err) = dossier(&["document", "send", vex.to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     let digest = out.split_whitespace().nth(1).unwrap().to_owned();
-    let (status, answer) = post_json(
-        &server,
-        "/api/v1/exceptions/from-vex",
-        json!({"document": digest, "artifact": SHOP, "requester": "security-team", "expires": in_seconds(86_400)}),
-    );
+    let (status, answer) =
+        post_json(&server, "/api/v1/exceptions/from-vex", json!({"document": digest, "artifact": SHOP, "expires": in_seconds(86_400)}));
     assert_eq!(status, 201, "{answer}");
     let created = answer["exceptions"].as_array().unwrap();
     assert_eq!(created.len(), 1, "only the not_affected statement waives");
     assert_eq!(created[0]["vulnerabilities"], json!(["CVE-2021-23337", "GHSA-35jh-r3h4-6jhm"]));
     assert_eq!(created[0]["justification"], json!(digest));
-    assert_eq!(created[0]["state"], "requested");
+    assert_eq!((created[0]["state"].as_str(), created[0]["requested"]["by"].as_str()), (Some("requested"), Some("admin")));
     assert!(created[0]["reason"].as_str().unwrap().starts_with("VEX not_affected: vulnerable_code_not_in_execute_path"));
 }

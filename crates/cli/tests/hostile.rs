@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 #[test]
@@ -29,9 +29,10 @@ fn the_flags_bound_slow_clients_and_gzip_bodies_are_stored() {
     // Half a body, then nothing: 408 after two seconds.
     let mut stalled = TcpStream::connect(&addr).unwrap();
     stalled.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stalled
-        .write_all(b"POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{\"a\"")
-        .unwrap();
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{{\"a\""
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
     let mut answer = String::new();
     stalled.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
@@ -46,7 +47,8 @@ fn the_flags_bound_slow_clients_and_gzip_bodies_are_stored() {
     })
     .to_string();
     let zipped = gzip_stored(event.as_bytes());
-    let r = ureq::post(&format!("{}/api/v1/events", server.url))
+    let r = crate::common::http()
+        .post(&format!("{}/api/v1/events", server.url))
         .set("Content-Type", "application/json")
         .set("Content-Encoding", "gzip")
         .send_bytes(&zipped)
@@ -54,7 +56,7 @@ fn the_flags_bound_slow_clients_and_gzip_bodies_are_stored() {
     assert_eq!(r.status(), 201);
     let stored: Value = r.into_json().unwrap();
     assert_eq!((&stored["status"], &stored["id"]), (&json!("accepted"), &json!("gz-1")));
-    assert_eq!(server.size(), 1);
+    assert_eq!(server.size(), 2, "entry 0 records the admin token, entry 1 the inflated event");
 }
 
 /// `data` as gzip with one stored (uncompressed) deflate block, as RFC 1951/1952 lay it out.

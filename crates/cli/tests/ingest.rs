@@ -35,7 +35,8 @@ fn every_conformance_file_ingests_in_every_mode_and_the_store_verifies() {
         let (status, answer) = match i % 3 {
             // Binary mode: the CloudEvent attributes in headers.
             0 => {
-                let r = ureq::post(&format!("{}/api/v1/events", server.url))
+                let r = crate::common::http()
+                    .post(&format!("{}/api/v1/events", server.url))
                     .set("Content-Type", "application/json")
                     .set("ce-specversion", "1.0")
                     .set("ce-id", ctx["id"].as_str().unwrap())
@@ -63,17 +64,19 @@ fn every_conformance_file_ingests_in_every_mode_and_the_store_verifies() {
     let (status, answer) = server.post("application/cloudevents-batch+json", serde_json::to_vec(&batch).unwrap().as_slice());
     assert_eq!(status, 200);
     assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(0), Some(92)), "{answer}");
-    assert_eq!(server.size(), 92);
+    // Entry 0 records the admin token, then the 92 events.
+    assert_eq!(server.size(), 93);
     server.stop();
     let (code, out, err) = dossier(&["verify", "--data", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("OK  92 entries verified"), "{out}");
+    assert!(out.contains("OK  93 entries verified"), "{out}");
 }
 
 #[test]
 fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
+    let before = server.size();
     let valid = conformance_events().remove(0).1.to_string();
     let truncated = &valid[..valid.len() / 2];
     let huge = format!("{{\"context\": {{\"id\": \"{}\"}}}}", "x".repeat(17 * 1024 * 1024));
@@ -113,7 +116,8 @@ fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
         assert!(message.contains(want_message), "{name}: {message:?} lacks {want_message:?}");
     }
     // A body in an encoding other than gzip is named as such, not reported as broken JSON.
-    let brotli = ureq::post(&format!("{}/api/v1/events", server.url))
+    let brotli = crate::common::http()
+        .post(&format!("{}/api/v1/events", server.url))
         .set("Content-Type", "application/json")
         .set("Content-Encoding", "br")
         .send_bytes(&[0x0b, 0x02, 0x80]);
@@ -123,9 +127,9 @@ fn malformed_input_gets_a_precise_4xx_and_nothing_is_stored() {
         answer["error"],
         "Content-Encoding \"br\" is not accepted; send the body uncompressed (Content-Encoding: identity, or none) or gzip-compressed (Content-Encoding: gzip)"
     );
-    let health = ureq::get(&format!("{}/healthz", server.url)).call().unwrap().into_string().unwrap();
+    let health = crate::common::http().get(&format!("{}/healthz", server.url)).call().unwrap().into_string().unwrap();
     assert_eq!(health, "ok\n", "the server is still up");
-    assert_eq!(server.size(), 0, "nothing was stored");
+    assert_eq!(server.size(), before, "nothing was stored");
 }
 
 #[test]
@@ -144,7 +148,7 @@ fn a_batch_answers_per_event_and_stores_only_the_valid_ones() {
     assert_eq!(rejected["status"], "rejected");
     assert_eq!(rejected["id"], "5-1");
     assert_eq!(rejected["violations"][0]["pointer"], "/subject/content/pipelineName");
-    assert_eq!(server.size(), 2);
+    assert_eq!(server.size(), 3, "entry 0 records the admin token, then the two valid events");
 }
 
 #[test]
@@ -162,18 +166,19 @@ fn queries_filter_by_type_glob_artifact_and_key() {
     let purl = gen.artifact(2);
     let (_, timeline) = server.get(&format!("/api/v1/artifact?purl={}", purl.replace('%', "%25")));
     let seqs: Vec<u64> = timeline["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, vec![23, 24, 25, 27, 28]);
+    // Event i is entry i + 1: entry 0 records the admin token.
+    assert_eq!(seqs, vec![24, 25, 26, 28, 29]);
     let (status, one) = server.get("/api/v1/event?source=/dossier-gen/8&id=8-7");
-    assert_eq!((status, one["seq"].as_u64()), (200, Some(7)));
+    assert_eq!((status, one["seq"].as_u64()), (200, Some(8)));
     assert_eq!(one["event"], events[7]);
     let (status, err) = server.get("/api/v1/events?colour=blue");
     assert_eq!(status, 400);
     assert!(err["error"].as_str().unwrap().contains("unknown parameter \"colour\""));
 
-    let (code, out, err) = dossier(&["event", "7", "--proof", "--server", &server.url]);
+    let (code, out, err) = dossier(&["event", "8", "--proof", "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"8-7\""), "{out}");
-    assert!(err.contains("verified: entry 7 is in the tree of size 50"), "{err}");
+    assert!(err.contains("verified: entry 8 is in the tree of size 51"), "{err}");
     let (code, out, err) = dossier(&["log", "consistency", "10", "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("verified: the tree of size 10"), "{out}");
@@ -199,7 +204,7 @@ fn the_live_stream_delivers_matching_events() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let resp = ureq::get(&format!("{}/api/v1/stream?type=dev.cdevents.artifact.*", server.url)).call().unwrap();
+    let resp = crate::common::http().get(&format!("{}/api/v1/stream?type=dev.cdevents.artifact.*", server.url)).call().unwrap();
     let mut lines = BufReader::new(resp.into_reader()).lines();
     let gen = dossier_gen::Generator::new(4);
     // Events 3 (build.finished) and 4 (artifact.packaged): only the second matches.
@@ -212,5 +217,6 @@ fn the_live_stream_delivers_matching_events() {
         }
     };
     let event: Value = serde_json::from_str(&data).unwrap();
-    assert_eq!((event["seq"].as_u64(), event["id"].as_str()), (Some(1), Some("4-4")));
+    // Entry 0 records the admin token, entry 1 event 3: event 4 is entry 2.
+    assert_eq!((event["seq"].as_u64(), event["id"].as_str()), (Some(2), Some("4-4")));
 }

@@ -93,7 +93,7 @@ fn a_vulnerable_commit_reaches_the_cluster_through_the_images_live_and_as_of() {
     assert_eq!(lineage["ancestors"].as_array().unwrap().len(), 2);
     assert_eq!(lineage["deployments"][0]["environment"], "prod");
 
-    let stream = ureq::get(&format!("{}/api/v1/impact/stream", server.url)).call().unwrap();
+    let stream = crate::common::http().get(&format!("{}/api/v1/impact/stream", server.url)).call().unwrap();
     let mut lines = BufReader::new(stream.into_reader()).lines();
     let mut next_change = move || loop {
         let line = lines.next().expect("stream ended").unwrap();

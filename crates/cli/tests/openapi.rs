@@ -9,7 +9,7 @@ use serde_json::Value;
 fn every_documented_path_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let doc: Value = ureq::get(&format!("{}/openapi.json", server.url)).call().unwrap().into_json().unwrap();
+    let doc: Value = crate::common::http().get(&format!("{}/openapi.json", server.url)).call().unwrap().into_json().unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 19, "{} paths", paths.len());
@@ -30,12 +30,12 @@ fn every_documented_path_is_served() {
         }
     }
     // A method a path does not take is refused in JSON too.
-    let err = ureq::post(&format!("{}/", server.url)).send_string("").unwrap_err();
+    let err = crate::common::http().post(&format!("{}/", server.url)).send_string("").unwrap_err();
     let ureq::Error::Status(405, r) = err else { panic!("expected 405") };
     let body: Value = r.into_json().unwrap();
     assert_eq!(body["error"], "this path does not take that method; see /openapi.json");
     // And an undocumented path says where to look.
-    let err = ureq::get(&format!("{}/api/v1/nothing", server.url)).call().unwrap_err();
+    let err = crate::common::http().get(&format!("{}/api/v1/nothing", server.url)).call().unwrap_err();
     let ureq::Error::Status(404, r) = err else { panic!("expected 404") };
     assert!(r.into_string().unwrap().contains("see /openapi.json"));
 }

@@ -175,15 +175,32 @@ fn a_webhook_action_posts_a_signed_body_and_its_outcome_is_recorded() {
     // HMAC-SHA256 of the body with the secret "s3cret".
     let head = head.to_ascii_lowercase();
     assert!(head.contains("x-dossier-signature: sha256=e0cd6ba67198ad4cb3fa0dc28707d2f0664ea1e0c3c39288b132a5eadf2e53de"), "{head}");
-    // Entry 0 is the policy's version; the trigger is entry 1.
-    assert!(head.contains("idempotency-key: action-1-scan-0"), "{head}");
+    assert_eq!(
+        hmac_sha256_hex(b"s3cret", body.as_bytes()),
+        "e0cd6ba67198ad4cb3fa0dc28707d2f0664ea1e0c3c39288b132a5eadf2e53de",
+        "the test's HMAC agrees with the plain signature"
+    );
+    // The timestamped signature: HMAC-SHA256 of "<t>.<body>", t the time of sending.
+    let timestamped = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-dossier-signature-256: "))
+        .unwrap_or_else(|| panic!("no x-dossier-signature-256: {head}"))
+        .trim();
+    let (t, v1) =
+        timestamped.strip_prefix("t=").and_then(|rest| rest.split_once(",v1=")).unwrap_or_else(|| panic!("not t=…,v1=…: {timestamped}"));
+    let sent: i64 = t.parse().unwrap_or_else(|_| panic!("t is not seconds: {timestamped}"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((now - 60..=now).contains(&sent), "t={sent} is not the time of sending ({now})");
+    assert_eq!(v1, hmac_sha256_hex(b"s3cret", format!("{t}.{body}").as_bytes()), "{timestamped}");
+    // Entry 0 records the admin token and entry 1 the policy's version; the trigger is entry 2.
+    assert!(head.contains("idempotency-key: action-2-scan-0"), "{head}");
 
     let decision = eventually("the decision", || {
         let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
         page["events"].as_array().and_then(|e| e.first().cloned())
     });
     let outcome = &decision["event"]["subject"]["content"]["actions"][0]["outcome"];
-    assert_eq!((outcome["status"].as_str(), outcome["run"]["id"].as_str()), (Some("queued"), Some("queued-action-1-scan-0")));
+    assert_eq!((outcome["status"].as_str(), outcome["run"]["id"].as_str()), (Some("queued"), Some("queued-action-2-scan-0")));
     let run = finished_run(&server, "pkg:oci/x@1");
     assert_eq!((run["kind"].as_str(), run["target"].as_str(), run["policy"].as_str()), (Some("webhook"), Some(url.as_str()), Some("scan")));
     let f = &run["finished"];
@@ -265,7 +282,8 @@ fn replay_reports_what_a_policy_would_have_decided_without_acting() {
     let pack = starter_pack();
     let (code, out, err) = dossier(&["policy", "replay", "sbom_required", "--dir", pack.to_str().unwrap(), "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("       0  deny: artifact pkg:oci/a@1 was published without an SBOM; would recheck: {\"after\":\"15m\",\"kind\":\"recheck\"}; would emit:"), "{out}");
+    // Entry 0 records the admin token: r1 is entry 1.
+    assert!(out.contains("       1  deny: artifact pkg:oci/a@1 was published without an SBOM; would recheck: {\"after\":\"15m\",\"kind\":\"recheck\"}; would emit:"), "{out}");
     assert!(out.ends_with("2 evaluations: 1 would deny, 0 would warn, 2 would act (nothing was run)\n"), "{out}");
     // A window by event time.
     let (_, out, _) = dossier(&[
@@ -358,13 +376,24 @@ fn a_run_action_executes_a_configured_tool_without_a_shell() {
     // The whole output is kept, under the digest the run records.
     let digest = f["outputDigest"].as_str().unwrap();
     assert_eq!(digest, format!("sha256:{}", sha256_hex(output.as_bytes())));
-    let kept = ureq::get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
+    let kept = crate::common::http().get(&format!("{}/api/v1/documents/{digest}", server.url)).call().unwrap().into_string().unwrap();
     assert_eq!(kept, output);
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` with `key` (shorter than a block), in hex.
+fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::Digest;
+    assert!(key.len() <= 64);
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let inner = sha2::Sha256::new().chain_update(block.map(|b| b ^ 0x36)).chain_update(message).finalize();
+    let outer = sha2::Sha256::new().chain_update(block.map(|b| b ^ 0x5c)).chain_update(inner).finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -466,7 +495,8 @@ fn policies_are_uploaded_checked_and_removed_over_the_api() {
     let policies = dir.path().join("policies");
     std::fs::create_dir(&policies).unwrap();
     let server = Server::start_with(&dir.path().join("data"), &["--policies", policies.to_str().unwrap()]);
-    let put = |name: &str, body: &str| match ureq::put(&format!("{}/api/v1/policies/{name}", server.url)).send_string(body) {
+    let put = |name: &str, body: &str| match crate::common::http().put(&format!("{}/api/v1/policies/{name}", server.url)).send_string(body)
+    {
         Ok(r) => (r.status(), r.into_json::<Value>().unwrap()),
         Err(ureq::Error::Status(code, r)) => (code, r.into_json::<Value>().unwrap()),
         Err(e) => panic!("{e}"),
@@ -489,7 +519,7 @@ fn policies_are_uploaded_checked_and_removed_over_the_api() {
     assert_eq!(status, 422);
     assert_eq!(err["error"], "a policy name is 1 to 64 lowercase letters, digits and underscores, not \"Bad-Name\"");
 
-    let delete = |name: &str| match ureq::delete(&format!("{}/api/v1/policies/{name}", server.url)).call() {
+    let delete = |name: &str| match crate::common::http().delete(&format!("{}/api/v1/policies/{name}", server.url)).call() {
         Ok(r) => r.status(),
         Err(ureq::Error::Status(code, _)) => code,
         Err(e) => panic!("{e}"),
@@ -581,7 +611,8 @@ fn replay_over_stored_history_decides_as_the_live_engine_did() {
     let (_, after) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
     assert_eq!(after["events"].as_array().unwrap().len(), 2);
 
-    let page = ureq::get(&format!("{}/ui/policies?replay=unsigned_artifact&since=2026-01-01T00:00:00Z", server.url))
+    let page = crate::common::http()
+        .get(&format!("{}/ui/policies?replay=unsigned_artifact&since=2026-01-01T00:00:00Z", server.url))
         .call()
         .unwrap()
         .into_string()

@@ -50,7 +50,7 @@ impl Drop for Witness {
 }
 
 fn checkpoint(server: &Server) -> String {
-    ureq::get(&format!("{}/api/v1/log/checkpoint", server.url)).call().unwrap().into_string().unwrap()
+    crate::common::http().get(&format!("{}/api/v1/log/checkpoint", server.url)).call().unwrap().into_string().unwrap()
 }
 
 #[test]
@@ -67,34 +67,40 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
     let witness_arg = format!("{} {witness_key}", witness.url);
 
     let mut server = Server::start_with(&data, &["--witness", &witness_arg]);
+    // Entry 0 (recorded at the first start) holds the admin token: 10 events make 11 entries.
     assert_eq!(server.post("application/json", events(0, 10, "ci").to_string().as_bytes()).1["accepted"], 10);
-    let note = eventually("a cosigned checkpoint of 10 entries", || {
+    let note = eventually("a cosigned checkpoint of 11 entries", || {
         let note = checkpoint(&server);
-        (note.contains("\n10\n") && note.contains("\u{2014} witness.test/w1 ")).then_some(note)
+        (note.contains("\n11\n") && note.contains("\u{2014} witness.test/w1 ")).then_some(note)
     });
-    assert!(note.starts_with("witnessed.example/log\n10\n"), "{note}");
-    // Growth is witnessed too: the witness checks a consistency proof from 10.
+    assert!(note.starts_with("witnessed.example/log\n11\n"), "{note}");
+    // Growth is witnessed too: the witness checks a consistency proof from 11.
     assert_eq!(server.post("application/json", events(10, 15, "ci").to_string().as_bytes()).1["accepted"], 5);
-    eventually("a cosigned checkpoint of 15 entries", || {
+    eventually("a cosigned checkpoint of 16 entries", || {
         let note = checkpoint(&server);
-        (note.contains("\n15\n") && note.contains("\u{2014} witness.test/w1 ")).then_some(())
+        (note.contains("\n16\n") && note.contains("\u{2014} witness.test/w1 ")).then_some(())
     });
     let metrics = eventually("witnessing in the metrics", || {
-        let m = ureq::get(&format!("{}/metrics", server.url)).call().unwrap().into_string().unwrap();
-        m.contains("\ndossier_witnessed_size 15\n").then_some(m)
+        let m = crate::common::http().get(&format!("{}/metrics", server.url)).call().unwrap().into_string().unwrap();
+        m.contains("\ndossier_witnessed_size 16\n").then_some(m)
     });
     assert!(metrics.contains("\ndossier_witness_quorum 1\n"), "{metrics}");
     server.stop();
     let published = dossier(&["verify", "--data", data.to_str().unwrap(), "--witness-key", witness_pub.to_str().unwrap()]);
     assert_eq!(published.0, 0, "{}{}", published.1, published.2);
-    assert!(published.1.contains("witnessed: the store matches the checkpoint of size 15 cosigned by witness.test/w1+"), "{}", published.1);
+    assert!(published.1.contains("witnessed: the store matches the checkpoint of size 16 cosigned by witness.test/w1+"), "{}", published.1);
 
     // The auditor takes the witness's own checkpoint (not the store's) and holds a copy of the
-    // store to it: the operator truncated the log back to its witnessed checkpoint of size 10.
-    let from_witness =
-        ureq::get(&format!("{}/latest", witness.url)).query("origin", "witnessed.example/log").call().unwrap().into_string().unwrap();
+    // store to it: the operator truncated the log back to its witnessed checkpoint of size 11.
+    let from_witness = crate::common::http()
+        .get(&format!("{}/latest", witness.url))
+        .query("origin", "witnessed.example/log")
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
     assert!(
-        from_witness.starts_with("witnessed.example/log\n15\n") && from_witness.contains("\u{2014} witness.test/w1 "),
+        from_witness.starts_with("witnessed.example/log\n16\n") && from_witness.contains("\u{2014} witness.test/w1 "),
         "{from_witness}"
     );
     let saved = dir.path().join("from-witness.note");
@@ -109,15 +115,15 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
     rusqlite::Connection::open(copy.join("dossier.db"))
         .unwrap()
         .execute_batch(
-            "DELETE FROM events WHERE seq >= 10; DELETE FROM artifact_refs WHERE seq >= 10; \
-             DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 10; DELETE FROM checkpoints WHERE size > 10",
+            "DELETE FROM events WHERE seq >= 11; DELETE FROM artifact_refs WHERE seq >= 11; \
+             DELETE FROM nodes WHERE (idx + 1) * (1 << level) > 11; DELETE FROM checkpoints WHERE size > 11",
         )
         .unwrap();
     let (code, out, _) = dossier(&["verify", "--data", copy.to_str().unwrap(), "--witness-key", witness_pub.to_str().unwrap()]);
-    assert_eq!(code, 0, "the store's own witnessed checkpoint of size 10 matches what is left: {out}");
+    assert_eq!(code, 0, "the store's own witnessed checkpoint of size 11 matches what is left: {out}");
     let (code, out, _) = dossier(&["verify", "--data", copy.to_str().unwrap(), "--trusted-checkpoint", saved.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL  the trusted checkpoint covers 15 entries but the store has 10"), "{out}");
+    assert!(out.contains("FAIL  the trusted checkpoint covers 16 entries but the store has 11"), "{out}");
 
     // The operator rewrites history into a fresh store holding the log's own key, and asks the
     // same witness to cosign it.
@@ -126,7 +132,8 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
     std::fs::copy(data.join("log.key"), forged.join("log.key")).unwrap();
     let mut server = Server::start_with(&forged, &["--witness", &witness_arg]);
     assert_eq!(server.post("application/json", events(0, 20, "mallory").to_string().as_bytes()).1["accepted"], 20);
-    eventually("the forged log's own checkpoint", || checkpoint(&server).contains("\n20\n").then_some(()));
+    // Its entry 0 holds the admin token too: 21 entries.
+    eventually("the forged log's own checkpoint", || checkpoint(&server).contains("\n21\n").then_some(()));
     std::thread::sleep(std::time::Duration::from_secs(3)); // a few witnessing rounds
     assert!(!checkpoint(&server).contains("witness.test/w1"), "the witness cosigned a rewritten log");
     server.stop();
@@ -144,7 +151,7 @@ fn a_witness_cosigns_the_log_and_refuses_its_rewrite() {
     let state: Vec<_> = std::fs::read_dir(dir.path().join("witness/state")).unwrap().flatten().collect();
     assert_eq!(state.len(), 1);
     let held = std::fs::read_to_string(state[0].path()).unwrap();
-    assert!(held.starts_with("witnessed.example/log\n15\n"), "{held}");
+    assert!(held.starts_with("witnessed.example/log\n16\n"), "{held}");
 }
 
 #[test]
@@ -153,7 +160,7 @@ fn a_witness_answers_the_protocol_statuses_over_http() {
     let log = dossier_tlog::Signer::generate("proto.example/log").unwrap();
     std::fs::write(dir.path().join("log.pub"), format!("{}\n", log.verifier())).unwrap();
     let witness = Witness::start(&dir.path().join("witness"), &dir.path().join("log.pub"));
-    let post = |body: &str| match ureq::post(&format!("{}/add-checkpoint", witness.url)).send_string(body) {
+    let post = |body: &str| match crate::common::http().post(&format!("{}/add-checkpoint", witness.url)).send_string(body) {
         Ok(r) => (r.status(), r.content_type().to_owned(), r.into_string().unwrap()),
         Err(ureq::Error::Status(code, r)) => (code, r.content_type().to_owned(), r.into_string().unwrap()),
         Err(e) => panic!("{e}"),

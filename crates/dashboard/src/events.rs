@@ -70,10 +70,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.event_type)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.subject_id)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.key.source)),
+                    sender(e.sender.as_deref()),
                 ]
             })
             .collect();
-        html::table("events", &["Entry", "Time", "Type", "Subject", "Source"], &rows, "No older events match.")
+        html::table("events", &["Entry", "Time", "Type", "Subject", "Source", "Sent by"], &rows, "No older events match.")
     } else {
         live_table(&page.events, &if stream.is_empty() { String::new() } else { format!("?{stream}") })
     };
@@ -91,6 +92,15 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 <section class="panel" aria-label="Events">{table}{older}</section>"#
     );
     Ok(Html(html::page("Events", "/ui/events", &body)))
+}
+
+/// Who sent an entry: the principal of its credential, as the log's leaf records it; Dossier
+/// itself for its own acts (and for entries from before authentication).
+fn sender(sender: Option<&str>) -> String {
+    match sender {
+        Some(name) => format!(r#"<span class="mono">{}</span>"#, esc(name)),
+        None => r#"<span class="muted">Dossier</span>"#.to_owned(),
+    }
 }
 
 /// One entry: its JSON as received, and where it stands in the log.
@@ -118,6 +128,7 @@ async fn entry(s: AppState, seq: u64) -> PageResult {
 <tr><th scope="row">Subject</th><td class="mono"><a href="/ui/events?subject={subject_q}">{subject}</a></td></tr>
 <tr><th scope="row">Time</th><td>{time}</td></tr>
 <tr><th scope="row">Received</th><td>{received}</td></tr>
+<tr><th scope="row">Sent by</th><td>{sender}</td></tr>
 </tbody></table></section>
 <section class="panel" aria-labelledby="h-log"><h2 id="h-log">In the verified log</h2>
 <p>Leaf {seq} of a Merkle tree of {size} entries, whose head is signed in the latest checkpoint.</p>
@@ -133,6 +144,7 @@ async fn entry(s: AppState, seq: u64) -> PageResult {
         time = time(&dossier_core::event::format_timestamp(e.time_unix_nanos)),
         received = time(&dossier_core::event::format_timestamp(e.received_unix_nanos)),
         size = checkpoint.size,
+        sender = sender(e.sender.as_deref()),
         json = esc(&pretty),
     );
     Ok(Html(html::page(&format!("Entry {seq}"), "/ui/events", &body)))

@@ -481,3 +481,27 @@ fn a_ci_job_writes_its_repositorys_sources_with_its_oidc_token_and_nothing_else(
     assert!(v["error"].as_str().unwrap().starts_with("JWT algorithm HS256 is refused"), "{v}");
     drop(runtime);
 }
+
+#[test]
+fn an_expired_token_fails_and_its_expiry_is_an_entry_in_the_log() {
+    let s = start();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+    let expires = dossier_core::event::format_timestamp(now + 1_500_000_000);
+    let short = s.token(json!({"name": "short-lived", "scopes": ["read"], "expires": expires}));
+    assert_eq!(s.get("/api/v1/whoami", Some(&short)).0, 200);
+    std::thread::sleep(std::time::Duration::from_millis(1_600));
+    let (status, v) = s.get("/api/v1/whoami", Some(&short));
+    assert_eq!(status, 401);
+    assert_eq!(v["error"], format!("token {} expired at {expires}", &short[4..16]));
+    // The announcer records the expiry within a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, page) = s.get("/api/v1/events?type=dev.cdeventsx.dossier-token.expired.0.1.0", Some(ADMIN));
+        if let Some(e) = page["events"].as_array().and_then(|a| a.first()) {
+            assert_eq!(e["subject"], &short[4..16]);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no expiry entry");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
