@@ -74,10 +74,14 @@ async function open(path, token = ADMIN) {
   await page.goto(url + "/ui/signin?next=" + encodeURIComponent(path));
   await page.fill("#token", token);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/ui/signin")), page.click("form[action='/ui/signin'] button[type=submit]")]);
+  await page.waitForLoadState("load");
   const problems = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
   page.on("pageerror", (e) => problems.push(e.message));
-  page.on("requestfailed", (r) => { if (!r.url().includes("/api/v1/stream")) problems.push(`${r.url()}: ${r.failure()?.errorText}`); });
+  // A favicon fetch cut short by the next navigation (after signing in) is the browser's, not the page's.
+  const navigationAborted = (r) => r.url().includes("favicon") && r.failure()?.errorText === "net::ERR_ABORTED";
+  page.on("requestfailed", (r) => { if (!r.url().includes("/api/v1/stream") && !navigationAborted(r)) problems.push(`${r.url()}: ${r.failure()?.errorText}`); });
+  // Signed in; the page loaded afresh, watched.
   await page.goto(url + path);
   return { page, problems };
 }
@@ -106,7 +110,7 @@ test("every page loads, in one layout, without a script error", async () => {
 test("artifact → lineage → impact, by clicking", async () => {
   const { page, problems } = await open("/ui");
   await page.fill("#find", deployed);
-  await page.click("header.top button[type=submit]");
+  await page.click("header.top form[role=search] button[type=submit]");
   await page.waitForURL(/\/ui\/artifact\?purl=/);
   assert.match(await page.locator(".lead").innerText(), new RegExp(deployed.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   // The lineage picture: click an ancestor, land on its dossier.
@@ -194,6 +198,7 @@ test("a read-only principal sees everything, can change nothing, and signs out",
   await page.locator("form[data-api='/api/v1/exceptions'] .result.error").waitFor();
   assert.match(await page.locator("form[data-api='/api/v1/exceptions'] .result").innerText(), /lacks the scope exceptions:request/);
   await Promise.all([page.waitForURL(/\/ui\/signin/), page.locator(".account button", { hasText: "Sign out" }).click()]);
+  await page.waitForLoadState("load");
   const again = await page.goto(url + "/ui");
   assert.equal(again.status(), 401, "the session has ended");
   assert.deepEqual(problems.filter((p) => !p.includes("status of 403") && !p.includes("status of 401")), []);
