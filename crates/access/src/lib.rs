@@ -34,6 +34,9 @@ pub enum Unauthenticated {
     Jwt(String),
     #[error("the session has ended or is unknown: sign in again")]
     Session,
+    /// A valid credential that may not sign in to the dashboard (or not now).
+    #[error("{0}")]
+    NotForSignIn(String),
 }
 
 /// Who may do what: the token book, the OIDC issuers, the dashboard's sessions and the

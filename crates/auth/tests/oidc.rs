@@ -655,3 +655,25 @@ fn a_verifier_can_be_shared_between_threads() {
     shared::<Verifier>();
     shared::<JwtRefusal>();
 }
+
+/// A scope no pattern narrows, given to every workload a public issuer signs for, is refused
+/// without a claims requirement saying whose.
+#[test]
+fn read_for_every_repository_in_the_world_is_refused_without_claims() {
+    let config: dossier_auth::oidc::IssuerConfig = toml::from_str(
+        r#"issuer = "https://token.actions.githubusercontent.com"
+audience = "dossier"
+jwks = "jwks.json"
+principal = "github:{repository}"
+sources = ["https://github.com/{repository}/**"]
+scopes = ["events:write", "read"]"#,
+    )
+    .unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "[[oidc]] issuer \"https://token.actions.githubusercontent.com\": claims: is empty, yet the scopes read are not narrowed"
+        ),
+        "{err}"
+    );
+}

@@ -66,10 +66,10 @@ pub struct ServeArgs {
     #[arg(long, env = "DOSSIER_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Requests a second each principal may make on average; past it, 429 with Retry-After
-    /// [default: 200]
+    /// [default: 1000]
     #[arg(long, env = "DOSSIER_RATE_LIMIT")]
     pub rate_limit: Option<f64>,
-    /// Requests a principal may make in a burst [default: 400]
+    /// Requests a principal may make in a burst [default: 2000]
     #[arg(long, env = "DOSSIER_RATE_BURST")]
     pub rate_burst: Option<f64>,
     /// OIDC issuers whose JWTs are accepted (TOML `[[oidc]]` tables only; docs/oidc.md)

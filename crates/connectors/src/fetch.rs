@@ -234,7 +234,9 @@ impl Fetcher {
         let Some(uri) = v.pointer("/subject/content/sbom/uri").and_then(|u| u.as_str()) else { return };
         let artifact = a.event.subject_id.clone();
         let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
-            let submission = Submission { artifact: artifact.clone(), sender: None, origin: uri.to_owned(), format: None };
+            // The document is recorded as sent by whoever sent the event that points at it.
+            let submission =
+                Submission { artifact: artifact.clone(), sender: a.event.sender.clone(), origin: uri.to_owned(), format: None };
             Ok(documents::record(&self.log, &self.lineage, &self.documents, staged, submission)?)
         });
         match outcome {

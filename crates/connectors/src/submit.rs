@@ -172,5 +172,10 @@ pub fn authorize(sender: &Principal, event: &Event) -> Result<(), Forbidden> {
         return Err(Forbidden::Reserved { event_type: event.event_type.as_str().to_owned() });
     }
     sender.may_send_from(&event.key.source)?;
+    // Lifting a quarantine waives what a policy enforced: it needs the approver's scope, as an
+    // exception does.
+    if dossier_core::own::OwnType::ArtifactReleased.matches(event.event_type.as_str()) {
+        sender.require(dossier_auth::Scope::ExceptionsApprove)?;
+    }
     Ok(())
 }

@@ -70,7 +70,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.event_type)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.subject_id)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.key.source)),
-                    sender(e.sender.as_deref()),
+                    sender(e.sender.as_deref(), &e.key.source),
                 ]
             })
             .collect();
@@ -95,11 +95,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 }
 
 /// Who sent an entry: the principal of its credential, as the log's leaf records it; Dossier
-/// itself for its own acts (and for entries from before authentication).
-fn sender(sender: Option<&str>) -> String {
+/// itself for its own acts; unknown for a producer's entry from before authentication.
+fn sender(sender: Option<&str>, source: &str) -> String {
     match sender {
         Some(name) => format!(r#"<span class="mono">{}</span>"#, esc(name)),
-        None => r#"<span class="muted">Dossier</span>"#.to_owned(),
+        None if source.starts_with(dossier_core::own::RESERVED_SOURCE_PREFIX) => r#"<span class="muted">Dossier</span>"#.to_owned(),
+        None => r#"<span class="muted">unknown (before authentication)</span>"#.to_owned(),
     }
 }
 
@@ -144,7 +145,7 @@ async fn entry(s: AppState, seq: u64) -> PageResult {
         time = time(&dossier_core::event::format_timestamp(e.time_unix_nanos)),
         received = time(&dossier_core::event::format_timestamp(e.received_unix_nanos)),
         size = checkpoint.size,
-        sender = sender(e.sender.as_deref()),
+        sender = sender(e.sender.as_deref(), &e.key.source),
         json = esc(&pretty),
     );
     Ok(Html(html::page(&format!("Entry {seq}"), "/ui/events", &body)))

@@ -57,7 +57,14 @@ pub async fn sign_in(State(p): State<Pages>, Form(f): Form<SignIn>) -> Response 
     let next = local(f.next.as_deref()).to_owned();
     let now = dossier_access::now_nanos();
     let token = f.token.trim().to_owned();
-    match p.access.authenticate(&token, now) {
+    let allowed = p.access.authenticate(&token, now).and_then(|principal| {
+        principal.require(dossier_auth::Scope::Read).map_err(|d| dossier_access::Unauthenticated::NotForSignIn(d.to_string()))?;
+        p.access.take(principal.name.as_str(), now).map_err(|wait| {
+            dossier_access::Unauthenticated::NotForSignIn(format!("{} is over its rate limit; retry after {wait} s", principal.name))
+        })?;
+        Ok(principal)
+    });
+    match allowed {
         Ok(principal) => {
             tracing::info!("{} signed in to the dashboard", principal.name);
             let opened = p.access.sessions.open(token, now);

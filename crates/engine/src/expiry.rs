@@ -50,7 +50,8 @@ pub fn announce_token_expiries(log: &EvidenceLog, views: &Views, now: i64) {
     for (id, expires) in due {
         let content = json!({"id": id, "expires": expires});
         match own_event(format!("expired-{id}"), dossier_core::own::TOKENS_SOURCE, OwnType::TokenExpired, &id, content, None) {
-            Ok(event) => {
+            Ok(mut event) => {
+                event.sender = Some("dossier".to_owned());
                 if let Err(err) = log.append_blocking(vec![event]) {
                     tracing::error!("announcing the expiry of token {id}: {err}");
                 }

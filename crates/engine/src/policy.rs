@@ -581,6 +581,9 @@ impl Engine {
         let source = format!("{SOURCE}/{}", d.policy);
         let built = match ty {
             Emitted::Own(t) => own_event(id.to_string(), &source, t, subject, content, a.event.chain_id.as_deref()),
+            Emitted::Custom(t) if dossier_core::own::Family::of(t).is_some_and(dossier_core::own::Family::is_dossiers_own) => {
+                return Outcome::failed(format!("a policy may not emit {t}: Dossier writes its own records itself"));
+            }
             Emitted::Custom(t) => dossier_log::own::custom_event(id.to_string(), &source, t, subject, content, a.event.chain_id.as_deref()),
         };
         let event = match built {

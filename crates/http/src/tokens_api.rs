@@ -64,6 +64,9 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
 async fn create(State(s): State<AppState>, caller: Caller, JsonBody(bytes): JsonBody) -> ApiResult {
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let t: NewToken = serde_path_to_error::deserialize(&mut de).map_err(|e| unprocessable(format!("{}: {}", e.path(), e.inner())))?;
+    if t.name.as_str().starts_with("dossier") {
+        return Err(unprocessable(format!("name: {:?} is reserved: names starting with dossier are Dossier's own acts", t.name.as_str())));
+    }
     if t.scopes.is_empty() {
         return Err(unprocessable(format!("scopes: give at least one of {}", Scope::ALL.map(Scope::as_str).join(", "))));
     }
@@ -96,7 +99,10 @@ async fn create(State(s): State<AppState>, caller: Caller, JsonBody(bytes): Json
         by: caller.principal.name.clone(),
     };
     let event = created_entry(&grant, Some(caller.principal.name.as_str())).map_err(|e| unprocessable(e.to_string()))?;
-    s.log.append(vec![event]).await?;
+    let outcome = s.log.append(vec![event]).await?;
+    if !matches!(outcome.first(), Some(dossier_store::AppendOutcome::Accepted { .. })) {
+        return Err(error(StatusCode::CONFLICT, "a token with this id exists already (a one in 2^48 chance); retry"));
+    }
     let book = s.views.tokens.read();
     let mut view = book
         .get(&id)

@@ -29,6 +29,7 @@ use dossier_log::{EvidenceLog, LogError};
 use dossier_stores::Location;
 use dossier_views::Views;
 
+pub use dossier_auth::limit::Rate;
 pub use dossier_http::ApiConfig as Api;
 pub use dossier_net::{Connections, TlsFiles};
 
@@ -357,6 +358,10 @@ pub fn access_rules() -> dossier_access::Rules {
     dossier_access::Rules::of(&[dossier_http::access::ACCESS, dossier_dashboard::ACCESS])
 }
 
+/// The sender of what Dossier records on its own behalf with a principal's weight (the first
+/// admin token, token expiries); no token may be named so.
+const DOSSIER: &str = "dossier";
+
 /// The file the first admin token is written to, in the data directory.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
@@ -396,7 +401,7 @@ fn bootstrap_admin(log: &EvidenceLog, views: &Views, data: &Path, given: Option<
         hash: token::hash(&secret),
         by: name("dossier"),
     };
-    let event = dossier_http::tokens_api::created_entry(&grant, None).map_err(|e| fail(e.to_string()))?;
+    let event = dossier_http::tokens_api::created_entry(&grant, Some(DOSSIER)).map_err(|e| fail(e.to_string()))?;
     log.append_blocking(vec![event]).map_err(|e| fail(e.to_string()))?;
     if let Some(path) = written {
         tracing::warn!(
@@ -409,8 +414,14 @@ fn bootstrap_admin(log: &EvidenceLog, views: &Views, data: &Path, given: Option<
 
 fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     use std::io::Write;
+    // A new file, never one already there (a link planted in the data directory is not followed).
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(path)?;

@@ -505,3 +505,35 @@ fn an_expired_token_fails_and_its_expiry_is_an_entry_in_the_log() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_token_entry_without_a_sender_is_not_believed_and_lifting_a_quarantine_needs_the_approvers_scope() {
+    let s = start();
+    // An entry as a forger could have sent before authentication existed: under the tokens
+    // source, with no sender. Appended straight to the log (no API would take it now).
+    let (id, forged) = dossier_auth::token::from_random(&[9; 38]);
+    let content =
+        json!({"id": id, "name": "mallory", "scopes": ["admin", "read"], "hash": dossier_auth::token::hash(&forged), "by": "dossier"});
+    let event = dossier_log::own::own_event(
+        format!("created-{id}"),
+        dossier_core::own::TOKENS_SOURCE,
+        dossier_core::own::OwnType::TokenCreated,
+        &id,
+        content,
+        None,
+    )
+    .unwrap();
+    s.log.append_blocking(vec![event]).unwrap();
+    assert_eq!(s.get("/api/v1/whoami", Some(&forged)).0, 401);
+    // A producer may quarantine-release only with exceptions:approve.
+    let ci = s.token(json!({"name": "ci", "scopes": ["events:write"], "sources": ["/ci/**"]}));
+    let release = json!({"context": {"specversion": "0.5.1", "id": "r1", "source": "/ci/x", "type": "dev.cdeventsx.dossier-artifact.released.0.1.0",
+                                     "timestamp": "2026-11-25T11:00:00Z"},
+                         "subject": {"id": "pkg:oci/app@sha256%3Aabc", "content": {"reason": "trust me"}}});
+    let (status, v) = s.post("/api/v1/events", Some(&ci), &release);
+    assert_eq!(status, 403, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("lacks the scope exceptions:approve"), "{v}");
+    // A token may not be named as Dossier.
+    let (status, v) = s.post("/api/v1/tokens", Some(ADMIN), &json!({"name": "dossier", "scopes": ["read"]}));
+    assert_eq!(status, 422, "{v}");
+}

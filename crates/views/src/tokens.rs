@@ -1,6 +1,7 @@
 //! API tokens as a live view of the log: the `Book` folded at start and by every commit, before
 //! anyone is answered — so a token works from the request after its `created` entry, and a
-//! revoked one fails from the request after its `revoked` entry.
+//! revoked one fails from the request after its `revoked` entry. Entries without a sender are
+//! not believed (see `load`).
 
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -26,7 +27,9 @@ impl Projection for TokensView {
         let relevant: Vec<&Event> = events
             .iter()
             .zip(outcomes)
-            .filter(|(e, o)| matches!(o, AppendOutcome::Accepted { .. }) && Family::Token.contains(e.event_type.as_str()))
+            .filter(|(e, o)| {
+                matches!(o, AppendOutcome::Accepted { .. }) && Family::Token.contains(e.event_type.as_str()) && e.sender.is_some()
+            })
             .map(|(e, _)| e)
             .collect();
         if relevant.is_empty() {
@@ -53,7 +56,11 @@ impl TokensView {
         };
         loop {
             let page = store.query(&q)?;
-            for e in &page.events {
+            // Only entries with a sender: Dossier writes every token entry with one (the admin's,
+            // or `dossier` for the first token and expiries). An entry under the tokens source
+            // without one predates authentication — when anyone could send anything — and is
+            // not believed.
+            for e in page.events.iter().filter(|e| e.sender.is_some()) {
                 if let Some((content, at)) = content_of(&e.raw) {
                     book.apply(&e.key.source, &e.event_type, &content, at);
                 }

@@ -1,6 +1,7 @@
 //! One trusted issuer, as the server's configuration file gives it (`[[oidc]]`), and its
 //! checked, compiled form.
 
+use crate::Scope;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -187,6 +188,21 @@ impl Issuer {
             }
             Ok(all)
         };
+        // An issuer like GitHub's signs for every repository in the world: a scope no pattern
+        // narrows (read, exceptions, policies, gate, admin) needs a claims requirement saying
+        // whose workloads get it.
+        let unbounded: Vec<&str> =
+            c.scopes.iter().filter(|s| !matches!(s, Scope::EventsWrite | Scope::DocumentsWrite)).map(Scope::as_str).collect();
+        if !unbounded.is_empty() && c.claims.is_empty() {
+            return Err(c.error(
+                "claims",
+                format!(
+                    "is empty, yet the scopes {} are not narrowed by any pattern: every workload {} signs for would get them; require claims (e.g. repository_owner = \"acme\")",
+                    unbounded.join(", "),
+                    c.issuer
+                ),
+            ));
+        }
         let sources = patterns("sources", &c.sources)?;
         let artifacts = patterns("artifacts", &c.artifacts)?;
         if !principal.has_claims() && c.claims.is_empty() {
