@@ -38,9 +38,18 @@ impl Pattern {
         &self.text
     }
 
+    /// Whether `candidate` matches. A candidate with a `.` or `..` path segment matches only
+    /// `**`: `/ci/jenkins/../github` must not pass for a source under `/ci/jenkins/`.
     pub fn matches(&self, candidate: &str) -> bool {
-        self.text == "**" || self.matcher.is_match(candidate)
+        self.text == "**" || (!has_dot_segment(candidate) && self.matcher.is_match(candidate))
     }
+}
+
+fn has_dot_segment(s: &str) -> bool {
+    s.split(['/', '\\']).any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 impl PartialEq for Pattern {
@@ -116,6 +125,9 @@ mod tests {
         assert!(jenkins.matches("/ci/jenkins/x"));
         assert!(!jenkins.matches("/ci/github"));
         assert!(!jenkins.matches("/ci/jenkinsfoo/x"));
+        assert!(!jenkins.matches("/ci/jenkins/../github"), "a dot segment leaves the namespace");
+        assert!(!jenkins.matches("/ci/jenkins/%2E%2E/github"));
+        assert!(jenkins.matches("/ci/jenkins/v1.2/x"), "dots inside a segment are fine");
         let org = Patterns::parse(&["https://github.com/acme/*"]).unwrap();
         assert!(org.matches("https://github.com/acme/api"));
         assert!(!org.matches("https://github.com/acme/api/actions"));
