@@ -201,17 +201,17 @@ impl PolicyService {
             .find(|p| p.name == name)
             .cloned()
             .ok_or_else(|| UploadError::DoesNotCompile("a test module (*_test) cannot be uploaded as a policy".into()))?;
-        let tmp = self.dir.join(format!(".{name}.rego.tmp"));
-        std::fs::write(&tmp, source)?;
-        std::fs::rename(&tmp, &path)?;
-        // The version entry under the uploader's name; the engine, loading the file, finds it
-        // already recorded.
+        // The version entry under the uploader's name first, then the file: the engine, loading
+        // the file, finds the version recorded already (and cannot record it first, unsent).
         if let Some(mut event) = version_entry(&policy) {
             event.sender = Some(by.to_owned());
             if let Err(e) = self.cx.log.append_blocking(vec![event]) {
                 tracing::error!("recording the upload of policy {name}: {e}");
             }
         }
+        let tmp = self.dir.join(format!(".{name}.rego.tmp"));
+        std::fs::write(&tmp, source)?;
+        std::fs::rename(&tmp, &path)?;
         Ok(policy)
     }
 
