@@ -56,11 +56,34 @@ impl Rules {
 }
 
 /// Who is asking: set by [`authorize`] on every route that is not public.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     pub principal: Arc<Principal>,
     /// The session's CSRF token, when the request came through the dashboard's session.
     pub csrf: Option<String>,
+    recheck: Recheck,
+}
+
+/// The credential a request came with, to check again while a long answer (a live stream)
+/// lasts: revoking a token, or a JWT expiring, ends what it opened.
+#[derive(Clone)]
+struct Recheck {
+    access: Arc<Access>,
+    credential: Arc<str>,
+}
+
+impl Caller {
+    /// Whether the credential the request came with still stands for the same principal now.
+    pub fn still_valid(&self) -> bool {
+        let r = &self.recheck;
+        r.access.authenticate(&r.credential, now_nanos()).is_ok_and(|p| p.name == self.principal.name)
+    }
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("principal", &self.principal.name).finish_non_exhaustive()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -193,7 +216,8 @@ pub async fn authorize(State((access, rules)): State<(Arc<Access>, Arc<Rules>)>,
             }
         }
     }
-    req.extensions_mut().insert(Caller { principal: Arc::new(principal), csrf });
+    let recheck = Recheck { access: access.clone(), credential: Arc::from(credential.as_str()) };
+    req.extensions_mut().insert(Caller { principal: Arc::new(principal), csrf, recheck });
     next.run(req).await
 }
 

@@ -86,10 +86,14 @@ async fn stats(State(s): State<AppState>, Query(params): Query<HashMap<String, S
     answer(&s, &params, |g| Ok(g.stats())).await
 }
 
-async fn impact_stream(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+async fn impact_stream(
+    State(s): State<AppState>,
+    caller: dossier_access::Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult {
     check_params(&params, &["vulnerability", "cluster"])?;
     let (vuln, cluster) = (params.get("vulnerability").cloned(), params.get("cluster").cloned());
-    sse_feed(&s, s.views.lineage.subscribe(), "read /api/v1/risk for the current state", move |c| {
+    sse_feed(&s, caller, s.views.lineage.subscribe(), "read /api/v1/risk for the current state", move |c| {
         let wanted = vuln.as_ref().is_none_or(|v| *v == c.vulnerability) && cluster.as_ref().is_none_or(|k| *k == c.cluster);
         wanted.then(|| {
             let data = serde_json::to_string(&*c).unwrap_or_default();

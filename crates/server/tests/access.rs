@@ -537,3 +537,30 @@ fn a_token_entry_without_a_sender_is_not_believed_and_lifting_a_quarantine_needs
     let (status, v) = s.post("/api/v1/tokens", Some(ADMIN), &json!({"name": "dossier", "scopes": ["read"]}));
     assert_eq!(status, 422, "{v}");
 }
+
+#[test]
+fn a_live_stream_ends_when_the_token_that_opened_it_is_revoked() {
+    use std::io::{BufRead, Read};
+    let s = start();
+    let watcher = s.token(json!({"name": "watcher", "scopes": ["read"]}));
+    let agent = ureq::AgentBuilder::new().timeout_read(std::time::Duration::from_secs(30)).build();
+    let resp = agent.get(&format!("{}/api/v1/stream", s.url)).set("Authorization", &format!("Bearer {watcher}")).call().unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut reader = std::io::BufReader::new(resp.into_reader());
+    // The stream is live: an event sent now arrives on it.
+    assert_eq!(s.post("/api/v1/events", Some(ADMIN), &event("live-1", "/ci/x")).0, 201);
+    let mut line = String::new();
+    while !line.starts_with("data:") {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+    }
+    assert!(line.contains("live-1"), "{line}");
+    let id = watcher[4..16].to_owned();
+    let revoked_at = std::time::Instant::now();
+    assert_eq!(s.post(&format!("/api/v1/tokens/{id}/revoke"), Some(ADMIN), &json!({})).0, 200);
+    // It closes at its next check of the credential.
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let waited = revoked_at.elapsed();
+    assert!(waited < std::time::Duration::from_secs(12), "closed after {waited:?}");
+}
