@@ -150,7 +150,7 @@ fn presented(access: &Access, parts: &axum::http::HeaderMap, now: i64) -> Result
         }
         return Ok(Presented::Bearer(credential.trim().to_owned()));
     }
-    match session::from_headers(parts) {
+    match session::from_headers(parts, access.secure_cookies) {
         Some(id) => {
             let (credential, csrf) = access.sessions.get(id, now).ok_or(Unauthenticated::Session)?;
             Ok(Presented::Session { credential, csrf })

@@ -14,6 +14,9 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 pub const COOKIE: &str = "dossier_session";
+/// The cookie's name under TLS: the `__Host-` prefix makes browsers refuse it unless it is
+/// `Secure`, for `Path=/` and without `Domain`, so a sibling subdomain cannot plant one.
+pub const SECURE_COOKIE: &str = "__Host-dossier_session";
 pub const MAX_SESSIONS: usize = 10_000;
 /// How long a session lasts from sign-in.
 pub const LIFETIME_SECS: i64 = 12 * 3600;
@@ -71,22 +74,23 @@ impl Sessions {
     }
 }
 
-/// The session id a request's cookies carry.
-pub fn from_headers(headers: &HeaderMap) -> Option<&str> {
+/// The session id a request's cookies carry (under TLS, only the `__Host-` cookie counts).
+pub fn from_headers(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let name = if secure { SECURE_COOKIE } else { COOKIE };
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|pair| pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
 /// The `Set-Cookie` value that opens a session (`None`: that ends it).
 pub fn set_cookie(id: Option<&str>, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
+    let (name, secure) = if secure { (SECURE_COOKIE, "; Secure") } else { (COOKIE, "") };
     match id {
-        Some(id) => format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}"),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        Some(id) => format!("{name}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     }
 }
 
@@ -107,9 +111,11 @@ mod tests {
 
     #[test]
     fn the_cookie_is_http_only_strict_and_secure_under_tls() {
-        assert_eq!(set_cookie(Some("abc"), true), "dossier_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure");
+        assert_eq!(set_cookie(Some("abc"), true), "__Host-dossier_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure");
+        assert_eq!(set_cookie(Some("abc"), false), "dossier_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
         let mut h = HeaderMap::new();
         h.insert(axum::http::header::COOKIE, "a=1; dossier_session=xyz; b=2".parse().unwrap());
-        assert_eq!(from_headers(&h), Some("xyz"));
+        assert_eq!(from_headers(&h, false), Some("xyz"));
+        assert_eq!(from_headers(&h, true), None, "under TLS only the __Host- cookie counts");
     }
 }

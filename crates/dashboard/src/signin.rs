@@ -88,7 +88,7 @@ pub struct SignOut {
 /// anyone out.
 pub async fn sign_out(State(p): State<Pages>, headers: axum::http::HeaderMap, Form(f): Form<SignOut>) -> Response {
     let now = dossier_access::now_nanos();
-    if let Some(id) = session::from_headers(&headers) {
+    if let Some(id) = session::from_headers(&headers, p.access.secure_cookies) {
         match p.access.sessions.get(id, now) {
             Some((_, csrf)) if csrf == f.csrf => p.access.sessions.close(id),
             Some(_) => {
