@@ -564,3 +564,26 @@ fn a_live_stream_ends_when_the_token_that_opened_it_is_revoked() {
     let waited = revoked_at.elapsed();
     assert!(waited < std::time::Duration::from_secs(12), "closed after {waited:?}");
 }
+
+#[test]
+fn a_server_without_tls_on_purpose_says_so_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let url = runtime.block_on(async {
+        let server = Server::builder(dir.path()).admin_token(Some(ADMIN.into())).insecure(true).start().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(server.serve(listener, std::future::pending()));
+        url
+    });
+    for path in ["/ui", "/ui/events", "/ui/audit", "/ui/signin"] {
+        let (status, r) = call("GET", &format!("{url}{path}"), Some(ADMIN), &[], None);
+        assert_eq!(status, 200, "{path}");
+        assert!(r.into_string().unwrap().contains("served without TLS on a network address"), "{path}");
+    }
+    // And one served as usual does not.
+    let s = start();
+    let (_, r) = call("GET", &format!("{}/ui", s.url), Some(ADMIN), &[], None);
+    assert!(!r.into_string().unwrap().contains("without TLS"));
+    drop(runtime);
+}
