@@ -30,8 +30,8 @@ pub enum Unauthenticated {
     NotBearer,
     #[error(transparent)]
     Token(#[from] TokenRefusal),
-    #[error("{0}")]
-    Jwt(String),
+    #[error(transparent)]
+    Jwt(#[from] dossier_auth::oidc::JwtRefusal),
     #[error("the session has ended or is unknown: sign in again")]
     Session,
     /// A valid credential that may not sign in to the dashboard (or not now).
@@ -69,7 +69,7 @@ impl Access {
     /// token (`dst_…`), or else a JWT of a configured issuer.
     pub fn authenticate(&self, credential: &str, now: i64) -> Result<Principal, Unauthenticated> {
         match &self.oidc {
-            Some(oidc) if !credential.starts_with("dst_") => oidc.verify(credential, now / 1_000_000_000).map_err(Unauthenticated::Jwt),
+            Some(oidc) if !credential.starts_with("dst_") => Ok(oidc.verify(credential, now / 1_000_000_000)?),
             _ => Ok(self.tokens.read().authenticate(credential, now)?),
         }
     }

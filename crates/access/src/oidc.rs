@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use dossier_auth::oidc::{IssuerConfig, Jwks, JwksSource, Verifier, MAX_JWKS_BYTES};
+use dossier_auth::oidc::{IssuerConfig, Jwks, JwksSource, JwtRefusal, Verifier, MAX_JWKS_BYTES};
 use dossier_auth::Principal;
 
 /// Reads an issuer's JWK Set from a URL (bounded, on the allowlist), or says why not.
@@ -93,16 +93,16 @@ impl Oidc {
 
     /// The principal `jwt` stands for at `now` (Unix seconds), or why not. A key the issuer's
     /// set does not hold makes Dossier read the set again (at most every 30 s) and try once more.
-    pub fn verify(&self, jwt: &str, now: i64) -> Result<Principal, String> {
+    pub fn verify(&self, jwt: &str, now: i64) -> Result<Principal, JwtRefusal> {
         let first = self.verifier.read().unwrap_or_else(|p| p.into_inner()).verify(jwt, now);
         match first {
             Ok(p) => Ok(p),
             Err(e) => match e.refresh_hint().map(str::to_owned) {
                 Some(issuer) => {
                     self.refresh(&issuer, REFRESH_AT_MOST_EVERY);
-                    self.verifier.read().unwrap_or_else(|p| p.into_inner()).verify(jwt, now).map_err(|e| e.to_string())
+                    self.verifier.read().unwrap_or_else(|p| p.into_inner()).verify(jwt, now)
                 }
-                None => Err(e.to_string()),
+                None => Err(e),
             },
         }
     }
