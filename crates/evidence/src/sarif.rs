@@ -1,6 +1,8 @@
 //! SARIF 2.1.0: each result is a finding named by its rule; its severity is the rule's
-//! `security-severity` score (the convention GitHub code scanning, Trivy and Grype follow),
-//! else the result's level (`error` high, `warning` — the default — medium, `note` low).
+//! `security-severity` score (the convention GitHub code scanning, Trivy and Grype follow:
+//! ≥ 9.0 critical, ≥ 7.0 high, ≥ 4.0 medium, else low), else the result's level, else the
+//! rule's `defaultConfiguration.level` (`error` high, `warning` — SARIF's default — medium,
+//! `note` low, `none` unknown).
 
 use std::io::Read;
 
@@ -50,6 +52,14 @@ struct Rule {
     short_description: Option<Text>,
     #[serde(default)]
     properties: Option<RuleProperties>,
+    #[serde(default)]
+    default_configuration: Option<RuleConfiguration>,
+}
+
+#[derive(Deserialize)]
+struct RuleConfiguration {
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -129,7 +139,10 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
                 .and_then(|r| r.properties.as_ref())
                 .and_then(|p| p.security_severity.as_ref())
                 .and_then(|s| s.as_f64().or_else(|| s.as_str().and_then(|s| s.trim().parse().ok())));
-            let severity = match (score, result.level.as_deref()) {
+            // A result without a level takes its rule's default level (SARIF §3.27.10).
+            let level =
+                result.level.as_deref().or_else(|| rule.and_then(|r| r.default_configuration.as_ref()).and_then(|c| c.level.as_deref()));
+            let severity = match (score, level) {
                 (Some(s), _) => severity_of_score(s),
                 (None, Some("error")) => Severity::High,
                 (None, Some("warning")) => Severity::Medium,
@@ -161,4 +174,50 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn severities(doc: serde_json::Value) -> Vec<(String, Severity)> {
+        read(doc.to_string().as_bytes()).unwrap().findings.into_iter().map(|f| (f.id, f.severity)).collect()
+    }
+
+    /// ESLint's and semgrep's SARIF give the level on the rule, not on each result.
+    #[test]
+    fn a_result_without_a_level_takes_its_rules_default_level() {
+        let doc = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "eslint", "rules": [
+            {"id": "no-eval", "defaultConfiguration": {"level": "error"}},
+            {"id": "no-console", "defaultConfiguration": {"level": "note"}},
+            {"id": "eqeqeq"}
+        ]}}, "results": [
+            {"ruleId": "no-eval", "ruleIndex": 0, "message": {"text": "eval"}},
+            {"ruleId": "no-console", "ruleIndex": 1, "message": {"text": "console"}},
+            {"ruleId": "no-console", "ruleIndex": 1, "level": "error", "message": {"text": "the result's own level wins"}},
+            {"ruleId": "eqeqeq", "ruleIndex": 2, "message": {"text": "=="}}
+        ]}]});
+        assert_eq!(
+            severities(doc),
+            [
+                ("no-eval".to_owned(), Severity::High),
+                ("no-console".to_owned(), Severity::Low),
+                ("no-console".to_owned(), Severity::High),
+                ("eqeqeq".to_owned(), Severity::Medium)
+            ]
+        );
+    }
+
+    /// GitHub's convention for `security-severity`, whatever the level says.
+    #[test]
+    fn security_severity_decides_by_githubs_thresholds() {
+        let rule = |id: &str, score: &str| serde_json::json!({"id": id, "defaultConfiguration": {"level": "note"}, "properties": {"security-severity": score}});
+        let results: Vec<serde_json::Value> =
+            ["a", "b", "c", "d", "e"].iter().enumerate().map(|(i, id)| serde_json::json!({"ruleId": id, "ruleIndex": i})).collect();
+        let doc = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "codeql", "rules": [
+            rule("a", "9.0"), rule("b", "8.9"), rule("c", "7.0"), rule("d", "4.0"), rule("e", "3.9")
+        ]}}, "results": results}]});
+        let got: Vec<Severity> = severities(doc).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(got, [Severity::Critical, Severity::High, Severity::High, Severity::Medium, Severity::Low]);
+    }
 }
