@@ -120,6 +120,9 @@ fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
                 s(&v["artifact"]),
                 v["seq"]
             );
+            if let Some(warning) = v["warning"].as_str() {
+                eprintln!("warning: {warning}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         _ => bail!("{}: HTTP {status}: {}", args.file.display(), v["error"].as_str().unwrap_or(&v.to_string())),

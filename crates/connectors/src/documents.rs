@@ -73,6 +73,10 @@ pub struct Receipt {
     pub findings: usize,
     pub vex: usize,
     pub provenance: bool,
+    /// Said when no event names the artifact yet (a typo in the purl, or a document sent
+    /// before the build's events): the document is kept all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Resolves the artifact a submission names: a purl as is, a digest to the one artifact
@@ -122,7 +126,15 @@ pub fn record(
         findings: extract.findings.len(),
         vex: extract.vex.len(),
         provenance: extract.provenance.is_some(),
+        warning: None,
     };
+    // Documents about it do not count: only events from producers say the artifact exists.
+    let named = dossier_store::EventQuery { artifact: Some(artifact.clone()), limit: 50, ..Default::default() };
+    if !log.store().query(&named)?.events.iter().any(|e| e.key.source != SOURCE) {
+        receipt.warning = Some(format!(
+            "no event names {artifact} yet: the document is kept and applies once events name the artifact; check the purl if none will"
+        ));
+    }
     if let Some(earlier) = log.store().get_by_key(&key)? {
         receipt.seq = earlier.seq;
         receipt.duplicate = true;

@@ -587,3 +587,20 @@ fn a_server_without_tls_on_purpose_says_so_on_every_page() {
     assert!(!r.into_string().unwrap().contains("without TLS"));
     drop(runtime);
 }
+
+#[test]
+fn a_document_about_an_artifact_no_event_names_is_kept_with_a_warning() {
+    let s = start();
+    let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"type": "library", "name": "left-pad", "version": "1.3.0", "purl": "pkg:npm/left-pad@1.3.0"}]}).to_string();
+    let send = |artifact: &str| {
+        let url = format!("{}/api/v1/documents?artifact={}", s.url, artifact.replace('%', "%25"));
+        let (status, r) = call("POST", &url, Some(ADMIN), &[], Some(&sbom));
+        (status, json_of(r))
+    };
+    let (status, v) = send("pkg:oci/typo@sha256%3Aabc");
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["warning"], "no event names pkg:oci/typo@sha256%3Aabc yet: the document is kept and applies once events name the artifact; check the purl if none will");
+    assert_eq!(s.post("/api/v1/events", Some(ADMIN), &event("abc", "/ci/x")).0, 201);
+    let (status, v) = send("pkg:oci/app@sha256%3Aabc");
+    assert_eq!((status, v.get("warning")), (201, None), "{v}");
+}
