@@ -95,7 +95,9 @@ pub struct Reported {
 }
 
 /// The findings of `artifact`'s documents and of its ancestors' (`(ancestor, its documents)`),
-/// each vulnerability once per package and reporting artifact (the newest report wins).
+/// each vulnerability once per package, location and reporting artifact; the newest document
+/// reporting a vulnerability in a package decides for it (all its locations, none of an older
+/// document's).
 pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Received>)]) -> Vec<Reported> {
     let mut vex: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     let all = std::iter::once((artifact, own)).chain(ancestors.iter().map(|(a, d)| (a.as_str(), d.as_slice())));
@@ -111,16 +113,30 @@ pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Rece
             }
         }
     }
-    let mut out: BTreeMap<(String, String, String), Reported> = BTreeMap::new();
+    // The newest document reporting each vulnerability per package and reporting artifact
+    // decides; all of its results count (a rule found at three places is three findings).
+    let mut newest: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for (about, docs) in all.clone() {
+        for d in docs {
+            for f in &d.extract.findings {
+                let slot = newest.entry((about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default())).or_insert(d.seq);
+                *slot = (*slot).max(d.seq);
+            }
+        }
+    }
+    let mut out: BTreeMap<(String, String, String, String), Reported> = BTreeMap::new();
     for (about, docs) in all {
         for d in docs {
             for f in &d.extract.findings {
+                if newest.get(&(about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default())) != Some(&d.seq) {
+                    continue;
+                }
                 let status = std::iter::once(&f.id)
                     .chain(&f.aliases)
                     .filter_map(|id| vex.get(&(artifact.to_owned(), id.clone())).or_else(|| vex.get(&(about.to_owned(), id.clone()))))
                     .max_by_key(|(seq, _)| *seq)
                     .map(|(_, s)| s.clone());
-                let key = (about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default());
+                let key = (about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default(), f.location.clone().unwrap_or_default());
                 let newer = out.get(&key).is_none_or(|r| r.seq <= d.seq);
                 if newer {
                     out.insert(
@@ -176,4 +192,57 @@ pub fn scans<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Scan>
         .collect();
     out.sort_by_key(|s| std::cmp::Reverse(s.seq));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Finding, Format};
+    use dossier_core::Severity;
+
+    fn scan(seq: u64, results: &[(&str, &str)]) -> Received {
+        let mut extract = Extract::new(Format::Sarif);
+        for (rule, location) in results {
+            extract.findings.push(Finding {
+                id: rule.to_string(),
+                aliases: Vec::new(),
+                severity: Severity::High,
+                score: None,
+                package: None,
+                version: None,
+                fixed_version: None,
+                location: Some(location.to_string()),
+                title: None,
+            });
+        }
+        Received {
+            seq,
+            time: String::new(),
+            artifact_id: "pkg:oci/app".into(),
+            digest: format!("sha256:{seq}"),
+            size: 1,
+            sender: "semgrep".into(),
+            origin: "upload".into(),
+            extract,
+        }
+    }
+
+    fn listed(found: &[Reported]) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            found.iter().map(|r| (r.finding.id.clone(), r.finding.location.clone().unwrap_or_default())).collect();
+        v.sort();
+        v
+    }
+
+    /// A rule found at three places is three findings, as many as the scan counted; a newer
+    /// scan of the rule replaces the older one's places.
+    #[test]
+    fn each_place_a_rule_is_found_is_a_finding_and_the_newest_scan_decides() {
+        let first = scan(1, &[("eval", "a.py:1"), ("eval", "a.py:2"), ("eval", "b.py:3"), ("sql", "db.py:7")]);
+        let found = findings("pkg:oci/app", std::slice::from_ref(&first), &[]);
+        assert_eq!(found.len(), first.extract.findings.len());
+        let second = scan(2, &[("eval", "c.py:9")]);
+        let found = findings("pkg:oci/app", &[first, second], &[]);
+        assert_eq!(listed(&found), [("eval".to_owned(), "c.py:9".to_owned()), ("sql".to_owned(), "db.py:7".to_owned())]);
+    }
 }
