@@ -65,6 +65,12 @@ pub fn detect(reader: impl Read) -> Result<Format, DocumentError> {
         Format::OpenVex
     } else if keys.array || has("results") || (has("id") && (has("affected") || has("modified"))) {
         Format::Osv
+    } else if keys.context.as_deref().is_some_and(|c| c.contains("spdx.org/rdf/3")) {
+        // SPDX 3's JSON-LD serialisation: a different model, said by name rather than "unrecognised".
+        return Err(DocumentError::unsupported(
+            Format::Spdx,
+            "SPDX 3 (JSON-LD) is not supported yet; send SPDX 2.2 or 2.3 JSON (spdx-tools, syft -o spdx-json) or CycloneDX",
+        ));
     } else {
         return Err(DocumentError::Unrecognized);
     })
@@ -91,6 +97,11 @@ mod tests {
             assert_eq!(detect(doc.as_bytes()).unwrap(), format, "{doc}");
         }
         assert!(matches!(detect(&b"{\"hello\": 1}"[..]), Err(DocumentError::Unrecognized)));
+        let spdx3 = r#"{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}"#;
+        assert_eq!(
+            detect(spdx3.as_bytes()).unwrap_err().to_string(),
+            "spdx document: SPDX 3 (JSON-LD) is not supported yet; send SPDX 2.2 or 2.3 JSON (spdx-tools, syft -o spdx-json) or CycloneDX"
+        );
         assert!(matches!(detect(&b"{\"hello\": "[..]), Err(DocumentError::NotJson(_))));
     }
 }
