@@ -13,8 +13,31 @@ allowed := {
 	"Unicode-DFS-2016", "Unlicense", "Zlib",
 }
 
-# The licences an expression names: "Apache-2.0 AND (MIT OR ISC)" names three.
-named(expression) := {id |
+# Python packages state their licence as a trove classifier, in words; these are the SPDX ids
+# the common ones stand for. ("BSD License" does not say which BSD: it reads as BSD-3-Clause.)
+classifiers := {
+	"License :: OSI Approved :: Apache Software License": "Apache-2.0",
+	"License :: OSI Approved :: MIT License": "MIT",
+	"License :: OSI Approved :: MIT No Attribution License (MIT-0)": "MIT-0",
+	"License :: OSI Approved :: BSD License": "BSD-3-Clause",
+	"License :: OSI Approved :: ISC License (ISCL)": "ISC",
+	"License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
+	"License :: OSI Approved :: Python Software Foundation License": "PSF-2.0",
+	"License :: OSI Approved :: The Unlicense (Unlicense)": "Unlicense",
+	"License :: OSI Approved :: zlib/libpng License": "Zlib",
+	"License :: OSI Approved :: GNU General Public License v2 (GPLv2)": "GPL-2.0-only",
+	"License :: OSI Approved :: GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
+	"License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only",
+	"License :: OSI Approved :: GNU Affero General Public License v3": "AGPL-3.0-only",
+}
+
+# The licences an expression names: "Apache-2.0 AND (MIT OR ISC)" names three; a classifier
+# names the SPDX id it stands for, or itself, whole, when it is not in the table above.
+named(expression) := {classifiers[expression]} if {
+	classifiers[expression]
+} else := {expression} if {
+	startswith(expression, "License :: ")
+} else := {id |
 	some word in regex.split(`[ ()]+`, expression)
 	word != ""
 	not upper(word) in {"AND", "OR", "WITH"}

@@ -28,3 +28,15 @@ test_an_exception_for_the_policy_waives_it_and_is_named if {
 	count(licence_allowlist.deny) == 0 with input as {"event": sbom([gpl]), "subject": {"artifact": "pkg:oci/shop@1"}, "exceptions": exceptions}
 	licence_allowlist.exceptions_applied == {"exc-legal-7"} with input as {"event": sbom([gpl]), "subject": {"artifact": "pkg:oci/shop@1"}, "exceptions": exceptions}
 }
+
+classified := {"name": "requests", "purl": "pkg:pypi/requests@2.32.3", "licenses": ["License :: OSI Approved :: Apache Software License"]}
+
+unknown_classifier := {"name": "z", "purl": "pkg:pypi/z@1", "licenses": ["License :: Other/Proprietary License"]}
+
+test_a_python_classifier_is_read_as_the_spdx_id_it_stands_for if {
+	count(licence_allowlist.deny) == 0 with input as {"event": sbom([classified]), "subject": {"artifact": "pkg:oci/shop@1"}, "exceptions": []}
+}
+
+test_an_unknown_classifier_is_refused_whole_not_word_by_word if {
+	licence_allowlist.deny == {"pkg:oci/shop@1 contains components whose licences are not allowed: pkg:pypi/z@1 (License :: Other/Proprietary License)"} with input as {"event": sbom([unknown_classifier]), "subject": {"artifact": "pkg:oci/shop@1"}, "exceptions": []}
+}
