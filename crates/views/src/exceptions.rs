@@ -11,17 +11,12 @@ use dossier_log::Projection;
 use dossier_store::{AppendOutcome, EventQuery, Store, StoreError, TypePattern, MAX_PAGE};
 use serde_json::Value;
 
+use crate::entry::content_of;
 use crate::lineage::LineageView;
 
 pub struct ExceptionsView {
     book: RwLock<Book>,
     rules: RwLock<Rules>,
-}
-
-fn content_of(raw: &[u8]) -> Option<(Value, i64)> {
-    let v: Value = serde_json::from_slice(raw).ok()?;
-    let at = v.pointer("/context/timestamp").and_then(Value::as_str).and_then(dossier_core::event::parse_timestamp)?;
-    Some((v.pointer("/subject/content").cloned().unwrap_or(Value::Null), at))
 }
 
 impl Projection for ExceptionsView {

@@ -9,6 +9,7 @@
 //! Architecture invariant: views never append to the log; they read entries and nothing else.
 
 pub mod documents;
+mod entry;
 pub mod exceptions;
 pub mod lineage;
 pub mod tokens;

@@ -10,16 +10,11 @@ use dossier_core::own::{Family, TOKENS_SOURCE};
 use dossier_core::Event;
 use dossier_log::Projection;
 use dossier_store::{AppendOutcome, EventQuery, Store, StoreError, TypePattern, MAX_PAGE};
-use serde_json::Value;
+
+use crate::entry::content_of;
 
 pub struct TokensView {
     book: RwLock<Book>,
-}
-
-fn content_of(raw: &[u8]) -> Option<(Value, i64)> {
-    let v: Value = serde_json::from_slice(raw).ok()?;
-    let at = v.pointer("/context/timestamp").and_then(Value::as_str).and_then(dossier_core::event::parse_timestamp)?;
-    Some((v.pointer("/subject/content").cloned().unwrap_or(Value::Null), at))
 }
 
 impl Projection for TokensView {
