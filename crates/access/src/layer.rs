@@ -26,19 +26,21 @@ pub enum Rule {
     Authenticated,
 }
 
-/// Every route's rule, by method and path template.
+/// Every route's rule, by path template, then method (looked up on every request without
+/// allocating).
 #[derive(Debug, Default)]
-pub struct Rules(HashMap<(Method, String), Rule>);
+pub struct Rules(HashMap<String, Vec<(Method, Rule)>>);
 
 impl Rules {
     /// The rules of several tables of `(method, path template, rule)`.
     pub fn of(tables: &[&[(&str, &str, Rule)]]) -> Rules {
-        let mut map = HashMap::new();
+        let mut map: HashMap<String, Vec<(Method, Rule)>> = HashMap::new();
         for table in tables {
             for (method, path, rule) in table.iter() {
                 let method = Method::from_bytes(method.as_bytes()).expect("a method");
-                let previous = map.insert((method.clone(), (*path).to_owned()), *rule);
-                assert!(previous.is_none(), "two rules for {method} {path}");
+                let methods = map.entry((*path).to_owned()).or_default();
+                assert!(methods.iter().all(|(m, _)| *m != method), "two rules for {method} {path}");
+                methods.push((method, *rule));
             }
         }
         Rules(map)
@@ -47,11 +49,11 @@ impl Rules {
     pub fn get(&self, method: &Method, path: &str) -> Option<Rule> {
         // HEAD is answered as GET.
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        self.0.get(&(method.clone(), path.to_owned())).copied()
+        self.0.get(path)?.iter().find(|(m, _)| m == method).map(|(_, r)| *r)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Method, &str, Rule)> {
-        self.0.iter().map(|((m, p), r)| (m, p.as_str(), *r))
+        self.0.iter().flat_map(|(p, methods)| methods.iter().map(move |(m, r)| (m, p.as_str(), *r)))
     }
 }
 
