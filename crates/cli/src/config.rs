@@ -114,9 +114,14 @@ pub struct ServeArgs {
     /// [default: dossier.local/<random>]
     #[arg(long, env = "DOSSIER_LOG_NAME")]
     pub log_name: Option<String>,
-    /// Directory of Rego policies to evaluate on every event (reloaded when it changes)
+    /// Rego policies to evaluate on every event: a directory (with subdirectories and data.json /
+    /// data.yaml documents) or an OPA bundle .tar.gz; reloaded when it changes
     #[arg(long, env = "DOSSIER_POLICIES")]
     pub policies: Option<PathBuf>,
+    /// What an evaluation error means for policies that do not declare `on_error`: deny (fail
+    /// closed) or allow [default: deny]
+    #[arg(long, env = "DOSSIER_POLICY_ON_ERROR", value_parser = ["deny", "allow"])]
+    pub policy_on_error: Option<String>,
     /// TOML file of the tools that policies' `run` actions may execute
     #[arg(long, env = "DOSSIER_TOOLS")]
     pub tools: Option<PathBuf>,
@@ -339,6 +344,10 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         .log_key(args.log_key)
         .checkpoint_dir(args.checkpoint_dir)
         .policies_opt(args.policies)
+        .policy_on_error(match args.policy_on_error.as_deref() {
+            Some("allow") => dossier_policy::OnError::Allow,
+            _ => dossier_policy::OnError::Deny,
+        })
         .max_document(args.max_document.unwrap_or(dossier_server::DEFAULT_MAX_DOCUMENT))
         .exceptions(dossier_exceptions::Rules {
             approval_required: !args.exceptions_without_approval,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
-use dossier_policy::PolicySet;
+use dossier_policy::{PolicySet, TestOutcome};
 use serde_json::Value;
 
 use crate::server_arg::ServerArg;
@@ -12,14 +12,32 @@ use dossier_client::Client;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
-    /// Load a policy directory and list its policies, or what does not compile
+    /// Load a policy bundle (a directory or an OPA bundle .tar.gz) and list its policies and
+    /// libraries, or what does not load (exit 1)
     Check { dir: PathBuf },
-    /// Run the Rego unit tests (rules named test_*) of a policy directory
-    Test { dir: PathBuf },
-    /// Show the input document an event gives the policies, and what they decide
+    /// Run the Rego unit tests (rules named test_*) of a policy bundle, as `opa test` does:
+    /// exit 0 when all pass, 2 when one fails, 1 when the bundle does not load
+    Test(TestArgs),
+    /// Show the input document an event gives the policies, and what they decide: exit 0 when
+    /// no enforce policy denies, 1 when one does, 2 when the bundle does not load
     Eval(EvalArgs),
     /// Evaluate one policy over stored history without acting: what would it have decided?
     Replay(ReplayArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Policy bundle: a directory or an OPA bundle .tar.gz
+    pub dir: PathBuf,
+    /// List every test with its outcome and duration, not only the failures
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Run only the tests whose name (package.rule) this regular expression matches
+    #[arg(long, value_name = "REGEX")]
+    pub run: Option<String>,
+    /// `pretty` (the default) or `json`: every result as one JSON array
+    #[arg(long, default_value = "pretty", value_parser = ["pretty", "json"])]
+    pub format: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -71,7 +89,7 @@ fn events_from_server(server: &ServerArg) -> dossier_policy::EventsFn {
     })
 }
 
-/// Loads a directory; `events` answers `dossier.events` (empty lists without a server).
+/// Loads a bundle; `events` answers `dossier.events` (empty lists without a server).
 fn load(dir: &Path, events: Option<dossier_policy::EventsFn>) -> anyhow::Result<(PolicySet, bool)> {
     let (set, errors) = PolicySet::load_dir_with(dir, events).map_err(|e| anyhow!("{e}"))?;
     for e in &errors {
@@ -80,34 +98,70 @@ fn load(dir: &Path, events: Option<dossier_policy::EventsFn>) -> anyhow::Result<
     Ok((set, errors.is_empty()))
 }
 
+fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let only = match &args.run {
+        Some(r) => Some(regex_lite::Regex::new(r).with_context(|| format!("--run {r:?} is not a regular expression"))?),
+        None => None,
+    };
+    let (mut set, ok) = load(&args.dir, None)?;
+    let results = set.run_tests(&|name| only.as_ref().is_none_or(|r| r.is_match(name)));
+    let failed = results.iter().filter(|r| matches!(r.outcome, TestOutcome::Failed(_))).count();
+    let skipped = results.iter().filter(|r| r.outcome == TestOutcome::Skipped).count();
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        for r in &results {
+            let at = format!("{}:{}", args.dir.join(&r.file).display(), r.line);
+            let took = format!("{:.3}ms", r.duration_ns as f64 / 1e6);
+            match &r.outcome {
+                TestOutcome::Passed if args.verbose => println!("PASS  {} ({took})", r.name),
+                TestOutcome::Skipped if args.verbose => println!("SKIP  {} ({at})", r.name),
+                TestOutcome::Failed(why) => println!("FAIL  {} ({at}): {why}", r.name),
+                _ => {}
+            }
+        }
+        let skipped = if skipped > 0 { format!(", {skipped} skipped") } else { String::new() };
+        println!(
+            "{} passed, {failed} failed{skipped}",
+            results.len() - failed - results.iter().filter(|r| r.outcome == TestOutcome::Skipped).count()
+        );
+    }
+    Ok(if !ok {
+        ExitCode::from(1)
+    } else if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCommand::Check { dir } => {
             let (set, ok) = load(&dir, None)?;
             for p in set.policies() {
                 println!(
-                    "{:<32} {:<8} {}  triggers: {}",
+                    "{:<32} {:<8} {}  triggers: {}  on error: {}",
                     p.name,
-                    format!("{:?}", p.mode).to_lowercase(),
+                    p.mode.as_str(),
                     &p.version[..12],
-                    p.triggers.join(", ")
+                    p.triggers.join(", "),
+                    p.on_error.as_str()
                 );
+            }
+            for l in set.libraries() {
+                println!("{:<32} library  {}", l.package, l.files.join(", "));
+                if l.decides_nothing {
+                    eprintln!(
+                        "note: package {} defines deny, warn or actions but no triggers: it is a library and decides nothing; \
+                         add triggers := [...] to make it a policy",
+                        l.package
+                    );
+                }
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        PolicyCommand::Test { dir } => {
-            let (mut set, ok) = load(&dir, None)?;
-            let results = set.run_tests();
-            for r in &results {
-                match &r.error {
-                    None => println!("PASS  {}", r.name),
-                    Some(e) => println!("FAIL  {}: {e}", r.name),
-                }
-            }
-            let failed = results.iter().filter(|r| !r.passed).count();
-            println!("{} passed, {failed} failed", results.len() - failed);
-            Ok(if ok && failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
-        }
+        PolicyCommand::Test(args) => test(args),
         PolicyCommand::Eval(args) => eval(args),
         PolicyCommand::Replay(args) => replay(args),
     }
@@ -144,13 +198,8 @@ fn input_from_server(client: &Client, event: &Value, before_seq: Option<u64>, at
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let file = args.dir.join(format!("{}.rego", args.policy));
-    let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let (mut set, errors) =
-        PolicySet::from_sources_with(vec![(format!("{}.rego", args.policy), source)], Some(events_from_server(&args.server)));
-    if let Some(e) = errors.first() {
-        return Err(anyhow!("{}: {}", file.display(), e.message));
-    }
+    let (all, _) = load(&args.dir, Some(events_from_server(&args.server)))?;
+    let mut set = all.only(&args.policy).ok_or_else(|| anyhow!("no policy {:?} loads from {}", args.policy, args.dir.display()))?;
     set.audit_disabled();
     let client = args.server.client();
     let mut query: Vec<(&str, String)> = vec![("limit", "1000".into())];
@@ -223,5 +272,16 @@ fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let decisions = set.evaluate(&event_type, &input);
     println!("{}", serde_json::to_string_pretty(&serde_json::json!({"decisions": decisions}))?);
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let denied: Vec<&str> =
+        decisions.iter().filter(|d| d.mode == dossier_policy::Mode::Enforce && !d.deny.is_empty()).map(|d| d.policy.as_str()).collect();
+    if !denied.is_empty() {
+        eprintln!("denied by {}", denied.join(", "));
+    }
+    Ok(if !ok {
+        ExitCode::from(2)
+    } else if !denied.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -20,6 +20,39 @@ fn the_starter_pack_passes_its_own_tests() {
 }
 
 #[test]
+fn policy_test_follows_opa_test() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/data.json"), r#"{"envs": ["prod"]}"#).unwrap();
+    std::fs::write(
+        dir.path().join("lib/envs_test.rego"),
+        "package lib_test\n\n    test_data_is_loaded if { data.lib.envs == [\"prod\"] }\n\ntodo_test_someday if { false }\n\ntest_fails if { input.x == 1 }\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (code, out, err) = dossier(&["policy", "test", path]);
+    assert_eq!(code, 2, "a failing test exits 2: {out}{err}");
+    assert_eq!(
+        out,
+        format!(
+            "FAIL  lib_test.test_fails ({path}/lib/envs_test.rego:7): undefined: a condition did not hold\n1 passed, 1 failed, 1 skipped\n"
+        )
+    );
+    let (code, out, _) = dossier(&["policy", "test", path, "-v", "--run", "data_is"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("PASS  lib_test.test_data_is_loaded ("), "{out}");
+    assert!(out.ends_with("\n1 passed, 0 failed\n"), "{out}");
+    let (_, out, _) = dossier(&["policy", "test", path, "--format", "json"]);
+    let results: Value = serde_json::from_str(&out).unwrap();
+    let outcomes: Vec<(&str, &str)> =
+        results.as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
+    assert_eq!(
+        outcomes,
+        vec![("lib_test.test_data_is_loaded", "passed"), ("lib_test.todo_test_someday", "skipped"), ("lib_test.test_fails", "failed")]
+    );
+}
+
+#[test]
 fn a_policy_that_does_not_compile_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ok.rego"), "package ok\n\ntriggers := [\"*\"]\n").unwrap();
@@ -60,13 +93,16 @@ fn eval_decides_with_the_subjects_history_and_lineage() {
     let pack = starter_pack();
     let (code, out, err) =
         dossier(&["policy", "eval", "--dir", pack.to_str().unwrap(), "--event", deploy.to_str().unwrap(), "--server", &server.url]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!((code, err.as_str()), (1, "denied by no_critical_in_production\n"), "an enforce policy denies: the command fails");
     let answer: Value = serde_json::from_str(&out).unwrap();
     let decisions = answer["decisions"].as_array().unwrap();
     let critical = decisions.iter().find(|d| d["policy"] == "no_critical_in_production").unwrap();
     assert_eq!(critical["deny"], json!([format!("{image} runs in prod-eu-1 but is affected by critical CVE-2026-1234")]));
     let unsigned = decisions.iter().find(|d| d["policy"] == "unsigned_artifact").unwrap();
-    assert_eq!((unsigned["mode"].as_str(), unsigned["warn"].as_array().map(|w| w.len())), (Some("audit"), Some(1)));
+    assert_eq!(
+        (unsigned["mode"].as_str(), unsigned["deny"].clone()),
+        (Some("audit"), json!([format!("artifact {image} has no signature (no artifact.signed event or signed attestation names it)")]))
+    );
 }
 
 /// Polls `f` until it returns something, for effects that follow a commit asynchronously.
@@ -592,24 +628,33 @@ fn replay_over_stored_history_decides_as_the_live_engine_did() {
     for e in &events {
         assert_eq!(server.post("application/json", e.to_string().as_bytes()).0, 201);
     }
+    // The signed artifact is denied too: its signature is not verified.
     let live = eventually("the live decisions", || {
         let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
         let list = page["events"].as_array().cloned().unwrap_or_default();
-        (list.len() == 2).then_some(list)
+        (list.len() == 3).then_some(list)
     });
     let mut live_triggers: Vec<u64> = live.iter().map(|d| d["event"]["subject"]["content"]["trigger"]["seq"].as_u64().unwrap()).collect();
     live_triggers.sort();
 
     let (code, replay) = server.get("/api/v1/policies/unsigned_artifact/replay?since=2026-01-01T00:00:00Z");
     assert_eq!(code, 200, "{replay}");
-    assert_eq!((replay["evaluated"].as_u64(), replay["warned"].as_u64(), replay["truncated"].as_bool()), (Some(3), Some(2), Some(false)));
+    assert_eq!(
+        (replay["evaluated"].as_u64(), replay["denied"].as_u64(), replay["warned"].as_u64(), replay["truncated"].as_bool()),
+        (Some(3), Some(3), Some(0), Some(false))
+    );
     let replayed: Vec<u64> = replay["decisions"].as_array().unwrap().iter().map(|d| d["seq"].as_u64().unwrap()).collect();
-    assert_eq!(replayed, live_triggers, "the same entries warned");
+    assert_eq!(replayed, live_triggers, "the same entries denied");
+    let signed = replay["decisions"].as_array().unwrap().iter().find(|d| d["artifact"] == "pkg:oci/a@1").unwrap();
+    assert_eq!(
+        signed["decision"]["deny"],
+        json!(["artifact pkg:oci/a@1 has 1 signatures and none is verified (an artifact.signed event says so: Dossier does not verify signatures yet): an unverified signature is not a signature"])
+    );
     let (code, missing) = server.get("/api/v1/policies/nope/replay");
     assert_eq!((code, missing["error"].as_str()), (404, Some("no policy \"nope\" is loaded")));
     // Replaying ran nothing and recorded nothing.
     let (_, after) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-policy.decided.*");
-    assert_eq!(after["events"].as_array().unwrap().len(), 2);
+    assert_eq!(after["events"].as_array().unwrap().len(), 3);
 
     let page = crate::common::http()
         .get(&format!("{}/ui/policies?replay=unsigned_artifact&since=2026-01-01T00:00:00Z", server.url))
@@ -617,5 +662,5 @@ fn replay_over_stored_history_decides_as_the_live_engine_did() {
         .unwrap()
         .into_string()
         .unwrap();
-    assert!(page.contains("<b>unsigned_artifact</b>: 3 evaluations — 0 would deny, 2 would warn, 0 would act. Nothing was run."), "{page}");
+    assert!(page.contains("<b>unsigned_artifact</b>: 3 evaluations — 3 would deny, 0 would warn, 0 would act. Nothing was run."), "{page}");
 }

@@ -24,4 +24,5 @@ pub mod run;
 pub mod tools;
 
 pub use decide::{decide, Context, Evaluation, Moment};
+pub use dossier_policy::OnError;
 pub use policy::PolicyService;

@@ -4,7 +4,7 @@
 //! force when Dossier received it.
 
 use dossier_log::Appended;
-use dossier_policy::{Decision, Policy, PolicySet};
+use dossier_policy::{Decision, PolicySet};
 use dossier_store::{EventQuery, StoreError};
 use serde::Serialize;
 
@@ -47,21 +47,17 @@ pub struct Replay {
 pub enum ReplayError {
     #[error("no policy {0:?} is loaded")]
     NotLoaded(String),
-    #[error("{file}: {message}")]
-    DoesNotCompile { file: String, message: String },
     #[error("reading the log: {0}")]
     Store(#[from] StoreError),
 }
 
 /// Replays `policy` over the entries of the period (`since`, `until`: their timestamps), each
 /// decided by the one [`decide`] at the entry's own moment.
-pub fn replay(cx: &Context, policy: &Policy, since: Option<i64>, until: Option<i64>) -> Result<Replay, ReplayError> {
-    let (mut set, errors) =
-        PolicySet::from_sources_with(vec![(format!("{}.rego", policy.name), policy.source.clone())], Some(cx.events_fn()));
-    if let Some(e) = errors.into_iter().next() {
-        return Err(ReplayError::DoesNotCompile { file: e.file, message: e.message });
-    }
+/// `set` holds the one policy to replay ([`PolicySet::only`]), with the libraries and data it
+/// was loaded with.
+pub fn replay(cx: &Context, mut set: PolicySet, since: Option<i64>, until: Option<i64>) -> Result<Replay, ReplayError> {
     set.audit_disabled();
+    let Some(policy) = set.policies().first().cloned() else { return Err(ReplayError::NotLoaded(String::new())) };
     let mut out = Replay {
         policy: policy.name.clone(),
         version: policy.version.clone(),

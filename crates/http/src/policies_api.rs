@@ -30,8 +30,14 @@ fn policy_service(s: &AppState) -> Result<Arc<PolicyService>, ApiError> {
         .ok_or_else(|| error(StatusCode::NOT_FOUND, "no policy directory is configured; start the server with --policies DIR"))
 }
 
+/// What is loaded, and how far evaluation is behind the log (`lag`).
 async fn policy_status(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(policy_service(&s)?.status()).into_response())
+    let service = policy_service(&s)?;
+    // Blocking: the lag may read an entry of the store.
+    let status = tokio::task::spawn_blocking(move || service.status())
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))?;
+    Ok(Json(status).into_response())
 }
 
 /// What a loaded policy would have decided over the entries of a period (`since`, `until`),
@@ -59,7 +65,6 @@ async fn run_replay(
         .map_err(|e| match e {
             ReplayError::NotLoaded(_) => error(StatusCode::NOT_FOUND, e.to_string()),
             ReplayError::Store(e) => ApiError::from(e),
-            ReplayError::DoesNotCompile { .. } => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         })
 }
 

@@ -20,9 +20,13 @@
 //! input document and returns one [`Decision`] each. Modules named `*_test.rego` hold Rego unit
 //! tests (`test_*` rules), run by [`PolicySet::run_tests`].
 
+mod builtins;
+pub mod bundle;
+mod calls;
 pub mod input;
 mod policy;
 mod set;
 
-pub use policy::{Mode, Policy};
-pub use set::{filter_params, Decision, EventsFn, LoadError, PolicySet, TestResult};
+pub use calls::not_provided;
+pub use policy::{Mode, OnError, Policy};
+pub use set::{filter_params, Decision, EventsFn, Library, LoadError, PolicySet, QueryError, TestOutcome, TestResult};

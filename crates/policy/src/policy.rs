@@ -37,10 +37,38 @@ impl Mode {
     }
 }
 
+/// What an evaluation error (a runtime error, the time limit) means for an enforce policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// The policy denies: a gate fails closed. The default.
+    #[default]
+    Deny,
+    /// The error is recorded and the policy denies nothing (fail open, chosen knowingly).
+    Allow,
+}
+
+impl OnError {
+    pub fn parse(s: &str) -> Option<OnError> {
+        match s {
+            "deny" => Some(OnError::Deny),
+            "allow" => Some(OnError::Allow),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Deny => "deny",
+            OnError::Allow => "allow",
+        }
+    }
+}
+
 /// A loaded policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
-    /// The module's file name without `.rego`.
+    /// The file name (without `.rego`) of the module that declares its `triggers`.
     pub name: String,
     /// Its Rego package, e.g. `dossier.sbom_required`.
     pub package: String,
@@ -51,6 +79,15 @@ pub struct Policy {
     pub mode: Mode,
     /// Action kinds it may ask for; others are refused.
     pub allowed_actions: Vec<String>,
+    /// What an evaluation error means in enforce mode (`on_error := "deny"`, else the set's
+    /// default).
+    pub on_error: OnError,
+    /// Its own `on_error`, if it declares one.
+    #[serde(skip)]
+    pub on_error_declared: Option<OnError>,
+    /// The files of its package (one, or several when the package is split).
+    pub files: Vec<String>,
+    /// Its source: the module, or each module of the package after a `# file: NAME` line.
     #[serde(skip)]
     pub source: String,
 }

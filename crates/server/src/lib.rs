@@ -65,6 +65,7 @@ pub struct Builder {
     checkpoint_dir: Option<PathBuf>,
     api: ApiConfig,
     policies: Option<PathBuf>,
+    policy_on_error: dossier_engine::OnError,
     tools: Tools,
     action_workers: usize,
     bus: Option<BusConfig>,
@@ -203,6 +204,13 @@ impl Builder {
         self
     }
 
+    /// What an evaluation error means for policies that do not declare `on_error` (default
+    /// `deny`: a policy that cannot decide denies).
+    pub fn policy_on_error(mut self, on_error: dossier_engine::OnError) -> Builder {
+        self.policy_on_error = on_error;
+        self
+    }
+
     pub fn tools(mut self, tools: Tools) -> Builder {
         self.tools = tools;
         self
@@ -318,7 +326,7 @@ impl Builder {
                 self.action_workers,
             );
             let cx = Context { log: log.clone(), views: views.clone() };
-            dossier_engine::policy::start(cx, dir, self.data.join("policy.cursor"), tools)
+            dossier_engine::policy::start(cx, dir, self.data.join("policy.cursor"), tools, self.policy_on_error)
         });
         let mut api = self.api;
         api.documents = Some(documents);
@@ -442,6 +450,7 @@ impl Server {
             checkpoint_dir: None,
             api: ApiConfig::default(),
             policies: None,
+            policy_on_error: dossier_engine::OnError::Deny,
             tools: Tools::default(),
             action_workers: 4,
             bus: None,
