@@ -355,7 +355,11 @@ impl PolicySet {
                     continue;
                 }
                 let mut trial = engine.clone();
-                match trial.add_policy(file.clone(), text.clone()) {
+                // Adding parses; the first query compiles every module (and finds, say, a
+                // variable used before its definition): compiled here, a module's error is
+                // its own, not the next module's.
+                let added = trial.add_policy(file.clone(), text.clone()).and_then(|_| trial.eval_query("true".to_owned(), false));
+                match added {
                     Ok(_) => {
                         engine = trial;
                         accepted.push((file.clone(), text.clone()));
@@ -773,6 +777,16 @@ test_wrong if {
         let d = set.evaluate("x", &json!({"env": "prod"}));
         assert_eq!(d[0].deny, vec!["also", "prod"]);
         assert_eq!(d[0].warn, vec!["ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"]);
+    }
+
+    #[test]
+    fn a_module_that_compiles_alone_but_not_in_its_rules_is_refused_itself_not_the_next_one() {
+        let bad = "package p\n\ntriggers := [\"*\"]\n\ndeny contains msg if {\n  msg := sprintf(\"%v\", [x])\n  x := y\n}\n";
+        let good = "package q\n\ntriggers := [\"*\"]\n\ndeny contains \"q\" if { input.q }\n";
+        let (mut set, errors) = load(&[("p.rego", bad), ("q.rego", good)]);
+        assert_eq!(errors.iter().map(|e| e.file.as_str()).collect::<Vec<_>>(), vec!["p.rego"]);
+        assert!(errors[0].message.contains("p.rego:6:25"), "{}", errors[0].message);
+        assert_eq!(set.evaluate("x", &json!({"q": true}))[0].deny, vec!["q"]);
     }
 
     #[test]
