@@ -33,6 +33,9 @@ pub struct ApiConfig {
     pub max_streams: usize,
     /// Where witnessing stands, when witnesses are configured (for `/metrics`).
     pub witnessing: Option<Arc<dossier_connectors::witnessing::WitnessStatus>>,
+    /// Cancelled when the server stops: every live stream then ends at once, with a `closing`
+    /// event, rather than holding the shutdown for its whole grace period.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 impl Default for ApiConfig {
@@ -46,6 +49,7 @@ impl Default for ApiConfig {
             documents: None,
             max_streams: 256,
             witnessing: None,
+            closing: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

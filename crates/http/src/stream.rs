@@ -34,7 +34,8 @@ pub async fn stream(State(s): State<AppState>, caller: Caller, Query(params): Qu
 /// or skips it; a reader that falls behind gets a `lagged` event saying how to catch up. At
 /// most `ApiConfig::max_streams` are open at once (each holds a connection for as long as it
 /// lasts); past that, 503 with Retry-After. The caller's credential is checked again every
-/// [`RECHECK_EVERY`]: a stream ends when the token that opened it is revoked or expires.
+/// [`RECHECK_EVERY`]: a stream ends when the token that opened it is revoked or expires. When
+/// the server stops, every stream ends at once with a `closing` event.
 pub fn sse_feed<T: Clone + Send + 'static>(
     s: &AppState,
     caller: Caller,
@@ -55,7 +56,10 @@ pub fn sse_feed<T: Clone + Send + 'static>(
     }
     let items = BroadcastStream::new(receiver).map(Next::Item);
     let rechecks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(RECHECK_EVERY)).map(|_| Next::Recheck);
+    let closing = s.config.closing.clone();
+    let stopped = closing.clone();
     let events = futures_util::stream::select(items, rechecks)
+        .take_until(closing.cancelled_owned())
         .take_while(move |next| std::future::ready(!matches!(next, Next::Recheck) || caller.still_valid()))
         .filter_map(move |next| {
             let _held = &permit; // given back when the stream ends
@@ -67,7 +71,14 @@ pub fn sse_feed<T: Clone + Send + 'static>(
                 }
             };
             std::future::ready(out)
-        });
+        })
+        // A stream ended by the server stopping says so last: a page shows "disconnected".
+        .chain(
+            futures_util::stream::once(async move {
+                stopped.is_cancelled().then(|| Ok(SseEvent::default().event("closing").data("the server is stopping")))
+            })
+            .filter_map(std::future::ready),
+        );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 

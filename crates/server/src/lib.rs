@@ -532,6 +532,13 @@ impl Server {
         let persist = tokio::spawn(dossier_log::persist_checkpoints(self.log.clone()));
         let expiries = tokio::spawn(dossier_engine::expiry::announce_expiries(self.log.clone(), self.views.clone()));
         let app = self.router();
+        // Live streams end as soon as the server is asked to stop; answers in progress still
+        // get their grace.
+        let closing = self.api.closing.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.cancel();
+        };
         match self.tls.clone() {
             Some(tls) => dossier_net::serve_tls(listener, app, self.connections, tls, shutdown).await,
             None => dossier_net::serve(listener, app, self.connections, shutdown).await,

@@ -128,6 +128,12 @@ function liveEvents(table) {
   const source = new EventSource("/api/v1/stream" + params);
   source.onopen = () => { if (status) { status.textContent = "● live"; status.classList.remove("off"); } };
   source.onerror = () => { if (status) { status.textContent = "○ reconnecting"; status.classList.add("off"); } };
+  // The server says when it stops: the page shows it is disconnected, and looks again later.
+  source.addEventListener("closing", () => {
+    source.close();
+    if (status) { status.textContent = "○ disconnected: the server stopped"; status.classList.add("off"); }
+    setTimeout(() => liveEvents(table), 5000);
+  });
   source.addEventListener("event", (m) => {
     const e = JSON.parse(m.data);
     const tr = document.createElement("tr");
