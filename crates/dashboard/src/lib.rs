@@ -51,6 +51,8 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/ui/policies", S(Read)),
     ("GET", "/ui/exceptions", S(Read)),
     ("GET", "/ui/audit", S(Read)),
+    // A page that does not exist is a page saying so, to anyone.
+    ("GET", "/ui/{*rest}", Public),
 ];
 
 const CSS: &str = include_str!("assets/dossier.css");
@@ -69,6 +71,7 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/policies", get(policies::page))
         .route("/ui/exceptions", get(exceptions::page))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/{*rest}", get(page::not_found))
         .route("/ui/signin", get(signin::page).post(signin::sign_in))
         .route("/ui/signout", axum::routing::post(signin::sign_out))
         .route("/ui/assets/dossier.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))

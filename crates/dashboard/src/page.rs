@@ -13,6 +13,12 @@ pub fn problem(status: StatusCode, title: &str, message: &str) -> Response {
     (status, Html(html::page(title, "", &body))).into_response()
 }
 
+/// `/ui/…` that is no page: a 404 page in the layout, with the navigation to the pages there are.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    let message = format!("{} is not a page of Dossier's dashboard; the pages are in the navigation above.", uri.path());
+    problem(StatusCode::NOT_FOUND, "No such page", &message)
+}
+
 /// A store failure (or a bad parameter the store refused) as a page.
 fn from_store(e: dossier_store::StoreError) -> Response {
     let status = match e {

@@ -566,6 +566,21 @@ fn a_live_stream_ends_when_the_token_that_opened_it_is_revoked() {
 }
 
 #[test]
+fn a_dashboard_page_that_does_not_exist_is_an_html_404_page() {
+    let s = start();
+    for token in [None, Some(ADMIN)] {
+        let (status, r) = call("GET", &format!("{}/ui/artifacts/nope", s.url), token, &[], None);
+        assert_eq!((status, r.content_type()), (404, "text/html"));
+        let page = r.into_string().unwrap();
+        assert!(page.contains("<h1>No such page</h1>"), "{page}");
+        assert!(page.contains("/ui/artifacts/nope is not a page of Dossier&#39;s dashboard"), "{page}");
+    }
+    // The API's unknown paths stay JSON.
+    let (status, r) = call("GET", &format!("{}/api/v1/nope", s.url), Some(ADMIN), &[], None);
+    assert_eq!((status, r.content_type()), (404, "application/json"));
+}
+
+#[test]
 fn a_server_without_tls_on_purpose_says_so_on_every_page() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
