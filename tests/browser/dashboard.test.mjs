@@ -187,6 +187,40 @@ test("an exception is requested, approved and revoked from the page, each by the
   await carol.page.context().close();
 });
 
+test("tables sort times as instants and severities by rank, and a focused sort header shows it", async () => {
+  // Expiries whose local text sorts the other way round from their instants ("1/1/2027" < "12/7/2026").
+  dossier("exception", "request", "--vulnerability", "CVE-2026-90001", "--artifact", "pkg:oci/sort-*", "--reason", "sort later", "--expires", "2027-01-01T10:00:00Z");
+  dossier("exception", "request", "--vulnerability", "CVE-2026-90002", "--artifact", "pkg:oci/sort-*", "--reason", "sort sooner", "--expires", "2026-12-07T10:00:00Z");
+  const { page, problems } = await open("/ui/exceptions");
+  await page.fill("input[data-filter='exceptions']", "sort ");
+  const header = page.locator("#exceptions thead th button", { hasText: "Expires" });
+  await header.click();
+  const reasons = async () => (await page.locator("#exceptions tbody tr:not([hidden])").allInnerTexts()).map((t) => t.match(/sort (later|sooner)/)[1]);
+  assert.deepEqual(await reasons(), ["sooner", "later"], "ascending by instant");
+  await header.click();
+  assert.deepEqual(await reasons(), ["later", "sooner"], "descending by instant");
+  // The header button keeps a visible focus ring.
+  await header.focus();
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Tab");
+  const outline = await header.evaluate((b) => getComputedStyle(b).outlineStyle);
+  assert.notEqual(outline, "none", "a focused sort header is visible");
+  // Severities sort by rank (script-level, over the cells of a table made for it).
+  const ranked = await page.evaluate(() => {
+    const t = document.createElement("table");
+    t.className = "data";
+    t.id = "ranks";
+    t.innerHTML = "<thead><tr><th>Severity</th></tr></thead><tbody>" + ["low", "critical", "medium", "high"].map((s) => `<tr><td>${s}</td></tr>`).join("") + "</tbody>";
+    document.querySelector("main").append(t);
+    enhanceTable(t);
+    t.tHead.rows[0].cells[0].querySelector("button").click();
+    return Array.from(t.tBodies[0].rows).map((r) => r.innerText);
+  });
+  assert.deepEqual(ranked, ["low", "medium", "high", "critical"]);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
 test("a read-only principal sees everything, can change nothing, and signs out", async () => {
   const { page, problems } = await open("/ui/exceptions", tokens.auditor);
   await page.fill("#x-v", "CVE-2021-23337");

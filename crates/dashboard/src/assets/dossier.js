@@ -10,15 +10,26 @@ function localiseTimes(root) {
   }
 }
 
+// What a cell sorts by: its data-sort, else the instant of its time (whatever the viewer's
+// locale shows), else its text.
 function cellValue(row, i) {
   const cell = row.cells[i];
   if (!cell) return "";
-  return cell.dataset.sort ?? cell.querySelector("[data-sort]")?.dataset.sort ?? cell.textContent.trim();
+  const explicit = cell.dataset.sort ?? cell.querySelector("[data-sort]")?.dataset.sort;
+  if (explicit !== undefined) return explicit;
+  const time = cell.querySelector("time[datetime]");
+  const instant = time ? Date.parse(time.getAttribute("datetime")) : NaN;
+  return isNaN(instant) ? cell.textContent.trim() : String(instant);
 }
+
+// Severities sort by rank, not alphabetically.
+const SEVERITY_RANK = { critical: 5, high: 4, medium: 3, moderate: 3, low: 2, negligible: 1, info: 1, none: 0, unknown: 0 };
 
 function compare(a, b) {
   const x = Number(a), y = Number(b);
   if (a !== "" && b !== "" && !isNaN(x) && !isNaN(y)) return x - y;
+  const ra = SEVERITY_RANK[a.toLowerCase()], rb = SEVERITY_RANK[b.toLowerCase()];
+  if (ra !== undefined && rb !== undefined) return ra - rb;
   return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
 }
 
