@@ -90,6 +90,8 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             violations.push(vec![stamp(e), esc(&e.subject_id), target, esc(message)]);
         }
     }
+    // Counted whole (among the newest decisions read), listed ten at a time.
+    let violation_count = violations.len();
     violations.truncate(10);
 
     // Security-tool runs: webhook and tool runs, newest first, and documents received.
@@ -178,7 +180,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 <div class="figures" id="figures" data-refresh>
 <div class="figure"><b id="event-count">{size}</b><span>entries in the evidence log</span></div>
 <div class="figure"><b>{last_hour}</b><span>entries received in the last hour</span></div>
-<div class="figure"><b>{violations}</b><span>recent policy violations</span></div>
+<div class="figure"><b id="violation-count">{violations}</b><span>recent policy violations</span></div>
 <div class="figure"><b>{quarantined}</b><span>quarantined artifacts</span></div>
 <div class="figure"><b>{active}</b><span>exceptions in force</span></div>
 <div class="figure"><b>{clusters}</b><span>clusters running something vulnerable</span></div>
@@ -192,7 +194,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 <section class="panel" id="p-exp" data-refresh aria-labelledby="h-exp"><h2 id="h-exp">Exceptions expiring within 14 days</h2>{expiring_table}</section>
 <section class="panel" id="p-risk" data-refresh aria-labelledby="h-risk"><h2 id="h-risk">Clusters affected by vulnerabilities</h2>{risk_table}</section>
 </div>"#,
-        violations = violations.len(),
+        violations = violation_count,
         quarantined = quarantine_rows.len(),
         clusters = risk_rows.len(),
         live = live_table(&recent, ""),
