@@ -76,7 +76,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             .collect();
         html::table("events", &["Entry", "Time", "Type", "Subject", "Source", "Sent by"], &rows, "No older events match.")
     } else {
-        live_table(&page.events, &if stream.is_empty() { String::new() } else { format!("?{stream}") })
+        let empty = if filters.is_empty() {
+            crate::overview::NO_EVENTS
+        } else {
+            r#"No event matches these filters yet; new ones that do appear here as they arrive. <a href="/ui/events">All events</a>"#
+        };
+        live_table(&page.events, &if stream.is_empty() { String::new() } else { format!("?{stream}") }, empty)
     };
     let older = match page.next {
         Some(next) => {

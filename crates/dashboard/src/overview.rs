@@ -41,8 +41,13 @@ fn newest(types: &[&str], limit: usize) -> EventQuery {
     }
 }
 
-/// The live table of the newest events (also used by the events page).
-pub(super) fn live_table(events: &[StoredEvent], stream_params: &str) -> String {
+/// What an empty live table of an unfiltered log says.
+pub(super) const NO_EVENTS: &str =
+    "No events yet. Send one: <code>dossier send event.json</code>, or fill Dossier with a story: <code>dossier demo</code>.";
+
+/// The live table of the newest events (also used by the events page); `empty` (HTML) is what
+/// it says while it has no row.
+pub(super) fn live_table(events: &[StoredEvent], stream_params: &str, empty: &str) -> String {
     let mut rows = String::new();
     for e in events {
         let _ = write!(
@@ -58,7 +63,7 @@ pub(super) fn live_table(events: &[StoredEvent], stream_params: &str) -> String 
     let hidden = if events.is_empty() { " hidden" } else { "" };
     let empty_hidden = if events.is_empty() { "" } else { " hidden" };
     format!(
-        r#"<p class="empty" id="live-empty"{empty_hidden}>No events yet. Send one: <code>dossier send event.json</code>, or fill Dossier with a story: <code>dossier demo</code>.</p>
+        r#"<p class="empty" id="live-empty"{empty_hidden}>{empty}</p>
 <div class="tools"><span id="live-status" class="live off" aria-live="polite">○ connecting</span></div>
 <table class="data" id="live" data-live="{}" data-status="live-status" data-empty="live-empty"{hidden}><thead><tr><th scope="col">Entry</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table>"#,
         esc(stream_params)
@@ -197,7 +202,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         violations = violation_count,
         quarantined = quarantine_rows.len(),
         clusters = risk_rows.len(),
-        live = live_table(&recent, ""),
+        live = live_table(&recent, "", NO_EVENTS),
         pipelines = html::table("runs", &["Finished", "Pipeline", "Run", "Outcome"], &pipeline_rows, "No pipeline run has finished yet. Point your CI at <code>POST /api/v1/events</code>."),
         tools = html::table("tools", &["When", "Kind", "Tool", "Policy", "Artifact", "Status"], &tool_runs, "No security tool has run yet. Policies ask for scans (<code>run</code>, <code>webhook</code>); scanners send their reports with <code>dossier document send</code>."),
         violation_table = html::table("violations", &["When", "Policy", "Artifact", "Message"], &violations, "No policy has denied anything recently."),

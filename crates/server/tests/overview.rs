@@ -1,4 +1,5 @@
-//! The dashboard's overview counts what it summarises whole, though it lists only the newest.
+//! The dashboard says what it shows: the overview counts what it summarises whole, though it
+//! lists only the newest; a filter that matches nothing says so, not that the log is empty.
 
 use dossier_server::Server;
 use serde_json::json;
@@ -43,5 +44,13 @@ fn the_overview_counts_every_recent_violation_though_it_lists_the_ten_newest() {
     };
     let listed = page.split(r#"id="p-viol""#).nth(1).unwrap().split("</section>").next().unwrap();
     assert_eq!(listed.matches("<tr>").count() - 1, 10, "a header row and the ten newest: {listed}");
+    let filtered = ureq::get(&format!("{url}/ui/events?type=dev.cdevents.nothing.*"))
+        .set("Authorization", &auth)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(filtered.contains(r#"id="live-empty">No event matches these filters yet"#), "{filtered}");
+    assert!(!filtered.contains("No events yet"), "{filtered}");
     drop(runtime);
 }
