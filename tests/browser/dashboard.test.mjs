@@ -17,6 +17,7 @@ const bin = process.env.DOSSIER_BIN || join(here, "../../target/debug/dossier");
 const shots = process.env.DOSSIER_SCREENSHOTS;
 const sbom = join(here, "../../crates/evidence/tests/documents/cyclonedx-py-1.6.json");
 const scan = join(here, "../../crates/evidence/tests/documents/osv-scanner.json");
+const axe = join(here, "node_modules/axe-core/axe.min.js");
 
 let server, url, browser, dir, deployed;
 // The admin token the server starts with; people get tokens of their own below.
@@ -68,8 +69,10 @@ after(async () => {
 
 /// A page, signed in with `token` through the sign-in form, whose console errors and failed
 /// requests fail the test.
-async function open(path, token = ADMIN) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+async function open(path, token = ADMIN, viewport = { width: 1440, height: 900 }) {
+  // CSP bypassed for the test's own scripts only (axe-core); the pages' CSP is checked by the
+  // server's tests.
+  const context = await browser.newContext({ viewport, bypassCSP: true });
   const page = await context.newPage();
   await page.goto(url + "/ui/signin?next=" + encodeURIComponent(path));
   await page.fill("#token", token);
@@ -103,7 +106,19 @@ test("every page loads, in one layout, without a script error", async () => {
       assert.notEqual(await t.innerText(), await t.getAttribute("datetime"), `${path}: times are localised`);
     }
     assert.deepEqual(problems, [], path);
+    // axe-core's accessibility rules (WCAG 2.1 A and AA): no violation.
+    await page.addScriptTag({ path: axe });
+    const violations = await page.evaluate(async () =>
+      (await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] })).violations
+        .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 2).map((n) => n.target.join(" ")).join(", ")}`));
+    assert.deepEqual(violations, [], `${path}: accessibility`);
     await page.context().close();
+    // On a phone's width, nothing overflows sideways.
+    const phone = await open(path, ADMIN, { width: 390, height: 844 });
+    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    const wide = await phone.page.evaluate(() => Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > 392 && !e.closest(".panel, table, svg")).slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
+    assert.ok(overflow <= 390, `${path} is ${overflow} px wide on a 390 px screen: ${wide.join("; ")}`);
+    await phone.page.context().close();
   }
 });
 

@@ -65,7 +65,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             .iter()
             .map(|e| {
                 vec![
-                    format!(r#"<a href="/ui/events?seq={0}">{0}</a> <button type="button" class="expand" data-seq="{0}" aria-expanded="false" aria-label="Show entry {0}">JSON</button>"#, e.seq),
+                    format!(r#"<a href="/ui/events?seq={0}">{0}</a> <button type="button" class="expand" data-seq="{0}" aria-expanded="false" aria-label="JSON of entry {0}">JSON</button>"#, e.seq),
                     time(&dossier_core::event::format_timestamp(e.time_unix_nanos)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.event_type)),
                     format!(r#"<span class="mono">{}</span>"#, esc(&e.subject_id)),

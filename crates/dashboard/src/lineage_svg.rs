@@ -133,7 +133,7 @@ pub fn svg(l: &Lineage, builds: &[Build]) -> String {
     let (width, height) = (columns * COLUMN + 20, TOP + rows * ROW + 10);
     let at = |n: &Node| ((n.column - first) * COLUMN + 10, TOP + n.row * ROW);
     let mut out = format!(
-        r#"<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="lineage-title" xmlns="http://www.w3.org/2000/svg"><title id="lineage-title">Lineage of {}: {} nodes</title>"#,
+        r#"<svg class="lineage" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="group" aria-labelledby="lineage-title" xmlns="http://www.w3.org/2000/svg"><title id="lineage-title">Lineage of {}: {} nodes</title>"#,
         esc(&l.artifact),
         d.nodes.len()
     );

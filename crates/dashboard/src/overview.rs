@@ -52,7 +52,7 @@ pub(super) fn live_table(events: &[StoredEvent], stream_params: &str, empty: &st
     for e in events {
         let _ = write!(
             rows,
-            r#"<tr><td data-sort="{seq}"><a href="/ui/events?seq={seq}">{seq}</a> <button type="button" class="expand" data-seq="{seq}" aria-expanded="false" aria-label="Show entry {seq}">JSON</button></td><td>{}</td><td class="mono">{}</td><td class="mono">{}</td><td class="mono">{}</td></tr>"#,
+            r#"<tr><td data-sort="{seq}"><a href="/ui/events?seq={seq}">{seq}</a> <button type="button" class="expand" data-seq="{seq}" aria-expanded="false" aria-label="JSON of entry {seq}">JSON</button></td><td>{}</td><td class="mono">{}</td><td class="mono">{}</td><td class="mono">{}</td></tr>"#,
             stamp(e),
             esc(&e.event_type),
             esc(&e.subject_id),

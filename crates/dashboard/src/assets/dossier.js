@@ -148,7 +148,7 @@ function liveEvents(table) {
   source.addEventListener("event", (m) => {
     const e = JSON.parse(m.data);
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td data-sort="${e.seq}"><a href="/ui/events?seq=${e.seq}">${e.seq}</a> <button type="button" class="expand" data-seq="${e.seq}" aria-expanded="false" aria-label="Show entry ${e.seq}">JSON</button></td>` +
+    tr.innerHTML = `<td data-sort="${e.seq}"><a href="/ui/events?seq=${e.seq}">${e.seq}</a> <button type="button" class="expand" data-seq="${e.seq}" aria-expanded="false" aria-label="JSON of entry ${e.seq}">JSON</button></td>` +
       `<td><time datetime="${escapeHtml(e.timestamp)}">${escapeHtml(e.timestamp)}</time></td>` +
       `<td class="mono">${escapeHtml(e.type)}</td><td class="mono">${escapeHtml(e.subject)}</td><td class="mono">${escapeHtml(e.source)}</td>`;
     localiseTimes(tr);
