@@ -509,8 +509,10 @@ impl PolicySet {
                 triggered.into_iter().map(|i| self.decide(i, answers.get(&i.to_string()), Vec::new())).collect()
             }
             Ok(_) => triggered.into_iter().map(|i| self.decide(i, None, Vec::new())).collect(),
-            // One policy's failure must not hide the others' decisions, nor one rule's failure
-            // the other rules': each is asked alone.
+            // One policy's failure must not hide the others' decisions: each is asked alone;
+            // and one rule's failure not the other rules' of its policy: those are asked rule
+            // by rule.
+            Err(_) if triggered.len() > 1 => triggered.into_iter().flat_map(|i| self.evaluate_indices(vec![i], input)).collect(),
             Err(_) => triggered.into_iter().map(|i| self.evaluate_rules(i)).collect(),
         }
     }
