@@ -181,7 +181,7 @@ pub fn findings(args: ArtifactArg) -> anyhow::Result<ExitCode> {
     let list = v["findings"].as_array().cloned().unwrap_or_default();
     for f in &list {
         let from = if f["inherited"] == true { format!(" (inherited from {})", s(&f["artifact"])) } else { String::new() };
-        let vex = f["vex"].as_str().map(|x| format!(" [VEX: {x}]")).unwrap_or_default();
+        let vex = f["vex"]["status"].as_str().map(|x| format!(" [VEX: {x}, {}]", s(&f["vex"]["matched"]))).unwrap_or_default();
         let fixed = f["fixedVersion"].as_str().map(|x| format!(", fixed in {x}")).unwrap_or_default();
         println!("{:<9} {:<22} {}{fixed}  by {}{from}{vex}", s(&f["severity"]), s(&f["id"]), s(&f["package"]), tools(&f["tools"]));
     }

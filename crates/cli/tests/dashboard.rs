@@ -9,6 +9,19 @@ use std::time::Duration;
 use common::{dossier, Server};
 use serde_json::json;
 
+/// The DSSE envelope at `path` with its statement's subject digest replaced by the one
+/// `artifact`'s purl carries (`…@sha256%3A<hex>` or `…@sha256:<hex>`).
+fn about_digest(path: &str, artifact: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut envelope: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut statement: serde_json::Value = serde_json::from_slice(&b64.decode(envelope["payload"].as_str().unwrap()).unwrap()).unwrap();
+    let hex = artifact.rsplit_once("sha256%3A").or_else(|| artifact.rsplit_once("sha256:")).expect("a purl with a digest").1;
+    statement["subject"][0]["digest"]["sha256"] = json!(hex);
+    envelope["payload"] = json!(b64.encode(statement.to_string()));
+    envelope.to_string()
+}
+
 /// A page's status, content type and body.
 fn page(server: &Server, path: &str) -> (u16, String, String) {
     match crate::common::http().get(&format!("{}{path}", server.url)).timeout(Duration::from_secs(30)).call() {
@@ -41,10 +54,14 @@ fn every_page_shows_its_data_in_one_layout() {
         "subject": {"id": deployed, "content": {"signature": "MEUCIQDsignature"}}
     });
     assert_eq!(server.post("application/json", signed.to_string().as_bytes()).0, 201);
-    for doc in ["cyclonedx-py-1.6.json", "slsa-v1.dsse.json"] {
-        let path = format!("{}/../evidence/tests/documents/{doc}", env!("CARGO_MANIFEST_DIR"));
+    // The SBOM, and the fixture's attestation made about this artifact's digest (an
+    // attestation about another digest is refused).
+    let documents = format!("{}/../evidence/tests/documents", env!("CARGO_MANIFEST_DIR"));
+    let attestation = dir.path().join("slsa-v1.dsse.json");
+    std::fs::write(&attestation, about_digest(&format!("{documents}/slsa-v1.dsse.json"), &deployed)).unwrap();
+    for path in [format!("{documents}/cyclonedx-py-1.6.json"), attestation.to_str().unwrap().to_owned()] {
         let (code, _, err) = dossier(&["document", "send", "--artifact", &deployed, &path, "--server", &server.url]);
-        assert_eq!(code, 0, "{doc}: {err}");
+        assert_eq!(code, 0, "{path}: {err}");
     }
     let expires = dossier_core::event::format_timestamp(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64 + 7 * 86_400_000_000_000,
@@ -95,7 +112,15 @@ fn every_page_shows_its_data_in_one_layout() {
         dossier_page.contains("<td>Provenance</td>") && dossier_page.contains("built by <span class=\"mono\">"),
         "the attestation's provenance"
     );
+    assert!(
+        dossier_page.contains(r#"<span class="badge st-unverified">unverified</span> <span class="muted">signature not checked: Dossier does not verify DSSE signatures yet</span>"#),
+        "the provenance, said unverified"
+    );
     assert!(dossier_page.contains("<td>Signed</td>") && dossier_page.contains("MEUCIQDsignature</span> from /ci/cosign"), "its signature");
+    assert!(
+        dossier_page.contains(r#"from /ci/cosign <span class="badge st-unverified">unverified</span> <span class="muted">an artifact.signed event says so: Dossier does not verify signatures yet</span>"#),
+        "the signature, said unverified"
+    );
     assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
 
     // The demo's vulnerabilities, their reach, and the risk per cluster.

@@ -109,11 +109,30 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
         (Some("CVE-2021-23337"), Some(BASE), Some(true))
     );
     assert_eq!((finding["vex"].clone(), finding["tools"][0]["name"].as_str()), (Value::Null, Some("grype")));
+    // The fixture's VEX names another image (pkg:oci/shop@sha256%3A4d2a): sent about this one,
+    // it is kept with a warning and answers none of its findings.
     let (code, _, err) =
         dossier(&["document", "send", document("openvex.json").to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: no VEX statement of this document names pkg:oci/shop@sha256"), "{err}");
     let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
-    assert_eq!(f["findings"][0]["vex"], "not_affected");
+    assert_eq!(f["findings"][0]["vex"], Value::Null);
+    // The same statements about this image answer its inherited finding.
+    let about_shop = dir.path().join("openvex-shop.json");
+    let text = std::fs::read_to_string(document("openvex.json")).unwrap().replace("pkg:oci/shop@sha256%3A4d2a", SHOP);
+    std::fs::write(&about_shop, text).unwrap();
+    let (code, _, err) = dossier(&["document", "send", about_shop.to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
+    assert_eq!((code, err.contains("warning")), (0, false), "{err}");
+    let (_, f) = server.get(&format!("/api/v1/findings?artifact={}", enc(SHOP)));
+    assert_eq!(
+        (f["findings"][0]["vex"]["status"].as_str(), f["findings"][0]["vex"]["matched"].as_str()),
+        (
+            Some("not_affected"),
+            Some("product pkg:oci/shop@sha256%3Ab2 names this artifact; its subcomponent pkg:npm/lodash@4.17.20 is the finding's package")
+        )
+    );
+    let (_, out, _) = dossier(&["findings", SHOP, "--server", &server.url]);
+    assert!(out.contains("[VEX: not_affected, product pkg:oci/shop@sha256%3Ab2 names this artifact;"), "{out}");
     let (_, scans) = server.get(&format!("/api/v1/scans?artifact={}", enc(SHOP)));
     assert_eq!(scans["scans"][0]["tools"][0]["name"], "vexctl");
 

@@ -221,7 +221,10 @@ fn an_exception_waives_the_production_gate_until_it_expires_and_the_expiry_makes
 fn vex_statements_become_exceptions_that_keep_their_document() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let vex = Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/documents/openvex.json");
+    // The fixture's statements, about this image.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/documents/openvex.json");
+    let vex = dir.path().join("openvex-shop.json");
+    std::fs::write(&vex, std::fs::read_to_string(fixture).unwrap().replace("pkg:oci/shop@sha256%3A4d2a", SHOP)).unwrap();
     let (code, out, err) = dossier(&["document", "send", vex.to_str().unwrap(), "--artifact", SHOP, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
     let digest = out.split_whitespace().nth(1).unwrap().to_owned();

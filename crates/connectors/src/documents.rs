@@ -13,6 +13,7 @@ use std::io;
 
 use dossier_core::own::{OwnType, DOCUMENTS_SOURCE as SOURCE};
 use dossier_core::EventKey;
+use dossier_evidence::binding::{self, NotAbout};
 use dossier_evidence::{DocumentError, Extract, Format};
 use dossier_log::documents::{BlobError, Documents, Staged};
 use dossier_log::own::{hex, own_event, OwnEventError};
@@ -32,6 +33,9 @@ pub enum SubmitError {
     Document(#[from] DocumentError),
     #[error("{0}")]
     Artifact(String),
+    /// An attestation whose subjects are not the artifact it was sent about.
+    #[error(transparent)]
+    NotAbout(#[from] NotAbout),
     #[error("storing the document: {0}; nothing was recorded, retry")]
     Io(#[from] io::Error),
     #[error(transparent)]
@@ -74,9 +78,20 @@ pub struct Receipt {
     pub vex: usize,
     pub provenance: bool,
     /// Said when no event names the artifact yet (a typo in the purl, or a document sent
-    /// before the build's events): the document is kept all the same.
+    /// before the build's events), or when none of a VEX document's statements names the
+    /// artifact (they answer none of its findings): the document is kept all the same. Two
+    /// such warnings are joined by "; ".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+impl Receipt {
+    fn warn(&mut self, warning: String) {
+        self.warning = Some(match self.warning.take() {
+            Some(earlier) => format!("{earlier}; {warning}"),
+            None => warning,
+        });
+    }
 }
 
 /// Resolves the artifact a submission names: a purl as is, a digest to the one artifact
@@ -112,6 +127,9 @@ pub fn record(
         None => dossier_evidence::detect(File::open(staged.path())?)?,
     };
     let extract = dossier_evidence::extract(format, File::open(staged.path())?)?;
+    // An attestation about another artifact is refused before anything is kept.
+    let bound = binding::Artifact::new(&artifact);
+    binding::check_subjects(&extract, &bound)?;
     let digest = format!("sha256:{}", staged.digest);
     let about = hex(&Sha256::digest(artifact.as_bytes()));
     let key = EventKey { source: SOURCE.to_owned(), id: format!("document-{}-{}", &staged.digest[..32], &about[..16]) };
@@ -131,9 +149,12 @@ pub fn record(
     // Documents about it do not count: only events from producers say the artifact exists.
     let named = dossier_store::EventQuery { artifact: Some(artifact.clone()), limit: 50, ..Default::default() };
     if !log.store().query(&named)?.events.iter().any(|e| e.key.source != SOURCE) {
-        receipt.warning = Some(format!(
+        receipt.warn(format!(
             "no event names {artifact} yet: the document is kept and applies once events name the artifact; check the purl if none will"
         ));
+    }
+    if let Some(unnamed) = binding::vex_unnamed(&extract, &bound) {
+        receipt.warn(unnamed.to_string());
     }
     if let Some(earlier) = log.store().get_by_key(&key)? {
         receipt.seq = earlier.seq;

@@ -15,6 +15,7 @@ use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 use dossier_engine::policy::Decided;
+use dossier_evidence::about::Unverified;
 use dossier_log::own::now_nanos;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
@@ -116,7 +117,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         .iter()
         .map(|f| {
             let from = if f.inherited { format!("inherited from {}", artifact(&f.artifact)) } else { "its own".into() };
-            let vex = f.vex.as_deref().map(|v| badge("st", v)).unwrap_or_default();
+            // The status, and which statement applied and why (its product names the artifact).
+            let vex = f
+                .vex
+                .as_ref()
+                .map(|v| format!(r#"{} <span class="muted">{}</span>"#, badge("st", &v.status), esc(&v.matched)))
+                .unwrap_or_default();
             vec![
                 format!(
                     r#"<span data-sort="{}">{}</span>"#,
@@ -158,7 +164,9 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         })
         .collect();
 
-    // Signatures (artifact.signed entries, attestation envelopes) and build provenance.
+    // Signatures (artifact.signed entries, attestation envelopes) and build provenance, each
+    // said unverified: Dossier does not verify signatures yet.
+    let unverified = |why: Unverified| format!(r#"{} <span class="muted">{}</span>"#, badge("st", "unverified"), esc(why.reason()));
     let mut trust_rows: Vec<Vec<String>> = timeline
         .iter()
         .filter(|e| e.event_type.starts_with("dev.cdevents.artifact.signed."))
@@ -169,9 +177,10 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                 stamp(e.time_unix_nanos),
                 "Signed".into(),
                 format!(
-                    r#"<span class="mono">{}</span> from {}"#,
+                    r#"<span class="mono">{}</span> from {} {}"#,
                     esc(&signature.chars().take(48).collect::<String>()),
-                    esc(&e.key.source)
+                    esc(&e.key.source),
+                    unverified(Unverified::SignedEventOnly)
                 ),
                 entry_link(e.seq),
             ]
@@ -192,7 +201,8 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             for parent in &p.parents {
                 what.push(format!("on {}", artifact(parent)));
             }
-            trust_rows.push(vec![time(&d.time), "Provenance".into(), what.join(", "), entry_link(d.seq)]);
+            let said = format!("{} {}", what.join(", "), unverified(Unverified::of_attestation(&d.extract)));
+            trust_rows.push(vec![time(&d.time), "Provenance".into(), said, entry_link(d.seq)]);
         }
         if !d.extract.signatures.is_empty() {
             let keys =
@@ -201,7 +211,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             trust_rows.push(vec![
                 time(&d.time),
                 "Attestation".into(),
-                format!("{} signed by key {keys} (recorded, not verified)", esc(kind)),
+                format!("{} signed by key {keys} {}", esc(kind), unverified(Unverified::SignatureNotChecked)),
                 entry_link(d.seq),
             ]);
         }

@@ -1,12 +1,14 @@
 //! What the recorded documents say about one artifact: its components and their licences,
-//! its findings (with the VEX statements that answer them), and the tools that looked at it.
+//! its findings (with the VEX statements that answer them), the tools that looked at it, and
+//! the provenance and signatures attested about it — unverified, and said so.
 //! Pure functions over the documents' log entries, so the server, the CLI and tests share them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Component, Extract, Finding, Format, Tool};
+use crate::binding::{self, Artifact};
+use crate::model::{Component, Extract, Finding, Format, Provenance, Subject, Tool, VexStatement};
 
 /// A document as its log entry records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,30 +91,94 @@ pub struct Reported {
     pub document: String,
     pub seq: u64,
     pub tools: Vec<Tool>,
-    /// The newest VEX statement's status for this vulnerability on this artifact or the one
-    /// reporting it (`not_affected`, `fixed`, …), if any.
-    pub vex: Option<String>,
+    /// The VEX statement that answers it, if any: the newest whose products name this
+    /// artifact or the one reporting it.
+    pub vex: Option<Applied>,
+}
+
+/// A VEX statement applied to a finding, and why it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub status: String,
+    pub justification: Option<String>,
+    /// The statement's id, else its position (from 0) among the document's VEX statements.
+    pub statement: StatementRef,
+    /// The digest of the document that made it.
+    pub document: String,
+    /// Which product names which artifact (and subcomponent the package), in words:
+    /// `product pkg:oci/shop@sha256:… names this artifact`.
+    pub matched: String,
+}
+
+/// Which statement of a document: its own id, or its position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StatementRef {
+    Id(String),
+    Index(usize),
+}
+
+/// A statement with where it comes from, for matching against findings.
+struct Stated<'a> {
+    seq: u64,
+    index: usize,
+    document: &'a str,
+    statement: &'a VexStatement,
+}
+
+impl Stated<'_> {
+    /// The statement applied to `finding`, reported about `reporter` and asked about for
+    /// `artifact`, when one of its products names either (the artifact first).
+    fn apply_to(&self, finding: &Finding, artifact: &Artifact, reporter: &Artifact) -> Option<Applied> {
+        let package = finding.package.as_deref().map(|p| (p, finding.version.as_deref()));
+        let matched = binding::product_naming(self.statement, artifact, package).or_else(|| {
+            (reporter.purl != artifact.purl)
+                .then(|| binding::product_naming(self.statement, reporter, package))
+                .flatten()
+                .map(|m| binding::ProductMatch { reporter: Some(reporter.purl.clone()), ..m })
+        })?;
+        Some(Applied {
+            status: self.statement.status.clone(),
+            justification: self.statement.justification.clone(),
+            statement: self.statement.id.clone().map_or(StatementRef::Index(self.index), StatementRef::Id),
+            document: self.document.to_owned(),
+            matched: matched.to_string(),
+        })
+    }
 }
 
 /// The findings of `artifact`'s documents and of its ancestors' (`(ancestor, its documents)`),
 /// each vulnerability once per package, location and reporting artifact; the newest document
 /// reporting a vulnerability in a package decides for it (all its locations, none of an older
-/// document's).
+/// document's). A VEX statement answers a finding only when one of its products names the
+/// artifact, or the ancestor that reported it — whatever artifact its document was sent about —
+/// and, if it is limited to subcomponents, one of them is the finding's package; the newest
+/// such statement answers.
 pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Received>)]) -> Vec<Reported> {
-    let mut vex: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     let all = std::iter::once((artifact, own)).chain(ancestors.iter().map(|(a, d)| (a.as_str(), d.as_slice())));
-    for (about, docs) in all.clone() {
+    // Every statement, by the vulnerability ids it is about.
+    let mut statements: BTreeMap<&str, Vec<Stated>> = BTreeMap::new();
+    for (_, docs) in all.clone() {
         for d in docs {
-            for s in &d.extract.vex {
+            for (index, s) in d.extract.vex.iter().enumerate() {
                 for id in std::iter::once(&s.vulnerability).chain(&s.aliases) {
-                    let slot = vex.entry((about.to_owned(), id.clone())).or_insert((0, String::new()));
-                    if d.seq >= slot.0 {
-                        *slot = (d.seq, s.status.clone());
-                    }
+                    statements.entry(id).or_default().push(Stated { seq: d.seq, index, document: &d.digest, statement: s });
                 }
             }
         }
     }
+    let identities: BTreeMap<&str, Artifact> = all.clone().map(|(a, _)| (a, Artifact::new(a))).collect();
+    let this = &identities[artifact];
+    let answer = |f: &Finding, about: &str| {
+        let reporter = &identities[about];
+        std::iter::once(&f.id)
+            .chain(&f.aliases)
+            .filter_map(|id| statements.get(id.as_str()))
+            .flatten()
+            .filter_map(|s| s.apply_to(f, this, reporter).map(|a| ((s.seq, s.index), a)))
+            .max_by_key(|(order, _)| *order)
+            .map(|(_, a)| a)
+    };
     // The newest document reporting each vulnerability per package and reporting artifact
     // decides; all of its results count (a rule found at three places is three findings).
     let mut newest: BTreeMap<(String, String, String), u64> = BTreeMap::new();
@@ -131,11 +197,6 @@ pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Rece
                 if newest.get(&(about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default())) != Some(&d.seq) {
                     continue;
                 }
-                let status = std::iter::once(&f.id)
-                    .chain(&f.aliases)
-                    .filter_map(|id| vex.get(&(artifact.to_owned(), id.clone())).or_else(|| vex.get(&(about.to_owned(), id.clone()))))
-                    .max_by_key(|(seq, _)| *seq)
-                    .map(|(_, s)| s.clone());
                 let key = (about.to_owned(), f.id.clone(), f.package.clone().unwrap_or_default(), f.location.clone().unwrap_or_default());
                 let newer = out.get(&key).is_none_or(|r| r.seq <= d.seq);
                 if newer {
@@ -148,7 +209,7 @@ pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Rece
                             document: d.digest.clone(),
                             seq: d.seq,
                             tools: d.extract.tools.clone(),
-                            vex: status,
+                            vex: answer(f, about),
                         },
                     );
                 }
@@ -158,6 +219,144 @@ pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Rece
     let mut list: Vec<Reported> = out.into_values().collect();
     list.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity).then_with(|| a.finding.id.cmp(&b.finding.id)));
     list
+}
+
+/// Why an attestation's claims are not verified. Dossier does not verify signatures yet, so
+/// every attestation is one of these; policies read the difference in `verified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// In a DSSE envelope with signatures Dossier did not check.
+    SignatureNotChecked,
+    /// A bare in-toto statement, or an envelope without signatures.
+    Unsigned,
+    /// An `artifact.signed` event: a producer says the artifact is signed.
+    SignedEventOnly,
+}
+
+impl Unverified {
+    /// The attestation's state: unsigned when no DSSE signature came with it.
+    pub fn of_attestation(extract: &Extract) -> Unverified {
+        if extract.signatures.is_empty() {
+            Unverified::Unsigned
+        } else {
+            Unverified::SignatureNotChecked
+        }
+    }
+
+    /// The words shown wherever the claim is (input document, API, dashboard).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Unverified::SignatureNotChecked => "signature not checked: Dossier does not verify DSSE signatures yet",
+            Unverified::Unsigned => "not signed: no DSSE signature came with the statement",
+            Unverified::SignedEventOnly => "an artifact.signed event says so: Dossier does not verify signatures yet",
+        }
+    }
+}
+
+impl Serialize for Unverified {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.reason())
+    }
+}
+
+/// Build provenance an attestation states about the artifact, as stated: not verified.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attested {
+    pub seq: u64,
+    pub time: String,
+    pub document: String,
+    pub sender: String,
+    pub predicate_type: Option<String>,
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    pub subjects: Vec<Subject>,
+    /// Key ids of the envelope's signatures.
+    pub signatures: Vec<String>,
+    /// Always `false` until Dossier verifies DSSE signatures.
+    pub verified: bool,
+    pub verification: Unverified,
+}
+
+/// The provenance the documents attest, oldest first, each marked unverified.
+pub fn provenance<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Attested> {
+    documents
+        .into_iter()
+        .filter_map(|d| {
+            let p = d.extract.provenance.clone()?;
+            Some(Attested {
+                seq: d.seq,
+                time: d.time.clone(),
+                document: d.digest.clone(),
+                sender: d.sender.clone(),
+                predicate_type: d.extract.predicate_type.clone(),
+                provenance: p,
+                subjects: d.extract.subjects.clone(),
+                signatures: d.extract.signatures.clone(),
+                verified: false,
+                verification: Unverified::of_attestation(&d.extract),
+            })
+        })
+        .collect()
+}
+
+/// A signature known about an artifact, and whether it was verified (never, yet).
+#[derive(Debug, Clone, Serialize)]
+pub struct Signature {
+    /// The entry that states it.
+    pub seq: u64,
+    pub kind: SignatureKind,
+    /// Who sent the `artifact.signed` event (its source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The envelope signature's key id, and the document it came with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    pub verified: bool,
+    pub reason: Unverified,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SignatureKind {
+    #[serde(rename = "artifact.signed")]
+    Event,
+    #[serde(rename = "dsse")]
+    Envelope,
+}
+
+impl Signature {
+    /// An `artifact.signed` event (entry `seq`, from `source`): a claim, not a verified signature.
+    pub fn event(seq: u64, source: &str) -> Signature {
+        Signature {
+            seq,
+            kind: SignatureKind::Event,
+            source: Some(source.to_owned()),
+            keyid: None,
+            document: None,
+            verified: false,
+            reason: Unverified::SignedEventOnly,
+        }
+    }
+}
+
+/// The signatures of the DSSE envelopes among the documents, unverified.
+pub fn envelope_signatures<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Signature> {
+    documents
+        .into_iter()
+        .flat_map(|d| {
+            d.extract.signatures.iter().map(|keyid| Signature {
+                seq: d.seq,
+                kind: SignatureKind::Envelope,
+                source: None,
+                keyid: Some(keyid.clone()),
+                document: Some(d.digest.clone()),
+                verified: false,
+                reason: Unverified::SignatureNotChecked,
+            })
+        })
+        .collect()
 }
 
 /// A document that a tool made about the artifact: a scan, an SBOM, an attestation.
@@ -197,7 +396,7 @@ pub fn scans<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Scan>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Finding, Format};
+    use crate::model::{Finding, Format, Product};
     use dossier_core::Severity;
 
     fn scan(seq: u64, results: &[(&str, &str)]) -> Received {
@@ -244,5 +443,149 @@ mod tests {
         let second = scan(2, &[("eval", "c.py:9")]);
         let found = findings("pkg:oci/app", &[first, second], &[]);
         assert_eq!(listed(&found), [("eval".to_owned(), "c.py:9".to_owned()), ("sql".to_owned(), "db.py:7".to_owned())]);
+    }
+
+    const SHOP: &str = "pkg:oci/shop@sha256%3A4d2a";
+    const OTHER: &str = "pkg:oci/other@sha256%3Abeef";
+
+    fn received(seq: u64, about: &str, extract: Extract) -> Received {
+        Received {
+            seq,
+            time: String::new(),
+            artifact_id: about.into(),
+            digest: format!("sha256:doc{seq}"),
+            size: 1,
+            sender: "ci".into(),
+            origin: "upload".into(),
+            extract,
+        }
+    }
+
+    /// A scan reporting CVE-2021-23337 in lodash and CVE-2023-5678 in openssl.
+    fn grype(seq: u64, about: &str) -> Received {
+        let mut x = Extract::new(Format::CycloneDx);
+        for (id, package) in [("CVE-2021-23337", "pkg:npm/lodash@4.17.20"), ("CVE-2023-5678", "pkg:deb/debian/openssl@3.0.11")] {
+            x.findings.push(Finding {
+                id: id.into(),
+                aliases: Vec::new(),
+                severity: Severity::High,
+                score: None,
+                package: Some(package.into()),
+                version: None,
+                fixed_version: None,
+                location: None,
+                title: None,
+            });
+        }
+        received(seq, about, x)
+    }
+
+    fn statement(vulnerability: &str, status: &str, products: Vec<Product>) -> VexStatement {
+        VexStatement {
+            id: None,
+            vulnerability: vulnerability.into(),
+            aliases: Vec::new(),
+            products,
+            status: status.into(),
+            justification: Some("vulnerable_code_not_in_execute_path".into()),
+            detail: None,
+        }
+    }
+
+    fn vex(seq: u64, about: &str, statements: Vec<VexStatement>) -> Received {
+        let mut x = Extract::new(Format::OpenVex);
+        x.vex = statements;
+        received(seq, about, x)
+    }
+
+    fn answer<'a>(found: &'a [Reported], id: &str) -> Option<&'a Applied> {
+        found.iter().find(|r| r.finding.id == id).and_then(|r| r.vex.as_ref())
+    }
+
+    /// Issue 13: a VEX naming the shop image, sent about another artifact, marked that
+    /// artifact's findings not_affected.
+    #[test]
+    fn a_vex_statement_does_not_apply_to_an_artifact_its_products_do_not_name() {
+        let about_shop = statement("CVE-2021-23337", "not_affected", vec![Product::named(SHOP)]);
+        let found = findings(OTHER, &[grype(1, OTHER), vex(2, OTHER, vec![about_shop.clone()])], &[]);
+        assert_eq!(answer(&found, "CVE-2021-23337"), None);
+        let found = findings(SHOP, &[grype(1, SHOP), vex(2, OTHER, vec![about_shop])], &[]);
+        assert_eq!(
+            answer(&found, "CVE-2021-23337"),
+            Some(&Applied {
+                status: "not_affected".into(),
+                justification: Some("vulnerable_code_not_in_execute_path".into()),
+                statement: StatementRef::Index(0),
+                document: "sha256:doc2".into(),
+                matched: "product pkg:oci/shop@sha256%3A4d2a names this artifact".into(),
+            }),
+            "the products decide, not the artifact the document was sent about"
+        );
+        assert_eq!(answer(&found, "CVE-2023-5678"), None, "another vulnerability");
+    }
+
+    #[test]
+    fn a_product_names_the_artifact_by_purl_spelled_otherwise_or_by_its_digest() {
+        let cases = [
+            (
+                "pkg:oci/shop@sha256:4d2a?repository_url=ghcr.io/example",
+                "product pkg:oci/shop@sha256:4d2a?repository_url=ghcr.io/example names this artifact",
+            ),
+            ("sha256:4d2a", "product sha256:4d2a is the digest of this artifact"),
+            ("pkg:oci/shop-eu@sha256%3A4D2A", "product pkg:oci/shop-eu@sha256%3A4D2A carries the digest of this artifact (sha256:4d2a)"),
+        ];
+        for (product, matched) in cases {
+            let s = statement("CVE-2021-23337", "not_affected", vec![Product::named(product)]);
+            let found = findings(SHOP, &[grype(1, SHOP), vex(2, SHOP, vec![s])], &[]);
+            assert_eq!(answer(&found, "CVE-2021-23337").map(|a| a.matched.as_str()), Some(matched), "{product}");
+        }
+        for product in ["pkg:oci/shop", "pkg:oci/shop@sha256%3A4d2b", "sha256:4d2b", "shop"] {
+            let s = statement("CVE-2021-23337", "not_affected", vec![Product::named(product)]);
+            let found = findings(SHOP, &[grype(1, SHOP), vex(2, SHOP, vec![s])], &[]);
+            assert_eq!(answer(&found, "CVE-2021-23337"), None, "{product}");
+        }
+    }
+
+    #[test]
+    fn a_statement_limited_to_subcomponents_answers_only_findings_in_them() {
+        let product = Product {
+            id: SHOP.into(),
+            identifiers: Vec::new(),
+            subcomponents: vec!["pkg:npm/lodash@4.17.20".into(), "pkg:deb/debian/openssl@9".into()],
+        };
+        let statements = vec![
+            VexStatement {
+                id: Some("https://example.com/vex/1".into()),
+                ..statement("CVE-2021-23337", "not_affected", vec![product.clone()])
+            },
+            statement("CVE-2023-5678", "not_affected", vec![product]),
+        ];
+        let found = findings(SHOP, &[grype(1, SHOP), vex(2, SHOP, statements)], &[]);
+        let lodash = answer(&found, "CVE-2021-23337").unwrap();
+        assert_eq!(lodash.statement, StatementRef::Id("https://example.com/vex/1".into()));
+        assert_eq!(
+            lodash.matched,
+            "product pkg:oci/shop@sha256%3A4d2a names this artifact; its subcomponent pkg:npm/lodash@4.17.20 is the finding's package"
+        );
+        assert_eq!(answer(&found, "CVE-2023-5678"), None, "openssl 3.0.11 is not the subcomponent openssl 9");
+    }
+
+    #[test]
+    fn an_inherited_finding_is_answered_by_a_statement_naming_the_ancestor_that_reported_it() {
+        let base = "pkg:oci/base@sha256%3Aa1";
+        let ancestors = vec![(
+            base.to_owned(),
+            vec![grype(1, base), vex(2, base, vec![statement("CVE-2021-23337", "not_affected", vec![Product::named(base)])])],
+        )];
+        let found = findings(SHOP, &[], &ancestors);
+        assert_eq!(
+            answer(&found, "CVE-2021-23337").map(|a| a.matched.as_str()),
+            Some("product pkg:oci/base@sha256%3Aa1 names pkg:oci/base@sha256%3Aa1, which reported the finding")
+        );
+        // A statement about the image answers its inherited findings too, and the newest wins.
+        let own = vec![vex(3, SHOP, vec![statement("CVE-2021-23337", "affected", vec![Product::named(SHOP)])])];
+        let found = findings(SHOP, &own, &ancestors);
+        let a = answer(&found, "CVE-2021-23337").unwrap();
+        assert_eq!((a.status.as_str(), a.document.as_str()), ("affected", "sha256:doc3"));
     }
 }

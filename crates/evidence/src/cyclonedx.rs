@@ -1,5 +1,7 @@
 //! CycloneDX JSON 1.4–1.7: components (nested ones too), the tools that made the BOM, the
 //! component it describes, vulnerabilities as findings and their analyses as VEX statements.
+//! An analysis is about the BOM's subject (`metadata.component`): its product is that
+//! component, limited to the components its `affects` name unless they name the subject itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -7,7 +9,7 @@ use std::io::Read;
 use serde::Deserialize;
 
 use crate::bounded::Bounded;
-use crate::model::{severity_of_score, Component, Extract, Finding, Format, Tool, VexStatement};
+use crate::model::{severity_of_score, Component, Extract, Finding, Format, Product, Tool, VexStatement};
 use crate::{read_json, read_value, DocumentError};
 
 const VERSIONS: [&str; 4] = ["1.4", "1.5", "1.6", "1.7"];
@@ -95,6 +97,8 @@ struct Hash {
 #[derive(Deserialize)]
 struct Vulnerability {
     id: String,
+    #[serde(default, rename = "bom-ref")]
+    bom_ref: Option<String>,
     #[serde(default)]
     references: Bounded<Reference>,
     #[serde(default)]
@@ -156,6 +160,8 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
     out.spec_version = bom.spec_version;
     // bom-ref → purl (or name), to name the packages vulnerabilities affect.
     let mut refs: HashMap<String, String> = HashMap::new();
+    // The BOM's subject: its purl (or name), and its bom-ref.
+    let mut subject: Option<(String, Option<String>)> = None;
     if let Some(meta) = bom.metadata {
         let tools = match meta.tools {
             None => Vec::new(),
@@ -164,10 +170,12 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
         };
         out.tools = tools.into_iter().filter_map(|t| Some(Tool { name: t.name?, version: t.version })).collect();
         if let Some(root) = meta.component {
+            let name = root.purl.clone().unwrap_or_else(|| root.name.clone());
             if let Some(r) = &root.bom_ref {
-                refs.insert(r.clone(), root.purl.clone().unwrap_or_else(|| root.name.clone()));
+                refs.insert(r.clone(), name.clone());
             }
             out.describes.extend(root.purl.clone());
+            subject = Some((name, root.bom_ref));
         }
     }
     let mut stack: Vec<CdxComponent> = bom.components.0;
@@ -183,6 +191,7 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
     }
     for v in bom.vulnerabilities {
         let aliases: Vec<String> = v.references.into_iter().map(|r| r.id).filter(|a| *a != v.id).collect();
+        let affects: Vec<String> = v.affects.0.iter().map(|a| a.reference.clone()).collect();
         let products: Vec<String> = v.affects.into_iter().map(|a| refs.get(&a.reference).cloned().unwrap_or(a.reference)).collect();
         let status = v.analysis.as_ref().and_then(|a| a.state.as_deref()).map(vex_status);
         match status {
@@ -191,9 +200,10 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
             Some(status) if status != "affected" && status != "under_investigation" => {
                 let analysis = v.analysis.unwrap_or(Analysis { state: None, justification: None, detail: None });
                 out.vex.push(VexStatement {
+                    id: v.bom_ref,
                     vulnerability: v.id,
                     aliases,
-                    products,
+                    products: vex_products(subject.as_ref(), &affects, products),
                     status: status.to_owned(),
                     justification: analysis.justification,
                     detail: analysis.detail,
@@ -222,6 +232,15 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
         }
     }
     Ok(out)
+}
+
+/// The products of an analysis: the BOM's subject, whole when an `affects` names it, else
+/// limited to the affected components; without a subject, the affected components themselves.
+fn vex_products(subject: Option<&(String, Option<String>)>, affects: &[String], targets: Vec<String>) -> Vec<Product> {
+    let Some((name, bom_ref)) = subject else { return targets.into_iter().map(Product::named).collect() };
+    let whole = affects.iter().zip(&targets).any(|(r, t)| Some(r) == bom_ref.as_ref() || t == name);
+    let subcomponents = if whole { Vec::new() } else { targets };
+    vec![Product { id: name.clone(), identifiers: Vec::new(), subcomponents }]
 }
 
 fn split_package(package: Option<String>) -> (Option<String>, Option<String>) {

@@ -9,6 +9,7 @@
 //! No I/O here beyond the reader given: storage, fetching and the log are the server's.
 
 pub mod about;
+pub mod binding;
 mod bounded;
 pub mod cvss;
 mod cyclonedx;
@@ -24,7 +25,9 @@ use std::io::Read;
 
 pub use bounded::MAX_ITEMS;
 pub use detect::detect;
-pub use model::{severity_of_score, Component, Extract, Finding, Format, Material, Provenance, Source, Subject, Tool, VexStatement};
+pub use model::{
+    severity_of_score, Component, Extract, Finding, Format, Material, Product, Provenance, Source, Subject, Tool, VexStatement,
+};
 
 /// Why a document was refused.
 #[derive(Debug, thiserror::Error)]

@@ -148,12 +148,16 @@ pub struct Subject {
 /// A VEX statement: whether products are affected by a vulnerability.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VexStatement {
+    /// The statement's own id (OpenVEX `@id`, CycloneDX `bom-ref`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub vulnerability: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    /// Product purls (or component references) the statement is about.
+    /// The products the statement is about. It applies to an artifact only when one of them
+    /// names it (`crate::binding`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub products: Vec<String>,
+    pub products: Vec<Product>,
     /// OpenVEX statuses: `not_affected`, `affected`, `fixed`, `under_investigation`; CycloneDX
     /// analysis states are mapped onto them, `false_positive` kept as is.
     pub status: String,
@@ -161,6 +165,62 @@ pub struct VexStatement {
     pub justification: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// A product a VEX statement is about: a purl, a `sha256:<hex>` digest or another identifier,
+/// and the subcomponents (purls) the statement is limited to — none: the whole product.
+/// Written as a bare string when it is only an id (as entries before subcomponents were read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ProductForm", into = "ProductForm")]
+pub struct Product {
+    pub id: String,
+    /// More names of the same product (OpenVEX `identifiers.purl`, `hashes` as `sha256:<hex>`).
+    pub identifiers: Vec<String>,
+    pub subcomponents: Vec<String>,
+}
+
+impl Product {
+    /// A whole product named by `id` alone.
+    pub fn named(id: impl Into<String>) -> Product {
+        Product { id: id.into(), identifiers: Vec::new(), subcomponents: Vec::new() }
+    }
+
+    /// Every name the product goes by: its id, then its other identifiers.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.identifiers.iter().map(String::as_str))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ProductForm {
+    Bare(String),
+    Full {
+        id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        identifiers: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subcomponents: Vec<String>,
+    },
+}
+
+impl From<ProductForm> for Product {
+    fn from(form: ProductForm) -> Product {
+        match form {
+            ProductForm::Bare(id) => Product::named(id),
+            ProductForm::Full { id, identifiers, subcomponents } => Product { id, identifiers, subcomponents },
+        }
+    }
+}
+
+impl From<Product> for ProductForm {
+    fn from(p: Product) -> ProductForm {
+        if p.identifiers.is_empty() && p.subcomponents.is_empty() {
+            ProductForm::Bare(p.id)
+        } else {
+            ProductForm::Full { id: p.id, identifiers: p.identifiers, subcomponents: p.subcomponents }
+        }
+    }
 }
 
 impl VexStatement {

@@ -1,6 +1,7 @@
 //! SPDX 2.2 and 2.3 JSON: packages as components (their purl from the package-manager
 //! external reference, licences concluded or else declared, checksums), the creating tools,
-//! and the packages the document describes.
+//! and the packages the document describes (`documentDescribes`, or a `DESCRIBES` relationship
+//! from the document) — components too, as a CycloneDX SBOM of the same package lists it.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -112,12 +113,15 @@ fn from_document(doc: Document) -> Result<Extract, DocumentError> {
             .filter(|r| r.spdx_element_id == "SPDXRef-DOCUMENT" && r.relationship_type == "DESCRIBES")
             .map(|r| r.related_spdx_element),
     );
+    let mut seen: HashSet<String> = HashSet::new();
     for p in doc.packages {
-        let purl = p.external_refs.0.iter().find(|r| r.reference_type == "purl").map(|r| r.reference_locator.clone());
-        // The described package is the artifact itself, not one of its components.
-        if described.contains(&p.spdx_id) {
-            out.describes.extend(purl);
+        // An element is one package however often the document lists it.
+        if !seen.insert(p.spdx_id.clone()) {
             continue;
+        }
+        let purl = p.external_refs.0.iter().find(|r| r.reference_type == "purl").map(|r| r.reference_locator.clone());
+        if described.contains(&p.spdx_id) {
+            out.describes.extend(purl.clone());
         }
         let licenses = [p.license_concluded, p.license_declared]
             .into_iter()
@@ -133,4 +137,32 @@ fn from_document(doc: Document) -> Result<Extract, DocumentError> {
         out.components.push(Component { name: p.name, version: p.version_info, purl, licenses, hashes });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13: the described package was left out of the components, which the same tool's
+    /// CycloneDX output lists.
+    #[test]
+    fn the_described_package_is_a_component_once_however_often_it_is_named() {
+        let doc = serde_json::json!({
+            "spdxVersion": "SPDX-2.3",
+            "documentDescribes": ["SPDXRef-app"],
+            "packages": [
+                {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0", "licenseDeclared": "MIT",
+                 "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:pypi/app@1.0"}]},
+                {"SPDXID": "SPDXRef-dep", "name": "dep", "versionInfo": "2.0",
+                 "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:pypi/dep@2.0"}]},
+                {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0"}
+            ],
+            "relationships": [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-app"}]
+        });
+        let x = from_value(doc).unwrap();
+        assert_eq!(x.describes, ["pkg:pypi/app@1.0"]);
+        let listed: Vec<(&str, Option<&str>, &[String])> =
+            x.components.iter().map(|c| (c.name.as_str(), c.purl.as_deref(), c.licenses.as_slice())).collect();
+        assert_eq!(listed, [("app", Some("pkg:pypi/app@1.0"), &["MIT".to_owned()][..]), ("dep", Some("pkg:pypi/dep@2.0"), &[][..])]);
+    }
 }

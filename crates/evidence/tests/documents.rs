@@ -6,7 +6,8 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use dossier_core::Severity;
-use dossier_evidence::{detect, extract, Component, DocumentError, Extract, Finding, Format, Source, Tool, VexStatement};
+use dossier_evidence::about::{self, Received};
+use dossier_evidence::{detect, extract, Component, DocumentError, Extract, Finding, Format, Product, Source, Tool, VexStatement};
 
 fn path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/documents").join(name)
@@ -37,12 +38,21 @@ fn cyclonedx_py_sboms_of_every_spec_version_list_the_environment() {
 }
 
 #[test]
-fn sbom4python_spdx_names_the_described_package_apart_from_its_components() {
+fn sbom4python_spdx_names_the_described_package_and_lists_it_among_its_components() {
     let x = read("sbom4python-spdx.json");
     assert_eq!((x.format, x.spec_version.as_str()), (Format::Spdx, "SPDX-2.3"));
     assert_eq!(x.tools, vec![Tool { name: "sbom4python".into(), version: Some("0.12.6".into()) }]);
     assert_eq!(x.describes, vec!["pkg:pypi/cyclonedx-bom@7.5.0".to_owned()]);
-    assert_eq!(x.components.len(), 11);
+    // The twelve packages sbom4python's CycloneDX output lists (beside its files), the
+    // described one among them, once.
+    assert_eq!(x.components.len(), 12);
+    assert_eq!(x.components.iter().filter(|c| c.purl.as_deref() == Some("pkg:pypi/cyclonedx-bom@7.5.0")).count(), 1);
+    let cdx = read("sbom4python-cyclonedx.json");
+    let mut packages: Vec<_> = cdx.components.iter().filter_map(|c| c.purl.clone()).collect();
+    let mut spdx: Vec<_> = x.components.iter().filter_map(|c| c.purl.clone()).collect();
+    packages.sort();
+    spdx.sort();
+    assert_eq!(spdx, packages);
     let chardet = component(&x, "chardet");
     assert_eq!(chardet.purl.as_deref(), Some("pkg:pypi/chardet@7.7.0"));
     assert_eq!(chardet.licenses, vec!["0BSD".to_owned()]);
@@ -95,9 +105,15 @@ fn a_cyclonedx_scan_report_gives_findings_and_vex_statements() {
     assert_eq!(
         x.vex,
         vec![VexStatement {
+            id: None,
             vulnerability: "CVE-2023-5678".into(),
             aliases: vec![],
-            products: vec!["pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64".into()],
+            // The BOM's subject, limited to the component the analysis affects.
+            products: vec![Product {
+                id: "pkg:oci/shop@sha256%3A4d2a".into(),
+                identifiers: vec![],
+                subcomponents: vec!["pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64".into()],
+            }],
             status: "not_affected".into(),
             justification: Some("code_not_reachable".into()),
             detail: Some("DH keys are never generated".into()),
@@ -136,9 +152,54 @@ fn openvex_statements_are_kept_with_their_justification() {
     let x = read("openvex.json");
     assert_eq!((x.format, x.spec_version.as_str()), (Format::OpenVex, "v0.2.0"));
     assert_eq!(x.vex.len(), 2);
-    assert_eq!(x.vex[0].products, vec!["pkg:oci/shop@sha256%3A4d2a".to_owned()]);
+    assert_eq!(
+        x.vex[0].products,
+        vec![Product {
+            id: "pkg:oci/shop@sha256%3A4d2a".into(),
+            identifiers: vec![],
+            subcomponents: vec!["pkg:npm/lodash@4.17.20".into()]
+        }]
+    );
+    assert_eq!(x.vex[1].products, vec![Product::named("pkg:oci/shop@sha256%3A4d2a")]);
     assert_eq!(x.vex[0].justification.as_deref(), Some("vulnerable_code_not_in_execute_path"));
     assert!(x.vex[0].waives() && !x.vex[1].waives());
+}
+
+fn recorded(seq: u64, about: &str, name: &str) -> Received {
+    Received {
+        seq,
+        time: String::new(),
+        artifact_id: about.into(),
+        digest: format!("sha256:{name}"),
+        size: 1,
+        sender: "ci".into(),
+        origin: "upload".into(),
+        extract: read(name),
+    }
+}
+
+/// Issue 13: the OpenVEX document about pkg:oci/shop@sha256%3A4d2a, sent about another
+/// image, marked that image's lodash finding not_affected.
+#[test]
+fn the_openvex_document_answers_the_findings_of_the_image_it_names_and_no_other() {
+    for (artifact, expected) in [
+        (
+            "pkg:oci/shop@sha256%3A4d2a",
+            Some(serde_json::json!({
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+                "statement": 0,
+                "document": "sha256:openvex.json",
+                "matched": "product pkg:oci/shop@sha256%3A4d2a names this artifact; its subcomponent pkg:npm/lodash@4.17.20 is the finding's package"
+            })),
+        ),
+        ("pkg:oci/shop@sha256%3Ab2", None),
+    ] {
+        let documents = [recorded(1, artifact, "osv-scanner.json"), recorded(2, artifact, "openvex.json")];
+        let found = about::findings(artifact, &documents, &[]);
+        let lodash = found.iter().find(|f| f.finding.id == "GHSA-35jh-r3h4-6jhm").expect("the lodash finding");
+        assert_eq!(lodash.vex.as_ref().map(|v| serde_json::to_value(v).unwrap()), expected, "{artifact}");
+    }
 }
 
 #[test]
@@ -228,4 +289,38 @@ fn hostile_nesting_is_skipped_or_refused_never_followed_down_the_stack() {
         err.starts_with("cyclonedx document: /components/0/components/0/") && err.ends_with("nested more than 128 levels deep"),
         "{err}"
     );
+}
+
+/// A CycloneDX analysis is about the BOM's subject (metadata.component), limited to the
+/// component its `affects` names: it answers that component's finding on that image only.
+#[test]
+fn the_cyclonedx_analysis_answers_the_finding_of_the_boms_subject_and_no_other_image() {
+    let openssl = Finding {
+        id: "CVE-2023-5678".into(),
+        aliases: vec![],
+        severity: Severity::Medium,
+        score: None,
+        package: Some("pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64".into()),
+        version: None,
+        fixed_version: None,
+        location: None,
+        title: None,
+    };
+    for (artifact, matched) in [
+        (
+            "pkg:oci/shop@sha256%3A4d2a",
+            Some("product pkg:oci/shop@sha256%3A4d2a names this artifact; its subcomponent pkg:deb/debian/openssl@3.0.11-1~deb12u1?arch=amd64 is the finding's package"),
+        ),
+        ("pkg:oci/shop-base@sha256%3Aa1", None),
+    ] {
+        let mut scan = Extract::new(Format::Osv);
+        scan.findings.push(openssl.clone());
+        let documents = [
+            Received { extract: scan, ..recorded(1, artifact, "osv-ghsa.json") },
+            recorded(2, artifact, "cyclonedx-vex.json"),
+        ];
+        let found = about::findings(artifact, &documents, &[]);
+        let answer = found.iter().find(|f| f.finding.id == "CVE-2023-5678").and_then(|f| f.vex.as_ref());
+        assert_eq!(answer.map(|a| a.matched.as_str()), matched, "{artifact}");
+    }
 }

@@ -47,7 +47,7 @@ impl From<SubmitError> for ApiError {
             SubmitError::Blob(dossier_log::documents::BlobError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             SubmitError::Document(dossier_evidence::DocumentError::NotJson(_)) => StatusCode::BAD_REQUEST,
             SubmitError::Document(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            SubmitError::Artifact(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::Artifact(_) | SubmitError::NotAbout(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Io(_) | SubmitError::Blob(_) | SubmitError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             SubmitError::Event(_) | SubmitError::NoAnswer | SubmitError::Encode(_) | SubmitError::NotAnObject => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -143,10 +143,16 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
     let list: Vec<Value> = docs
         .iter()
         .map(|d| {
-            json!({"seq": d.seq, "time": d.time, "digest": d.digest, "size": d.size, "format": d.extract.format,
+            let mut v = json!({"seq": d.seq, "time": d.time, "digest": d.digest, "size": d.size, "format": d.extract.format,
                    "specVersion": d.extract.spec_version, "tools": d.extract.tools, "sender": d.sender, "origin": d.origin,
                    "components": d.extract.components.len(), "findings": d.extract.findings.len(), "vex": d.extract.vex.len(),
-                   "predicateType": d.extract.predicate_type, "provenance": d.extract.provenance})
+                   "predicateType": d.extract.predicate_type, "provenance": d.extract.provenance});
+            // What an attestation states is not verified: say so beside it.
+            if d.extract.format == Format::InToto {
+                v["verified"] = json!(false);
+                v["verification"] = json!(about::Unverified::of_attestation(&d.extract));
+            }
+            v
         })
         .collect();
     Ok(Json(json!({"artifact": artifact, "documents": list})).into_response())

@@ -226,9 +226,27 @@ async fn from_vex(State(s): State<AppState>, caller: Caller, JsonBody(bytes): Js
             format!("no document {} is recorded about {}; send it first (POST /api/v1/documents)", f.document, f.artifact),
         )
     })?;
-    let statements: Vec<_> = doc.extract.vex.iter().filter(|v| v.waives()).cloned().collect();
-    if statements.is_empty() {
+    // Only statements whose products name the artifact speak for it.
+    let artifact = dossier_evidence::binding::Artifact::new(&f.artifact);
+    let waiving: Vec<_> = doc.extract.vex.iter().filter(|v| v.waives()).collect();
+    if waiving.is_empty() {
         return Err(error(StatusCode::UNPROCESSABLE_ENTITY, format!("{} has no not_affected or false_positive statement", f.document)));
+    }
+    let statements: Vec<_> =
+        waiving.iter().filter(|v| dossier_evidence::binding::names_artifact(v, &artifact)).map(|v| (*v).clone()).collect();
+    if statements.is_empty() {
+        let mut products: Vec<&str> = waiving.iter().flat_map(|v| &v.products).map(|p| p.id.as_str()).collect();
+        products.sort();
+        products.dedup();
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "no not_affected or false_positive statement of {} names {} (their products: {}): it waives nothing for it",
+                f.document,
+                f.artifact,
+                products.join(", ")
+            ),
+        ));
     }
     let short = &doc.digest.trim_start_matches("sha256:")[..16];
     let mut created = Vec::new();
