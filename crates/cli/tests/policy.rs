@@ -53,6 +53,40 @@ fn policy_test_follows_opa_test() {
 }
 
 #[test]
+fn an_opa_bundle_tarball_loads_with_its_libraries_and_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bundle");
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(root.join(".manifest"), r#"{"revision": "1", "roots": [""]}"#).unwrap();
+    std::fs::write(root.join("config/data.json"), r#"{"allowed_envs": ["prod"]}"#).unwrap();
+    std::fs::write(root.join("lib/envs.rego"), "package lib.envs\n\nallowed(env) if { env in data.config.allowed_envs }\n").unwrap();
+    std::fs::write(
+        root.join("envs.rego"),
+        "package envs\n\nimport data.lib.envs\n\ntriggers := [\"*\"]\n\ndeny contains \"not an allowed environment\" if { not envs.allowed(input.event.subject.content.environment.id) }\n",
+    )
+    .unwrap();
+    let tarball = dir.path().join("bundle.tar.gz");
+    let made = std::process::Command::new("tar").arg("-czf").arg(&tarball).arg("-C").arg(&root).arg(".").status().unwrap();
+    assert!(made.success());
+    let (code, out, err) = dossier(&["policy", "check", tarball.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("envs "), "{out}");
+    assert!(out.contains("lib.envs                         library  lib/envs.rego"), "{out}");
+    let event = dir.path().join("deploy.json");
+    std::fs::write(
+        &event,
+        json!({"context": {"specversion": "0.5.1", "id": "d", "source": "/cd", "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
+               "subject": {"id": "shop", "content": {"environment": {"id": "dev"}, "artifactId": "pkg:oci/shop@sha256:ab"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, out, _) = dossier(&["policy", "eval", "--dir", tarball.to_str().unwrap(), "--event", event.to_str().unwrap(), "--offline"]);
+    assert_eq!(code, 1, "the data and the library decide: dev is not allowed");
+    assert!(out.contains("not an allowed environment"), "{out}");
+}
+
+#[test]
 fn a_policy_that_does_not_compile_is_named_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ok.rego"), "package ok\n\ntriggers := [\"*\"]\n").unwrap();
