@@ -31,7 +31,69 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     ("net.cidr_intersects", 2, cidr_intersects),
     ("glob.quote_meta", 1, glob_quote_meta),
     ("semver.is_valid", 1, semver_is_valid),
+    ("upper", 1, |a| case(&a, "upper", char::to_uppercase)),
+    ("lower", 1, |a| case(&a, "lower", char::to_lowercase)),
+    ("time.parse_duration_ns", 1, parse_duration_ns),
 ];
+
+/// `upper` and `lower` as Go's: a character whose case mapping is several characters (ß → SS)
+/// stays as it is.
+fn case<I: Iterator<Item = char> + ExactSizeIterator>(args: &[Value], function: &str, map: fn(char) -> I) -> anyhow::Result<Value> {
+    let text = string_arg(args, 0, function)?;
+    let mapped: String = text
+        .chars()
+        .map(|c| {
+            let mut m = map(c);
+            if m.len() == 1 {
+                m.next().unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect();
+    Ok(Value::from(mapped))
+}
+
+/// `time.parse_duration_ns`: Go's duration syntax (`1h30m`, `1.5s`, `-2us`), and OPA's `d` for
+/// days, as integer nanoseconds.
+fn parse_duration_ns(args: Vec<Value>) -> anyhow::Result<Value> {
+    let text = string_arg(&args, 0, "time.parse_duration_ns")?;
+    let bad = || anyhow::anyhow!("time.parse_duration_ns: {text:?} is not a duration such as 1h30m, 1.5s, 250ms or 2d");
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Ok(Value::from(0i64));
+    }
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let number: f64 = rest[..number_end].parse().map_err(|_| bad())?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "d" => 86400e9,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_end..];
+        total += number * unit;
+    }
+    let ns = if negative { -total } else { total };
+    if !ns.is_finite() || ns.abs() > i64::MAX as f64 {
+        return Err(anyhow::anyhow!("time.parse_duration_ns: {text:?} is longer than 292 years"));
+    }
+    Ok(Value::from(ns.round() as i64))
+}
 
 /// `semver.is_valid`: OPA accepts a leading `v` (`v1.2.3`), and any non-string is not valid.
 fn semver_is_valid(args: Vec<Value>) -> anyhow::Result<Value> {
@@ -469,6 +531,18 @@ mod tests {
         let decoded = jwt_decode(vec![s("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")]).unwrap();
         assert_eq!(decoded, Value::from_json_str(r#"[{"alg": "none"}, {"sub": "x"}, ""]"#).unwrap());
         assert!(jwt_decode(vec![s("a.b")]).unwrap_err().to_string().contains("has 2"));
+    }
+
+    #[test]
+    fn durations_and_case_as_go_reads_them() {
+        let d = |t: &str| parse_duration_ns(vec![Value::from(t)]);
+        assert_eq!(d("1h30m").unwrap(), Value::from(5_400_000_000_000i64));
+        assert_eq!(d("1.5s").unwrap(), Value::from(1_500_000_000i64));
+        assert_eq!(d("-2us").unwrap(), Value::from(-2_000i64));
+        assert_eq!(d("1d").unwrap(), Value::from(86_400_000_000_000i64));
+        assert!(d("1y").is_err() && d("").is_err() && d("h").is_err());
+        assert_eq!(case(&[Value::from("straße")], "upper", char::to_uppercase).unwrap(), Value::from("STRAßE"));
+        assert_eq!(case(&[Value::from("ÉCOLE")], "lower", char::to_lowercase).unwrap(), Value::from("école"));
     }
 
     #[test]
