@@ -56,7 +56,7 @@ pub struct EventsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ArtifactArgs {
-    /// The artifact's package URL, e.g. pkg:oci/app@sha256%3A...
+    /// The artifact's package URL, e.g. pkg:oci/app@sha256:... (any spelling)
     pub purl: String,
     #[command(flatten)]
     pub filters: Filters,

@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 
 const BASE: &str = "pkg:oci/shop-base@sha256%3Aa1";
 const SHOP: &str = "pkg:oci/shop@sha256%3Ab2";
+/// The two images as Dossier names them: their purls in canonical form (docs/lineage.md).
+const BASE_NAME: &str = "pkg:oci/shop-base@sha256:a1";
+const SHOP_NAME: &str = "pkg:oci/shop@sha256:b2";
 
 fn document(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/documents").join(name)
@@ -72,7 +75,10 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     // Entry 0 records the admin token and entries 1-3 the images: the document is entry 4.
     let (code, out, err) = dossier(&["document", "send", file, "--artifact", BASE, "--server", &server.url]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), format!("recorded {digest} (cyclonedx, 3 components, 1 findings, 1 VEX statements) about {BASE} as entry 4"));
+    assert_eq!(
+        out.trim(),
+        format!("recorded {digest} (cyclonedx, 3 components, 1 findings, 1 VEX statements) about {BASE_NAME} as entry 4")
+    );
     let (code, out, _) = dossier(&["document", "send", file, "--artifact", BASE, "--server", &server.url]);
     assert_eq!((code, out.trim().starts_with("already recorded") && out.trim().ends_with("as entry 4")), (0, true), "{out}");
     assert_eq!(server.size(), 5);
@@ -89,8 +95,8 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     assert_eq!(
         found["artifacts"],
         json!([
-            {"artifact": BASE, "version": "4.17.20", "via": null},
-            {"artifact": SHOP, "version": "4.17.20", "via": BASE},
+            {"artifact": BASE_NAME, "version": "4.17.20", "via": null},
+            {"artifact": SHOP_NAME, "version": "4.17.20", "via": BASE_NAME},
         ])
     );
     // dpkg ordering: ~deb12u1 sorts before the release, so 3.0.11-1~deb12u1 < 3.0.11-1.
@@ -106,7 +112,7 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     let finding = &f["findings"][0];
     assert_eq!(
         (finding["id"].as_str(), finding["artifact"].as_str(), finding["inherited"].as_bool()),
-        (Some("CVE-2021-23337"), Some(BASE), Some(true))
+        (Some("CVE-2021-23337"), Some(BASE_NAME), Some(true))
     );
     assert_eq!((finding["vex"].clone(), finding["tools"][0]["name"].as_str()), (Value::Null, Some("grype")));
     // The fixture's VEX names another image (pkg:oci/shop@sha256%3A4d2a): sent about this one,
@@ -166,12 +172,12 @@ fn provenance_names_the_sources_and_parents_of_an_artifact_named_by_digest() {
     assert_eq!(status, 201, "{receipt}");
     assert_eq!(
         (receipt["artifact"].as_str(), receipt["format"].as_str(), receipt["provenance"].as_bool()),
-        (Some(artifact.as_str()), Some("intoto"), Some(true))
+        (Some(format!("pkg:oci/shop@sha256:{hex}").as_str()), Some("intoto"), Some(true))
     );
     let (_, lineage) = server.get(&format!("/api/v1/lineage?purl={}", enc(&artifact)));
     assert_eq!(lineage["built_by"][0], "https://github.com/example/shop/actions/runs/1234/attempts/1");
     assert_eq!(lineage["sources"][0]["commit"], "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d");
-    assert_eq!(lineage["ancestors"][0]["parent"], "pkg:oci/node@sha256%3A9e1c?repository_url=docker.io/library");
+    assert_eq!(lineage["ancestors"][0]["parent"], "pkg:oci/node@sha256:9e1c?repository_url=docker.io%2Flibrary");
 }
 
 #[test]

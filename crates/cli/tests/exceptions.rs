@@ -12,6 +12,8 @@ use dossier_core::event::format_timestamp;
 use serde_json::{json, Value};
 
 const SHOP: &str = "pkg:oci/shop@sha256%3Ab2";
+/// The image as Dossier names it, in its own entries: its purl in canonical form (docs/lineage.md).
+const SHOP_NAME: &str = "pkg:oci/shop@sha256:b2";
 
 fn in_seconds(s: i64) -> String {
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as i64;
@@ -209,11 +211,11 @@ fn an_exception_waives_the_production_gate_until_it_expires_and_the_expiry_makes
         let (_, page) = server.get("/api/v1/events?type=dev.cdeventsx.dossier-exception.expired.*");
         page["events"].as_array()?.first().cloned()
     });
-    assert_eq!(expired["event"]["subject"]["content"]["artifactId"], SHOP);
+    assert_eq!(expired["event"]["subject"]["content"]["artifactId"], SHOP_NAME);
     let second = eventually("the expiry's decision", || decisions(&server).get(1).cloned());
     assert_eq!(
         second["event"]["subject"]["content"]["deny"],
-        json!([format!("{SHOP} runs in prod but is affected by critical CVE-2026-1")])
+        json!([format!("{SHOP_NAME} runs in prod but is affected by critical CVE-2026-1")])
     );
 }
 

@@ -111,11 +111,9 @@ fn a_vulnerable_commit_reaches_the_cluster_through_the_images_live_and_as_of() {
 
     let (_, impact) = server.get("/api/v1/impact?vulnerability=CVE-2026-1234");
     assert_eq!(impact["clusters"], json!(["prod"]));
-    let top = impact["artifacts"].as_array().unwrap().iter().find(|a| a["artifact"] == "pkg:oci/shop@sha256%3Ab2").unwrap();
-    assert_eq!(
-        top["path"],
-        json!([format!("{REPO}@c1"), "pkg:generic/shop@1.0", "pkg:oci/shop-base@sha256%3Aa1", "pkg:oci/shop@sha256%3Ab2"])
-    );
+    // Artifacts are named in canonical form, whatever spelling the events used.
+    let top = impact["artifacts"].as_array().unwrap().iter().find(|a| a["artifact"] == "pkg:oci/shop@sha256:b2").unwrap();
+    assert_eq!(top["path"], json!([format!("{REPO}@c1"), "pkg:generic/shop@1.0", "pkg:oci/shop-base@sha256:a1", "pkg:oci/shop@sha256:b2"]));
     assert_eq!(top["image"], true);
     let (_, risk) = server.get("/api/v1/risk");
     assert_eq!(risk["clusters"][0]["cluster"], "prod");
@@ -181,4 +179,145 @@ fn the_graph_rebuilt_from_the_log_equals_the_live_one() {
     let (code, out, err) = dossier(&["reindex", "--data", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(live["digest"].as_str().unwrap()), "{out}");
+}
+
+/// A query value as it travels in a URL: `%` itself escaped.
+fn query_value(text: &str) -> String {
+    text.replace('%', "%25")
+}
+
+fn packaged(id: &str, purl: &str, run: &str, commit: &str) -> Value {
+    event(id, "dev.cdevents.artifact.packaged.0.3.0", purl, json!({"change": {"source": REPO, "id": commit}}), json!({"chainId": run}))
+}
+
+fn deployed(id: &str, environment: &str, service: &str, purl: &str) -> Value {
+    event(id, "dev.cdevents.service.deployed.0.3.0", service, json!({"environment": {"id": environment}, "artifactId": purl}), json!({}))
+}
+
+fn run_started(id: &str, run: &str, commits: &[&str]) -> Value {
+    let sources: Vec<Value> = commits.iter().map(|c| json!({"repository": REPO, "commit": c})).collect();
+    event(
+        id,
+        "dev.cdevents.pipelinerun.started.0.3.0",
+        run,
+        json!({"pipelineName": "build", "uri": "https://ci/7"}),
+        json!({"chainId": run, "customData": {"dossier": {"sources": sources}}}),
+    )
+}
+
+fn found_in(id: &str, commit: &str) -> Value {
+    event(
+        &format!("discovered-{id}"),
+        "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+        id,
+        json!({"severity": "high", "commits": [{"repository": REPO, "commit": commit}]}),
+        json!({}),
+    )
+}
+
+/// Issue 14, the ground truth's two findings in one history: an image packaged as
+/// `…@sha256:abcd` and deployed as `…@sha256%3Aabcd` is one artifact whose cluster a
+/// vulnerability of its commit affects; and that commit, the image's own change, does not mark
+/// the worker built beside it in the same run.
+#[test]
+fn an_artifact_packaged_and_deployed_in_two_spellings_is_one_artifact_and_its_change_marks_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    post_all(
+        &server,
+        &[
+            run_started("1", "run-7", &["c1"]),
+            packaged("2", "pkg:oci/app@sha256:abcd", "run-7", "c2"),
+            packaged("3", "pkg:oci/worker@sha256:ef01", "run-7", "c3"),
+            deployed("4", "prod", "app", "pkg:oci/app@sha256%3Aabcd"),
+            deployed("5", "staging", "worker", "pkg:oci/worker@sha256%3Aef01"),
+            found_in("CVE-2026-0002", "c2"),
+        ],
+    );
+    let (_, impact) = server.get("/api/v1/impact?vulnerability=CVE-2026-0002");
+    assert_eq!(impact["clusters"], json!(["prod"]));
+    assert_eq!(
+        impact["artifacts"],
+        json!([{"artifact": "pkg:oci/app@sha256:abcd", "image": true, "path": [format!("{REPO}@c2"), "pkg:oci/app@sha256:abcd"]}])
+    );
+    let deployment = &impact["deployments"][0];
+    assert_eq!(
+        (impact["deployments"].as_array().unwrap().len(), &deployment["service"], &deployment["artifact"]),
+        (1, &json!("app"), &json!("pkg:oci/app@sha256:abcd"))
+    );
+    // The entries of the history, the server's own first.
+    let deployed_at = deployment["seq"].as_u64().unwrap();
+    let packaged_at = deployed_at - 2;
+
+    // Every spelling finds the one artifact: its lineage, and the events naming it.
+    for spelling in ["pkg:oci/app@sha256:abcd", "pkg:oci/app@sha256%3Aabcd", "pkg:OCI/App@sha256%3AABCD"] {
+        let (status, lineage) = server.get(&format!("/api/v1/lineage?purl={}", query_value(spelling)));
+        assert_eq!((status, lineage["artifact"].as_str()), (200, Some("pkg:oci/app@sha256:abcd")), "{spelling}");
+        let (_, timeline) = server.get(&format!("/api/v1/artifact?purl={}", query_value(spelling)));
+        let seqs: Vec<u64> = timeline["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, vec![packaged_at, deployed_at], "{spelling}");
+        let (_, listed) = server.get(&format!("/api/v1/events?artifact={}", query_value(spelling)));
+        assert_eq!(listed["events"].as_array().unwrap().len(), 2, "{spelling}");
+    }
+    // The log keeps each event as it was sent.
+    let (_, deployment) = server.get(&format!("/api/v1/events/{deployed_at}"));
+    assert_eq!(deployment["event"]["subject"]["content"]["artifactId"], "pkg:oci/app@sha256%3Aabcd", "{deployment}");
+}
+
+/// Issue 14: lineage answers listed `sources` and `descendants` in another order after a
+/// restart. Each answer is now identical, list for list, after a restart (which rebuilds the
+/// graph from the log, as `dossier reindex` does).
+#[test]
+fn every_answer_is_identical_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let mut events = vec![run_started("1", "run-1", &["c5", "c1", "c7", "c3", "c2", "c6", "c4", "c0"])];
+    events.push(packaged("2", "pkg:generic/bin@1", "run-1", "c9"));
+    for i in [4, 1, 5, 0, 3, 2] {
+        let image = format!("pkg:oci/img{i}@sha256%3A{i}{i}");
+        events.push(event(
+            &format!("img-{i}"),
+            "dev.cdevents.artifact.packaged.0.3.0",
+            &image,
+            json!({"change": {"id": format!("image-{i}")}}),
+            json!({"customData": {"dossier": {"parents": ["pkg:generic/bin@1"]}}}),
+        ));
+        events.push(deployed(&format!("deploy-{i}"), &format!("cluster{}", i % 3), &format!("svc{i}"), &image));
+    }
+    events.push(found_in("CVE-1", "c3"));
+    events.push(found_in("CVE-2", "c9"));
+    post_all(&server, &events);
+
+    let answers = |server: &Server| -> Vec<Value> {
+        [
+            "/api/v1/lineage?purl=pkg:generic/bin@1",
+            "/api/v1/lineage?purl=pkg:oci/img3@sha256:33",
+            "/api/v1/impact?vulnerability=CVE-1",
+            "/api/v1/impact?vulnerability=CVE-2",
+            "/api/v1/risk",
+            "/api/v1/environments",
+            "/api/v1/lineage/stats",
+        ]
+        .iter()
+        .map(|path| {
+            let (status, body) = server.get(path);
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        })
+        .collect()
+    };
+    let live = answers(&server);
+    let commits: Vec<&str> = live[0]["sources"].as_array().unwrap().iter().map(|s| s["commit"].as_str().unwrap()).collect();
+    assert_eq!(commits, ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c9"], "by repository, then commit");
+    let children: Vec<&str> = live[0]["descendants"].as_array().unwrap().iter().map(|e| e["artifact"].as_str().unwrap()).collect();
+    assert_eq!(children, (0..6).map(|i| format!("pkg:oci/img{i}@sha256:{i}{i}")).collect::<Vec<_>>(), "nearest first, then by artifact");
+    for _ in 0..3 {
+        server.stop();
+        server = Server::start(dir.path());
+        assert_eq!(answers(&server), live, "a restart rebuilds the same answers");
+    }
+    server.stop();
+    let (code, out, err) = dossier(&["reindex", "--data", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(live[6]["digest"].as_str().unwrap()), "{out}");
 }

@@ -94,11 +94,11 @@ impl Receipt {
     }
 }
 
-/// Resolves the artifact a submission names: a purl as is, a digest to the one artifact
-/// known to carry it.
+/// Resolves the artifact a submission names: a purl in canonical form, a digest to the one
+/// artifact known to carry it.
 fn resolve_artifact(lineage: &LineageView, named: &str) -> Result<String, SubmitError> {
     if named.starts_with("pkg:") {
-        return Ok(named.to_owned());
+        return Ok(dossier_core::artifact_name(named).into_owned());
     }
     let Some(hex_digest) = named.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())) else {
         return Err(SubmitError::Artifact(format!(

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::facts::{Fact, Severity};
 use crate::own::{Family, OwnType};
+use crate::purl::artifact_name;
 use crate::version::{split_purl_version, VersionRange};
 
 // Dossier's custom types are defined once, in `crate::own`: vulnerabilities (discovered, withdrawn,
@@ -25,6 +26,12 @@ fn err(pointer: &str, message: impl Into<String>) -> ConventionError {
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The artifacts named by an array of strings at `pointer`, if present, each as
+/// [`artifact_name`] names it.
+fn artifacts(v: &Value, pointer: &str) -> Result<Vec<String>, ConventionError> {
+    Ok(strings(v, pointer)?.iter().map(|a| artifact_name(a).into_owned()).collect())
 }
 
 /// An array of strings at `pointer`, if present.
@@ -109,33 +116,31 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
                 out.push(Fact::RunSource { run: run.clone(), repository, commit });
             }
         }
-        Some(("artifact", "deleted")) => out.push(Fact::ArtifactDeleted { artifact: subject }),
+        Some(("artifact", "deleted")) => out.push(Fact::ArtifactDeleted { artifact: artifact_name(&subject).into_owned() }),
         Some(("artifact", _)) => {
-            let run = run_of(v)?;
-            // artifact.packaged names the change it was built from: a source of its build.
+            let artifact = artifact_name(&subject).into_owned();
+            // artifact.packaged names the change it was built from: a source of this artifact,
+            // not of the others its run builds.
             let change = match (str_at(v, "/subject/content/change/source"), str_at(v, "/subject/content/change/id")) {
                 (Some(repo), Some(id)) => Some((repo.to_owned(), id.to_owned())),
                 _ => None,
             };
-            let run = match (run, &change) {
-                (Some(r), _) => Some(r),
-                (None, Some(_)) => Some(format!("build of {subject}")),
-                (None, None) => None,
-            };
+            // Built from a change in no named run: a build of its own.
+            let run = run_of(v)?.or_else(|| change.as_ref().map(|_| format!("build of {artifact}")));
             if let Some(run) = run {
-                if let Some((repository, commit)) = change {
-                    out.push(Fact::RunSource { run: run.clone(), repository, commit });
-                }
-                out.push(Fact::BuiltBy { artifact: subject.clone(), run });
+                out.push(Fact::BuiltBy { artifact: artifact.clone(), run });
             }
-            for parent in strings(v, "/customData/dossier/parents")? {
-                out.push(Fact::Parent { artifact: subject.clone(), parent });
+            if let Some((repository, commit)) = change {
+                out.push(Fact::Change { artifact: artifact.clone(), repository, commit });
+            }
+            for parent in artifacts(v, "/customData/dossier/parents")? {
+                out.push(Fact::Parent { artifact: artifact.clone(), parent });
             }
             for (i, purl) in strings(v, "/customData/dossier/packages")?.iter().enumerate() {
                 let (package, version) = split_purl_version(purl).ok_or_else(|| {
                     err(&format!("/customData/dossier/packages/{i}"), "must be a package URL with a version, e.g. pkg:npm/lodash@4.17.20")
                 })?;
-                out.push(Fact::Contains { artifact: subject.clone(), package: package.to_owned(), version: version.to_owned() });
+                out.push(Fact::Contains { artifact: artifact.clone(), package: package.to_owned(), version: version.to_owned() });
             }
         }
         Some(("service", predicate)) => {
@@ -143,7 +148,7 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
             match predicate {
                 "deployed" | "upgraded" | "rolledback" => {
                     if let Some(artifact) = str_at(v, "/subject/content/artifactId") {
-                        out.push(Fact::Deployed { environment, service: subject, artifact: artifact.to_owned() });
+                        out.push(Fact::Deployed { environment, service: subject, artifact: artifact_name(artifact).into_owned() });
                     }
                 }
                 "removed" => out.push(Fact::Removed { environment, service: subject }),
@@ -159,7 +164,7 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
                     .ok_or_else(|| err("/subject/content/severity", "must be one of critical, high, medium, low, unknown"))?,
             };
             let commits = commits(v, "/subject/content/commits")?;
-            let artifacts = strings(v, "/subject/content/artifacts")?;
+            let artifacts = artifacts(v, "/subject/content/artifacts")?;
             let packages = packages(v, "/subject/content/packages")?;
             if commits.is_empty() && artifacts.is_empty() && packages.is_empty() {
                 return Err(err(
@@ -173,8 +178,12 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
             out.push(Fact::VulnerabilityGone { id: subject })
         }
         _ if OwnType::DocumentReceived.matches(ty) => document_facts(v, &subject, &mut out)?,
-        _ if OwnType::ArtifactQuarantined.matches(ty) => out.push(Fact::Quarantine { artifact: subject, quarantined: true }),
-        _ if OwnType::ArtifactReleased.matches(ty) => out.push(Fact::Quarantine { artifact: subject, quarantined: false }),
+        _ if OwnType::ArtifactQuarantined.matches(ty) => {
+            out.push(Fact::Quarantine { artifact: artifact_name(&subject).into_owned(), quarantined: true })
+        }
+        _ if OwnType::ArtifactReleased.matches(ty) => {
+            out.push(Fact::Quarantine { artifact: artifact_name(&subject).into_owned(), quarantined: false })
+        }
         _ => {}
     }
     Ok(out)
@@ -185,8 +194,8 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
 fn document_facts(v: &Value, digest: &str, out: &mut Vec<Fact>) -> Result<(), ConventionError> {
     let artifact = str_at(v, "/subject/content/artifactId")
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| err("/subject/content/artifactId", "a received document names the artifact it is about"))?
-        .to_owned();
+        .map(|a| artifact_name(a).into_owned())
+        .ok_or_else(|| err("/subject/content/artifactId", "a received document names the artifact it is about"))?;
     if let Some(Value::Array(components)) = v.pointer("/subject/content/components") {
         for c in components {
             // Components without a versioned purl (files, unnamed parts) state no package.
@@ -201,7 +210,7 @@ fn document_facts(v: &Value, digest: &str, out: &mut Vec<Fact>) -> Result<(), Co
             out.push(Fact::RunSource { run: run.clone(), repository, commit });
         }
         out.push(Fact::BuiltBy { artifact: artifact.clone(), run });
-        for parent in strings(v, "/subject/content/provenance/parents")? {
+        for parent in artifacts(v, "/subject/content/provenance/parents")? {
             out.push(Fact::Parent { artifact: artifact.clone(), parent });
         }
     }
@@ -228,18 +237,72 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_packaged_image_states_its_build_its_change_and_its_parents() {
+    fn a_packaged_image_states_its_build_its_own_change_and_its_parents_in_canonical_form() {
         let e = json!({
             "context": {"type": "dev.cdevents.artifact.packaged.0.3.0", "chainId": "run-7"},
             "subject": {"id": "pkg:oci/shop@sha256%3Aab", "content": {"change": {"id": "c0ffee", "source": "https://git.example.com/shop"}}},
             "customData": {"dossier": {"parents": ["pkg:oci/base@sha256%3A01"]}}
         });
+        let shop = "pkg:oci/shop@sha256:ab".to_owned();
         assert_eq!(
             facts(&e).unwrap(),
             vec![
-                Fact::RunSource { run: "run-7".into(), repository: "https://git.example.com/shop".into(), commit: "c0ffee".into() },
-                Fact::BuiltBy { artifact: "pkg:oci/shop@sha256%3Aab".into(), run: "run-7".into() },
-                Fact::Parent { artifact: "pkg:oci/shop@sha256%3Aab".into(), parent: "pkg:oci/base@sha256%3A01".into() },
+                Fact::BuiltBy { artifact: shop.clone(), run: "run-7".into() },
+                Fact::Change { artifact: shop.clone(), repository: "https://git.example.com/shop".into(), commit: "c0ffee".into() },
+                Fact::Parent { artifact: shop, parent: "pkg:oci/base@sha256:01".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_in_no_named_run_is_a_build_of_its_own() {
+        let e = json!({
+            "context": {"type": "dev.cdevents.artifact.packaged.0.3.0"},
+            "subject": {"id": "pkg:generic/tool@1", "content": {"change": {"id": "c1", "source": "https://git.example.com/tool"}}}
+        });
+        assert_eq!(
+            facts(&e).unwrap(),
+            vec![
+                Fact::BuiltBy { artifact: "pkg:generic/tool@1".into(), run: "build of pkg:generic/tool@1".into() },
+                Fact::Change {
+                    artifact: "pkg:generic/tool@1".into(),
+                    repository: "https://git.example.com/tool".into(),
+                    commit: "c1".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn every_artifact_a_fact_names_is_named_in_canonical_form() {
+        let deployed = json!({
+            "context": {"type": "dev.cdevents.service.deployed.0.3.0"},
+            "subject": {"id": "shop", "content": {"environment": {"id": "prod"}, "artifactId": "pkg:OCI/Shop@sha256%3AAB"}}
+        });
+        let found = json!({
+            "context": {"type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0"},
+            "subject": {"id": "CVE-1", "content": {"artifacts": ["pkg:oci/shop@sha256%3Aab", "not-a-purl"]}}
+        });
+        let quarantined = json!({
+            "context": {"type": "dev.cdeventsx.dossier-artifact.quarantined.0.1.0"},
+            "subject": {"id": "pkg:oci/shop@sha256%3Aab", "content": {"reason": "CVE-1"}}
+        });
+        let deleted = json!({"context": {"type": "dev.cdevents.artifact.deleted.0.1.0"}, "subject": {"id": "pkg:oci/shop@sha256%3Aab"}});
+        let shop = "pkg:oci/shop@sha256:ab".to_owned();
+        let stated: Vec<Fact> = [deployed, found, quarantined, deleted].iter().flat_map(|e| facts(e).unwrap()).collect();
+        assert_eq!(
+            stated,
+            vec![
+                Fact::Deployed { environment: "prod".into(), service: "shop".into(), artifact: shop.clone() },
+                Fact::Vulnerability {
+                    id: "CVE-1".into(),
+                    severity: Severity::Unknown,
+                    commits: vec![],
+                    artifacts: vec![shop.clone(), "not-a-purl".into()],
+                    packages: vec![]
+                },
+                Fact::Quarantine { artifact: shop.clone(), quarantined: true },
+                Fact::ArtifactDeleted { artifact: shop },
             ]
         );
     }
@@ -254,7 +317,7 @@ mod tests {
                 "provenance": {"sources": [{"repository": "https://github.com/o/shop", "commit": "7fd1"}], "parents": ["pkg:oci/node@sha256%3A9e"]}
             }}
         });
-        let shop = "pkg:oci/shop@sha256%3Aab".to_owned();
+        let shop = "pkg:oci/shop@sha256:ab".to_owned();
         assert_eq!(
             facts(&e).unwrap(),
             vec![
@@ -265,7 +328,7 @@ mod tests {
                     commit: "7fd1".into()
                 },
                 Fact::BuiltBy { artifact: shop.clone(), run: "provenance sha256:d0c".into() },
-                Fact::Parent { artifact: shop, parent: "pkg:oci/node@sha256%3A9e".into() },
+                Fact::Parent { artifact: shop, parent: "pkg:oci/node@sha256:9e".into() },
             ]
         );
     }

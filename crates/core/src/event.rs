@@ -6,6 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::jcs;
+use crate::purl::artifact_name;
 
 /// The de-duplication key of an event: `(context.source, context.id)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,7 +77,8 @@ pub struct Event {
     pub subject_id: String,
     pub chain_id: Option<String>,
     /// Artifacts this event names: the subject of an `artifact` event and every `artifactId`
-    /// in the subject's content, de-duplicated, in order of appearance.
+    /// in the subject's content, each as [`crate::artifact_name`] names it (a purl in canonical
+    /// form), de-duplicated, in order of appearance. `raw` keeps the spelling received.
     pub artifacts: Vec<String>,
     /// The event exactly as received.
     pub raw: Vec<u8>,
@@ -145,7 +147,7 @@ impl Event {
         let mut artifacts = Vec::new();
         // `dev.cdevents.artifact.*`, and Dossier's own `dev.cdeventsx.dossier-artifact.*`.
         if event_type.subject() == Some("artifact") || crate::own::Family::Artifact.contains(event_type.as_str()) {
-            artifacts.push(subject_id.clone());
+            artifacts.push(artifact_name(&subject_id).into_owned());
         }
         if let Some(content) = value.pointer("/subject/content") {
             collect_artifact_ids(content, &mut artifacts);
@@ -178,8 +180,9 @@ fn collect_artifact_ids(v: &Value, out: &mut Vec<String>) {
             for (k, item) in map {
                 match (k.as_str(), item) {
                     ("artifactId", Value::String(purl)) => {
-                        if !out.contains(purl) {
-                            out.push(purl.clone());
+                        let name = artifact_name(purl);
+                        if !out.iter().any(|a| *a == name) {
+                            out.push(name.into_owned());
                         }
                     }
                     _ => collect_artifact_ids(item, out),
@@ -213,7 +216,17 @@ mod tests {
         assert_eq!(e.event_type.subject(), Some("artifact"));
         assert_eq!(e.time_unix_nanos, 1_704_067_201_000_000_000);
         assert_eq!(e.chain_id.as_deref(), Some("c1"));
-        assert_eq!(e.artifacts, vec!["pkg:oci/app@sha256%3Aabc".to_string()]);
+        assert_eq!(e.artifacts, vec!["pkg:oci/app@sha256:abc".to_string()]);
+        assert_eq!(e.subject_id, "pkg:oci/app@sha256%3Aabc", "the subject stays as received");
+    }
+
+    #[test]
+    fn an_artifact_named_twice_in_two_spellings_is_indexed_once_in_canonical_form() {
+        let raw = br#"{"context": {"specversion": "0.4.1", "id": "1", "source": "/cd", "type": "dev.cdevents.service.deployed.0.1.1", "timestamp": "2024-01-01T00:00:00Z"}, "subject": {"id": "svc", "content": {"artifactId": "pkg:oci/app@sha256%3Aab", "environment": {"id": "prod", "artifactId": "pkg:oci/App@sha256:AB"}}}}"#;
+        let value: Value = serde_json::from_slice(raw).unwrap();
+        let e = Event::from_json(raw.to_vec(), &value).unwrap();
+        assert_eq!(e.artifacts, vec!["pkg:oci/app@sha256:ab".to_string()]);
+        assert_eq!(e.raw, raw.to_vec(), "the bytes are kept as received");
     }
 
     #[test]

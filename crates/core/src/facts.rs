@@ -42,13 +42,17 @@ impl Severity {
 }
 
 /// One fact about the delivery history, or its removal. `seq` on [`crate::Graph::apply`] names
-/// the log entry that states it.
+/// the log entry that states it. Artifacts are named as [`crate::artifact_name`] names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fact {
-    /// Pipeline run `run` used `commit` of `repository` as a source.
+    /// Pipeline run `run` used `commit` of `repository` as a source: a source of every artifact
+    /// the run builds.
     RunSource { run: String, repository: String, commit: String },
     /// `artifact` was built by pipeline run `run` (a later statement replaces an earlier one).
     BuiltBy { artifact: String, run: String },
+    /// `artifact` was built from `commit` of `repository` (its `subject.content.change`): a
+    /// source of that artifact only, not of the other artifacts its run builds.
+    Change { artifact: String, repository: String, commit: String },
     /// `artifact` was derived from `parent` (an image from a binary, an image from its base).
     Parent { artifact: String, parent: String },
     /// `service` in `environment` now runs `artifact` (deployed, upgraded or rolled back).

@@ -11,6 +11,7 @@ pub mod event;
 mod facts;
 pub mod jcs;
 pub mod own;
+pub mod purl;
 mod version;
 
 pub use event::{Event, EventKey, EventType, ParseError};
@@ -37,4 +38,5 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 pub use facts::{Fact, Severity};
+pub use purl::{artifact_name, Purl, PurlError};
 pub use version::{split_purl_version, Scheme, VersionRange};

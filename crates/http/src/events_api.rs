@@ -133,7 +133,7 @@ async fn list_events(State(s): State<AppState>, Query(params): Query<HashMap<Str
 
 async fn artifact_timeline(State(s): State<AppState>, Query(mut params): Query<HashMap<String, String>>) -> ApiResult {
     let purl = params.remove("purl").ok_or_else(|| {
-        error(StatusCode::BAD_REQUEST, "parameter purl is required: the artifact's package URL, e.g. pkg:oci/app@sha256%3A...")
+        error(StatusCode::BAD_REQUEST, "parameter purl is required: the artifact's package URL, e.g. pkg:oci/app@sha256:... (any spelling)")
     })?;
     let mut q = parse_query(&params)?;
     q.artifact = Some(purl);

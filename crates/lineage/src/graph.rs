@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use dossier_core::{Fact, Severity, VersionRange};
+use dossier_core::{artifact_name, Fact, Severity, VersionRange};
 
 pub(crate) type Id = u32;
 
@@ -93,6 +93,10 @@ pub struct Graph {
     pub(crate) commit_repo: HashMap<Id, Id>,
     pub(crate) built_by: HashMap<Id, (Id, u64)>,
     pub(crate) run_artifacts: HashMap<Id, HashSet<Id>>,
+    /// Artifact → the commits of its own change (`subject.content.change`), each with the
+    /// entry that states it; and commit → the artifacts built from it so.
+    pub(crate) artifact_changes: HashMap<Id, HashMap<Id, u64>>,
+    pub(crate) change_artifacts: HashMap<Id, HashSet<Id>>,
     pub(crate) parents: HashMap<Id, HashMap<Id, u64>>,
     pub(crate) children: HashMap<Id, HashSet<Id>>,
     pub(crate) deployments: HashMap<(Id, Id), (Id, u64)>,
@@ -131,8 +135,10 @@ impl Graph {
     }
 
     /// Remembers an artifact an event names, so that it can be found by the sha256 digest its
-    /// purl carries (`pkg:oci/x@sha256%3A<hex>`, `…?digest=sha256:<hex>`).
+    /// purl carries (`pkg:oci/x@sha256:<hex>`, `…?digest=sha256:<hex>`, in any spelling).
     pub fn know_artifact(&mut self, purl: &str) {
+        let purl = artifact_name(purl);
+        let purl = purl.as_ref();
         let Some(at) = purl.find("sha256%3A").map(|i| i + 9).or_else(|| purl.find("sha256:").map(|i| i + 7)) else { return };
         let hex: String = purl[at..].chars().take_while(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
         if hex.is_empty() {
@@ -179,6 +185,15 @@ impl Graph {
                         self.run_artifacts.entry(r).or_default().insert(a);
                         self.run_direct(a, r, 1);
                     }
+                }
+            }
+            Fact::Change { artifact, repository, commit } => {
+                let (a, repo) = (self.names.id(artifact), self.names.id(repository));
+                let commit = self.commit_id(repository, commit);
+                self.commit_repo.insert(commit, repo);
+                if self.artifact_changes.entry(a).or_default().insert(commit, seq).is_none() {
+                    self.change_artifacts.entry(commit).or_default().insert(a);
+                    self.reach_adjust(commit, a, 1, 0);
                 }
             }
             Fact::Parent { artifact, parent } => {
@@ -477,7 +492,8 @@ impl Graph {
 }
 
 /// Drops changes that cancel out within one fact (a restated vulnerability is withdrawn and
-/// added again inside `apply`; subscribers see only the difference).
+/// added again inside `apply`; subscribers see only the difference), and lists the rest by
+/// cluster, then vulnerability.
 fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
     if changes.len() < 2 {
         return changes;
@@ -494,7 +510,7 @@ fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
             out.push(c);
         }
     }
-    out.reverse();
+    out.sort_by(|a, b| (&a.cluster, &a.vulnerability).cmp(&(&b.cluster, &b.vulnerability)));
     out
 }
 
@@ -523,6 +539,11 @@ impl Graph {
         let mut direct: HashMap<(Id, Id), u32> = HashMap::new();
         for (&a, &(r, _)) in &self.built_by {
             for &c in self.run_sources.get(&r).into_iter().flat_map(|m| m.keys()) {
+                *direct.entry((c, a)).or_default() += 1;
+            }
+        }
+        for (&a, commits) in &self.artifact_changes {
+            for &c in commits.keys() {
                 *direct.entry((c, a)).or_default() += 1;
             }
         }

@@ -1,7 +1,8 @@
 //! The lineage graph and live vulnerability impact.
 //!
 //! Facts ([`Fact`]) come from events: a pipeline run used a commit, an artifact was built by a
-//! run, an artifact was derived from a parent, a service runs an artifact in an environment, a
+//! run, an artifact was built from a commit of its own (its change), an artifact was derived
+//! from a parent, a service runs an artifact in an environment, a
 //! vulnerability was found in a commit or an artifact — and their removals. [`Graph::apply`]
 //! folds one fact in, and keeps two derived views current with work proportional to what the
 //! fact changes:
@@ -14,6 +15,10 @@
 //! last reason does. Derivation edges that would close a cycle are refused, which keeps the
 //! counts exact. [`Graph::recompute`] derives the same views from scratch; the property tests
 //! check they are always equal.
+//!
+//! Artifacts are named as [`dossier_core::artifact_name`] names them (a purl in canonical
+//! form), and the questions take any spelling. Every list an answer holds has one stated
+//! order, so a graph rebuilt from the log answers exactly as the live one did.
 
 mod graph;
 mod queries;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use serde::Serialize;
 
 use crate::graph::{Graph, Id};
-use dossier_core::{Severity, VersionRange};
+use dossier_core::{artifact_name, Severity, VersionRange};
 
 /// A lineage edge and the log entry that states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,8 +30,11 @@ pub struct Deployment {
     pub seq: u64,
 }
 
+/// An artifact's lineage. Every list has one order, stated with it, whatever the graph's
+/// history: a graph rebuilt from the log answers exactly as the live one.
 #[derive(Debug, Clone, Serialize)]
 pub struct Lineage {
+    /// The artifact, named in canonical form.
     pub artifact: String,
     /// Log entry of the artifact's deletion from its registry, if it was deleted.
     pub deleted: Option<u64>,
@@ -39,18 +42,19 @@ pub struct Lineage {
     pub quarantined: Option<u64>,
     /// The pipeline run that built it, and the entry that says so.
     pub built_by: Option<(String, u64)>,
-    /// The commits that run used.
+    /// The commits it was built from: those its run used and its own change, by repository
+    /// then commit, each once (with the first entry that states it).
     pub sources: Vec<Source>,
     /// Every commit whose code the artifact contains, through its build and its ancestors'
     /// (`repository@commit`), and the artifacts named by findings that it derives from.
     pub origins: Vec<String>,
-    /// Derivation edges upwards, nearest first.
+    /// Derivation edges upwards: nearest first, then by artifact, then by parent.
     pub ancestors: Vec<Edge>,
-    /// Derivation edges downwards, nearest first.
+    /// Derivation edges downwards: nearest first, then by artifact, then by parent.
     pub descendants: Vec<Edge>,
-    /// Where it and its descendants run.
+    /// Where it and its descendants run, by environment then service.
     pub deployments: Vec<Deployment>,
-    /// Vulnerabilities affecting it.
+    /// Vulnerabilities affecting it, worst first, then by id.
     pub vulnerabilities: Vec<(String, Severity)>,
 }
 
@@ -97,11 +101,15 @@ fn is_image(purl: &str) -> bool {
 }
 
 impl Graph {
+    /// The derivation edges up (to parents) or down (to children) from `start`, each once:
+    /// nearest first (an edge leaving an artifact `d` derivations away is `d + 1` away), then
+    /// by artifact, then by parent.
     fn walk(&self, start: Id, up: bool) -> Vec<Edge> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::from([start]);
+        let mut found: Vec<(usize, Id, Id, u64)> = Vec::new();
+        let mut distance = HashMap::from([(start, 0usize)]);
         let mut queue = VecDeque::from([start]);
         while let Some(x) = queue.pop_front() {
+            let d = distance[&x] + 1;
             let next: Vec<(Id, Id, u64)> = if up {
                 self.parents.get(&x).into_iter().flatten().map(|(&p, &seq)| (x, p, seq)).collect()
             } else {
@@ -113,14 +121,20 @@ impl Graph {
                     .collect()
             };
             for (child, parent, seq) in next {
-                out.push(Edge { artifact: self.names.name(child).to_owned(), parent: self.names.name(parent).to_owned(), seq });
+                found.push((d, child, parent, seq));
                 let other = if up { parent } else { child };
-                if seen.insert(other) {
+                if let std::collections::hash_map::Entry::Vacant(e) = distance.entry(other) {
+                    e.insert(d);
                     queue.push_back(other);
                 }
             }
         }
-        out
+        let name = |id: Id| self.names.name(id);
+        found.sort_by(|x, y| (x.0, name(x.1), name(x.2)).cmp(&(y.0, name(y.1), name(y.2))));
+        found
+            .into_iter()
+            .map(|(_, child, parent, seq)| Edge { artifact: name(child).to_owned(), parent: name(parent).to_owned(), seq })
+            .collect()
     }
 
     /// Every artifact containing `package` (a purl without version) at a version in `range`,
@@ -152,10 +166,13 @@ impl Graph {
         out
     }
 
-    /// Known artifacts whose purl carries the sha256 digest `hex` (see [`Graph::know_artifact`]).
+    /// Known artifacts whose purl carries the sha256 digest `hex` (see [`Graph::know_artifact`]),
+    /// by name.
     pub fn artifacts_with_digest(&self, hex: &str) -> Vec<String> {
         let list = self.digests.get(hex.to_ascii_lowercase().as_str());
-        list.into_iter().flatten().map(|&id| self.names.name(id).to_owned()).collect()
+        let mut out: Vec<String> = list.into_iter().flatten().map(|&id| self.names.name(id).to_owned()).collect();
+        out.sort();
+        out
     }
 
     fn deployments_of(&self, arts: impl IntoIterator<Item = Id>) -> Vec<Deployment> {
@@ -173,15 +190,14 @@ impl Graph {
         out
     }
 
-    /// The lineage of an artifact, or `None` if the graph has never heard of it.
-    pub fn lineage(&self, purl: &str) -> Option<Lineage> {
-        let a = self.names.get(purl)?;
-        let built_by = self.built_by.get(&a).map(|&(r, seq)| (self.names.name(r).to_owned(), seq));
-        let sources = self
-            .built_by
-            .get(&a)
-            .and_then(|(r, _)| self.run_sources.get(r))
+    /// The commits artifact `a` was built from: its run's sources and its own change, by
+    /// repository then commit, each once with the first entry that states it.
+    fn sources_of(&self, a: Id) -> Vec<Source> {
+        let run = self.built_by.get(&a).and_then(|(r, _)| self.run_sources.get(r));
+        let own = self.artifact_changes.get(&a);
+        let mut out: Vec<Source> = run
             .into_iter()
+            .chain(own)
             .flatten()
             .map(|(&c, &seq)| {
                 let name = self.names.name(c);
@@ -190,18 +206,32 @@ impl Graph {
                 Source { repository: repo.to_owned(), commit: commit.to_owned(), seq }
             })
             .collect();
+        out.sort_by(|x, y| (&x.repository, &x.commit, x.seq).cmp(&(&y.repository, &y.commit, y.seq)));
+        out.dedup_by(|later, first| (&later.repository, &later.commit) == (&first.repository, &first.commit));
+        out
+    }
+
+    /// The lineage of an artifact named in any spelling, or `None` if the graph has never
+    /// heard of it.
+    pub fn lineage(&self, purl: &str) -> Option<Lineage> {
+        let purl = artifact_name(purl);
+        let a = self.names.get(&purl)?;
+        let built_by = self.built_by.get(&a).map(|&(r, seq)| (self.names.name(r).to_owned(), seq));
         let descendants = self.walk(a, false);
+        // An artifact derived twice below this one runs where it runs once.
         let mut running: Vec<Id> = vec![a];
         running.extend(descendants.iter().filter_map(|e| self.names.get(&e.artifact)));
+        running.sort_unstable();
+        running.dedup();
         let vulnerabilities = self.vulnerabilities_of_id(a);
         let mut origins: Vec<String> = self.reach.get(&a).into_iter().flatten().map(|(o, _)| self.names.name(*o).to_owned()).collect();
         origins.sort();
         Some(Lineage {
-            artifact: purl.to_owned(),
+            artifact: purl.into_owned(),
             deleted: self.deleted.get(&a).copied(),
             quarantined: self.quarantined.get(&a).copied(),
             built_by,
-            sources,
+            sources: self.sources_of(a),
             origins,
             ancestors: self.walk(a, true),
             descendants,
@@ -210,9 +240,10 @@ impl Graph {
         })
     }
 
-    /// The vulnerabilities affecting an artifact through its lineage, worst first.
+    /// The vulnerabilities affecting an artifact (named in any spelling) through its lineage,
+    /// worst first, then by id.
     pub fn vulnerabilities_of(&self, purl: &str) -> Vec<(String, Severity)> {
-        self.names.get(purl).map(|a| self.vulnerabilities_of_id(a)).unwrap_or_default()
+        self.names.get(&artifact_name(purl)).map(|a| self.vulnerabilities_of_id(a)).unwrap_or_default()
     }
 
     fn vulnerabilities_of_id(&self, a: Id) -> Vec<(String, Severity)> {
@@ -248,33 +279,33 @@ impl Graph {
     }
 
     /// Everything a vulnerability affects, each with the path that explains why: a walk down
-    /// from where it was found (a commit, through the builds that used it, or a named artifact)
-    /// along derivations. The listing costs what it lists.
+    /// from where it was found (a commit, through the builds that used it or were built from
+    /// it, or a named artifact) along derivations. The listing costs what it lists. Artifacts
+    /// are listed by name; each path is a shortest one, the first by name where there are
+    /// several (origins, and the artifacts at each step, taken in name order).
     pub fn impact(&self, vulnerability: &str) -> Option<Impact> {
         let v = self.names.get(vulnerability)?;
         let vuln = self.vulns.get(&v)?;
         // Breadth-first from the origins, remembering how each artifact was first reached.
         let mut came_from: HashMap<Id, Option<Id>> = HashMap::new();
         let mut queue: VecDeque<Id> = VecDeque::new();
+        let by_name = |x: &Id, y: &Id| self.names.name(*x).cmp(self.names.name(*y));
         let mut seeds: Vec<(Id, Id)> = Vec::new();
         let mut origins: Vec<Id> = vuln.origins.iter().copied().collect();
-        origins.sort_by(|x, y| self.names.name(*x).cmp(self.names.name(*y)));
+        origins.sort_by(by_name);
         for o in origins {
-            if vuln.artifacts.contains(&o) {
-                seeds.push((o, o));
+            let mut arts: Vec<Id> = if vuln.artifacts.contains(&o) {
+                vec![o]
             } else if let Some(arts) = self.package_artifacts.get(&o) {
-                let mut arts: Vec<Id> = arts.iter().copied().collect();
-                arts.sort_unstable();
-                seeds.extend(arts.into_iter().map(|a| (o, a)));
+                arts.iter().copied().collect()
             } else {
-                let mut runs: Vec<Id> = self.commit_runs.get(&o).into_iter().flatten().copied().collect();
-                runs.sort_unstable();
-                for r in runs {
-                    let mut arts: Vec<Id> = self.run_artifacts.get(&r).into_iter().flatten().copied().collect();
-                    arts.sort_unstable();
-                    seeds.extend(arts.into_iter().map(|a| (o, a)));
-                }
-            }
+                // A commit: the artifacts of the runs that used it, and those built from it.
+                let runs = self.commit_runs.get(&o).into_iter().flatten();
+                let built = runs.flat_map(|r| self.run_artifacts.get(r).into_iter().flatten());
+                built.chain(self.change_artifacts.get(&o).into_iter().flatten()).copied().collect()
+            };
+            arts.sort_by(by_name);
+            seeds.extend(arts.into_iter().map(|a| (o, a)));
         }
         let mut seed_origin: HashMap<Id, Id> = HashMap::new();
         for (o, a) in seeds {
@@ -286,7 +317,7 @@ impl Graph {
         }
         while let Some(x) = queue.pop_front() {
             let mut kids: Vec<Id> = self.children.get(&x).into_iter().flatten().copied().collect();
-            kids.sort_unstable();
+            kids.sort_by(by_name);
             for c in kids {
                 if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(c) {
                     e.insert(Some(x));

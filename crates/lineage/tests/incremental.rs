@@ -20,6 +20,7 @@ fn fact_strategy() -> impl Strategy<Value = Fact> {
     prop_oneof![
         (run.clone(), commit.clone()).prop_map(|(run, commit)| Fact::RunSource { run, repository: "repo".into(), commit }),
         (art.clone(), run).prop_map(|(artifact, run)| Fact::BuiltBy { artifact, run }),
+        (art.clone(), commit.clone()).prop_map(|(artifact, commit)| Fact::Change { artifact, repository: "repo".into(), commit }),
         (art.clone(), art.clone()).prop_map(|(artifact, parent)| Fact::Parent { artifact, parent }),
         (env.clone(), svc.clone(), art.clone()).prop_map(|(environment, service, artifact)| Fact::Deployed {
             environment,
@@ -187,4 +188,155 @@ fn a_derivation_that_would_close_a_cycle_is_refused() {
     g.apply(&Fact::Parent { artifact: "a".into(), parent: "c".into() }, 2);
     assert_eq!(g.stats()["refused_cycles"], 1);
     assert_eq!(g.lineage("a").unwrap().ancestors, vec![]);
+}
+
+/// The facts a CDEvent states, as the server folds them in.
+fn stated(graph: &mut Graph, seq: u64, event: serde_json::Value) {
+    for fact in dossier_core::conventions::facts(&event).unwrap() {
+        graph.apply(&fact, seq);
+    }
+}
+
+fn packaged(purl: &str, run: &str, change: &str) -> serde_json::Value {
+    serde_json::json!({
+        "context": {"type": "dev.cdevents.artifact.packaged.0.3.0", "chainId": run},
+        "subject": {"id": purl, "content": {"change": {"source": "https://git.example.com/app", "id": change}}}
+    })
+}
+
+fn deployed(environment: &str, service: &str, purl: &str) -> serde_json::Value {
+    serde_json::json!({
+        "context": {"type": "dev.cdevents.service.deployed.0.3.0"},
+        "subject": {"id": service, "content": {"environment": {"id": environment}, "artifactId": purl}}
+    })
+}
+
+fn found_in_commit(id: &str, commit: &str) -> Fact {
+    Fact::Vulnerability {
+        id: id.into(),
+        severity: Severity::High,
+        commits: vec![("https://git.example.com/app".into(), commit.into())],
+        artifacts: vec![],
+        packages: vec![],
+    }
+}
+
+/// Issue 14: `subject.content.change` of `artifact.packaged` was added to the whole run's
+/// sources, so artifact A's change c2 marked its sibling B (built from c3 in the same run).
+#[test]
+fn a_change_marks_the_artifact_built_from_it_and_not_its_siblings() {
+    let mut g = Graph::new();
+    sources(&mut g, "run-9", &["c1"]);
+    stated(&mut g, 1, packaged("pkg:oci/a@sha256:aa", "run-9", "c2"));
+    stated(&mut g, 2, packaged("pkg:oci/b@sha256:bb", "run-9", "c3"));
+    stated(&mut g, 3, deployed("prod-a", "a", "pkg:oci/a@sha256:aa"));
+    stated(&mut g, 4, deployed("prod-b", "b", "pkg:oci/b@sha256:bb"));
+
+    g.apply(&found_in_commit("CVE-c2", "c2"), 5);
+    let impact = g.impact("CVE-c2").unwrap();
+    let affected: Vec<(&str, &[String])> = impact.artifacts.iter().map(|a| (a.artifact.as_str(), a.path.as_slice())).collect();
+    assert_eq!(affected, vec![("pkg:oci/a@sha256:aa", &["https://git.example.com/app@c2".to_string(), "pkg:oci/a@sha256:aa".into()][..])]);
+    assert_eq!(g.affected_clusters("CVE-c2"), vec!["prod-a"]);
+
+    // The run's own sources still reach every artifact it built.
+    g.apply(&found_in_commit("CVE-c1", "c1"), 6);
+    assert_eq!(g.affected_clusters("CVE-c1"), vec!["prod-a", "prod-b"]);
+
+    let commits = |purl: &str| g.lineage(purl).unwrap().sources.into_iter().map(|s| s.commit).collect::<Vec<_>>();
+    assert_eq!(
+        (commits("pkg:oci/a@sha256:aa"), commits("pkg:oci/b@sha256:bb")),
+        (vec!["c1".into(), "c2".into()], vec!["c1".into(), "c3".into()])
+    );
+    assert_eq!(g.views(), g.recompute());
+}
+
+/// Issue 14: an artifact packaged as `…@sha256:abcd` and deployed as `…@sha256%3Aabcd` became
+/// two artifacts, and no cluster was reported affected.
+#[test]
+fn an_artifact_spelled_two_ways_is_one_artifact() {
+    let mut g = Graph::new();
+    sources(&mut g, "run-1", &["c1"]);
+    stated(&mut g, 1, packaged("pkg:oci/app@sha256:abcd", "run-1", "c2"));
+    stated(&mut g, 2, deployed("prod", "app", "pkg:oci/app@sha256%3Aabcd"));
+    let changes = g.apply(&found_in_commit("CVE-1", "c2"), 3);
+    assert_eq!(
+        changes.iter().map(|c| (c.cluster.as_str(), c.vulnerability.as_str(), c.affected)).collect::<Vec<_>>(),
+        vec![("prod", "CVE-1", true)]
+    );
+    assert_eq!(g.affected_clusters("CVE-1"), vec!["prod"]);
+    let impact = g.impact("CVE-1").unwrap();
+    let affected: Vec<&str> = impact.artifacts.iter().map(|a| a.artifact.as_str()).collect();
+    assert_eq!((affected, impact.deployments.len()), (vec!["pkg:oci/app@sha256:abcd"], 1));
+    // Asked in either spelling, the answer is about the one artifact, named in canonical form.
+    for spelling in ["pkg:oci/app@sha256:abcd", "pkg:oci/app@sha256%3Aabcd", "pkg:OCI/APP@sha256%3AABCD"] {
+        let l = g.lineage(spelling).unwrap();
+        assert_eq!((l.artifact.as_str(), l.deployments.len()), ("pkg:oci/app@sha256:abcd", 1), "{spelling}");
+    }
+}
+
+/// A history with many siblings everywhere: sources, children, grandchildren, deployments.
+fn bushy_history() -> Graph {
+    let mut g = Graph::new();
+    sources(&mut g, "run-1", &["c5", "c1", "c7", "c3", "c2", "c6", "c4", "c0"]);
+    g.apply(&Fact::BuiltBy { artifact: "pkg:generic/bin@1".into(), run: "run-1".into() }, 1);
+    g.apply(&Fact::Parent { artifact: "pkg:generic/bin@1".into(), parent: "pkg:generic/base@2".into() }, 2);
+    g.apply(&Fact::Parent { artifact: "pkg:generic/bin@1".into(), parent: "pkg:generic/base@1".into() }, 3);
+    for i in [4, 1, 5, 0, 3, 2] {
+        let image = format!("pkg:oci/img{i}");
+        g.apply(&Fact::Parent { artifact: image.clone(), parent: "pkg:generic/bin@1".into() }, 10 + i);
+        for j in [1, 0] {
+            g.apply(&Fact::Parent { artifact: format!("pkg:oci/img{i}-{j}"), parent: image.clone() }, 20 + i);
+        }
+        g.apply(&Fact::Deployed { environment: format!("cluster{}", i % 3), service: format!("svc{i}"), artifact: image }, 30 + i);
+    }
+    g.apply(&found_in_commit("CVE-1", "c3"), 40);
+    g.apply(&found_in_commit("CVE-2", "c6"), 41);
+    g
+}
+
+/// Issue 14: lineage answers listed `sources` and `descendants` in another order after a
+/// restart. Every graph below is built from the same facts, as a restart does; the hash
+/// orders of their maps differ, the answers must not.
+#[test]
+fn every_list_of_an_answer_has_one_order_whatever_graph_holds_it() {
+    let answer = |g: &Graph| {
+        serde_json::json!({
+            "lineage": g.lineage("pkg:generic/bin@1"),
+            "image": g.lineage("pkg:oci/img3"),
+            "impact": g.impact("CVE-1"),
+            "risk": g.risk(),
+            "where": g.what_runs_where(),
+            "containing": g.vulnerabilities_of("pkg:oci/img3-1"),
+        })
+    };
+    let first = answer(&bushy_history());
+    for _ in 0..20 {
+        assert_eq!(answer(&bushy_history()), first);
+    }
+    // The stated orders: sources by repository then commit; derivation edges nearest first,
+    // then by artifact, then by parent.
+    let l = bushy_history().lineage("pkg:generic/bin@1").unwrap();
+    let commits: Vec<String> = l.sources.iter().map(|s| s.commit.clone()).collect();
+    assert_eq!(commits, ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"]);
+    let edges = |list: &[dossier_lineage::Edge]| list.iter().map(|e| format!("{} <- {}", e.artifact, e.parent)).collect::<Vec<_>>();
+    assert_eq!(edges(&l.ancestors), ["pkg:generic/bin@1 <- pkg:generic/base@1", "pkg:generic/bin@1 <- pkg:generic/base@2"]);
+    let mut expected: Vec<String> = (0..6).map(|i| format!("pkg:oci/img{i} <- pkg:generic/bin@1")).collect();
+    expected.extend((0..6).flat_map(|i| (0..2).map(move |j| format!("pkg:oci/img{i}-{j} <- pkg:oci/img{i}"))));
+    assert_eq!(edges(&l.descendants), expected);
+}
+
+/// Found on the way: an artifact derived from two of an artifact's descendants was listed
+/// twice among the places the artifact runs.
+#[test]
+fn a_deployment_reached_through_two_derivations_is_listed_once() {
+    let mut g = Graph::new();
+    for (artifact, parent) in
+        [("pkg:oci/a", "pkg:generic/bin@1"), ("pkg:oci/b", "pkg:generic/bin@1"), ("pkg:oci/ab", "pkg:oci/a"), ("pkg:oci/ab", "pkg:oci/b")]
+    {
+        g.apply(&Fact::Parent { artifact: artifact.into(), parent: parent.into() }, 1);
+    }
+    g.apply(&Fact::Deployed { environment: "prod".into(), service: "shop".into(), artifact: "pkg:oci/ab".into() }, 2);
+    let where_it_runs: Vec<(String, String)> =
+        g.lineage("pkg:generic/bin@1").unwrap().deployments.into_iter().map(|d| (d.environment, d.artifact)).collect();
+    assert_eq!(where_it_runs, vec![("prod".to_string(), "pkg:oci/ab".to_string())]);
 }

@@ -166,6 +166,48 @@ fn check_format(conn: &Connection, size: u64, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How `artifact_refs` names artifacts: as [`dossier_core::artifact_name`] does since form 2.
+const ARTIFACT_NAMES: &str = "2";
+
+/// Renames the artifacts of an index written before artifacts were named in canonical form
+/// (form 1: as each event spelled them), once, in one transaction: queries name them in
+/// canonical form. The events' raw bytes are not touched; the index is derived from them.
+fn name_artifacts_canonically(conn: &Connection) -> Result<()> {
+    let form = |conn: &Connection| -> Result<Option<String>> {
+        conn.query_row("SELECT value FROM meta WHERE key = 'artifact_names'", [], |r| r.get(0)).optional().map_err(backend)
+    };
+    if form(conn)?.as_deref() == Some(ARTIFACT_NAMES) {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+    let renamed = (|| {
+        // Another process may have renamed them while this one waited for the lock.
+        if form(conn)?.as_deref() == Some(ARTIFACT_NAMES) {
+            return Ok(());
+        }
+        let spelled: Vec<String> = {
+            let mut stmt = conn.prepare("SELECT DISTINCT purl FROM artifact_refs").map_err(backend)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(backend)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(backend)?
+        };
+        let mut copy = conn
+            .prepare("INSERT OR IGNORE INTO artifact_refs (purl, seq) SELECT ?2, seq FROM artifact_refs WHERE purl = ?1")
+            .map_err(backend)?;
+        let mut delete = conn.prepare("DELETE FROM artifact_refs WHERE purl = ?1").map_err(backend)?;
+        for old in &spelled {
+            let name = dossier_core::artifact_name(old);
+            if name != old.as_str() {
+                copy.execute(params![old, name.as_ref()]).map_err(backend)?;
+                delete.execute(params![old]).map_err(backend)?;
+            }
+        }
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('artifact_names', ?1)", params![ARTIFACT_NAMES]).map_err(backend)?;
+        Ok(())
+    })();
+    conn.execute_batch(if renamed.is_ok() { "COMMIT" } else { "ROLLBACK" }).map_err(backend)?;
+    renamed
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore> {
@@ -186,6 +228,7 @@ impl SqliteStore {
         .map_err(backend)?;
         let size = tree_size(&conn)?;
         check_format(&conn, size, path)?;
+        name_artifacts_canonically(&conn)?;
         let frontier = Frontier::load(&ConnNodes(&conn), size)?;
         Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(Writer { conn, frontier }), readers: Mutex::new(Vec::new()) })
     }
@@ -288,7 +331,7 @@ fn select(conn: &Connection, q: &EventQuery, event_type: Option<&str>, limit: us
     let mut conds: Vec<String> = Vec::new();
     if let Some(purl) = &q.artifact {
         sql.push_str(" JOIN artifact_refs r ON r.seq = e.seq");
-        args.push(purl.clone().into());
+        args.push(dossier_core::artifact_name(purl).into_owned().into());
         conds.push(format!("r.purl = ?{}", args.len()));
     }
     if let Some(t) = event_type {

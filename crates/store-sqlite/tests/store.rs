@@ -203,6 +203,40 @@ fn the_types_stored_are_listed_once_and_an_older_database_gets_its_list_on_openi
     assert_eq!(store.query(&q).unwrap().events.len(), 30);
 }
 
+/// Issue 14: artifacts are indexed in canonical form (`sha256:…`). A database written before
+/// indexed each as its event spelled it (`sha256%3A…` from the generator); opening it renames
+/// them once, so that a query in any spelling finds them, and the store still verifies: the
+/// events' raw bytes are not touched.
+#[test]
+fn an_index_of_artifacts_as_spelled_is_renamed_to_canonical_form_on_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test/log").unwrap();
+    drop(filled(dir.path(), 40, &signer));
+    let path = dir.path().join("dossier.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "UPDATE artifact_refs SET purl = replace(purl, 'sha256:', 'sha256%3A'); DELETE FROM meta WHERE key = 'artifact_names';",
+    )
+    .unwrap();
+    let count = |conn: &Connection, filter: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM artifact_refs WHERE {filter}"), [], |r| r.get(0)).unwrap()
+    };
+    let (spelled, canonical) = ("instr(purl, 'sha256%3A') > 0", "instr(purl, 'sha256:') > 0");
+    assert_eq!((count(&conn, spelled), count(&conn, canonical)), (20, 0), "an older index, as the events spelled the artifacts");
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!((count(&conn, spelled), count(&conn, canonical)), (0, 20));
+    // Run 3's image, as the generator spells it in its events.
+    let purl = generated(40)[34].subject_id.clone();
+    assert!(purl.contains("sha256%3A"), "{purl}");
+    for spelling in [purl.clone(), purl.replace("%3A", ":")] {
+        let found = store.query(&EventQuery { artifact: Some(spelling), limit: 1000, ..Default::default() }).unwrap();
+        assert_eq!(found.events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![33, 34, 35, 37, 38]);
+        assert!(String::from_utf8_lossy(&found.events[1].raw).contains(&purl), "the raw bytes keep the spelling received");
+    }
+    assert_eq!(problems(&verify(&store, &signer.verifier(), |_| {}).unwrap()), Vec::<String>::new());
+}
+
 #[test]
 fn two_handles_on_one_file_append_in_turn_to_one_tree() {
     // Another process may append between two appends of this one: the tree on disk is the truth.

@@ -41,6 +41,9 @@ pub struct EventQuery {
     pub source: Option<String>,
     pub chain: Option<String>,
     /// Events naming this artifact: the subject of artifact events and every `artifactId`.
+    /// Any spelling of a purl finds them: stores compare it as
+    /// [`dossier_core::artifact_name`] names it, as [`Event::artifacts`](dossier_core::Event)
+    /// holds them.
     pub artifact: Option<String>,
     /// `context.timestamp` at or after, in nanoseconds since the epoch.
     pub since: Option<i64>,
@@ -114,7 +117,7 @@ impl EventQuery {
             && self.subject.as_ref().is_none_or(|s| *s == e.subject_id)
             && self.source.as_ref().is_none_or(|s| *s == e.key.source)
             && self.chain.as_ref().is_none_or(|c| Some(c) == e.chain_id.as_ref())
-            && self.artifact.as_ref().is_none_or(|a| e.artifacts.contains(a))
+            && self.artifact.as_deref().map(dossier_core::artifact_name).is_none_or(|a| e.artifacts.iter().any(|named| *named == a))
             && self.since.is_none_or(|t| e.time_unix_nanos >= t)
             && self.until.is_none_or(|t| e.time_unix_nanos < t)
     }

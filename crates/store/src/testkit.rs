@@ -609,13 +609,18 @@ pub mod cases {
     }
 
     /// `artifact` selects the entries naming the artifact: as the subject of an artifact event
-    /// or as an `artifactId`.
+    /// or as an `artifactId`, in any spelling of its purl.
     pub fn the_artifact_filter_finds_every_event_naming_the_artifact(backend: &dyn Backend) {
         let (store, _) = filled(backend, 100);
         let purl = dossier_gen::Generator::new(1).artifact(3);
         let q = EventQuery { artifact: Some(purl.clone()), ..all() };
         // build.finished, packaged, signed, published, deployed of run 3.
         assert_eq!(listed(&*store, &q), vec![33, 34, 35, 37, 38]);
+        // The events spell the digest `sha256%3A…`; its canonical form and other spellings
+        // name the same artifact.
+        for spelling in [purl.replace("%3A", ":"), purl.replace("pkg:oci/", "pkg:OCI/").replace("%3A", "%3a")] {
+            assert_eq!(listed(&*store, &EventQuery { artifact: Some(spelling.clone()), ..all() }), vec![33, 34, 35, 37, 38], "{spelling}");
+        }
         let q = EventQuery { artifact: Some(purl.clone()), types: types(&["dev.cdevents.artifact.*"]), ..all() };
         assert_eq!(listed(&*store, &q), vec![34, 35, 37]);
         let mut q = EventQuery { artifact: Some(purl.clone()), order: Order::NewestFirst, limit: 2, ..Default::default() };
