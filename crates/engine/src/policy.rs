@@ -101,12 +101,8 @@ pub struct DecidedTrigger {
 impl Decided {
     /// Reads a `decided` entry's raw bytes; `None` (and a log line) for one that does not read.
     pub fn read(raw: &[u8]) -> Option<Decided> {
-        let content = serde_json::from_slice::<Value>(raw)
-            .ok()
-            .and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take))?;
-        serde_json::from_value(content)
-            .map_err(|e| tracing::error!("a decision entry that does not read: {e}"))
-            .ok()
+        let content = serde_json::from_slice::<Value>(raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take))?;
+        serde_json::from_value(content).map_err(|e| tracing::error!("a decision entry that does not read: {e}")).ok()
     }
 }
 
@@ -153,31 +149,18 @@ pub enum UploadError {
 
 impl PolicyService {
     pub fn status(&self) -> PolicyStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// What the loaded policies decide on entry `a` at `moment` (see [`crate::decide`]).
-    pub fn decide(
-        &self,
-        a: &Appended,
-        moment: Moment,
-        recheck: Option<&Recheck>,
-    ) -> Option<Evaluation> {
+    pub fn decide(&self, a: &Appended, moment: Moment, recheck: Option<&Recheck>) -> Option<Evaluation> {
         let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
         decide(&mut set, &self.cx, a, moment, recheck)
     }
 
     /// What loaded policy `name` would have decided over the entries of a period (their
     /// timestamps), acting on nothing; one replay at a time (blocking: run it off async threads).
-    pub fn replay(
-        &self,
-        name: &str,
-        since: Option<i64>,
-        until: Option<i64>,
-    ) -> Result<crate::replay::Replay, crate::replay::ReplayError> {
+    pub fn replay(&self, name: &str, since: Option<i64>, until: Option<i64>) -> Result<crate::replay::Replay, crate::replay::ReplayError> {
         let set = self
             .set
             .lock()
@@ -195,20 +178,11 @@ impl PolicyService {
 
     /// Whether any loaded policy is triggered by events of this type.
     fn triggered_by(&self, event_type: &str) -> bool {
-        self.set
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .policies()
-            .iter()
-            .any(|p| p.triggered_by(event_type))
+        self.set.lock().unwrap_or_else(|p| p.into_inner()).policies().iter().any(|p| p.triggered_by(event_type))
     }
 
     fn path_of(&self, name: &str) -> Result<PathBuf, UploadError> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok {
             return Err(UploadError::BadName(name.to_owned()));
         }
@@ -218,12 +192,7 @@ impl PolicyService {
     /// Writes policy `name` into the directory if it compiles with the others, recording the
     /// version as loaded with the uploader `by` as its sender; the engine picks it up within a
     /// second. Returns the policy as loaded.
-    pub fn upload(
-        &self,
-        name: &str,
-        source: &str,
-        by: &str,
-    ) -> Result<dossier_policy::Policy, UploadError> {
+    pub fn upload(&self, name: &str, source: &str, by: &str) -> Result<dossier_policy::Policy, UploadError> {
         let path = self.path_of(name)?;
         let file = format!("{name}.rego");
         let (mut sources, _) = read_dir(&self.dir)?;
@@ -239,11 +208,7 @@ impl PolicyService {
             .iter()
             .find(|p| p.name == name)
             .cloned()
-            .ok_or_else(|| {
-                UploadError::DoesNotCompile(
-                    "a test module (*_test) cannot be uploaded as a policy".into(),
-                )
-            })?;
+            .ok_or_else(|| UploadError::DoesNotCompile("a test module (*_test) cannot be uploaded as a policy".into()))?;
         // The version entry under the uploader's name first, then the file: the engine, loading
         // the file, finds the version recorded already (and cannot record it first, unsent).
         if let Some(mut event) = version_entry(&policy) {
@@ -265,16 +230,9 @@ impl PolicyService {
         let removed = std::fs::read_to_string(&path).ok();
         match std::fs::remove_file(&path) {
             Ok(()) => {
-                let version = removed
-                    .map(|text| dossier_log::own::hex(&sha2::Sha256::digest(text.as_bytes())));
+                let version = removed.map(|text| dossier_log::own::hex(&sha2::Sha256::digest(text.as_bytes())));
                 let content = json!({"policy": name, "version": version});
-                self.record(
-                    format!("removed-{name}-{}", now_nanos()),
-                    OwnType::PolicyRemoved,
-                    name,
-                    content,
-                    by,
-                );
+                self.record(format!("removed-{name}-{}", now_nanos()), OwnType::PolicyRemoved, name, content, by);
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -285,32 +243,17 @@ impl PolicyService {
     /// Records an upload that did not compile: what was sent, and why it was refused.
     fn record_refusal(&self, name: &str, source: &str, reason: &str, by: &str) {
         let version = dossier_log::own::hex(&sha2::Sha256::digest(source.as_bytes()));
-        let content =
-            json!({"policy": name, "version": version, "reason": reason, "source": source});
-        self.record(
-            format!("refused-{name}-{}", &version[..16]),
-            OwnType::PolicyRefused,
-            name,
-            content,
-            by,
-        );
+        let content = json!({"policy": name, "version": version, "reason": reason, "source": source});
+        self.record(format!("refused-{name}-{}", &version[..16]), OwnType::PolicyRefused, name, content, by);
     }
 
     /// Appends one entry of the policy service's own; a failure is logged (the answer to the
     /// caller does not depend on it).
     fn record(&self, id: String, ty: OwnType, subject: &str, content: Value, by: &str) {
         let appended = own_event(id, SOURCE, ty, subject, content, None)
-            .map(|e| Event {
-                sender: Some(by.to_owned()),
-                ..e
-            })
+            .map(|e| Event { sender: Some(by.to_owned()), ..e })
             .map_err(|e| e.to_string())
-            .and_then(|e| {
-                self.cx
-                    .log
-                    .append_blocking(vec![e])
-                    .map_err(|e| e.to_string())
-            });
+            .and_then(|e| self.cx.log.append_blocking(vec![e]).map_err(|e| e.to_string()));
         if let Err(e) = appended {
             tracing::error!("recording {ty} of policy {subject}: {e}");
         }
@@ -322,9 +265,7 @@ type Fingerprint = Vec<(String, u64, SystemTime)>;
 
 /// `(path, text)` of every module and data document of the bundle (a directory with its
 /// subdirectories, or an OPA bundle tarball), and its fingerprint.
-fn read_dir(
-    dir: &std::path::Path,
-) -> Result<(Vec<(String, String)>, Fingerprint), dossier_policy::bundle::BundleError> {
+fn read_dir(dir: &std::path::Path) -> Result<(Vec<(String, String)>, Fingerprint), dossier_policy::bundle::BundleError> {
     let (files, print) = dossier_policy::bundle::read(dir)?;
     Ok((files.files, print))
 }
@@ -361,13 +302,7 @@ impl Engine {
         let refused: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
         let sources: Vec<(String, String)> = files
             .into_iter()
-            .filter_map(|(f, s)| {
-                if refused.contains(&f.as_str()) {
-                    self.good.get(&f).map(|g| (f, g.clone()))
-                } else {
-                    Some((f, s))
-                }
-            })
+            .filter_map(|(f, s)| if refused.contains(&f.as_str()) { self.good.get(&f).map(|g| (f, g.clone())) } else { Some((f, s)) })
             .collect();
         let (mut set, _) = PolicySet::from_sources_with(sources.clone(), events);
         set.set_default_on_error(self.service.on_error);
@@ -378,27 +313,16 @@ impl Engine {
         let policies = set.policies().to_vec();
         *self.service.set.lock().unwrap_or_else(|p| p.into_inner()) = set;
         self.record_versions(&policies);
-        let mut status = self
-            .service
-            .status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut status = self.service.status.lock().unwrap_or_else(|p| p.into_inner());
         status.policies = policies;
         status.errors = errors;
-        tracing::info!(
-            "{} policies active from {}",
-            status.policies.len(),
-            self.dir.display()
-        );
+        tracing::info!("{} policies active from {}", status.policies.len(), self.dir.display());
     }
 
     fn record_versions(&self, policies: &[dossier_policy::Policy]) {
         // A version uploaded over the API is recorded already, under its uploader.
-        let events: Vec<Event> = policies
-            .iter()
-            .filter_map(version_entry)
-            .filter(|e| !matches!(self.log.store().get_by_key(&e.key), Ok(Some(_))))
-            .collect();
+        let events: Vec<Event> =
+            policies.iter().filter_map(version_entry).filter(|e| !matches!(self.log.store().get_by_key(&e.key), Ok(Some(_)))).collect();
         if !events.is_empty() {
             if let Err(e) = self.log.append_blocking(events) {
                 tracing::error!("recording policy versions: {e}");
@@ -418,21 +342,13 @@ impl Engine {
     /// Evaluates the policies `a` triggers (or, for a timer, only its policy) at `moment`;
     /// records significant decisions, keyed by the trigger's (or the timer's) entry.
     fn evaluate(&mut self, a: &Appended, moment: Moment, timer: Option<&Timer>) {
-        let recheck = timer.map(|t| Recheck {
-            timer: t.id.clone(),
-            policy: t.policy.clone(),
-            due_unix_nanos: t.due_unix_nanos,
-        });
+        let recheck = timer.map(|t| Recheck { timer: t.id.clone(), policy: t.policy.clone(), due_unix_nanos: t.due_unix_nanos });
         let Some(evaluation) = self.service.decide(a, moment, recheck.as_ref()) else {
             return;
         };
         let key = timer.map_or(a.seq, |t| t.seq);
         let mut records = Vec::new();
-        for d in evaluation
-            .decisions
-            .into_iter()
-            .filter(Decision::is_significant)
-        {
+        for d in evaluation.decisions.into_iter().filter(Decision::is_significant) {
             let outcomes = self.act(a, key, &d, &mut records);
             let decided = Decided {
                 version: d.version.clone(),
@@ -444,11 +360,7 @@ impl Engine {
                     ty: a.event.event_type.as_str().to_owned(),
                 },
                 recheck: timer.map(|t| t.id.clone()),
-                artifact_id: evaluation
-                    .input
-                    .pointer("/subject/artifact")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                artifact_id: evaluation.input.pointer("/subject/artifact").and_then(Value::as_str).map(str::to_owned),
                 input_digest: evaluation.input_digest.clone(),
                 deny: d.deny.clone(),
                 warn: d.warn.clone(),
@@ -459,14 +371,7 @@ impl Engine {
             };
             let content = serde_json::to_value(&decided).unwrap_or(Value::Null);
             let id = decision_key(key, &d.policy, &d.version).id;
-            match own_event(
-                id,
-                SOURCE,
-                OwnType::PolicyDecided,
-                &d.policy,
-                content,
-                a.event.chain_id.as_deref(),
-            ) {
+            match own_event(id, SOURCE, OwnType::PolicyDecided, &d.policy, content, a.event.chain_id.as_deref()) {
                 Ok(e) => records.push(e),
                 Err(e) => tracing::error!("recording a decision of {}: {e}", d.policy),
             }
@@ -482,25 +387,17 @@ impl Engine {
     fn load_timers(&mut self) {
         let mut set: BTreeMap<String, Timer> = BTreeMap::new();
         let mut fired: Vec<String> = Vec::new();
-        let mut q = EventQuery {
-            types: vec![TypePattern(Family::Timer.glob())],
-            limit: 1000,
-            ..Default::default()
-        };
+        let mut q = EventQuery { types: vec![TypePattern(Family::Timer.glob())], limit: 1000, ..Default::default() };
         loop {
             let page = match self.log.store().query(&q) {
                 Ok(p) => p,
                 Err(e) => return tracing::error!("reading timers: {e}"),
             };
             for e in &page.events {
-                let content = serde_json::from_slice::<Value>(&e.raw)
-                    .ok()
-                    .and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
+                let content =
+                    serde_json::from_slice::<Value>(&e.raw).ok().and_then(|mut v| v.pointer_mut("/subject/content").map(Value::take));
                 let Some(content) = content else {
-                    tracing::error!(
-                        "entry {}: a timer entry without content; skipped (run `dossier verify`)",
-                        e.seq
-                    );
+                    tracing::error!("entry {}: a timer entry without content; skipped (run `dossier verify`)", e.seq);
                     continue;
                 };
                 if OwnType::TimerSet.matches(&e.event_type) {
@@ -515,18 +412,12 @@ impl Engine {
                             };
                             set.insert(timer.id.clone(), timer);
                         }
-                        Err(err) => tracing::error!(
-                            "entry {}: a timer that does not read: {err}; skipped",
-                            e.seq
-                        ),
+                        Err(err) => tracing::error!("entry {}: a timer that does not read: {err}; skipped", e.seq),
                     }
                 } else {
                     match serde_json::from_value::<TimerFired>(content) {
                         Ok(f) => fired.push(f.timer),
-                        Err(err) => tracing::error!(
-                            "entry {}: a fired timer that does not read: {err}; skipped",
-                            e.seq
-                        ),
+                        Err(err) => tracing::error!("entry {}: a fired timer that does not read: {err}; skipped", e.seq),
                     }
                 }
             }
@@ -538,10 +429,7 @@ impl Engine {
         for id in fired {
             set.remove(&id);
         }
-        self.pending = set
-            .into_values()
-            .map(|t| ((t.due_unix_nanos, t.id.clone()), t))
-            .collect();
+        self.pending = set.into_values().map(|t| ((t.due_unix_nanos, t.id.clone()), t)).collect();
     }
 
     /// Fires the timers that are due: evaluates their policy again (with the history as it is
@@ -556,11 +444,7 @@ impl Engine {
             let trigger = match self.log.store().get(t.trigger_seq) {
                 Ok(Some(row)) => Appended::from_row(&row, "a recheck reading its trigger").ok(),
                 Ok(None) => {
-                    tracing::error!(
-                        "timer {}: its trigger {} is not in the log",
-                        t.id,
-                        t.trigger_seq
-                    );
+                    tracing::error!("timer {}: its trigger {} is not in the log", t.id, t.trigger_seq);
                     None
                 }
                 Err(e) => {
@@ -570,27 +454,10 @@ impl Engine {
             };
             if let Some(a) = trigger {
                 let before = self.log.store().size().unwrap_or(t.seq + 1);
-                self.evaluate(
-                    &a,
-                    Moment {
-                        before,
-                        at: t.due_unix_nanos,
-                    },
-                    Some(&t),
-                );
+                self.evaluate(&a, Moment { before, at: t.due_unix_nanos }, Some(&t));
             }
-            let content = serde_json::to_value(TimerFired {
-                timer: t.id.clone(),
-            })
-            .unwrap_or(Value::Null);
-            match own_event(
-                format!("fired-{}", t.id),
-                SOURCE,
-                OwnType::TimerFired,
-                &t.policy,
-                content,
-                None,
-            ) {
+            let content = serde_json::to_value(TimerFired { timer: t.id.clone() }).unwrap_or(Value::Null);
+            match own_event(format!("fired-{}", t.id), SOURCE, OwnType::TimerFired, &t.policy, content, None) {
                 Ok(e) => {
                     if let Err(e) = self.log.append_blocking(vec![e]) {
                         tracing::error!("recording timer {}: {e}", t.id);
@@ -610,16 +477,12 @@ impl Engine {
             .enumerate()
             .map(|(n, asked)| {
                 let outcome = if d.mode != dossier_policy::Mode::Enforce {
-                    Outcome::Skipped {
-                        reason: "the policy is in audit mode".into(),
-                    }
+                    Outcome::Skipped { reason: "the policy is in audit mode".into() }
                 } else {
                     match Action::read(asked) {
                         Ok(action) => self.run_action(a, key, d, n, action, queued),
                         Err(unreadable @ crate::action::Unreadable::UnknownKind(Some(_))) => {
-                            Outcome::Unsupported {
-                                reason: unreadable.to_string(),
-                            }
+                            Outcome::Unsupported { reason: unreadable.to_string() }
                         }
                         Err(unreadable) => Outcome::failed(unreadable.to_string()),
                     }
@@ -629,58 +492,21 @@ impl Engine {
             .collect()
     }
 
-    fn run_action(
-        &mut self,
-        a: &Appended,
-        key: u64,
-        d: &Decision,
-        n: usize,
-        action: Action,
-        queued: &mut Vec<Event>,
-    ) -> Outcome {
+    fn run_action(&mut self, a: &Appended, key: u64, d: &Decision, n: usize, action: Action, queued: &mut Vec<Event>) -> Outcome {
         let id = ActionId::new(key, &d.policy, n);
         match action {
-            Action::Emit {
-                ty,
-                subject,
-                content,
-            } => self.record(a, &id, d, Emitted::Custom(&ty), &subject, content),
-            Action::Quarantine { artifact, reason } => {
-                self.mark(a, &id, d, OwnType::ArtifactQuarantined, artifact, reason)
-            }
-            Action::Release { artifact, reason } => {
-                self.mark(a, &id, d, OwnType::ArtifactReleased, artifact, reason)
-            }
+            Action::Emit { ty, subject, content } => self.record(a, &id, d, Emitted::Custom(&ty), &subject, content),
+            Action::Quarantine { artifact, reason } => self.mark(a, &id, d, OwnType::ArtifactQuarantined, artifact, reason),
+            Action::Release { artifact, reason } => self.mark(a, &id, d, OwnType::ArtifactReleased, artifact, reason),
             Action::Run { tool, args } => {
                 if self.tools.contains_key(&tool) {
                     self.queue(a, &id, d, Request::Run { tool, args }, queued)
                 } else {
-                    Outcome::failed(format!(
-                        "tool {tool:?} is not configured (serve --tools FILE)"
-                    ))
+                    Outcome::failed(format!("tool {tool:?} is not configured (serve --tools FILE)"))
                 }
             }
-            Action::Webhook {
-                url,
-                method,
-                body,
-                format,
-                headers,
-                hmac,
-            } => {
-                match webhook_request(
-                    &id,
-                    WebhookAsked {
-                        url,
-                        method,
-                        body,
-                        format,
-                        headers,
-                        hmac,
-                    },
-                    a,
-                    d,
-                ) {
+            Action::Webhook { url, method, body, format, headers, hmac } => {
+                match webhook_request(&id, WebhookAsked { url, method, body, format, headers, hmac }, a, d) {
                     Ok(request) => self.queue(a, &id, d, request, queued),
                     Err(refused) => Outcome::failed(refused.to_string()),
                 }
@@ -690,49 +516,18 @@ impl Engine {
     }
 
     /// `quarantine` / `release`: the artifact named, or the triggering event's first.
-    fn mark(
-        &self,
-        a: &Appended,
-        id: &ActionId,
-        d: &Decision,
-        ty: OwnType,
-        artifact: Option<String>,
-        reason: Value,
-    ) -> Outcome {
-        match artifact
-            .as_deref()
-            .or(a.event.artifacts.first().map(String::as_str))
-        {
-            Some(purl) => self.record(
-                a,
-                id,
-                d,
-                Emitted::Own(ty),
-                purl,
-                json!({"reason": reason, "policy": d.policy}),
-            ),
+    fn mark(&self, a: &Appended, id: &ActionId, d: &Decision, ty: OwnType, artifact: Option<String>, reason: Value) -> Outcome {
+        match artifact.as_deref().or(a.event.artifacts.first().map(String::as_str)) {
+            Some(purl) => self.record(a, id, d, Emitted::Own(ty), purl, json!({"reason": reason, "policy": d.policy})),
             None => {
-                let kind = if ty == OwnType::ArtifactQuarantined {
-                    "quarantine"
-                } else {
-                    "release"
-                };
-                Outcome::failed(format!(
-                    "a {kind} action needs an \"artifact\" (the event names none)"
-                ))
+                let kind = if ty == OwnType::ArtifactQuarantined { "quarantine" } else { "release" };
+                Outcome::failed(format!("a {kind} action needs an \"artifact\" (the event names none)"))
             }
         }
     }
 
     /// Prepares the `queued` entry of an action the workers run.
-    fn queue(
-        &self,
-        a: &Appended,
-        id: &ActionId,
-        d: &Decision,
-        request: Request,
-        queued: &mut Vec<Event>,
-    ) -> Outcome {
+    fn queue(&self, a: &Appended, id: &ActionId, d: &Decision, request: Request, queued: &mut Vec<Event>) -> Outcome {
         let q = Queued {
             action: id.to_string(),
             policy: d.policy.clone(),
@@ -749,12 +544,7 @@ impl Engine {
         match q.event(a.event.chain_id.as_deref()) {
             Ok(e) => {
                 queued.push(e);
-                Outcome::Queued {
-                    run: RunRef {
-                        source: dossier_core::own::ACTIONS_SOURCE.to_owned(),
-                        id: Queued::entry_id(&q.action),
-                    },
-                }
+                Outcome::Queued { run: RunRef { source: dossier_core::own::ACTIONS_SOURCE.to_owned(), id: Queued::entry_id(&q.action) } }
             }
             Err(e) => Outcome::failed(e.to_string()),
         }
@@ -764,43 +554,22 @@ impl Engine {
     /// restarts: the timer is an entry of the log until a `fired` entry follows it.
     fn recheck(&mut self, a: &Appended, id: &ActionId, d: &Decision, after: &str) -> Outcome {
         let Some(after) = parse_after(after) else {
-            return Outcome::failed(
-                "a recheck action needs \"after\" such as \"30s\", \"15m\", \"2h\" or \"1d\"",
-            );
+            return Outcome::failed("a recheck action needs \"after\" such as \"30s\", \"15m\", \"2h\" or \"1d\"");
         };
         let due = now_nanos().saturating_add(after);
         let set = TimerSet {
             policy: d.policy.clone(),
-            trigger: TimerTrigger {
-                seq: a.seq,
-                id: a.event.key.id.clone(),
-            },
+            trigger: TimerTrigger { seq: a.seq, id: a.event.key.id.clone() },
             due: dossier_core::event::format_timestamp(due),
             due_unix_nanos: due,
             artifact_id: a.event.artifacts.first().cloned(),
         };
         let content = serde_json::to_value(&set).unwrap_or(Value::Null);
-        match self.record(
-            a,
-            id,
-            d,
-            Emitted::Own(OwnType::TimerSet),
-            &d.policy,
-            content,
-        ) {
+        match self.record(a, id, d, Emitted::Own(OwnType::TimerSet), &d.policy, content) {
             Outcome::Done { event } => {
-                let timer = Timer {
-                    id: id.to_string(),
-                    seq: event.seq,
-                    policy: d.policy.clone(),
-                    trigger_seq: a.seq,
-                    due_unix_nanos: due,
-                };
+                let timer = Timer { id: id.to_string(), seq: event.seq, policy: d.policy.clone(), trigger_seq: a.seq, due_unix_nanos: due };
                 self.pending.insert((due, id.to_string()), timer);
-                Outcome::Scheduled {
-                    due: set.due,
-                    timer: event,
-                }
+                Outcome::Scheduled { due: set.due, timer: event }
             }
             other => other,
         }
@@ -808,41 +577,14 @@ impl Engine {
 
     /// Appends the event an action produces (`emit`, `quarantine`, `release`, a timer), once
     /// per trigger, policy and action: its id is the action's.
-    fn record(
-        &self,
-        a: &Appended,
-        id: &ActionId,
-        d: &Decision,
-        ty: Emitted<'_>,
-        subject: &str,
-        content: Value,
-    ) -> Outcome {
+    fn record(&self, a: &Appended, id: &ActionId, d: &Decision, ty: Emitted<'_>, subject: &str, content: Value) -> Outcome {
         let source = format!("{SOURCE}/{}", d.policy);
         let built = match ty {
-            Emitted::Own(t) => own_event(
-                id.to_string(),
-                &source,
-                t,
-                subject,
-                content,
-                a.event.chain_id.as_deref(),
-            ),
-            Emitted::Custom(t)
-                if dossier_core::own::Family::of(t)
-                    .is_some_and(dossier_core::own::Family::is_dossiers_own) =>
-            {
-                return Outcome::failed(format!(
-                    "a policy may not emit {t}: Dossier writes its own records itself"
-                ));
+            Emitted::Own(t) => own_event(id.to_string(), &source, t, subject, content, a.event.chain_id.as_deref()),
+            Emitted::Custom(t) if dossier_core::own::Family::of(t).is_some_and(dossier_core::own::Family::is_dossiers_own) => {
+                return Outcome::failed(format!("a policy may not emit {t}: Dossier writes its own records itself"));
             }
-            Emitted::Custom(t) => dossier_log::own::custom_event(
-                id.to_string(),
-                &source,
-                t,
-                subject,
-                content,
-                a.event.chain_id.as_deref(),
-            ),
+            Emitted::Custom(t) => dossier_log::own::custom_event(id.to_string(), &source, t, subject, content, a.event.chain_id.as_deref()),
         };
         let event = match built {
             Ok(e) => e,
@@ -851,13 +593,7 @@ impl Engine {
         match self.log.append_blocking(vec![event]) {
             Ok(out) => match out.first() {
                 Some(AppendOutcome::Accepted { seq }) | Some(AppendOutcome::Duplicate { seq }) => {
-                    Outcome::Done {
-                        event: EntryRef {
-                            source,
-                            id: id.to_string(),
-                            seq: *seq,
-                        },
-                    }
+                    Outcome::Done { event: EntryRef { source, id: id.to_string(), seq: *seq } }
                 }
                 other => Outcome::failed(format!("{other:?}")),
             },
@@ -894,12 +630,7 @@ enum WebhookRefused {
 
 /// A webhook action's request: URL, method, body (the action's `body`, or the decision and its
 /// trigger; as JSON or as a CloudEvent). Secrets stay named, resolved when it runs.
-fn webhook_request(
-    id: &ActionId,
-    w: WebhookAsked,
-    a: &Appended,
-    d: &Decision,
-) -> Result<Request, WebhookRefused> {
+fn webhook_request(id: &ActionId, w: WebhookAsked, a: &Appended, d: &Decision) -> Result<Request, WebhookRefused> {
     if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
         return Err(WebhookRefused::NotHttp(w.url));
     }
@@ -921,14 +652,7 @@ fn webhook_request(
         }
         BodyFormat::Json => ("application/json", payload.to_string()),
     };
-    Ok(Request::Webhook {
-        url: w.url,
-        method: w.method,
-        content_type: content_type.to_owned(),
-        body,
-        headers: w.headers,
-        hmac: w.hmac,
-    })
+    Ok(Request::Webhook { url: w.url, method: w.method, content_type: content_type.to_owned(), body, headers: w.headers, hmac: w.hmac })
 }
 
 /// Starts the policy engine over `dir`: loads it, records the versions, then evaluates every
@@ -947,10 +671,7 @@ pub fn start(
     let log = cx.log.clone();
     let service = Arc::new(PolicyService {
         dir: dir.clone(),
-        status: Mutex::new(PolicyStatus {
-            dir: dir.display().to_string(),
-            ..Default::default()
-        }),
+        status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }),
         set: Mutex::new(PolicySet::empty()),
         cx,
         replays: Mutex::new(()),
@@ -958,39 +679,30 @@ pub fn start(
     });
     // The tap first: what commits from now on is queued, what committed before is caught up.
     let mut follower = Follower::new(log.clone(), cursor_file);
-    let mut engine = Engine {
-        log,
-        dir,
-        good: BTreeMap::new(),
-        fingerprint: Vec::new(),
-        service: service.clone(),
-        tools,
-        pending: BTreeMap::new(),
-    };
+    let mut engine =
+        Engine { log, dir, good: BTreeMap::new(), fingerprint: Vec::new(), service: service.clone(), tools, pending: BTreeMap::new() };
     engine.reload();
-    let spawned = std::thread::Builder::new()
-        .name("dossier-policy".into())
-        .spawn(move || {
-            engine.load_timers();
-            follower.catch_up(|a| engine.handle(a));
-            let mut checked = std::time::Instant::now();
-            loop {
-                engine.fire_due();
-                match follower.next(Duration::from_millis(250)) {
-                    Next::Entry(a) => {
-                        engine.handle(&a);
-                        follower.done(a.seq);
-                    }
-                    Next::Idle => {}
-                    Next::Closed => break,
+    let spawned = std::thread::Builder::new().name("dossier-policy".into()).spawn(move || {
+        engine.load_timers();
+        follower.catch_up(|a| engine.handle(a));
+        let mut checked = std::time::Instant::now();
+        loop {
+            engine.fire_due();
+            match follower.next(Duration::from_millis(250)) {
+                Next::Entry(a) => {
+                    engine.handle(&a);
+                    follower.done(a.seq);
                 }
-                // Changes are picked up within a second, under load too.
-                if checked.elapsed() >= Duration::from_secs(1) {
-                    engine.reload();
-                    checked = std::time::Instant::now();
-                }
+                Next::Idle => {}
+                Next::Closed => break,
             }
-        });
+            // Changes are picked up within a second, under load too.
+            if checked.elapsed() >= Duration::from_secs(1) {
+                engine.reload();
+                checked = std::time::Instant::now();
+            }
+        }
+    });
     if let Err(e) = spawned {
         tracing::error!("starting the policy engine: {e}");
     }
@@ -999,27 +711,14 @@ pub fn start(
 
 /// The key under which a decision about `trigger` by `policy` is recorded.
 pub fn decision_key(trigger_seq: u64, policy: &str, version: &str) -> EventKey {
-    EventKey {
-        source: SOURCE.to_owned(),
-        id: format!(
-            "decision-{trigger_seq}-{policy}-{}",
-            &version[..16.min(version.len())]
-        ),
-    }
+    EventKey { source: SOURCE.to_owned(), id: format!("decision-{trigger_seq}-{policy}-{}", &version[..16.min(version.len())]) }
 }
 
 /// The entry recording that version of a policy is loaded (one id per name and version).
 fn version_entry(p: &dossier_policy::Policy) -> Option<Event> {
     let content = json!({"version": p.version, "package": p.package, "mode": p.mode, "triggers": p.triggers,
                          "allowedActions": p.allowed_actions, "onError": p.on_error, "files": p.files, "source": p.source});
-    own_event(
-        format!("policy-{}-{}", p.name, &p.version[..16]),
-        SOURCE,
-        OwnType::PolicyLoaded,
-        &p.name,
-        content,
-        None,
-    )
-    .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
-    .ok()
+    own_event(format!("policy-{}-{}", p.name, &p.version[..16]), SOURCE, OwnType::PolicyLoaded, &p.name, content, None)
+        .map_err(|e| tracing::error!("recording policy {}: {e}", p.name))
+        .ok()
 }
