@@ -5,7 +5,8 @@
 //! same commands as a binary of their own.
 //!
 //! * [`measure`]: an embedded server, request drivers, percentiles, the machine's description.
-//! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`].
+//! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`],
+//!   [`log`], [`soak`].
 
 pub mod dashboard;
 pub mod documents;
@@ -14,6 +15,7 @@ pub mod lineage;
 pub mod log;
 pub mod measure;
 pub mod policy;
+pub mod soak;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,12 @@ pub enum BenchCommand {
     Dashboard(crate::dashboard::DashboardArgs),
     /// The log: full verification per million entries, and witnessing per checkpoint
     Log(crate::log::LogArgs),
+    /// Sustained ingest at a fixed rate: accepted rate, acknowledgement latency, policy lag and
+    /// the server's resident memory, every second
+    Soak(crate::soak::SoakArgs),
+    /// The server process of `soak` (started by it)
+    #[command(hide = true)]
+    SoakServer(crate::soak::SoakServerArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -44,5 +52,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Documents(args) => crate::documents::run(args),
         BenchCommand::Dashboard(args) => crate::dashboard::run(args),
         BenchCommand::Log(args) => crate::log::run(args),
+        BenchCommand::Soak(args) => crate::soak::run(args),
+        BenchCommand::SoakServer(args) => crate::soak::serve(args),
     }
 }

@@ -11,7 +11,7 @@ use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
-use dossier_engine::policy::Decided;
+use dossier_engine::policy::{Decided, Lag};
 
 /// Decisions looked at for the recent counts.
 const RECENT: usize = 1000;
@@ -55,12 +55,14 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             }
         }
     }
-    let (loaded, refused, dir) = match &s.policies {
-        Some(p) => {
-            let status = p.status();
-            (status.policies, status.errors, Some(status.dir))
-        }
-        None => (Vec::new(), Vec::new(), None),
+    let status = match s.policies.clone() {
+        // Blocking: the lag may read an entry of the store.
+        Some(p) => Some(blocking(move || Ok(p.status())).await?),
+        None => None,
+    };
+    let (loaded, refused, dir, lag) = match status {
+        Some(status) => (status.policies, status.errors, Some(status.dir), Some(status.lag)),
+        None => (Vec::new(), Vec::new(), None, None),
     };
     let policy_rows: Vec<Vec<String>> = loaded
         .iter()
@@ -149,8 +151,9 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             }
         },
     };
+    let lag = lag.map(lag_line).unwrap_or_default();
     let body = format!(
-        r#"<h1>Policies</h1><p class="lead">{intro}</p>
+        r#"<h1>Policies</h1><p class="lead">{intro}</p>{lag}
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-loaded"><h2 id="h-loaded">Loaded</h2>{policy_table}</section>
 <section class="panel wide" aria-labelledby="h-refused"><h2 id="h-refused">Refused modules</h2>{refused_table}</section>
@@ -169,6 +172,19 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         violation_table = html::table("policy-violations", &["When", "Policy", "Mode", "Artifact", "Message"], &violations, "No recent decision denied anything."),
     );
     Ok(Html(html::page("Policies", "/ui/policies", &body)))
+}
+
+/// How far evaluation is behind the log, in words.
+fn lag_line(lag: Lag) -> String {
+    if lag.entries == 0 {
+        return r#"<p id="policy-lag">Evaluation is up to date: every entry of the log is decided.</p>"#.to_owned();
+    }
+    format!(
+        r#"<p id="policy-lag">Evaluation lags <b>{} {}</b> behind the log; the oldest not decided yet was received <b>{:.1} s</b> ago.</p>"#,
+        lag.entries,
+        if lag.entries == 1 { "entry" } else { "entries" },
+        lag.seconds
+    )
 }
 
 /// Replays loaded policy `name` over a period given as RFC 3339 bounds (empty: unbounded).
