@@ -614,7 +614,7 @@ fn a_document_about_an_artifact_no_event_names_is_kept_with_a_warning() {
     };
     let (status, v) = send("pkg:oci/typo@sha256%3Aabc");
     assert_eq!(status, 201, "{v}");
-    assert_eq!(v["warning"], "no event names pkg:oci/typo@sha256%3Aabc yet: the document is kept and applies once events name the artifact; check the purl if none will");
+    assert_eq!(v["warning"], "no event names pkg:oci/typo@sha256:abc yet: the document is kept and applies once events name the artifact; check the purl if none will");
     assert_eq!(s.post("/api/v1/events", Some(ADMIN), &event("abc", "/ci/x")).0, 201);
     let (status, v) = send("pkg:oci/app@sha256%3Aabc");
     assert_eq!((status, v.get("warning")), (201, None), "{v}");
