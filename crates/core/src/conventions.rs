@@ -2,9 +2,10 @@
 //! `customData.dossier` and the custom `dev.cdeventsx.dossier-vulnerability.*` events where the
 //! spec has no field. `docs/lineage.md` documents every convention for users.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::facts::{Fact, Severity};
+use crate::facts::{Fact, Found, Severity, VexFact, VexProduct};
 use crate::own::{Family, OwnType};
 use crate::purl::artifact_name;
 use crate::version::{split_purl_version, VersionRange};
@@ -172,7 +173,8 @@ pub fn facts(v: &Value) -> Result<Vec<Fact>, ConventionError> {
                     "a discovered vulnerability names the commits, artifacts and/or packages it was found in",
                 ));
             }
-            out.push(Fact::Vulnerability { id: subject, severity, commits, artifacts, packages });
+            let aliases = strings(v, "/subject/content/aliases")?.into_iter().filter(|a| *a != subject).collect();
+            out.push(Fact::Vulnerability { id: subject, aliases, severity, commits, artifacts, packages });
         }
         _ if OwnType::VulnerabilityWithdrawn.matches(ty) || OwnType::VulnerabilityFixed.matches(ty) => {
             out.push(Fact::VulnerabilityGone { id: subject })
@@ -204,6 +206,22 @@ fn document_facts(v: &Value, digest: &str, out: &mut Vec<Fact>) -> Result<(), Co
             }
         }
     }
+    if let Some(found) = v.pointer("/subject/content/findings") {
+        let found: Vec<DocFinding> = serde_json::from_value(found.clone())
+            .map_err(|e| err("/subject/content/findings", format!("must be the document's findings: {e}")))?;
+        let found: Vec<Found> = found.into_iter().filter_map(DocFinding::into_found).collect();
+        if !found.is_empty() {
+            out.push(Fact::Findings { document: digest.to_owned(), artifact: artifact.clone(), found });
+        }
+    }
+    if let Some(vex) = v.pointer("/subject/content/vex") {
+        let vex: Vec<DocVex> =
+            serde_json::from_value(vex.clone()).map_err(|e| err("/subject/content/vex", format!("must be VEX statements: {e}")))?;
+        let statements: Vec<VexFact> = vex.into_iter().map(DocVex::into_fact).collect();
+        if !statements.is_empty() {
+            out.push(Fact::Vex { document: digest.to_owned(), statements });
+        }
+    }
     if let Some(p) = v.pointer("/subject/content/provenance") {
         let run = p.get("invocation").and_then(Value::as_str).map_or_else(|| format!("provenance {digest}"), str::to_owned);
         for (repository, commit) in commits(v, "/subject/content/provenance/sources")? {
@@ -215,6 +233,96 @@ fn document_facts(v: &Value, digest: &str, out: &mut Vec<Fact>) -> Result<(), Co
         }
     }
     Ok(())
+}
+
+/// A finding as a document entry records it (`dossier_evidence::Finding`, the fields read here).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DocFinding {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    severity: Severity,
+    #[serde(default)]
+    package: Option<String>,
+    #[serde(default)]
+    fixed_version: Option<String>,
+}
+
+/// Whether `id` names a vulnerability (`CVE-2021-23337`, `GHSA-35jh-r3h4-6jhm`,
+/// `PYSEC-2021-98`, `RUSTSEC-…`, `GO-…`, `OSV-…`): upper-case letters, a dash, then more. A
+/// static analyser's rule (`B102`, `python.lang.security.eval`) is a weakness in code, not a
+/// vulnerability that reaches what is built from it.
+fn names_a_vulnerability(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(prefix, rest)| {
+        !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_uppercase())
+            && !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
+impl DocFinding {
+    /// The vulnerability it reports; `None` for a weakness (a rule of a code scanner).
+    fn into_found(self) -> Option<Found> {
+        let id = std::iter::once(&self.id).chain(&self.aliases).find(|i| names_a_vulnerability(i))?.clone();
+        let mut aliases: Vec<String> =
+            std::iter::once(self.id).chain(self.aliases).filter(|a| *a != id && names_a_vulnerability(a)).collect();
+        aliases.sort();
+        aliases.dedup();
+        let (package, affected) = match self.package {
+            // A package without a version: an advisory about its versions before the fix.
+            Some(p) if p.starts_with("pkg:") && split_purl_version(&p).is_none() => {
+                let range = self.fixed_version.map_or_else(|| "*".to_owned(), |f| format!("<{f}"));
+                let range = VersionRange::of_package(&p, &range).or_else(|_| VersionRange::of_package(&p, "*")).ok()?;
+                (None, vec![(p, range)])
+            }
+            p => (p, Vec::new()),
+        };
+        Some(Found { id, aliases, severity: self.severity, package, affected })
+    }
+}
+
+/// A VEX statement as a document entry records it (`dossier_evidence::VexStatement`).
+#[derive(Deserialize)]
+struct DocVex {
+    vulnerability: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    products: Vec<DocProduct>,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DocProduct {
+    Bare(String),
+    Full {
+        id: String,
+        #[serde(default)]
+        identifiers: Vec<String>,
+        #[serde(default)]
+        subcomponents: Vec<String>,
+    },
+}
+
+impl DocVex {
+    fn into_fact(self) -> VexFact {
+        let products = self
+            .products
+            .into_iter()
+            .map(|p| match p {
+                DocProduct::Bare(id) => VexProduct { names: vec![id], subcomponents: Vec::new() },
+                DocProduct::Full { id, identifiers, subcomponents } => {
+                    VexProduct { names: std::iter::once(id).chain(identifiers).collect(), subcomponents }
+                }
+            })
+            .collect();
+        let waives = matches!(self.status.as_str(), "not_affected" | "false_positive");
+        VexFact { vulnerability: self.vulnerability, aliases: self.aliases, products, waives }
+    }
 }
 
 /// Whether events of this type can state lineage facts (so others need not be parsed).
@@ -296,6 +404,7 @@ mod tests {
                 Fact::Deployed { environment: "prod".into(), service: "shop".into(), artifact: shop.clone() },
                 Fact::Vulnerability {
                     id: "CVE-1".into(),
+                    aliases: vec![],
                     severity: Severity::Unknown,
                     commits: vec![],
                     artifacts: vec![shop.clone(), "not-a-purl".into()],
@@ -329,6 +438,71 @@ mod tests {
                 },
                 Fact::BuiltBy { artifact: shop.clone(), run: "provenance sha256:d0c".into() },
                 Fact::Parent { artifact: shop, parent: "pkg:oci/node@sha256:9e".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_states_its_vulnerabilities_and_vex_statements_and_a_code_scanners_rules_are_no_vulnerabilities() {
+        let e = json!({
+            "context": {"type": "dev.cdeventsx.dossier-document.received.0.1.0"},
+            "subject": {"id": "sha256:d0c", "content": {
+                "artifactId": "pkg:oci/shop@sha256%3Aab",
+                "findings": [
+                    {"id": "GHSA-35jh-r3h4-6jhm", "aliases": ["CVE-2021-23337"], "severity": "high", "package": "pkg:npm/lodash@4.17.20", "fixedVersion": "4.17.21"},
+                    {"id": "GHSA-35jh-r3h4-6jhm", "severity": "high", "package": "pkg:npm/lodash", "fixedVersion": "4.17.21"},
+                    {"id": "B102", "severity": "medium", "location": "six.py:735"}
+                ],
+                "vex": [
+                    {"vulnerability": "CVE-2021-23337", "products": [{"id": "pkg:oci/shop@sha256%3Aab", "subcomponents": ["pkg:npm/lodash@4.17.20"]}], "status": "not_affected"},
+                    {"vulnerability": "CVE-2023-5678", "aliases": ["GHSA-x"], "products": ["sha256:ab"], "status": "affected"}
+                ]
+            }}
+        });
+        let stated = facts(&e).unwrap();
+        assert_eq!(
+            stated,
+            vec![
+                Fact::Findings {
+                    document: "sha256:d0c".into(),
+                    artifact: "pkg:oci/shop@sha256:ab".into(),
+                    found: vec![
+                        Found {
+                            id: "GHSA-35jh-r3h4-6jhm".into(),
+                            aliases: vec!["CVE-2021-23337".into()],
+                            severity: Severity::High,
+                            package: Some("pkg:npm/lodash@4.17.20".into()),
+                            affected: vec![]
+                        },
+                        Found {
+                            id: "GHSA-35jh-r3h4-6jhm".into(),
+                            aliases: vec![],
+                            severity: Severity::High,
+                            package: None,
+                            affected: vec![("pkg:npm/lodash".into(), VersionRange::of_package("pkg:npm/lodash", "<4.17.21").unwrap())]
+                        },
+                    ]
+                },
+                Fact::Vex {
+                    document: "sha256:d0c".into(),
+                    statements: vec![
+                        VexFact {
+                            vulnerability: "CVE-2021-23337".into(),
+                            aliases: vec![],
+                            products: vec![VexProduct {
+                                names: vec!["pkg:oci/shop@sha256%3Aab".into()],
+                                subcomponents: vec!["pkg:npm/lodash@4.17.20".into()]
+                            }],
+                            waives: true
+                        },
+                        VexFact {
+                            vulnerability: "CVE-2023-5678".into(),
+                            aliases: vec!["GHSA-x".into()],
+                            products: vec![VexProduct { names: vec!["sha256:ab".into()], subcomponents: vec![] }],
+                            waives: false
+                        },
+                    ]
+                },
             ]
         );
     }

@@ -37,6 +37,6 @@ pub fn glob_match(pattern: &str, s: &str) -> bool {
     }
     rest.len() >= last.len() && rest.ends_with(last)
 }
-pub use facts::{Fact, Severity};
+pub use facts::{Fact, Found, Severity, VexFact, VexProduct};
 pub use purl::{artifact_name, Purl, PurlError};
 pub use version::{split_purl_version, Scheme, VersionRange};

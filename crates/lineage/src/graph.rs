@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use dossier_core::{artifact_name, Fact, Severity, VersionRange};
+use dossier_core::{artifact_name, Fact, VersionRange};
+
+use crate::vulns::{Report, ReportKey, VexRef, Vuln, Waiver};
 
 pub(crate) type Id = u32;
 
@@ -35,19 +37,6 @@ impl Names {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Vuln {
-    pub severity: Severity,
-    pub commits: HashSet<Id>,
-    pub artifacts: HashSet<Id>,
-    /// Package (purl without version) and the affected versions.
-    pub packages: Vec<(Id, VersionRange)>,
-    /// Where it is found now: its commits, its artifacts, and the known package versions in
-    /// its ranges (which grow as artifacts with new versions arrive).
-    pub origins: HashSet<Id>,
-    pub seq: u64,
-}
-
 /// Why an origin (a commit, or an artifact named by a finding) reaches an artifact: directly
 /// (the artifact's build used the commit; the artifact is the named one), and through parents
 /// it reaches.
@@ -71,6 +60,10 @@ pub struct ImpactChange {
     /// The artifact whose deployment (or lineage) made, or stopped making, the cluster affected.
     pub artifact: String,
     pub affected: bool,
+    /// Still running there, but waived by a VEX statement or an exception (`affected` is false).
+    pub waived: bool,
+    /// The vulnerability's other ids (aliases merged into it), by name.
+    pub aliases: Vec<String>,
     pub seq: u64,
 }
 
@@ -101,7 +94,33 @@ pub struct Graph {
     pub(crate) children: HashMap<Id, HashSet<Id>>,
     pub(crate) deployments: HashMap<(Id, Id), (Id, u64)>,
     pub(crate) artifact_deployments: HashMap<Id, HashSet<(Id, Id)>>,
+    /// Every report of a vulnerability (a discovered event, a document's finding), by who
+    /// made it; and the vulnerabilities they make, by canonical id (aliases merged).
+    pub(crate) reports: HashMap<ReportKey, Report>,
     pub(crate) vulns: HashMap<Id, Vuln>,
+    /// Alias edges between vulnerability ids, each with the number of reports stating it.
+    pub(crate) alias_edges: HashMap<Id, HashMap<Id, u32>>,
+    /// Vulnerability id → the reports stated under it.
+    pub(crate) node_reports: HashMap<Id, BTreeSet<ReportKey>>,
+    /// Vulnerability id → the canonical id of its alias component, and the reverse.
+    pub(crate) canon: HashMap<Id, Id>,
+    pub(crate) members: HashMap<Id, BTreeSet<Id>>,
+    /// (document, artifact) → how many findings it reported.
+    pub(crate) doc_findings: HashMap<(Id, Id), u32>,
+    /// VEX documents → the (product key, vulnerability id) pairs their statements are indexed under.
+    pub(crate) vex_docs: HashMap<Id, Vec<(Id, Id)>>,
+    pub(crate) vex_index: HashMap<(Id, Id), Vec<VexRef>>,
+    pub(crate) vex_vulns: HashMap<Id, u32>,
+    /// Exceptions in force that name vulnerabilities, and how many name each id.
+    pub(crate) exceptions: HashMap<Id, Waiver>,
+    pub(crate) exception_vulns: HashMap<Id, u32>,
+    /// Environment → its services.
+    pub(crate) env_services: HashMap<Id, HashSet<Id>>,
+    /// (vulnerability, cluster) pairs affected but waived for every deployment there.
+    pub(crate) waived_pairs: HashSet<(Id, Id)>,
+    /// Pairs whose state may have changed during the fact being applied: live before, and
+    /// the artifact that changed it.
+    pub(crate) touched: HashMap<(Id, Id), (bool, Option<Id>)>,
     pub(crate) deleted: HashMap<Id, u64>,
     /// Quarantined artifacts and the entry that quarantined them.
     pub(crate) quarantined: HashMap<Id, u64>,
@@ -111,12 +130,12 @@ pub struct Graph {
     /// Package version id → (package id, version).
     pub(crate) package_of: HashMap<Id, (Id, String)>,
     pub(crate) package_versions: HashMap<Id, Vec<Id>>,
-    /// Package → the vulnerabilities whose ranges name it.
-    package_ranges: HashMap<Id, Vec<(Id, VersionRange)>>,
+    /// Package → the reports whose ranges name it.
+    pub(crate) package_ranges: HashMap<Id, Vec<(ReportKey, VersionRange)>>,
     // Derived views.
     pub(crate) reach: HashMap<Id, Vec<(Id, Support)>>,
     /// Findings naming each artifact: an artifact is an origin while this is positive.
-    artifact_findings: HashMap<Id, u32>,
+    pub(crate) artifact_findings: HashMap<Id, u32>,
     pub(crate) origin_vulns: HashMap<Id, HashSet<Id>>,
     pub(crate) origin_clusters: HashMap<Id, HashMap<Id, u32>>,
     pub(crate) vuln_clusters: HashMap<Id, HashMap<Id, u32>>,
@@ -125,8 +144,7 @@ pub struct Graph {
     pub(crate) digests: HashMap<Box<str>, Vec<Id>>,
     /// Derivation edges refused because they would close a cycle.
     pub(crate) refused_cycles: u64,
-    changes: Vec<ImpactChange>,
-    seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Graph {
@@ -219,6 +237,7 @@ impl Graph {
                             self.undeploy(e, s, old);
                         }
                         self.deployments.insert((e, s), (a, seq));
+                        self.env_services.entry(e).or_default().insert(s);
                         self.artifact_deployments.entry(a).or_default().insert((e, s));
                         let origins: Vec<Id> = self.reach.get(&a).map(|r| r.iter().map(|(o, _)| *o).collect()).unwrap_or_default();
                         for o in origins {
@@ -230,6 +249,12 @@ impl Graph {
             Fact::Removed { environment, service } => {
                 if let (Some(e), Some(s)) = (self.names.get(environment), self.names.get(service)) {
                     if let Some((old, _)) = self.deployments.remove(&(e, s)) {
+                        if let Some(services) = self.env_services.get_mut(&e) {
+                            services.remove(&s);
+                            if services.is_empty() {
+                                self.env_services.remove(&e);
+                            }
+                        }
                         self.undeploy(e, s, old);
                     }
                 }
@@ -243,54 +268,35 @@ impl Graph {
                         // ranges hold it, before it reaches anything.
                         slot.insert((pkg, version.clone()));
                         self.package_versions.entry(pkg).or_default().push(pv);
-                        let vulns: Vec<Id> = self
+                        let reports: Vec<ReportKey> = self
                             .package_ranges
                             .get(&pkg)
                             .into_iter()
                             .flatten()
                             .filter(|(_, r)| r.contains(version))
-                            .map(|(v, _)| *v)
+                            .map(|(k, _)| *k)
                             .collect();
-                        for v in vulns {
-                            if let Some(vuln) = self.vulns.get_mut(&v) {
-                                vuln.origins.insert(pv);
-                            }
-                            self.attach(v, pv);
+                        for k in reports {
+                            self.report_gains_origin(k, pv);
                         }
                     }
                     self.package_artifacts.entry(pv).or_default().insert(a);
                     self.reach_adjust(pv, a, 1, 0);
                 }
             }
-            Fact::Vulnerability { id, severity, commits, artifacts, packages } => {
-                let v = self.names.id(id);
-                self.withdraw(v);
+            Fact::Vulnerability { id, aliases, severity, commits, artifacts, packages } => {
+                let key = ReportKey::Event(self.names.id(id));
+                self.remove_report(key);
                 let commits: HashSet<Id> = commits.iter().map(|(repo, c)| self.commit_id(repo, c)).collect();
                 let artifacts: HashSet<Id> = artifacts.iter().map(|a| self.names.id(a)).collect();
-                // An artifact named by a finding becomes an origin of itself and its descendants
-                // before the vulnerability listens to it, so that it is counted once.
-                for &a in &artifacts {
-                    let n = self.artifact_findings.entry(a).or_default();
-                    *n += 1;
-                    if *n == 1 {
-                        self.reach_adjust(a, a, 1, 0);
-                    }
-                }
-                let packages: Vec<(Id, VersionRange)> = packages.iter().map(|(p, r)| (self.names.id(p), r.clone())).collect();
-                let mut origins: HashSet<Id> = commits.union(&artifacts).copied().collect();
-                for (pkg, range) in &packages {
-                    self.package_ranges.entry(*pkg).or_default().push((v, range.clone()));
-                    origins.extend(self.matching_versions(*pkg, range));
-                }
-                for &o in &origins {
-                    self.attach(v, o);
-                }
-                self.vulns.insert(v, Vuln { severity: *severity, commits, artifacts, packages, origins, seq });
+                let report = self.report(id, aliases, *severity, commits, artifacts, packages, None);
+                self.add_report(key, report);
             }
-            Fact::VulnerabilityGone { id } => {
-                if let Some(v) = self.names.get(id) {
-                    self.withdraw(v);
-                }
+            Fact::VulnerabilityGone { id } => self.gone(id),
+            Fact::Findings { document, artifact, found } => self.findings(document, artifact, found),
+            Fact::Vex { document, statements } => self.vex(document, statements),
+            Fact::Exception { id, vulnerabilities, artifacts, environments, in_force } => {
+                self.exception(id, vulnerabilities, artifacts, environments, *in_force)
             }
             Fact::Quarantine { artifact, quarantined } => {
                 let a = self.names.id(artifact);
@@ -305,10 +311,10 @@ impl Graph {
                 self.deleted.insert(a, seq);
             }
         }
-        net(std::mem::take(&mut self.changes))
+        self.finish()
     }
 
-    fn commit_id(&mut self, repository: &str, commit: &str) -> Id {
+    pub(crate) fn commit_id(&mut self, repository: &str, commit: &str) -> Id {
         self.names.id(&format!("{repository}@{commit}"))
     }
 
@@ -320,7 +326,7 @@ impl Graph {
         }
     }
 
-    fn matching_versions(&self, pkg: Id, range: &VersionRange) -> Vec<Id> {
+    pub(crate) fn matching_versions(&self, pkg: Id, range: &VersionRange) -> Vec<Id> {
         self.package_versions
             .get(&pkg)
             .into_iter()
@@ -331,7 +337,7 @@ impl Graph {
     }
 
     /// Makes vulnerability `v` listen to origin `o`: every cluster `o` reaches counts for `v`.
-    fn attach(&mut self, v: Id, o: Id) {
+    pub(crate) fn attach(&mut self, v: Id, o: Id) {
         if self.origin_vulns.entry(o).or_default().insert(v) {
             let clusters: Vec<(Id, u32)> =
                 self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
@@ -341,7 +347,7 @@ impl Graph {
         }
     }
 
-    fn detach(&mut self, v: Id, o: Id) {
+    pub(crate) fn detach(&mut self, v: Id, o: Id) {
         let Some(s) = self.origin_vulns.get_mut(&o) else { return };
         if !s.remove(&v) {
             return;
@@ -352,29 +358,6 @@ impl Graph {
         let clusters: Vec<(Id, u32)> = self.origin_clusters.get(&o).map(|m| m.iter().map(|(&e, &n)| (e, n)).collect()).unwrap_or_default();
         for (e, n) in clusters {
             self.vuln_cluster_adjust(v, e, o, -(n as i64));
-        }
-    }
-
-    fn withdraw(&mut self, v: Id) {
-        let Some(vuln) = self.vulns.remove(&v) else { return };
-        for &o in &vuln.origins {
-            self.detach(v, o);
-        }
-        for (pkg, _) in &vuln.packages {
-            if let Some(list) = self.package_ranges.get_mut(pkg) {
-                list.retain(|(x, _)| *x != v);
-                if list.is_empty() {
-                    self.package_ranges.remove(pkg);
-                }
-            }
-        }
-        for &a in &vuln.artifacts {
-            let n = self.artifact_findings.entry(a).or_default();
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.artifact_findings.remove(&a);
-                self.reach_adjust(a, a, -1, 0);
-            }
         }
     }
 
@@ -407,7 +390,7 @@ impl Graph {
     /// Changes the support of (origin `o`, artifact `a`) and propagates every 0 ↔ positive
     /// transition to the artifact's children and deployments: work proportional to the pairs
     /// that change.
-    fn reach_adjust(&mut self, o: Id, a: Id, direct: i32, inherited: i32) {
+    pub(crate) fn reach_adjust(&mut self, o: Id, a: Id, direct: i32, inherited: i32) {
         let mut work = vec![(a, direct, inherited)];
         while let Some((a, dd, di)) = work.pop() {
             let list = self.reach.entry(a).or_default();
@@ -459,9 +442,9 @@ impl Graph {
     }
 
     fn vuln_cluster_adjust(&mut self, v: Id, e: Id, via: Id, delta: i64) {
+        self.touch(v, e, Some(via));
         let per_vuln = self.vuln_clusters.entry(v).or_default();
         let count = per_vuln.entry(e).or_default();
-        let before = *count;
         *count = (*count as i64 + delta).max(0) as u32;
         let after = *count;
         if after == 0 {
@@ -479,39 +462,7 @@ impl Graph {
         } else {
             per_cluster.insert(v, after);
         }
-        if (before == 0) != (after == 0) {
-            self.changes.push(ImpactChange {
-                cluster: self.names.name(e).to_owned(),
-                vulnerability: self.names.name(v).to_owned(),
-                artifact: self.names.name(via).to_owned(),
-                affected: after > 0,
-                seq: self.seq,
-            });
-        }
     }
-}
-
-/// Drops changes that cancel out within one fact (a restated vulnerability is withdrawn and
-/// added again inside `apply`; subscribers see only the difference), and lists the rest by
-/// cluster, then vulnerability.
-fn net(changes: Vec<ImpactChange>) -> Vec<ImpactChange> {
-    if changes.len() < 2 {
-        return changes;
-    }
-    let mut balance: HashMap<(String, String), i32> = HashMap::new();
-    for c in &changes {
-        *balance.entry((c.cluster.clone(), c.vulnerability.clone())).or_default() += if c.affected { 1 } else { -1 };
-    }
-    let mut out: Vec<ImpactChange> = Vec::new();
-    for c in changes.into_iter().rev() {
-        let key = (c.cluster.clone(), c.vulnerability.clone());
-        let b = balance.get(&key).copied().unwrap_or(0);
-        if b != 0 && (b > 0) == c.affected && !out.iter().any(|o| o.cluster == c.cluster && o.vulnerability == c.vulnerability) {
-            out.push(c);
-        }
-    }
-    out.sort_by(|a, b| (&a.cluster, &a.vulnerability).cmp(&(&b.cluster, &b.vulnerability)));
-    out
 }
 
 /// The derived views in a form that can be compared: names, sorted.
@@ -521,6 +472,10 @@ pub struct Views {
     pub reach: BTreeSet<(String, String, u32, u32)>,
     /// (cluster, vulnerability, affected deployments summed over the vulnerability's origins)
     pub clusters: BTreeSet<(String, String, u32)>,
+    /// (vulnerability id, the canonical id of the vulnerability it is an alias of)
+    pub aliases: BTreeSet<(String, String)>,
+    /// (cluster, vulnerability) affected, but waived for every deployment there.
+    pub waived: BTreeSet<(String, String)>,
 }
 
 impl Graph {
@@ -530,6 +485,8 @@ impl Graph {
         Views {
             reach: self.reach.iter().flat_map(|(&a, list)| list.iter().map(move |&(o, s)| (n(o), n(a), s.direct, s.inherited))).collect(),
             clusters: self.clusters.iter().flat_map(|(&e, m)| m.iter().map(move |(&v, &c)| (n(e), n(v), c))).collect(),
+            aliases: self.canon.iter().map(|(&x, &c)| (n(x), n(c))).collect(),
+            waived: self.waived_pairs.iter().map(|&(v, e)| (n(e), n(v))).collect(),
         }
     }
 
@@ -552,7 +509,7 @@ impl Graph {
                 *direct.entry((pv, a)).or_default() += 1;
             }
         }
-        let named: HashSet<Id> = self.vulns.values().flat_map(|v| v.artifacts.iter().copied()).collect();
+        let named: HashSet<Id> = self.reports.values().flat_map(|r| r.artifacts.iter().copied()).collect();
         for &a in &named {
             *direct.entry((a, a)).or_default() += 1;
         }
@@ -565,26 +522,48 @@ impl Graph {
                 }
             }
         }
-        let mut out = Views { reach: BTreeSet::new(), clusters: BTreeSet::new() };
+        let mut out = Views { reach: BTreeSet::new(), clusters: BTreeSet::new(), aliases: BTreeSet::new(), waived: BTreeSet::new() };
         for &(o, a) in &reach {
             let inherited = self.parents.get(&a).map(|ps| ps.keys().filter(|p| reach.contains(&(o, **p))).count()).unwrap_or(0);
             out.reach.insert((n(o), n(a), direct.get(&(o, a)).copied().unwrap_or(0), inherited as u32));
         }
-        let mut clusters: BTreeMap<(Id, Id), u32> = BTreeMap::new();
-        for (&v, vuln) in &self.vulns {
-            // The vulnerability's origins, from its statement and the package versions known.
-            let mut origins: HashSet<Id> = vuln.commits.union(&vuln.artifacts).copied().collect();
+        // Vulnerabilities: the alias components of every report's ids, each one vulnerability
+        // with the origins of all its reports.
+        let canon = self.components_from_scratch();
+        out.aliases = canon.iter().map(|(&x, &c)| (n(x), n(c))).collect();
+        let mut vulns: BTreeMap<Id, (Vec<&Report>, HashSet<Id>)> = BTreeMap::new();
+        for r in self.reports.values() {
+            let (reports, origins) = vulns.entry(canon[&r.id]).or_default();
+            reports.push(r);
+            origins.extend(r.commits.union(&r.artifacts).copied());
             for (&pv, (pkg, version)) in &self.package_of {
-                if vuln.packages.iter().any(|(p, r)| p == pkg && r.contains(version)) {
+                if r.packages.iter().any(|(p, range)| p == pkg && range.contains(version)) {
                     origins.insert(pv);
                 }
             }
-            for &o in &origins {
+        }
+        let mut clusters: BTreeMap<(Id, Id), u32> = BTreeMap::new();
+        for (&v, (_, origins)) in &vulns {
+            for &o in origins {
                 for (&(e, _), &(a, _)) in &self.deployments {
                     if reach.contains(&(o, a)) {
                         *clusters.entry((e, v)).or_default() += 1;
                     }
                 }
+            }
+        }
+        let mut members: HashMap<Id, Vec<Id>> = HashMap::new();
+        for (&x, &c) in &canon {
+            members.entry(c).or_default().push(x);
+        }
+        for &(e, v) in clusters.keys() {
+            let (reports, origins) = &vulns[&v];
+            let every_deployment_waived = self.deployments.iter().filter(|((env, _), _)| *env == e).all(|(_, &(a, _))| {
+                let reaching: Vec<Id> = origins.iter().copied().filter(|&o| reach.contains(&(o, a))).collect();
+                reaching.is_empty() || self.waived_for(a, e, &members[&v], &reaching, reports).is_some()
+            });
+            if every_deployment_waived {
+                out.waived.insert((n(e), n(v)));
             }
         }
         out.clusters = clusters.into_iter().map(|((e, v), c)| (n(e), n(v), c)).collect();

@@ -22,7 +22,11 @@
 
 mod graph;
 mod queries;
+mod vulns;
 
 pub use dossier_core::{Fact, Severity};
 pub use graph::{Graph, ImpactChange, Views};
-pub use queries::{ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Source};
+pub use queries::{
+    ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Reporter, Source, VulnerabilitySummary, WaivedDeployment,
+    WaivedIn, Waiver,
+};

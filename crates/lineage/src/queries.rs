@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use serde::Serialize;
 
 use crate::graph::{Graph, Id};
+use crate::vulns::{By, Report, ReportKey};
 use dossier_core::{artifact_name, Severity, VersionRange};
 
 /// A lineage edge and the log entry that states it.
@@ -78,22 +79,94 @@ pub struct ArtifactImpact {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Impact {
+    /// The vulnerability's canonical id (a CVE, else a GHSA, else the least id by name).
     pub vulnerability: String,
+    /// Its other ids, by name: every id any report gave it.
+    pub aliases: Vec<String>,
+    /// The worst severity any report gives it.
     pub severity: Severity,
-    /// The log entry that stated the vulnerability as it now stands.
+    /// The newest log entry that reported it.
     pub seq: u64,
+    /// Who reported it, oldest first.
+    pub sources: Vec<Reporter>,
     pub artifacts: Vec<ArtifactImpact>,
     pub deployments: Vec<Deployment>,
+    /// Clusters it puts at risk: something affected runs there, not waived.
     pub clusters: Vec<String>,
+    /// Clusters where everything affected that runs there is waived, with what waives each.
+    pub waived: Vec<WaivedIn>,
+}
+
+/// Who reported a vulnerability: a discovered event, or a document's finding or advisory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reporter {
+    /// `event` or `document`.
+    pub kind: &'static str,
+    /// The id it reported the vulnerability under.
+    pub id: String,
+    pub severity: Severity,
+    /// The log entry that states it.
+    pub seq: u64,
+    /// The document's digest and the artifact it was received about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// The package a scanner found it in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The package versions an advisory names, `purl versions`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<String>,
+}
+
+/// A cluster where a vulnerability is waived, and what waives it for each deployment reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaivedIn {
+    pub cluster: String,
+    pub deployments: Vec<WaivedDeployment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaivedDeployment {
+    pub service: String,
+    pub artifact: String,
+    pub by: Waiver,
+}
+
+/// What waives a vulnerability for an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Waiver {
+    /// An exception in force.
+    Exception { id: String },
+    /// A VEX statement (`statement`: its position in the document) saying `not_affected`.
+    Vex { document: String, statement: u32, seq: u64 },
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterRisk {
     pub cluster: String,
-    /// Distinct vulnerabilities affecting something that runs there.
+    /// Distinct vulnerabilities affecting something that runs there, not waived.
     pub vulnerabilities: usize,
     pub worst: Severity,
     pub by_severity: BTreeMap<&'static str, usize>,
+    /// Vulnerabilities affecting what runs there, but waived for all of it, by id.
+    pub waived: Vec<String>,
+}
+
+/// A vulnerability in the index: its ids, severity, and reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct VulnerabilitySummary {
+    pub vulnerability: String,
+    pub aliases: Vec<String>,
+    pub severity: Severity,
+    /// The newest log entry that reported it.
+    pub seq: u64,
+    pub reports: usize,
+    /// Clusters it puts at risk, and clusters where it is waived, by name.
+    pub clusters: Vec<String>,
+    pub waived: Vec<String>,
 }
 
 fn is_image(purl: &str) -> bool {
@@ -249,10 +322,7 @@ impl Graph {
     fn vulnerabilities_of_id(&self, a: Id) -> Vec<(String, Severity)> {
         let vulns: std::collections::BTreeSet<Id> =
             self.reach.get(&a).into_iter().flatten().flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied()).collect();
-        let mut out: Vec<(String, Severity)> = vulns
-            .into_iter()
-            .map(|v| (self.names.name(v).to_owned(), self.vulns.get(&v).map(|x| x.severity).unwrap_or_default()))
-            .collect();
+        let mut out: Vec<(String, Severity)> = vulns.into_iter().map(|v| (self.names.name(v).to_owned(), self.severity_of(v))).collect();
         out.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
         out
     }
@@ -264,17 +334,112 @@ impl Graph {
         out
     }
 
-    /// Clusters running something affected by `vulnerability`: the view the graph keeps current.
+    /// Clusters running something affected by `vulnerability` (any of its ids), not waived:
+    /// the view the graph keeps current.
     pub fn affected_clusters(&self, vulnerability: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .names
-            .get(vulnerability)
-            .and_then(|v| self.vuln_clusters.get(&v))
-            .into_iter()
-            .flatten()
-            .map(|(&e, _)| self.names.name(e).to_owned())
+        self.canonical(vulnerability).map(|v| self.clusters_of(v).0).unwrap_or_default()
+    }
+
+    /// The clusters `v` puts at risk and those where it is waived, each by name.
+    fn clusters_of(&self, v: Id) -> (Vec<String>, Vec<String>) {
+        let (mut live, mut waived) = (Vec::new(), Vec::new());
+        for &e in self.vuln_clusters.get(&v).into_iter().flatten().map(|(e, _)| e) {
+            let name = self.names.name(e).to_owned();
+            if self.waived_pairs.contains(&(v, e)) {
+                waived.push(name);
+            } else {
+                live.push(name);
+            }
+        }
+        live.sort();
+        waived.sort();
+        (live, waived)
+    }
+
+    /// The worst severity the reports of `v` give it.
+    pub(crate) fn severity_of(&self, v: Id) -> Severity {
+        self.reports_of(v).iter().map(|r| r.severity).max().unwrap_or_default()
+    }
+
+    /// The canonical id of the vulnerability `id` names (itself or one of its aliases), if any
+    /// report states it.
+    pub fn resolve(&self, id: &str) -> Option<String> {
+        self.canonical(id).map(|v| self.names.name(v).to_owned())
+    }
+
+    /// Every vulnerability reported, newest report first, then by id.
+    pub fn vulnerabilities(&self) -> Vec<VulnerabilitySummary> {
+        let mut out: Vec<VulnerabilitySummary> = self
+            .vulns
+            .iter()
+            .map(|(&v, vuln)| {
+                let (clusters, waived) = self.clusters_of(v);
+                VulnerabilitySummary {
+                    vulnerability: self.names.name(v).to_owned(),
+                    aliases: self.aliases_of(v),
+                    severity: self.severity_of(v),
+                    seq: self.reports_of(v).iter().map(|r| r.seq).max().unwrap_or(0),
+                    reports: vuln.reports.len(),
+                    clusters,
+                    waived,
+                }
+            })
             .collect();
-        out.sort();
+        out.sort_by(|a, b| b.seq.cmp(&a.seq).then_with(|| a.vulnerability.cmp(&b.vulnerability)));
+        out
+    }
+
+    fn reporter(&self, key: ReportKey, r: &Report) -> Reporter {
+        let (kind, document, artifact) = match key {
+            ReportKey::Event(_) => ("event", None, None),
+            ReportKey::Document { doc, artifact, .. } => {
+                ("document", Some(self.names.name(doc).to_owned()), Some(self.names.name(artifact).to_owned()))
+            }
+        };
+        Reporter {
+            kind,
+            id: self.names.name(r.id).to_owned(),
+            severity: r.severity,
+            seq: r.seq,
+            document,
+            artifact,
+            package: r.package.clone(),
+            affected: r.packages.iter().map(|(p, range)| format!("{} {range}", self.names.name(*p))).collect(),
+        }
+    }
+
+    fn waiver(&self, by: By) -> Waiver {
+        match by {
+            By::Exception(x) => Waiver::Exception { id: self.names.name(x).to_owned() },
+            By::Vex { doc, index, seq } => Waiver::Vex { document: self.names.name(doc).to_owned(), statement: index, seq },
+        }
+    }
+
+    /// For each cluster where `v` is waived, what waives it for each deployment it reaches.
+    fn waived_in(&self, v: Id) -> Vec<WaivedIn> {
+        let (members, reports) = (self.members_of(v), self.reports_of(v));
+        let mut out: Vec<WaivedIn> = Vec::new();
+        for &(w, e) in self.waived_pairs.iter().filter(|(w, _)| *w == v) {
+            let _ = w;
+            let mut deployments: Vec<WaivedDeployment> = Vec::new();
+            for &s in self.env_services.get(&e).into_iter().flatten() {
+                let Some(&(a, _)) = self.deployments.get(&(e, s)) else { continue };
+                let reaching = self.reaching(a, v);
+                if reaching.is_empty() {
+                    continue;
+                }
+                if let Some(by) = self.waived_for(a, e, &members, &reaching, &reports) {
+                    deployments.push(WaivedDeployment {
+                        service: self.names.name(s).to_owned(),
+                        artifact: self.names.name(a).to_owned(),
+                        by: self.waiver(by),
+                    });
+                }
+            }
+            deployments.sort_by(|x, y| x.service.cmp(&y.service));
+            out.push(WaivedIn { cluster: self.names.name(e).to_owned(), deployments });
+        }
+        out.sort_by(|x, y| x.cluster.cmp(&y.cluster));
         out
     }
 
@@ -284,17 +449,17 @@ impl Graph {
     /// are listed by name; each path is a shortest one, the first by name where there are
     /// several (origins, and the artifacts at each step, taken in name order).
     pub fn impact(&self, vulnerability: &str) -> Option<Impact> {
-        let v = self.names.get(vulnerability)?;
+        let v = self.canonical(vulnerability)?;
         let vuln = self.vulns.get(&v)?;
         // Breadth-first from the origins, remembering how each artifact was first reached.
         let mut came_from: HashMap<Id, Option<Id>> = HashMap::new();
         let mut queue: VecDeque<Id> = VecDeque::new();
         let by_name = |x: &Id, y: &Id| self.names.name(*x).cmp(self.names.name(*y));
         let mut seeds: Vec<(Id, Id)> = Vec::new();
-        let mut origins: Vec<Id> = vuln.origins.iter().copied().collect();
+        let mut origins: Vec<Id> = vuln.origins.keys().copied().collect();
         origins.sort_by(by_name);
         for o in origins {
-            let mut arts: Vec<Id> = if vuln.artifacts.contains(&o) {
+            let mut arts: Vec<Id> = if self.artifact_findings.contains_key(&o) {
                 vec![o]
             } else if let Some(arts) = self.package_artifacts.get(&o) {
                 arts.iter().copied().collect()
@@ -341,20 +506,28 @@ impl Graph {
         };
         let mut arts: Vec<Id> = came_from.keys().copied().collect();
         arts.sort_by(|x, y| self.names.name(*x).cmp(self.names.name(*y)));
+        let mut sources: Vec<Reporter> = vuln.reports.iter().filter_map(|&k| self.reports.get(&k).map(|r| self.reporter(k, r))).collect();
+        sources.sort_by(|x, y| (x.seq, &x.document, &x.id).cmp(&(y.seq, &y.document, &y.id)));
+        sources.dedup();
+        let (clusters, _) = self.clusters_of(v);
         Some(Impact {
-            vulnerability: vulnerability.to_owned(),
-            severity: vuln.severity,
-            seq: vuln.seq,
+            vulnerability: self.names.name(v).to_owned(),
+            aliases: self.aliases_of(v),
+            severity: self.severity_of(v),
+            seq: sources.iter().map(|r| r.seq).max().unwrap_or(0),
+            sources,
             artifacts: arts
                 .iter()
                 .map(|&a| ArtifactImpact { artifact: self.names.name(a).to_owned(), image: is_image(self.names.name(a)), path: path(a) })
                 .collect(),
             deployments: self.deployments_of(arts.iter().copied()),
-            clusters: self.affected_clusters(vulnerability),
+            clusters,
+            waived: self.waived_in(v),
         })
     }
 
-    /// Per cluster: distinct vulnerabilities (not paths), the worst severity, counts by severity.
+    /// Per cluster: distinct vulnerabilities (not paths) not waived, the worst severity, counts
+    /// by severity, and the vulnerabilities waived there.
     pub fn risk(&self) -> Vec<ClusterRisk> {
         let mut out: Vec<ClusterRisk> = self
             .clusters
@@ -362,12 +535,19 @@ impl Graph {
             .map(|(&e, vulns)| {
                 let mut by_severity: BTreeMap<&'static str, usize> = BTreeMap::new();
                 let mut worst = Severity::Unknown;
-                for v in vulns.keys() {
-                    let s = self.vulns.get(v).map(|x| x.severity).unwrap_or_default();
+                let (mut live, mut waived) = (0, Vec::new());
+                for &v in vulns.keys() {
+                    if self.waived_pairs.contains(&(v, e)) {
+                        waived.push(self.names.name(v).to_owned());
+                        continue;
+                    }
+                    let s = self.severity_of(v);
                     worst = worst.max(s);
                     *by_severity.entry(s.name()).or_default() += 1;
+                    live += 1;
                 }
-                ClusterRisk { cluster: self.names.name(e).to_owned(), vulnerabilities: vulns.len(), worst, by_severity }
+                waived.sort();
+                ClusterRisk { cluster: self.names.name(e).to_owned(), vulnerabilities: live, worst, by_severity, waived }
             })
             .collect();
         out.sort_by(|a, b| b.worst.cmp(&a.worst).then(b.vulnerabilities.cmp(&a.vulnerabilities)).then(a.cluster.cmp(&b.cluster)));

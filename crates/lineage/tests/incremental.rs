@@ -1,18 +1,21 @@
 //! The incrementally maintained views always equal a from-scratch recomputation, and the
 //! answers are the ones the reference problem asks for.
 
-use dossier_core::VersionRange;
+use dossier_core::{Found, VersionRange, VexFact, VexProduct};
 use dossier_lineage::{Fact, Graph, Severity};
 use proptest::prelude::*;
 
 fn fact_strategy() -> impl Strategy<Value = Fact> {
-    let art = (0..8u8).prop_map(|i| format!("pkg:oci/a{i}"));
+    let art = prop_oneof![(0..8u8).prop_map(|i| format!("pkg:oci/a{i}")), (0..4u8).prop_map(|i| format!("pkg:oci/b{i}@sha256:{i:02x}"))];
     let run = (0..4u8).prop_map(|i| format!("run{i}"));
     let commit = (0..4u8).prop_map(|i| format!("c{i}"));
-    let env = (0..3u8).prop_map(|i| format!("cluster{i}"));
     let svc = (0..3u8).prop_map(|i| format!("svc{i}"));
-    let vuln = (0..4u8).prop_map(|i| format!("CVE-{i}"));
+    // Vulnerability ids of three kinds, so that aliases merge and split in every way.
+    let vuln =
+        prop_oneof![(0..4u8).prop_map(|i| format!("CVE-{i}")), (0..2u8).prop_map(|i| format!("GHSA-{i}")), Just("PYSEC-0".to_string())];
+    let aliases = prop::collection::vec(vuln.clone(), 0..3);
     let sev = prop_oneof![Just(Severity::Low), Just(Severity::High), Just(Severity::Critical)];
+    let env = (0..3u8).prop_map(|i| format!("cluster{i}"));
     let package = (0..2u8).prop_map(|i| format!("pkg:npm/lib{i}"));
     let version = (1..5u8).prop_map(|i| format!("1.{i}.0"));
     let range =
@@ -27,21 +30,96 @@ fn fact_strategy() -> impl Strategy<Value = Fact> {
             service,
             artifact
         }),
-        (env, svc).prop_map(|(environment, service)| Fact::Removed { environment, service }),
+        (env.clone(), svc).prop_map(|(environment, service)| Fact::Removed { environment, service }),
         (art.clone(), package.clone(), version).prop_map(|(artifact, package, version)| Fact::Contains { artifact, package, version }),
         (
             vuln.clone(),
-            sev,
+            aliases.clone(),
+            sev.clone(),
             prop::collection::vec(commit, 0..3),
             prop::collection::vec(art.clone(), 0..2),
-            prop::collection::vec((package, range), 0..2)
+            prop::collection::vec((package.clone(), range.clone()), 0..2)
         )
-            .prop_map(|(id, severity, commits, artifacts, packages)| Fact::Vulnerability {
+            .prop_map(|(id, aliases, severity, commits, artifacts, packages)| Fact::Vulnerability {
                 id,
+                aliases,
                 severity,
                 commits: commits.into_iter().map(|c| ("repo".to_string(), c)).collect(),
                 artifacts,
                 packages
+            }),
+        // A document's findings: found in the artifact (in a package or not), or an advisory.
+        (
+            (0..3u8).prop_map(|i| format!("sha256:doc{i}")),
+            art.clone(),
+            prop::collection::vec(
+                (
+                    vuln.clone(),
+                    aliases.clone(),
+                    sev,
+                    prop::option::of((1..4u8).prop_map(|i| format!("pkg:npm/lib0@1.{i}.0"))),
+                    prop::collection::vec((package, range), 0..2)
+                )
+                    .prop_map(|(id, aliases, severity, package, affected)| Found {
+                        id,
+                        aliases,
+                        severity,
+                        package,
+                        affected
+                    }),
+                0..3
+            )
+        )
+            .prop_map(|(document, artifact, found)| Fact::Findings { document, artifact, found }),
+        // A VEX document: products by purl or by digest, whole or limited to subcomponents.
+        (
+            (0..2u8).prop_map(|i| format!("sha256:vex{i}")),
+            prop::collection::vec(
+                (
+                    vuln.clone(),
+                    aliases,
+                    prop::collection::vec(
+                        (
+                            prop_oneof![
+                                art.clone(),
+                                (0..8u8).prop_map(|i| format!("pkg:oci/b{i}@sha256:{i:02x}")),
+                                Just("sha256:03".to_string())
+                            ],
+                            prop::collection::vec((1..4u8).prop_map(|i| format!("pkg:npm/lib0@1.{i}.0?arch=x")), 0..2)
+                        )
+                            .prop_map(|(name, subcomponents)| VexProduct { names: vec![name], subcomponents }),
+                        1..3
+                    ),
+                    any::<bool>()
+                )
+                    .prop_map(|(vulnerability, aliases, products, waives)| VexFact {
+                        vulnerability,
+                        aliases,
+                        products,
+                        waives
+                    }),
+                0..3
+            )
+        )
+            .prop_map(|(document, statements)| Fact::Vex { document, statements }),
+        // An exception, in force or not (approved, revoked, expired).
+        (
+            (0..2u8).prop_map(|i| format!("exc-{i}")),
+            prop::collection::vec(vuln.clone(), 0..2),
+            prop_oneof![
+                Just(vec!["*".to_string()]),
+                Just(vec!["pkg:oci/a1".to_string()]),
+                Just(vec!["pkg:oci/a*".to_string(), "pkg:oci/b3@*".to_string()])
+            ],
+            prop::collection::vec(env.clone(), 0..2),
+            any::<bool>()
+        )
+            .prop_map(|(id, vulnerabilities, artifacts, environments, in_force)| Fact::Exception {
+                id,
+                vulnerabilities,
+                artifacts,
+                environments,
+                in_force
             }),
         vuln.prop_map(|id| Fact::VulnerabilityGone { id }),
         art.clone().prop_map(|artifact| Fact::ArtifactDeleted { artifact }),
@@ -67,8 +145,10 @@ proptest! {
             }
             prop_assert_eq!(g.views(), g.recompute());
         }
-        // The stream of changes adds up to the current view.
-        let view: std::collections::BTreeSet<(String, String)> = g.views().clusters.into_iter().map(|(c, v, _)| (c, v)).collect();
+        // The stream of changes adds up to the current view: affected, and not waived.
+        let views = g.views();
+        let view: std::collections::BTreeSet<(String, String)> =
+            views.clusters.into_iter().map(|(c, v, _)| (c, v)).filter(|pair| !views.waived.contains(pair)).collect();
         prop_assert_eq!(live, view);
     }
 }
@@ -98,6 +178,7 @@ fn a_commit_vulnerability_reaches_clusters_through_any_depth_and_counts_once() {
     let changes = g.apply(
         &Fact::Vulnerability {
             id: "CVE-2026-1234".into(),
+            aliases: vec![],
             severity: Severity::Critical,
             commits: vec![("https://git.example.com/app".into(), "c2".into())],
             artifacts: vec![],
@@ -138,6 +219,7 @@ fn a_package_vulnerability_reaches_what_contains_a_version_in_its_range_even_lat
     let changes = g.apply(
         &Fact::Vulnerability {
             id: "CVE-2021-23337".into(),
+            aliases: vec![],
             severity: Severity::High,
             commits: vec![],
             artifacts: vec![],
@@ -214,6 +296,7 @@ fn deployed(environment: &str, service: &str, purl: &str) -> serde_json::Value {
 fn found_in_commit(id: &str, commit: &str) -> Fact {
     Fact::Vulnerability {
         id: id.into(),
+        aliases: vec![],
         severity: Severity::High,
         commits: vec![("https://git.example.com/app".into(), commit.into())],
         artifacts: vec![],
