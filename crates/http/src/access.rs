@@ -32,6 +32,8 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/lineage/stats", S(Read)),
     ("GET", "/api/v1/impact", S(Read)),
     ("GET", "/api/v1/impact/stream", S(Read)),
+    ("GET", "/api/v1/vulnerabilities", S(Read)),
+    ("GET", "/api/v1/vulnerabilities/{id}", S(Read)),
     ("GET", "/api/v1/risk", S(Read)),
     ("GET", "/api/v1/environments", S(Read)),
     ("GET", "/api/v1/documents", S(Read)),

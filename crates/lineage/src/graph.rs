@@ -6,9 +6,8 @@ use serde::Serialize;
 
 use dossier_core::{artifact_name, Fact, VersionRange};
 
-use crate::vulns::{Report, ReportKey, VexRef, Vuln, Waiver};
-
-pub(crate) type Id = u32;
+pub(crate) use crate::reports::Id;
+use crate::reports::{Report, ReportKey, VexRef, Vuln, Waiver};
 
 /// Names interned as small ids: the graph holds millions of edges.
 #[derive(Default, Clone)]
@@ -111,6 +110,8 @@ pub struct Graph {
     pub(crate) vex_docs: HashMap<Id, Vec<(Id, Id)>>,
     pub(crate) vex_index: HashMap<(Id, Id), Vec<VexRef>>,
     pub(crate) vex_vulns: HashMap<Id, u32>,
+    /// Vulnerability id → the VEX documents naming it, each with its entry.
+    pub(crate) vuln_vex_docs: HashMap<Id, HashMap<Id, u64>>,
     /// Exceptions in force that name vulnerabilities, and how many name each id.
     pub(crate) exceptions: HashMap<Id, Waiver>,
     pub(crate) exception_vulns: HashMap<Id, u32>,

@@ -22,6 +22,7 @@
 
 mod graph;
 mod queries;
+mod reports;
 mod vulns;
 
 pub use dossier_core::{Fact, Severity};

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use crate::graph::{Graph, Id};
-use crate::vulns::{By, Report, ReportKey};
+use crate::graph::Graph;
+use crate::reports::{By, Id, Report, ReportKey};
 use dossier_core::{artifact_name, Severity, VersionRange};
 
 /// A lineage edge and the log entry that states it.
@@ -386,6 +386,23 @@ impl Graph {
             })
             .collect();
         out.sort_by(|a, b| b.seq.cmp(&a.seq).then_with(|| a.vulnerability.cmp(&b.vulnerability)));
+        out
+    }
+
+    /// The VEX documents with a statement about the vulnerability `id` names (under any of
+    /// its ids), each with its entry, oldest first.
+    pub fn vex_documents(&self, id: &str) -> Vec<(String, u64)> {
+        let ids = match self.canonical(id) {
+            Some(v) => self.members_of(v),
+            None => self.names.get(id).into_iter().collect(),
+        };
+        let mut out: Vec<(String, u64)> = ids
+            .iter()
+            .flat_map(|m| self.vuln_vex_docs.get(m).into_iter().flatten())
+            .map(|(&doc, &seq)| (self.names.name(doc).to_owned(), seq))
+            .collect();
+        out.sort_by(|x, y| (x.1, &x.0).cmp(&(y.1, &y.0)));
+        out.dedup();
         out
     }
 

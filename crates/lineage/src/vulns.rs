@@ -16,68 +16,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use dossier_core::{artifact_name, glob_match_any, Found, Severity, VersionRange, VexFact};
 
-use crate::graph::{Graph, Id, ImpactChange};
-
-/// Who reported a vulnerability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum ReportKey {
-    /// A `dossier-vulnerability.discovered` event, under the id it states.
-    Event(Id),
-    /// Finding `index` of document `doc`, received about `artifact`.
-    Document { doc: Id, artifact: Id, index: u32 },
-}
-
-/// One report of a vulnerability, as stated.
-#[derive(Debug, Clone)]
-pub(crate) struct Report {
-    pub id: Id,
-    pub aliases: Vec<Id>,
-    pub severity: Severity,
-    pub commits: HashSet<Id>,
-    pub artifacts: HashSet<Id>,
-    pub packages: Vec<(Id, VersionRange)>,
-    /// The package (a purl with its version) a scanner found it in.
-    pub package: Option<String>,
-    /// Where it is found now: its commits, its artifacts, the known package versions in its ranges.
-    pub origins: HashSet<Id>,
-    pub seq: u64,
-}
-
-/// A vulnerability: the reports of its alias component, and its origins, each with the number
-/// of reports that find it there.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Vuln {
-    pub reports: BTreeSet<ReportKey>,
-    pub origins: HashMap<Id, u32>,
-}
-
-/// A VEX statement indexed under one of its product's names and one of its vulnerability ids.
-#[derive(Debug, Clone)]
-pub(crate) struct VexRef {
-    pub seq: u64,
-    pub doc: Id,
-    pub index: u32,
-    pub waives: bool,
-    /// The subcomponents it is limited to, normalised (see [`normalised`]); none: the product.
-    pub subcomponents: Vec<String>,
-}
-
-/// An exception in force that names vulnerabilities.
-#[derive(Debug, Clone)]
-pub(crate) struct Waiver {
-    pub vulns: Vec<Id>,
-    /// Purls (canonical) or globs.
-    pub artifacts: Vec<String>,
-    /// None: every environment.
-    pub environments: Vec<Id>,
-}
-
-/// What waives a vulnerability for a deployed artifact.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum By {
-    Exception(Id),
-    Vex { doc: Id, index: u32, seq: u64 },
-}
+use crate::graph::{Graph, ImpactChange};
+use crate::reports::{By, Id, Report, ReportKey, VexRef, Waiver};
 
 /// The sha256 digest (lower-case hex) a purl carries, if any.
 pub(crate) fn digest_hex(purl: &str) -> Option<String> {
@@ -258,6 +198,12 @@ impl Graph {
                 }
             }
             decrement(&mut self.vex_vulns, m);
+            if let Some(docs) = self.vuln_vex_docs.get_mut(&m) {
+                docs.remove(&doc);
+                if docs.is_empty() {
+                    self.vuln_vex_docs.remove(&m);
+                }
+            }
             named.push(m);
         }
         let mut indexed = Vec::new();
@@ -271,6 +217,7 @@ impl Graph {
                         let r = VexRef { seq: self.seq, doc, index: index as u32, waives: s.waives, subcomponents: subcomponents.clone() };
                         self.vex_index.entry((key, m)).or_default().push(r);
                         *self.vex_vulns.entry(m).or_default() += 1;
+                        self.vuln_vex_docs.entry(m).or_default().insert(doc, self.seq);
                         indexed.push((key, m));
                         named.push(m);
                     }

@@ -289,7 +289,7 @@ impl Builder {
         };
         // Views first, from the log as it is; then the writer, which feeds them every commit.
         let views = Views::load(store.as_ref())?;
-        views.exceptions.set_rules(self.exceptions);
+        views.set_exception_rules(self.exceptions);
         let log = EvidenceLog::with_signer(store, signer, views.projections());
         bootstrap_admin(&log, &views, &self.data, self.admin_token.as_deref())?;
         if let Some(dir) = self.checkpoint_dir {

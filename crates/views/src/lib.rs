@@ -5,6 +5,7 @@
 //!   reaches), rebuilt from the log at start; `replay` gives it as of a moment.
 //! * [`exceptions`]: the exception book and the operator's rules; asked at a moment.
 //! * [`documents`]: what the documents received about an artifact (and its ancestors) say.
+//! * [`vulnerabilities`]: one vulnerability with its sources, statements and exceptions.
 //!
 //! Architecture invariant: views never append to the log; they read entries and nothing else.
 
@@ -13,6 +14,7 @@ mod entry;
 pub mod exceptions;
 pub mod lineage;
 pub mod tokens;
+pub mod vulnerabilities;
 
 use std::sync::Arc;
 
@@ -36,6 +38,13 @@ impl Views {
             exceptions: Arc::new(exceptions::ExceptionsView::load(store)?),
             tokens: Arc::new(tokens::TokensView::load(store)?),
         })
+    }
+
+    /// The operator's exception rules, for the exceptions view and the waivers the lineage
+    /// graph applies to risk.
+    pub fn set_exception_rules(&self, rules: dossier_exceptions::Rules) {
+        self.lineage.set_exception_rules(rules.clone());
+        self.exceptions.set_rules(rules);
     }
 
     /// The projections to register with the log, in the order they are applied.
