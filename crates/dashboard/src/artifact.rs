@@ -110,9 +110,14 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let vulnerability_rows: Vec<Vec<String>> = lineage
         .iter()
         .flat_map(|l| l.vulnerabilities.iter())
-        .map(|(v, sev)| vec![format!(r#"<span class="mono">{}</span>"#, esc(v)), badge("sev", sev.name())])
+        .map(|(v, sev)| vec![html::vulnerability(v), badge("sev", sev.name())])
         .collect();
 
+    // A finding's id links to its vulnerability's page when it is one (not a code scanner's rule).
+    let known: std::collections::HashSet<&str> = {
+        let graph = s.views.lineage.read();
+        findings.iter().map(|f| f.finding.id.as_str()).filter(|id| graph.resolve(id).is_some()).collect()
+    };
     let finding_rows: Vec<Vec<String>> = findings
         .iter()
         .map(|f| {
@@ -129,7 +134,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                     severity_rank(f.finding.severity.name()),
                     badge("sev", f.finding.severity.name())
                 ),
-                format!(r#"<span class="mono">{}</span>"#, esc(&f.finding.id)),
+                if known.contains(f.finding.id.as_str()) {
+                    html::vulnerability(&f.finding.id)
+                } else {
+                    format!(r#"<span class="mono">{}</span>"#, esc(&f.finding.id))
+                },
                 format!(r#"<span class="mono">{}</span>"#, esc(&package_at(f.finding.package.as_deref(), f.finding.version.as_deref()))),
                 esc(f.finding.fixed_version.as_deref().unwrap_or("")),
                 esc(&f.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),

@@ -31,9 +31,10 @@ pub fn query_value(s: &str) -> String {
 }
 
 /// The pages of the side navigation: path, label.
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/ui", "Overview"),
     ("/ui/events", "Events"),
+    ("/ui/vulnerabilities", "Vulnerabilities"),
     ("/ui/impact", "Vulnerability impact"),
     ("/ui/environments", "Environments"),
     ("/ui/policies", "Policies"),
@@ -119,6 +120,11 @@ pub fn artifact(purl: &str) -> String {
     format!(r#"<a class="mono" href="/ui/artifact?purl={}">{}</a>"#, query_value(purl), esc(purl))
 }
 
+/// A link to a vulnerability's page (by any of its ids).
+pub fn vulnerability(id: &str) -> String {
+    format!(r#"<a class="mono" href="/ui/vulnerabilities/{}">{}</a>"#, query_value(id), esc(id))
+}
+
 /// A coloured label: `kind` is a CSS class prefix (`sev`, `st`), `value` its text.
 pub fn badge(kind: &str, value: &str) -> String {
     format!(r#"<span class="badge {kind}-{}">{}</span>"#, esc(&value.to_ascii_lowercase()), esc(value))
@@ -161,6 +167,7 @@ mod tests {
         assert_eq!(esc(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
         assert_eq!(query_value("pkg:oci/a@sha256%3Aab&x=1"), "pkg%3Aoci%2Fa%40sha256%253Aab%26x%3D1");
         assert_eq!(artifact("pkg:oci/<a>"), r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2F%3Ca%3E">pkg:oci/&lt;a&gt;</a>"#);
+        assert_eq!(vulnerability("CVE-1/<x>"), r#"<a class="mono" href="/ui/vulnerabilities/CVE-1%2F%3Cx%3E">CVE-1/&lt;x&gt;</a>"#);
     }
 
     #[test]

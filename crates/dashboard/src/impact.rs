@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::Html;
 
-use crate::html::{self, artifact, badge, esc, query_value};
+use crate::html::{self, artifact, badge, esc, query_value, vulnerability};
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
@@ -34,15 +34,22 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             let deployments: Vec<Vec<String>> =
                 i.deployments.iter().map(|d| vec![esc(&d.environment), esc(&d.service), artifact(&d.artifact)]).collect();
             let clusters = if i.clusters.is_empty() { "none".to_owned() } else { i.clusters.iter().map(|c| format!("<b>{}</b>", esc(c))).collect::<Vec<_>>().join(", ") };
+            let aliases = if i.aliases.is_empty() { String::new() } else { format!(" Also known as {}.", esc(&i.aliases.join(", "))) };
+            let waived = if i.waived.is_empty() {
+                String::new()
+            } else {
+                format!(" Waived in: {} (by an exception or a VEX statement).", i.waived.iter().map(|w| format!("<b>{}</b>", esc(&w.cluster))).collect::<Vec<_>>().join(", "))
+            };
             format!(
-                r#"<section class="panel" aria-labelledby="h-result"><h2 id="h-result"><span class="mono">{id}</span> {sev}</h2>
-<p>Reaches {n_artifacts} artifacts ({n_images} images), {n_deployments} deployments, in clusters: {clusters}.</p></section>
+                r#"<section class="panel" aria-labelledby="h-result"><h2 id="h-result">{id} {sev}</h2>
+<p>Reaches {n_artifacts} artifacts ({n_images} images), {n_deployments} deployments, in clusters: {clusters}.{waived}{aliases} Reported by {n_sources}.</p></section>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-deploy"><h2 id="h-deploy">Deployments affected</h2>{deploy_table}</section>
 <section class="panel wide" aria-labelledby="h-paths"><h2 id="h-paths">Artifacts affected, and why</h2>{artifact_table}</section>
 </div>"#,
-                id = esc(&i.vulnerability),
+                id = vulnerability(&i.vulnerability),
                 sev = badge("sev", i.severity.name()),
+                n_sources = if i.sources.len() == 1 { "one source".to_owned() } else { format!("{} sources", i.sources.len()) },
                 n_artifacts = i.artifacts.len(),
                 n_images = i.artifacts.iter().filter(|a| a.image).count(),
                 n_deployments = i.deployments.len(),
@@ -54,7 +61,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let risk_rows: Vec<Vec<String>> = risk
         .iter()
         .map(|r| {
-            let counts = r.by_severity.iter().filter(|(_, n)| **n > 0).map(|(sev, n)| format!("{n} {sev}")).collect::<Vec<_>>().join(", ");
+            let mut counts =
+                r.by_severity.iter().filter(|(_, n)| **n > 0).map(|(sev, n)| format!("{n} {sev}")).collect::<Vec<_>>().join(", ");
+            if !r.waived.is_empty() {
+                counts = format!("{counts}{}{} waived", if counts.is_empty() { "" } else { "; " }, r.waived.len());
+            }
             vec![
                 format!(r#"<a href="/ui/environments#{0}">{1}</a>"#, query_value(&r.cluster), esc(&r.cluster)),
                 r.vulnerabilities.to_string(),

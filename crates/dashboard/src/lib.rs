@@ -4,8 +4,8 @@
 //! step, nothing fetched from the internet.
 //!
 //! * [`html`]: escaping, the layout, tables.
-//! * [`overview`], [`events`], [`artifact`], [`impact`], [`environments`], [`policies`],
-//!   [`exceptions`], [`audit`]: the pages.
+//! * [`overview`], [`events`], [`artifact`], [`vulnerabilities`], [`impact`], [`environments`],
+//!   [`policies`], [`exceptions`], [`audit`]: the pages.
 //! * [`lineage_svg`]: an artifact's lineage as a picture.
 
 mod artifact;
@@ -21,6 +21,7 @@ mod page;
 mod policies;
 mod signin;
 mod state;
+mod vulnerabilities;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -47,6 +48,8 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/ui/events", S(Read)),
     ("GET", "/ui/artifact", S(Read)),
     ("GET", "/ui/impact", S(Read)),
+    ("GET", "/ui/vulnerabilities", S(Read)),
+    ("GET", "/ui/vulnerabilities/{id}", S(Read)),
     ("GET", "/ui/environments", S(Read)),
     ("GET", "/ui/policies", S(Read)),
     ("GET", "/ui/exceptions", S(Read)),
@@ -67,6 +70,8 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/events", get(events::page))
         .route("/ui/artifact", get(artifact::page))
         .route("/ui/impact", get(impact::page))
+        .route("/ui/vulnerabilities", get(vulnerabilities::index))
+        .route("/ui/vulnerabilities/{id}", get(vulnerabilities::page))
         .route("/ui/environments", get(environments::page))
         .route("/ui/policies", get(policies::page))
         .route("/ui/exceptions", get(exceptions::page))

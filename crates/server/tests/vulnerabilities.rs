@@ -90,6 +90,14 @@ impl Running {
         receipt
     }
 
+    fn page(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let mut req = ureq::get(&format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {ADMIN}"));
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        req.call().unwrap().into_string().unwrap()
+    }
+
     fn token(&self, name: &str, scopes: &[&str]) -> String {
         let (status, v) = self.post("/api/v1/tokens", ADMIN, &json!({"name": name, "scopes": scopes}));
         assert_eq!(status, 201, "{v}");
@@ -194,15 +202,15 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
         (json!(1), json!("CVE-2021-33203"), json!(["PYSEC-2021-98"]), json!(["prod-eu-1", "staging"])),
         "PYSEC-2021-98 is an alias of CVE-2021-33203 in osv-scanner's record"
     );
-    // The impact page shows the clusters too.
-    let page = ureq::get(&format!("{}/ui/impact", s.url))
-        .query("vulnerability", "GHSA-35jh-r3h4-6jhm")
-        .set("Authorization", &format!("Bearer {ADMIN}"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    assert!(page.contains("prod-eu-1") && page.contains("staging") && !page.contains("knows of no vulnerability"), "{page}");
+    // The impact page shows the clusters too, and links the vulnerability's page.
+    let page = s.page("/ui/impact", &[("vulnerability", "GHSA-35jh-r3h4-6jhm")]);
+    assert!(page.contains("in clusters: <b>prod-eu-1</b>, <b>staging</b>"), "{page}");
+    assert!(page.contains(r#"<a class="mono" href="/ui/vulnerabilities/CVE-2021-23337">CVE-2021-23337</a>"#), "{page}");
+    let index = s.page("/ui/vulnerabilities", &[("q", "pysec")]);
+    assert!(index.contains("1 of 2 vulnerabilities") && index.contains(">CVE-2021-33203</a>"), "{index}");
+    let page = s.page("/ui/vulnerabilities/GHSA-35jh-r3h4-6jhm", &[]);
+    assert!(page.contains("Also known as <span class=\"mono\">GHSA-35jh-r3h4-6jhm</span>"), "{page}");
+    assert!(page.contains("Command Injection in lodash") && page.contains("pkg:npm/lodash@4.17.20 4.17.21"), "{page}");
 
     // An exception for prod-eu-1, requested by one person and approved by another: waived there, live.
     let changes = s.stream(&[("vulnerability", "GHSA-35jh-r3h4-6jhm")]);
@@ -240,4 +248,8 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
     let (_, details) = s.get("/api/v1/vulnerabilities/CVE-2021-23337", &[]);
     assert_eq!(details["vex"][0]["justification"], "vulnerable_code_not_in_execute_path");
     assert_eq!(details["exceptions"][0]["state"], "expired");
+    let page = s.page("/ui/vulnerabilities/CVE-2021-23337", &[]);
+    let digest = receipt["digest"].as_str().unwrap();
+    assert!(page.contains(&format!(r#"VEX statement 0 of document <span class="mono">{digest}</span>"#)), "{page}");
+    assert!(page.contains("vulnerable_code_not_in_execute_path") && page.contains(">lodash-prod</a>"), "{page}");
 }
