@@ -1,7 +1,9 @@
 //! Vulnerabilities: the index (every vulnerability reported, aliases merged, searchable by any
 //! id and severity, newest report first) and one vulnerability's page — its ids, severity and
 //! scores, what the documents said of it, the fixed versions, every artifact and cluster it
-//! reaches with the path, every source that reported it, the VEX statements and exceptions.
+//! reaches with the path, every source that reported it, the VEX statements and exceptions;
+//! and a form to request an exception for it, through the API as on the exceptions page (the
+//! signed-in principal is the requester; the operator's rules and approval apply).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -209,9 +211,21 @@ pub(super) async fn page(State(s): State<AppState>, Path(id): Path<String>) -> P
 <section class="panel wide" aria-labelledby="h-waived"><h2 id="h-waived">Waived</h2>{waived_table}</section>
 <section class="panel wide" aria-labelledby="h-paths"><h2 id="h-paths">Artifacts reached, and why</h2>{artifact_table}</section>
 <section class="panel wide" aria-labelledby="h-vex"><h2 id="h-vex">VEX statements</h2>{vex_table}</section>
-<section class="panel wide" aria-labelledby="h-exc"><h2 id="h-exc">Exceptions</h2>{exception_table}</section>
+<section class="panel wide" aria-labelledby="h-exc"><h2 id="h-exc">Exceptions</h2>{exception_table}
+<h3 id="h-triage">Request an exception for it</h3>
+<form class="stack" data-api="/api/v1/exceptions" aria-labelledby="h-triage">
+<input type="hidden" name="vulnerabilities" value="{id}" data-list>
+<div><label for="t-a">Artifacts, purls or globs (comma-separated)</label><input id="t-a" name="artifacts" data-list required value="{deployed}"></div>
+<div><label for="t-e">Environments (comma-separated; all when empty)</label><input id="t-e" name="environments" data-list value="{at_risk}"></div>
+<div><label for="t-r">Reason</label><input id="t-r" name="reason" required></div>
+<div><label for="t-x">Expires</label><input id="t-x" name="expires" type="datetime-local" required></div>
+<div><button class="primary" type="submit">Request as you</button> <span class="result" tabindex="-1" role="alert"></span></div>
+</form></section>
 </div>"#,
         id = esc(&i.vulnerability),
+        deployed =
+            esc(&i.deployments.iter().map(|x| x.artifact.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")),
+        at_risk = esc(&i.clusters.join(", ")),
         qid = query_value(&i.vulnerability),
         sev = badge("sev", i.severity.name()),
         description_note = if titles.is_empty() { "" } else { "What the documents that reported it say:" },
