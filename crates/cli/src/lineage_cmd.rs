@@ -128,8 +128,28 @@ pub fn impact(args: ImpactArgs) -> anyhow::Result<ExitCode> {
         i["deployments"].as_array().map(|d| d.len()).unwrap_or(0),
         if clusters.is_empty() { "none".to_string() } else { clusters.join(", ") }
     );
+    let aliases: Vec<&str> = i["aliases"].as_array().into_iter().flatten().map(s).collect();
+    if !aliases.is_empty() {
+        println!("  also known as {}", aliases.join(", "));
+    }
+    for r in i["sources"].as_array().into_iter().flatten() {
+        match r["document"].as_str() {
+            Some(doc) => println!("  reported as {} by document {doc} about {}", s(&r["id"]), s(&r["artifact"])),
+            None => println!("  reported as {} by a discovered event (entry {})", s(&r["id"]), r["seq"]),
+        }
+    }
     for d in i["deployments"].as_array().into_iter().flatten() {
         println!("  runs in {} as {}: {}", s(&d["environment"]), s(&d["service"]), s(&d["artifact"]));
+    }
+    for w in i["waived"].as_array().into_iter().flatten() {
+        for d in w["deployments"].as_array().into_iter().flatten() {
+            let by = &d["by"];
+            let by = match by["kind"].as_str() {
+                Some("exception") => format!("exception {}", s(&by["id"])),
+                _ => format!("VEX statement {} of document {}", by["statement"], s(&by["document"])),
+            };
+            println!("  waived in {} for {}: {} (by {by})", s(&w["cluster"]), s(&d["service"]), s(&d["artifact"]));
+        }
     }
     for a in &arts {
         let path: Vec<&str> = a["path"].as_array().into_iter().flatten().map(s).collect();
@@ -161,6 +181,10 @@ pub fn risk(opts: AsOf) -> anyhow::Result<ExitCode> {
             n("unknown"),
             s(&c["worst"])
         );
+        let waived: Vec<&str> = c["waived"].as_array().into_iter().flatten().map(s).collect();
+        if !waived.is_empty() {
+            println!("{:<24} waived: {}", "", waived.join(", "));
+        }
     }
     if clusters.is_empty() {
         eprintln!("no cluster runs anything affected by a known vulnerability");
