@@ -321,3 +321,60 @@ fn every_answer_is_identical_after_a_restart() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(live[6]["digest"].as_str().unwrap()), "{out}");
 }
+
+/// Issue 14: `dossier impact` for a vulnerability that arrived only in a scanner's document
+/// shows the clusters it reaches, and a VEX `not_affected` statement for the image running
+/// there takes it out of the cluster's risk.
+#[test]
+fn dossier_impact_and_risk_answer_for_a_vulnerability_only_a_scanner_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    post_all(&server, &history());
+    let documents = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/documents");
+    let scan = documents.join("osv-scanner.json");
+    let (code, _, err) =
+        dossier(&["document", "send", "--artifact", "pkg:oci/shop-base@sha256:a1", scan.to_str().unwrap(), "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = dossier(&["impact", "GHSA-35jh-r3h4-6jhm", "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "CVE-2021-23337 (high): 2 artifacts, 1 deployments, clusters: prod",
+            "  also known as GHSA-35jh-r3h4-6jhm",
+            &*format!("  reported as GHSA-35jh-r3h4-6jhm by document {} about pkg:oci/shop-base@sha256:a1", digest_of(&scan)),
+        ]
+    );
+
+    let vex = dir.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "shop", "timestamp": "2026-11-25T12:00:00Z",
+               "version": 1, "statements": [{"vulnerability": {"name": "GHSA-35jh-r3h4-6jhm"}, "products": [{"@id": "pkg:oci/shop@sha256:b2"}],
+               "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, _, err) =
+        dossier(&["document", "send", "--artifact", "pkg:oci/shop@sha256:b2", vex.to_str().unwrap(), "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = dossier(&["risk", "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    let prod: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        prod,
+        [
+            "prod                          1         0      0       0      0        1  unknown",
+            "                         waived: CVE-2021-23337"
+        ],
+        "PYSEC-2021-98 (CVE-2021-33203) is still at risk there"
+    );
+}
+
+fn digest_of(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
