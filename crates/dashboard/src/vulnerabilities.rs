@@ -115,6 +115,28 @@ pub(super) async fn page(State(s): State<AppState>, Path(id): Path<String>) -> P
         s.dedup();
         s.iter().map(|x| format!("{x:.1}")).collect()
     };
+    // Each vector once, scored as FIRST specifies (v3.x and v4.0); one that does not read is shown unscored.
+    let vectors: BTreeSet<&str> = d.findings.iter().flat_map(|f| f.finding.vectors.iter().map(String::as_str)).collect();
+    let vectors: Vec<String> = vectors
+        .into_iter()
+        .map(|v| match dossier_evidence::cvss::base_score(v) {
+            Some(score) => format!(r#"<b>{score:.1}</b> <span class="mono">{}</span>"#, esc(v)),
+            None => format!(r#"<span class="mono">{}</span>"#, esc(v)),
+        })
+        .collect();
+    let descriptions: BTreeSet<&str> = d.findings.iter().filter_map(|f| f.finding.description.as_deref()).collect();
+    let references: BTreeSet<&str> = d.findings.iter().flat_map(|f| f.finding.references.iter().map(String::as_str)).collect();
+    // Only web links are links: a javascript: or data: one would run in whoever clicks it.
+    let references: Vec<String> = references
+        .into_iter()
+        .map(|r| {
+            if dossier_exceptions::is_web_link(r) {
+                format!(r#"<a href="{0}" rel="noopener noreferrer">{0}</a>"#, esc(r))
+            } else {
+                esc(r)
+            }
+        })
+        .collect();
     let fixed: BTreeSet<String> = d
         .findings
         .iter()
@@ -195,15 +217,15 @@ pub(super) async fn page(State(s): State<AppState>, Path(id): Path<String>) -> P
     } else {
         i.aliases.iter().map(|a| format!(r#"<span class="mono">{}</span>"#, esc(a))).collect::<Vec<_>>().join(", ")
     };
-    let description = if titles.is_empty() {
+    let description = if titles.is_empty() && descriptions.is_empty() {
         String::new()
     } else {
-        format!("<p>{}</p>", titles.iter().map(|t| esc(t)).collect::<Vec<_>>().join("<br>"))
+        format!("<p>{}</p>", titles.iter().chain(&descriptions).map(|t| esc(t)).collect::<Vec<_>>().join("<br>"))
     };
     let body = format!(
         r#"<h1><span class="mono">{id}</span> {sev}</h1><p class="lead">Also known as {aliases}. {description_note}</p>
 <section class="panel" aria-labelledby="h-about"><h2 id="h-about">About it</h2>{description}
-<dl class="facts"><dt>CVSS base score</dt><dd>{scores}</dd><dt>Fixed in</dt><dd>{fixed}</dd><dt>Clusters at risk</dt><dd>{clusters}</dd><dt>Waived in</dt><dd>{waived_in}</dd></dl>
+<dl class="facts"><dt>CVSS base score</dt><dd>{scores}</dd><dt>CVSS vectors</dt><dd>{vectors}</dd><dt>References</dt><dd>{references}</dd><dt>Fixed in</dt><dd>{fixed}</dd><dt>Clusters at risk</dt><dd>{clusters}</dd><dt>Waived in</dt><dd>{waived_in}</dd></dl>
 <p><a href="/ui/impact?vulnerability={qid}">Impact</a> · <a href="/api/v1/vulnerabilities/{qid}">JSON</a></p></section>
 <section class="panel wide" aria-labelledby="h-sources"><h2 id="h-sources">Reported by</h2>{source_table}</section>
 <div class="grid">
@@ -228,7 +250,9 @@ pub(super) async fn page(State(s): State<AppState>, Path(id): Path<String>) -> P
         at_risk = esc(&i.clusters.join(", ")),
         qid = query_value(&i.vulnerability),
         sev = badge("sev", i.severity.name()),
-        description_note = if titles.is_empty() { "" } else { "What the documents that reported it say:" },
+        description_note = if titles.is_empty() && descriptions.is_empty() { "" } else { "What the documents that reported it say:" },
+        vectors = if vectors.is_empty() { "not given".into() } else { vectors.join("<br>") },
+        references = if references.is_empty() { "none given".into() } else { references.join("<br>") },
         scores = if scores.is_empty() { "not given".into() } else { esc(&scores.join(", ")) },
         fixed = if fixed.is_empty() { "not given".into() } else { esc(&fixed.into_iter().collect::<Vec<_>>().join(", ")) },
         clusters = if i.clusters.is_empty() { "none".into() } else { clusters_cell(&i.clusters) },

@@ -412,6 +412,9 @@ mod tests {
                 fixed_version: None,
                 location: Some(location.to_string()),
                 title: None,
+                description: None,
+                references: Vec::new(),
+                vectors: Vec::new(),
             });
         }
         Received {
@@ -475,6 +478,9 @@ mod tests {
                 fixed_version: None,
                 location: None,
                 title: None,
+                description: None,
+                references: Vec::new(),
+                vectors: Vec::new(),
             });
         }
         received(seq, about, x)

@@ -109,6 +109,10 @@ struct Vulnerability {
     analysis: Option<Analysis>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    advisories: Bounded<Advisory>,
 }
 
 #[derive(Deserialize)]
@@ -117,11 +121,39 @@ struct Reference {
 }
 
 #[derive(Deserialize)]
+struct Advisory {
+    #[serde(default)]
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct Rating {
     #[serde(default)]
     severity: Option<String>,
     #[serde(default)]
     score: Option<f64>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    vector: Option<String>,
+}
+
+impl Rating {
+    /// Its CVSS vector with the version prefix: CycloneDX states the version in `method`
+    /// (`CVSSv31`, `CVSSv3`, `CVSSv4`) and the vector often without it.
+    fn cvss_vector(&self) -> Option<String> {
+        let vector = self.vector.as_deref()?.trim();
+        if vector.starts_with("CVSS:") {
+            return Some(vector.to_owned());
+        }
+        let version = match self.method.as_deref()? {
+            "CVSSv31" => "3.1",
+            "CVSSv3" => "3.0",
+            "CVSSv4" => "4.0",
+            _ => return None,
+        };
+        Some(format!("CVSS:{version}/{vector}"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -226,6 +258,9 @@ fn from_bom(bom: Bom) -> Result<Extract, DocumentError> {
                         fixed_version: None,
                         location: None,
                         title: v.description.clone(),
+                        description: v.detail.clone(),
+                        references: v.advisories.0.iter().filter_map(|a| a.url.clone()).collect(),
+                        vectors: v.ratings.0.iter().filter_map(Rating::cvss_vector).collect(),
                     });
                 }
             }

@@ -101,6 +101,15 @@ pub struct Finding {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// A longer description, when the document gives one (OSV `details`, CycloneDX `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Links about it (OSV `references`, CycloneDX `advisories`), as the document gives them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// CVSS vectors, each with its version prefix (`CVSS:3.1/…`, `CVSS:4.0/…`); `cvss` scores them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vectors: Vec<String>,
 }
 
 /// A source the build used: a repository at a commit.

@@ -24,6 +24,10 @@ struct Top {
     #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    references: Bounded<Link>,
+    #[serde(default)]
     schema_version: Option<String>,
     #[serde(default)]
     severity: Bounded<SeverityEntry>,
@@ -64,6 +68,10 @@ struct Record {
     #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    references: Bounded<Link>,
+    #[serde(default)]
     schema_version: Option<String>,
     #[serde(default)]
     severity: Bounded<SeverityEntry>,
@@ -76,6 +84,12 @@ struct Record {
 #[derive(Deserialize)]
 struct SeverityEntry {
     score: String,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +153,8 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
                 id,
                 aliases: top.aliases,
                 summary: top.summary,
+                details: top.details,
+                references: top.references,
                 schema_version: top.schema_version,
                 severity: top.severity,
                 affected: top.affected,
@@ -192,6 +208,9 @@ fn advisory(out: &mut Extract, r: Record, scanned: Option<&Package>, group_score
             fixed_version: fixed,
             location: None,
             title: r.summary.clone(),
+            description: r.details.clone(),
+            references: r.references.0.iter().filter_map(|l| l.url.clone()).collect(),
+            vectors: r.severity.0.iter().filter(|s| s.score.starts_with("CVSS:")).map(|s| s.score.clone()).collect(),
         });
     };
     let affected: Vec<&Affected> = r.affected.0.iter().collect();

@@ -170,6 +170,9 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
                 fixed_version: None,
                 location,
                 title,
+                description: None,
+                references: Vec::new(),
+                vectors: Vec::new(),
             });
         }
     }

@@ -100,6 +100,9 @@ fn a_cyclonedx_scan_report_gives_findings_and_vex_statements() {
             fixed_version: None,
             location: None,
             title: Some("Command Injection in lodash".into()),
+            description: None,
+            references: Vec::new(),
+            vectors: vec!["CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H".into()],
         }]
     );
     assert_eq!(
@@ -130,6 +133,24 @@ fn an_osv_advisory_names_the_package_and_its_fix_and_scores_its_vector() {
     assert_eq!((f[0].id.as_str(), f[0].aliases.as_slice()), ("GHSA-35jh-r3h4-6jhm", &["CVE-2021-23337".to_owned()][..]));
     assert_eq!((f[0].severity, f[0].score), (Severity::High, Some(7.2)));
     assert_eq!((f[0].package.as_deref(), f[0].fixed_version.as_deref()), (Some("pkg:npm/lodash"), Some("4.17.21")));
+}
+
+#[test]
+fn an_osv_record_keeps_its_details_references_and_cvss_vectors_of_each_version() {
+    let record = serde_json::json!({
+        "schema_version": "1.6.0", "id": "GHSA-2026-0001", "aliases": ["CVE-2026-0001"], "summary": "Heap overflow in parse()",
+        "details": "A crafted header overflows the buffer.",
+        "references": [{"type": "ADVISORY", "url": "https://github.com/advisories/GHSA-2026-0001"}, {"type": "WEB"}],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+                     {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
+        "affected": [{"package": {"ecosystem": "npm", "name": "parser", "purl": "pkg:npm/parser"}}]
+    });
+    let x = dossier_evidence::extract(Format::Osv, record.to_string().as_bytes()).unwrap();
+    let f = &x.findings[0];
+    assert_eq!(f.description.as_deref(), Some("A crafted header overflows the buffer."));
+    assert_eq!(f.references, vec!["https://github.com/advisories/GHSA-2026-0001".to_owned()]);
+    let scores: Vec<Option<f64>> = f.vectors.iter().map(|v| dossier_evidence::cvss::base_score(v)).collect();
+    assert_eq!(scores, vec![Some(9.8), Some(9.3)], "{:?}", f.vectors);
 }
 
 #[test]
@@ -305,6 +326,9 @@ fn the_cyclonedx_analysis_answers_the_finding_of_the_boms_subject_and_no_other_i
         fixed_version: None,
         location: None,
         title: None,
+        description: None,
+        references: Vec::new(),
+        vectors: Vec::new(),
     };
     for (artifact, matched) in [
         (

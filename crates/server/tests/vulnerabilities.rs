@@ -211,6 +211,8 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
     let page = s.page("/ui/vulnerabilities/GHSA-35jh-r3h4-6jhm", &[]);
     assert!(page.contains("Also known as <span class=\"mono\">GHSA-35jh-r3h4-6jhm</span>"), "{page}");
     assert!(page.contains("Command Injection in lodash") && page.contains("pkg:npm/lodash@4.17.20 4.17.21"), "{page}");
+    // Both scanners' CVSS v3.1 vector, once, scored.
+    assert!(page.contains(r#"<dd><b>7.2</b> <span class="mono">CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H</span></dd>"#), "{page}");
     // Triage from the page: a request through the exceptions API, for what it reaches where.
     assert!(page.contains(r#"<form class="stack" data-api="/api/v1/exceptions" aria-labelledby="h-triage">"#), "{page}");
     assert!(page.contains(&format!(r#"name="artifacts" data-list required value="{CART}, {SHOP}""#)), "{page}");
