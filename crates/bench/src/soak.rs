@@ -57,6 +57,10 @@ pub struct SoakArgs {
     /// Data directory to use (default: a fresh temporary one)
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Run the server from this `dossier-bench` binary instead of this one (an older build, to
+    /// compare side by side with the same load and the same measurements)
+    #[arg(long)]
+    pub server: Option<PathBuf>,
 }
 
 /// The server half of `soak`: an embedded server in this process, its address on standard
@@ -89,10 +93,15 @@ struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `bench soak-server` from this very binary (`dossier bench …` or `dossier-bench …`).
-    fn start(data: &Path, policies: Option<&Path>, log: &Path) -> anyhow::Result<ServerProcess> {
-        let exe = std::env::current_exe().context("finding this binary")?;
-        // Whatever came before `soak` on our command line (`bench`, for `dossier bench soak`).
-        let prefix: Vec<String> = std::env::args().skip(1).take_while(|a| a != "soak").collect();
+    fn start(data: &Path, policies: Option<&Path>, log: &Path, server: Option<&Path>) -> anyhow::Result<ServerProcess> {
+        let exe = match server {
+            Some(s) => s.to_path_buf(),
+            None => std::env::current_exe().context("finding this binary")?,
+        };
+        // Whatever came before `soak` on our command line (`bench`, for `dossier bench soak`);
+        // nothing for another binary, which is a `dossier-bench`.
+        let prefix: Vec<String> =
+            if server.is_some() { Vec::new() } else { std::env::args().skip(1).take_while(|a| a != "soak").collect() };
         let mut cmd = Command::new(exe);
         cmd.args(&prefix).arg("soak-server").arg("--data").arg(data);
         if let Some(p) = policies {
@@ -127,6 +136,26 @@ fn rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
     Some(kb * 1024)
+}
+
+/// CPU time the threads of process `pid` have used, in seconds, summed per thread name (digits
+/// at the end dropped, so the policy workers are one line): `utime + stime` of each task in
+/// `/proc/<pid>/task/*/stat`, in clock ticks of 10 ms (Linux's `USER_HZ` is 100 on every
+/// architecture Dossier builds for).
+fn cpu_by_thread(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut by = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return by };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // `pid (comm) state ppid …`: the name may hold spaces and parentheses, so split at the last `)`.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name = stat[open + 1..close].trim_end_matches(|c: char| c.is_ascii_digit() || c == '-').to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12.
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        *by.entry(name).or_insert(0.0) += (ticks(11) + ticks(12)) as f64 / 100.0;
+    }
+    by
 }
 
 /// How far the policy engine is behind.
@@ -299,6 +328,11 @@ struct Summary {
     rss_start_bytes: Option<u64>,
     rss_max_bytes: Option<u64>,
     rss_end_of_load_bytes: Option<u64>,
+    /// CPU seconds the server used from its start until the end of the run (the load and the
+    /// drain), per thread name; and per 1 000 accepted events, all threads together. Unlike the
+    /// lag, this hardly depends on what else the machine runs at the time.
+    cpu_seconds_by_thread: std::collections::BTreeMap<String, f64>,
+    cpu_ms_per_1000_events: f64,
 }
 
 pub fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
@@ -310,7 +344,7 @@ pub fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
     let policies = args.policies.as_ref().map(|p| p.canonicalize().with_context(|| format!("the policy directory {}", p.display())));
     let policies = policies.transpose()?;
     let server_log = temp.path().join("server.log");
-    let server = ServerProcess::start(&dir, policies.as_deref(), &server_log)?;
+    let server = ServerProcess::start(&dir, policies.as_deref(), &server_log, args.server.as_deref())?;
     let base = format!("http://{}", server.addr);
     let mut probe = policies.as_ref().map(|_| LagProbe {
         agent: agent().timeout(Duration::from_secs(5)).build(),
@@ -398,7 +432,10 @@ pub fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
         let log = std::fs::read_to_string(&server_log).unwrap_or_default();
         bail!("the server process ended during the run; its log ends with:\n{}", tail(&log, 20));
     }
-    let summary = summarize(&args, policies.as_deref(), &counters, &samples, rss_start, drained_after);
+    let cpu = cpu_by_thread(server.pid());
+    let mut summary = summarize(&args, policies.as_deref(), &counters, &samples, rss_start, drained_after);
+    summary.cpu_ms_per_1000_events = cpu.values().sum::<f64>() * 1e6 / summary.accepted.max(1) as f64;
+    summary.cpu_seconds_by_thread = cpu;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({"summary": summary, "samples": samples}))?);
     } else {
@@ -454,6 +491,8 @@ fn summarize(
         rss_start_bytes: rss_start,
         rss_max_bytes: samples.iter().filter_map(|s| s.rss_bytes).max(),
         rss_end_of_load_bytes: under_load.last().and_then(|s| s.rss_bytes),
+        cpu_seconds_by_thread: Default::default(),
+        cpu_ms_per_1000_events: 0.0,
     }
 }
 
@@ -516,4 +555,6 @@ fn print_summary(s: &Summary) {
         mib(s.rss_end_of_load_bytes),
         mib(s.rss_max_bytes)
     );
+    let threads: Vec<String> = s.cpu_seconds_by_thread.iter().filter(|(_, &c)| c >= 0.5).map(|(n, c)| format!("{n} {c:.1}")).collect();
+    println!("server CPU          {:.1} ms per 1 000 events; seconds by thread: {}", s.cpu_ms_per_1000_events, threads.join(", "));
 }
