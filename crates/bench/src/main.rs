@@ -10,6 +10,13 @@ struct Cli {
     command: dossier_bench::BenchCommand,
 }
 
+/// mimalloc rather than the system allocator: the engine and the views allocate and free many
+/// small values per entry from several threads, where glibc's allocator spends a fifth of the
+/// policy workers' time and lets resident memory grow with fragmentation (BENCHMARKS.md,
+/// "Sustained ingest").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<std::process::ExitCode> {
     dossier_bench::run(Cli::parse().command)
 }

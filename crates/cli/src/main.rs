@@ -90,6 +90,13 @@ enum Command {
     },
 }
 
+/// mimalloc rather than the system allocator: the engine and the views allocate and free many
+/// small values per entry from several threads, where glibc's allocator spends a fifth of the
+/// policy workers' time and lets resident memory grow with fragmentation (BENCHMARKS.md,
+/// "Sustained ingest").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // Behave like a Unix tool when the reader goes away (`dossier events | head`).
     #[cfg(unix)]
