@@ -135,7 +135,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                     badge("sev", f.finding.severity.name())
                 ),
                 if known.contains(f.finding.id.as_str()) {
-                    html::vulnerability(&f.finding.id)
+                    // Triage where the finding is: the vulnerability's page holds the forms.
+                    format!(
+                        r##"{} <a href="/ui/vulnerabilities/{}#h-triage">triage</a>"##,
+                        html::vulnerability(&f.finding.id),
+                        html::query_value(&f.finding.id)
+                    )
                 } else {
                     format!(r#"<span class="mono">{}</span>"#, esc(&f.finding.id))
                 },

@@ -2,8 +2,10 @@
 //! id and severity, newest report first) and one vulnerability's page — its ids, severity and
 //! scores, what the documents said of it, the fixed versions, every artifact and cluster it
 //! reaches with the path, every source that reported it, the VEX statements and exceptions;
-//! and a form to request an exception for it, through the API as on the exceptions page (the
-//! signed-in principal is the requester; the operator's rules and approval apply).
+//! and forms to request an exception for it, through the API as on the exceptions page (the
+//! signed-in principal is the requester; the operator's rules and approval apply), or to record
+//! a VEX statement about an artifact it reaches (an OpenVEX document sent about that artifact,
+//! as any VEX is).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -242,12 +244,22 @@ pub(super) async fn page(State(s): State<AppState>, Path(id): Path<String>) -> P
 <div><label for="t-r">Reason</label><input id="t-r" name="reason" required></div>
 <div><label for="t-x">Expires</label><input id="t-x" name="expires" type="datetime-local" required></div>
 <div><button class="primary" type="submit">Request as you</button> <span class="result" tabindex="-1" role="alert"></span></div>
+</form>
+<h3 id="h-vex-new">Record a VEX statement</h3>
+<form class="stack" data-vex="{id}" data-author="{author}" aria-labelledby="h-vex-new">
+<div><label for="v-p">Product</label><select id="v-p" name="product" required>{products}</select></div>
+<div><label for="v-s">Status</label><select id="v-s" name="status" required><option value="not_affected">not affected</option><option value="affected">affected</option><option value="fixed">fixed</option><option value="under_investigation">under investigation</option></select></div>
+<div><label for="v-j">Justification (for not affected)</label><select id="v-j" name="justification"><option value="">none</option><option>component_not_present</option><option>vulnerable_code_not_present</option><option>vulnerable_code_not_in_execute_path</option><option>vulnerable_code_cannot_be_controlled_by_adversary</option><option>inline_mitigations_already_exist</option></select></div>
+<div><label for="v-c">Comment</label><input id="v-c" name="comment"></div>
+<div><button class="primary" type="submit">Record as you</button> <span class="result" tabindex="-1" role="alert"></span></div>
 </form></section>
 </div>"#,
         id = esc(&i.vulnerability),
         deployed =
             esc(&i.deployments.iter().map(|x| x.artifact.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")),
         at_risk = esc(&i.clusters.join(", ")),
+        author = esc(&crate::state::viewer().who.map(|(name, _)| name).unwrap_or_default()),
+        products = i.artifacts.iter().map(|a| format!(r#"<option value="{0}">{0}</option>"#, esc(&a.artifact))).collect::<String>(),
         qid = query_value(&i.vulnerability),
         sev = badge("sev", i.severity.name()),
         description_note = if titles.is_empty() && descriptions.is_empty() { "" } else { "What the documents that reported it say:" },

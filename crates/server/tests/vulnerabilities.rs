@@ -216,6 +216,11 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
     // Triage from the page: a request through the exceptions API, for what it reaches where.
     assert!(page.contains(r#"<form class="stack" data-api="/api/v1/exceptions" aria-labelledby="h-triage">"#), "{page}");
     assert!(page.contains(&format!(r#"name="artifacts" data-list required value="{CART}, {SHOP}""#)), "{page}");
+    assert!(page.contains(r#"<form class="stack" data-vex="CVE-2021-23337" data-author="admin" aria-labelledby="h-vex-new">"#), "{page}");
+    assert!(page.contains(&format!(r#"<option value="{SHOP}">{SHOP}</option>"#)), "{page}");
+    // The artifact page's finding rows lead to it.
+    let artifact = s.page("/ui/artifact", &[("purl", SHOP)]);
+    assert!(artifact.contains(r#"<a href="/ui/vulnerabilities/CVE-2021-23337#h-triage">triage</a>"#), "{artifact}");
 
     // An exception for prod-eu-1, requested by one person and approved by another: waived there, live.
     let changes = s.stream(&[("vulnerability", "GHSA-35jh-r3h4-6jhm")]);

@@ -218,11 +218,41 @@ function apiForm(form) {
   });
 }
 
+// Forms with data-vex record a VEX statement: an OpenVEX document about the chosen product,
+// sent as a document about it (so it is evidence like any other VEX), authored by who is
+// signed in.
+function vexForm(form) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = form.querySelector(".result");
+    const field = (name) => (new FormData(form).get(name) || "").toString().trim();
+    const product = field("product");
+    const statement = { vulnerability: { name: form.dataset.vex }, products: [{ "@id": product }], status: field("status") };
+    if (field("justification")) statement.justification = field("justification");
+    if (field("comment")) statement[field("status") === "not_affected" ? "impact_statement" : "status_notes"] = field("comment");
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const id = `urn:dossier:vex:${form.dataset.vex}:${Date.now()}`;
+    const doc = { "@context": "https://openvex.dev/ns/v0.2.0", "@id": id, author: form.dataset.author || "dossier", timestamp: now, version: 1, statements: [statement] };
+    try {
+      const headers = { "Content-Type": "application/vnd.openvex+json" };
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.content;
+      if (csrf) headers["X-CSRF-Token"] = csrf;
+      const r = await fetch(`/api/v1/documents?artifact=${encodeURIComponent(product)}`, { method: "POST", headers, body: JSON.stringify(doc) });
+      const answer = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(answer.error || `HTTP ${r.status}`);
+      location.reload();
+    } catch (e) {
+      if (out) { out.textContent = e.message; out.className = "result error"; out.focus(); }
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localiseTimes(document);
   document.querySelectorAll("table.data").forEach(enhanceTable);
   document.querySelectorAll("table[data-live]").forEach(liveEvents);
   document.querySelectorAll("form[data-api]").forEach(apiForm);
+  document.querySelectorAll("form[data-vex]").forEach(vexForm);
   document.addEventListener("click", (ev) => {
     const b = ev.target.closest("button.expand");
     if (b) toggleEntry(b);
