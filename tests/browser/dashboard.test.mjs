@@ -90,15 +90,19 @@ async function open(path, token = ADMIN, viewport = { width: 1440, height: 900 }
 }
 
 test("every page loads, in one layout, without a script error", async () => {
+  // The newest vulnerability, for its page (headed by its id and severity).
+  const newest = (await api("/api/v1/vulnerabilities?limit=1")).json.vulnerabilities[0];
   const pages = [
     ["/ui", "Overview"], ["/ui/events", "Events"], ["/ui/impact", "Vulnerability impact"], ["/ui/environments", "Environments"],
     ["/ui/policies", "Policies"], ["/ui/exceptions", "Exceptions"], ["/ui/audit", "Audit"],
     ["/ui/artifact?purl=" + encodeURIComponent(deployed), "Artifact dossier"],
+    ["/ui/vulnerabilities", "Vulnerabilities"],
+    ["/ui/vulnerabilities/" + encodeURIComponent(newest.vulnerability), `${newest.vulnerability} ${newest.severity}`],
   ];
   for (const [path, heading] of pages) {
     const { page, problems } = await open(path);
     assert.equal(await page.locator("h1").innerText(), heading, path);
-    assert.equal(await page.locator("nav.side a").count(), 7, path);
+    assert.equal(await page.locator("nav.side a").count(), 8, path);
     // Times are shown in the viewer's zone: the script replaced the UTC text.
     const times = page.locator("time[datetime]");
     if (await times.count() > 0) {
