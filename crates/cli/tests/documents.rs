@@ -142,7 +142,9 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     let (_, scans) = server.get(&format!("/api/v1/scans?artifact={}", enc(SHOP)));
     assert_eq!(scans["scans"][0]["tools"][0]["name"], "vexctl");
 
-    // A vulnerability in a package range reaches the cluster running the derived image.
+    // A vulnerability in a package range reaches the cluster running the derived image: one
+    // vulnerability with the base's finding, and the VEX statement about the shop image (limited
+    // to lodash 4.17.20, the only way it reaches it) waives it there (issue 14).
     let vuln = event(
         "v1",
         "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
@@ -152,7 +154,10 @@ fn an_sbom_links_its_packages_to_the_artifact_its_descendants_and_their_clusters
     );
     assert_eq!(server.post("application/json", vuln.to_string().as_bytes()).0, 201);
     let (_, impact) = server.get("/api/v1/impact?vulnerability=CVE-2021-23337");
-    assert_eq!(impact["clusters"], json!(["prod"]), "{impact}");
+    assert_eq!(impact["deployments"][0]["environment"], "prod", "{impact}");
+    assert_eq!(impact["sources"].as_array().map(Vec::len), Some(2), "the base's scan and the event: {impact}");
+    assert_eq!((impact["clusters"].clone(), impact["waived"][0]["cluster"].clone()), (json!([]), json!("prod")), "{impact}");
+    assert_eq!(impact["waived"][0]["deployments"][0]["by"]["kind"], "vex", "{impact}");
 }
 
 #[test]
