@@ -508,6 +508,22 @@ mod tests {
     }
 
     #[test]
+    fn a_discovered_vulnerability_states_its_aliases_without_itself() {
+        let e = json!({
+            "context": {"type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0"},
+            "subject": {"id": "GHSA-35jh-r3h4-6jhm", "content": {"severity": "high", "aliases": ["CVE-2021-23337", "GHSA-35jh-r3h4-6jhm"],
+                        "packages": [{"purl": "pkg:npm/lodash", "versions": "<4.17.21"}]}}
+        });
+        let Fact::Vulnerability { id, aliases, .. } = &facts(&e).unwrap()[0] else { panic!("a vulnerability") };
+        assert_eq!((id.as_str(), aliases.as_slice()), ("GHSA-35jh-r3h4-6jhm", &["CVE-2021-23337".to_owned()][..]));
+        let bad = json!({
+            "context": {"type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0"},
+            "subject": {"id": "CVE-1", "content": {"aliases": "GHSA-1", "artifacts": ["pkg:oci/x"]}}
+        });
+        assert_eq!(facts(&bad).unwrap_err().pointer, "/subject/content/aliases");
+    }
+
+    #[test]
     fn a_malformed_convention_names_the_field() {
         let e = json!({
             "context": {"type": "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0"},
