@@ -6,7 +6,7 @@
 //!
 //! * [`measure`]: an embedded server, request drivers, percentiles, the machine's description.
 //! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`],
-//!   [`log`], [`soak`].
+//!   [`log`], [`soak`], [`sigstore`].
 
 pub mod dashboard;
 pub mod documents;
@@ -15,6 +15,7 @@ pub mod lineage;
 pub mod log;
 pub mod measure;
 pub mod policy;
+pub mod sigstore;
 pub mod soak;
 
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ pub enum BenchCommand {
     /// Sustained ingest at a fixed rate: accepted rate, acknowledgement latency, policy lag and
     /// the server's resident memory, every second
     Soak(crate::soak::SoakArgs),
+    /// Sigstore bundles verified per second (the conformance bundles, on one thread and on
+    /// every core)
+    Sigstore(crate::sigstore::SigstoreArgs),
     /// The server process of `soak` (started by it)
     #[command(hide = true)]
     SoakServer(crate::soak::SoakServerArgs),
@@ -53,6 +57,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Dashboard(args) => crate::dashboard::run(args),
         BenchCommand::Log(args) => crate::log::run(args),
         BenchCommand::Soak(args) => crate::soak::run(args),
+        BenchCommand::Sigstore(args) => crate::sigstore::run(args),
         BenchCommand::SoakServer(args) => crate::soak::serve(args),
     }
 }
