@@ -46,3 +46,59 @@ pub fn verify_simple_signing(payload: &[u8], signature_b64: &str, key: &PublicKe
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Signer as _;
+
+    const DIGEST: &str = "ab12000000000000000000000000000000000000000000000000000000000000";
+
+    fn key() -> p256::ecdsa::SigningKey {
+        p256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap()
+    }
+
+    fn payload(digest: &str, kind: &str) -> Vec<u8> {
+        serde_json::json!({"critical": {"identity": {"docker-reference": "registry.example/shop"},
+            "image": {"docker-manifest-digest": format!("sha256:{digest}")}, "type": kind}, "optional": null})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn sign(payload: &[u8]) -> String {
+        let sig: p256::ecdsa::Signature = key().sign(payload);
+        B64.encode(sig.to_der().as_bytes())
+    }
+
+    #[test]
+    fn a_cosign_signature_verifies_with_its_key_and_names_the_image() {
+        let public = PublicKey::P256(*key().verifying_key());
+        let p = payload(DIGEST, SIMPLE_SIGNING_TYPE);
+        assert_eq!(verify_simple_signing(&p, &sign(&p), &public, DIGEST), Ok(()));
+        assert_eq!(verify_simple_signing(&p, &sign(&p), &public, &DIGEST.replace("ab12", "cd34")), Err(Refusal::ArtifactDigestMismatch));
+    }
+
+    #[test]
+    fn a_forged_or_foreign_signature_is_refused() {
+        let public = PublicKey::P256(*key().verifying_key());
+        let p = payload(DIGEST, SIMPLE_SIGNING_TYPE);
+        assert_eq!(verify_simple_signing(&p, "MEUCIQDnotarealsig", &public, DIGEST), Err(Refusal::Base64("the cosign signature")));
+        let other = PublicKey::P256(*p256::ecdsa::SigningKey::from_bytes(&[9u8; 32].into()).unwrap().verifying_key());
+        assert_eq!(verify_simple_signing(&p, &sign(&p), &other, DIGEST), Err(Refusal::BadSignature));
+        let mut changed = p.clone();
+        changed[10] ^= 1;
+        assert_eq!(verify_simple_signing(&changed, &sign(&p), &public, DIGEST), Err(Refusal::BadSignature));
+        let q = payload(DIGEST, "something else");
+        assert!(matches!(verify_simple_signing(&q, &sign(&q), &public, DIGEST), Err(Refusal::BadStatement(_))));
+    }
+
+    #[test]
+    fn a_key_reads_from_pem_and_names_itself_by_fingerprint() {
+        let public = PublicKey::P256(*key().verifying_key());
+        let pem = format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", B64.encode(public.to_spki_der()));
+        let read = PublicKey::from_pem(&pem).unwrap();
+        assert_eq!(read, public);
+        assert_eq!(read.fingerprint(), public.fingerprint());
+        assert!(read.fingerprint().starts_with("sha256:"));
+    }
+}
