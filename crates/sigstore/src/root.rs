@@ -51,12 +51,32 @@ pub struct Authority {
     pub valid: Validity,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TrustedRoot {
     pub tlogs: Vec<Log>,
     pub ctlogs: Vec<Log>,
     pub certificate_authorities: Vec<Authority>,
     pub timestamp_authorities: Vec<Authority>,
+    /// Signing certificates whose signature by a certificate authority of this root verified:
+    /// SHA-256 of the certificate's DER → the authorities' indexes. A certificate signs many
+    /// artifacts (one CI run), and its issuer's signature (P-384) is the dearest check of a
+    /// bundle; only that signature is remembered, every time check is made each time.
+    issued: std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<usize>>>,
+}
+
+/// How many signing certificates a root remembers before it forgets them all.
+const ISSUED_CAPACITY: usize = 4096;
+
+impl Clone for TrustedRoot {
+    fn clone(&self) -> TrustedRoot {
+        TrustedRoot {
+            tlogs: self.tlogs.clone(),
+            ctlogs: self.ctlogs.clone(),
+            certificate_authorities: self.certificate_authorities.clone(),
+            timestamp_authorities: self.timestamp_authorities.clone(),
+            issued: Default::default(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -186,7 +206,34 @@ impl TrustedRoot {
             ctlogs: logs(root.ctlogs, "CT log")?,
             certificate_authorities: authorities(root.certificate_authorities, "certificate authority")?,
             timestamp_authorities: authorities(root.timestamp_authorities, "timestamp authority")?,
+            issued: Default::default(),
         })
+    }
+
+    /// The indexes of the certificate authorities whose issuing certificate signed the
+    /// certificate `der` (`cert`), remembered once verified.
+    pub(crate) fn issuers_of(&self, der: &[u8], cert: &Certificate) -> Vec<usize> {
+        use sha2::Digest;
+        let digest: [u8; 32] = sha2::Sha256::digest(der).into();
+        if let Some(found) = self.issued.lock().unwrap_or_else(|e| e.into_inner()).get(&digest) {
+            return found.clone();
+        }
+        let found: Vec<usize> = (0..self.certificate_authorities.len())
+            .filter(|&i| cert::verify_issued_by(der, cert, &self.certificate_authorities[i].chain[0]).is_ok())
+            .collect();
+        if !found.is_empty() {
+            let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+            if issued.len() >= ISSUED_CAPACITY {
+                issued.clear();
+            }
+            issued.insert(digest, found.clone());
+        }
+        found
+    }
+
+    /// Forgets the signing certificates verified so far (to measure a first sight of each).
+    pub fn forget_verified_certificates(&self) {
+        self.issued.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub(crate) fn tlog(&self, id: &[u8]) -> Option<&Log> {

@@ -285,7 +285,7 @@ fn verify_certificate(leaf: &Certificate, der: &[u8], times: &[OffsetDateTime], 
             });
         }
     }
-    let issuers = root.certificate_authorities.iter().filter(|ca| cert::verify_issued_by(der, leaf, &ca.chain[0]).is_ok());
+    let issuers = root.issuers_of(der, leaf).into_iter().map(|i| &root.certificate_authorities[i]);
     let mut trusted = None;
     let mut refused_at = times[0];
     for ca in issuers {
