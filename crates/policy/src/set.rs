@@ -6,7 +6,7 @@
 //! anywhere are Rego unit tests. A module that does not compile, or that calls a function that
 //! exists nowhere, is refused with its file and line; the others load.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -135,9 +135,11 @@ pub struct PolicySet {
     libraries: Vec<Library>,
     tests: Vec<TestRule>,
     engine: Engine,
-    /// For each combination of policies triggered together, the rule that evaluates them in one
-    /// go (see [`PolicySet::entry_rule`]); `None` when it could not be added.
+    /// For each combination of policies (by index) triggered together, the rule that evaluates
+    /// them in one go (see [`PolicySet::entry_rule`]); `None` when it could not be added.
     entries: HashMap<Vec<usize>, Option<String>>,
+    /// The entry rules the engine holds, by name: a copy of the engine holds them too.
+    entry_rules: HashSet<String>,
 }
 
 /// A Rego value as JSON, converted directly (not through text).
@@ -273,6 +275,7 @@ impl PolicySet {
             tests: Vec::new(),
             engine: new_engine(&events),
             entries: HashMap::new(),
+            entry_rules: HashSet::new(),
         };
         set.set_time_limit(DEFAULT_TIME_LIMIT);
         set
@@ -319,6 +322,7 @@ impl PolicySet {
             tests: Vec::new(),
             engine: self.engine.clone(),
             entries: HashMap::new(),
+            entry_rules: self.entry_rules.clone(),
         })
     }
 
@@ -404,7 +408,14 @@ impl PolicySet {
                 refused.insert(file);
             }
         };
-        let mut set = PolicySet { policies: Vec::new(), libraries: Vec::new(), tests: Vec::new(), engine, entries: HashMap::new() };
+        let mut set = PolicySet {
+            policies: Vec::new(),
+            libraries: Vec::new(),
+            tests: Vec::new(),
+            engine,
+            entries: HashMap::new(),
+            entry_rules: HashSet::new(),
+        };
         set.set_time_limit(DEFAULT_TIME_LIMIT);
         errors.extend(set.classify(&accepted));
         errors.sort_by(|a, b| a.file.cmp(&b.file));
@@ -563,14 +574,16 @@ impl PolicySet {
         let packages: Vec<String> = policies.iter().map(|&i| format!("data.{}", self.policies[i].package)).collect();
         let digest = Sha256::digest(packages.join(",").as_bytes());
         let name: String = std::iter::once("p".to_owned()).chain(digest[..8].iter().map(|b| format!("{b:02x}"))).collect();
-        let module = format!("package {ENTRY_PACKAGE}\n\n{name} := [{}]\n", packages.join(", "));
-        let added = self.engine.add_policy(format!("{ENTRY_PACKAGE}/{name}.rego"), module);
-        let rule = match added {
-            Ok(_) => Some(format!("data.{ENTRY_PACKAGE}.{name}")),
-            Err(e) if e.to_string().contains("already") => Some(format!("data.{ENTRY_PACKAGE}.{name}")),
-            // Not expected (the packages compiled); the query answers the same, only slower.
-            Err(_) => None,
+        let held = self.entry_rules.contains(&name) || {
+            let module = format!("package {ENTRY_PACKAGE}\n\n{name} := [{}]\n", packages.join(", "));
+            // Not expected to fail (the packages compiled); if it does, the query answers the
+            // same, only slower.
+            self.engine.add_policy(format!("{ENTRY_PACKAGE}/{name}.rego"), module).is_ok()
         };
+        let rule = held.then(|| format!("data.{ENTRY_PACKAGE}.{name}"));
+        if held {
+            self.entry_rules.insert(name);
+        }
         self.entries.insert(policies.to_vec(), rule.clone());
         rule
     }
@@ -735,8 +748,11 @@ actions contains {"kind": "webhook", "url": "http://example.com"} if { input.sub
             assert_eq!(got, [("other", alone[1].as_slice()), ("sbom_required", alone[0].as_slice())], "in the order of the set");
         }
         assert_eq!(set.entries.len(), 1, "one rule for the one combination");
+        assert_eq!(set.evaluate_policy("other", &published()).unwrap().deny, alone[1]);
+        assert_eq!(set.entry_rules.len(), 2, "and one for the policy alone");
         let mut copy = set.only("other").unwrap();
         assert_eq!(copy.evaluate("dev.cdevents.artifact.published.0.3.0", &published())[0].deny, alone[1]);
+        assert_eq!(copy.engine.get_modules().len(), set.engine.get_modules().len(), "the copy's engine held the policy's rule: none added");
     }
 
     #[test]
