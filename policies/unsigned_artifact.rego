@@ -1,9 +1,10 @@
-# An artifact published or deployed without a verified signature. Dossier does not verify
-# signatures yet: every entry of input.subject.signatures (artifact.signed events, DSSE
-# envelope signatures) has "verified": false and says why, and input.subject.signed_verified is
-# false. An unverified signature is not a signature, so an artifact that has only those is
-# denied like one without any. In audit mode the denials are recorded and block nothing; turn
-# it to "enforce" once signatures are verified.
+# An artifact published or deployed without a verified signature. Every entry of
+# input.subject.signatures (the signatures artifact.signed events carry, DSSE envelope
+# signatures, Sigstore bundles) was checked against the configured trust when it arrived:
+# "verified" is true only for one that verified, and "reason" says why another did not. An
+# unverified signature is not a signature, so an artifact that has only those is denied like one
+# without any. In audit mode the denials are recorded and block nothing; turn it to "enforce"
+# to refuse unsigned artifacts (signed_release.rego also says whose signature counts).
 package dossier.unsigned_artifact
 
 triggers := ["dev.cdevents.artifact.published.*", "dev.cdevents.service.deployed.*", "dev.cdevents.service.upgraded.*"]

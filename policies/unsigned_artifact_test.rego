@@ -4,7 +4,7 @@ import data.dossier.unsigned_artifact
 
 event_only := {
 	"seq": 2, "kind": "artifact.signed", "source": "/ci/cosign", "verified": false,
-	"reason": "an artifact.signed event says so: Dossier does not verify signatures yet",
+	"reason": "default: the signature does not verify with the signer's key",
 }
 
 test_denies_without_a_signature if {
@@ -12,7 +12,7 @@ test_denies_without_a_signature if {
 }
 
 test_an_unverified_signature_is_not_a_signature if {
-	unsigned_artifact.deny == {"artifact pkg:oci/a has 1 signatures and none is verified (an artifact.signed event says so: Dossier does not verify signatures yet): an unverified signature is not a signature"} with input as {"subject": {"artifact": "pkg:oci/a", "signatures": [event_only], "signed_verified": false}}
+	unsigned_artifact.deny == {"artifact pkg:oci/a has 1 signatures and none is verified (default: the signature does not verify with the signer's key): an unverified signature is not a signature"} with input as {"subject": {"artifact": "pkg:oci/a", "signatures": [event_only], "signed_verified": false}}
 }
 
 test_quiet_when_a_signature_is_verified if {

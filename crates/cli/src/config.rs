@@ -76,6 +76,21 @@ pub struct ServeArgs {
     #[arg(skip)]
     #[serde(default)]
     pub oidc: Vec<dossier_auth::oidc::IssuerConfig>,
+    /// Sigstore trusted root (JSON, as `cosign`/`sigstore-*` clients read it) that signatures
+    /// are checked against, in the trust named `default` [default: the Sigstore public-good
+    /// root shipped with Dossier]
+    #[arg(long, env = "DOSSIER_TRUSTED_ROOT")]
+    pub trusted_root: Option<PathBuf>,
+    /// A public key (PEM, e.g. cosign.pub) that verifies cosign key signatures, DSSE envelopes
+    /// and managed-key bundles, as NAME=FILE, in the trust named `default`; repeat for several
+    #[arg(long = "trusted-key", env = "DOSSIER_TRUSTED_KEYS", value_delimiter = ',')]
+    #[serde(default)]
+    pub trusted_key: Vec<String>,
+    /// Named trust sets: a trusted root, keys, the identities and issuers accepted (TOML
+    /// `[[trust]]` tables only; README "Signatures")
+    #[arg(skip)]
+    #[serde(default)]
+    pub trust: Vec<dossier_evidence::signatures::TrustConfig>,
     /// TOML configuration file; flags and environment variables override it
     #[arg(long, env = "DOSSIER_CONFIG")]
     #[serde(skip)]
@@ -329,7 +344,9 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         }
         rate.burst = b;
     }
+    let trust = trust(args.trusted_root, &args.trusted_key, args.trust)?;
     let server = Server::builder(&data)
+        .trust(trust)
         .admin_token(args.admin_token)
         .oidc(args.oidc)
         .rate_limit(rate)
@@ -364,6 +381,32 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         }))
         .tools(tools);
     Ok(Settings { data, listen, server })
+}
+
+/// The trust signatures are checked against: the `default` set (the shipped public-good root,
+/// or --trusted-root, with the --trusted-key keys) unless only `[[trust]]` tables are given and
+/// no flag, then the tables' sets.
+fn trust(
+    root: Option<PathBuf>,
+    keys: &[String],
+    tables: Vec<dossier_evidence::signatures::TrustConfig>,
+) -> anyhow::Result<dossier_evidence::signatures::Trust> {
+    use dossier_evidence::signatures::{Trust, TrustConfig, DEFAULT};
+    let mut configs = Vec::new();
+    if root.is_some() || !keys.is_empty() || tables.is_empty() {
+        let mut keyed = std::collections::BTreeMap::new();
+        for k in keys {
+            let Some((name, file)) = k.split_once('=').filter(|(n, f)| !n.is_empty() && !f.is_empty()) else {
+                bail!("--trusted-key {k:?}: give NAME=FILE, the key's name (as checks will name it) and its PEM file");
+            };
+            if keyed.insert(name.to_owned(), PathBuf::from(file)).is_some() {
+                bail!("--trusted-key {name:?} is given twice");
+            }
+        }
+        configs.push(TrustConfig { name: DEFAULT.into(), trusted_root: root, keys: keyed, ..TrustConfig::default() });
+    }
+    configs.extend(tables);
+    Ok(Trust::configured(&configs, |path| std::fs::read(path))?)
 }
 
 /// 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104): only this machine reaches them.

@@ -14,6 +14,7 @@ use std::io;
 use dossier_core::own::{OwnType, DOCUMENTS_SOURCE as SOURCE};
 use dossier_core::EventKey;
 use dossier_evidence::binding::{self, NotAbout};
+use dossier_evidence::signatures::{Check, CheckKind, Trust};
 use dossier_evidence::{DocumentError, Extract, Format};
 use dossier_log::documents::{BlobError, Documents, Staged};
 use dossier_log::own::{hex, own_event, OwnEventError};
@@ -77,12 +78,69 @@ pub struct Receipt {
     pub findings: usize,
     pub vex: usize,
     pub provenance: bool,
+    /// Each signature the document carries, as checked against the configured trust.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<Signed>,
     /// Said when no event names the artifact yet (a typo in the purl, or a document sent
     /// before the build's events), or when none of a VEX document's statements names the
     /// artifact (they answer none of its findings): the document is kept all the same. Two
     /// such warnings are joined by "; ".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+/// A signature of the document, as the receipt tells it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signed {
+    pub verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trust: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Signed {
+    fn of(c: &Check) -> Signed {
+        Signed {
+            verified: c.verified,
+            identity: c.identity.clone(),
+            issuer: c.issuer.clone(),
+            trust: c.trust.clone(),
+            reason: c.reason.clone(),
+        }
+    }
+}
+
+/// Checks the signatures a signed document carries: a Sigstore bundle against the artifact's
+/// digest, a DSSE envelope's signatures with the configured keys. Other documents carry none.
+fn check_signatures(trust: &Trust, extract: &Extract, artifact: &binding::Artifact, staged: &Staged) -> Result<Vec<Check>, SubmitError> {
+    let signed = match extract.format {
+        Format::Sigstore => true,
+        Format::InToto => !extract.signatures.is_empty(),
+        _ => false,
+    };
+    if !signed {
+        return Ok(Vec::new());
+    }
+    if staged.size > MAX_SIGNED_DOCUMENT {
+        let kind = if extract.format == Format::Sigstore { CheckKind::SigstoreBundle } else { CheckKind::Dsse };
+        return Ok(vec![Check::not_checked(
+            kind,
+            format!("not checked: a signed document over {} MiB is recorded without checking its signatures", MAX_SIGNED_DOCUMENT >> 20),
+        )]);
+    }
+    let bytes = std::fs::read(staged.path())?;
+    Ok(match extract.format {
+        Format::Sigstore => {
+            let digest = artifact.digest.as_ref().filter(|d| d.algorithm == "sha256").and_then(|d| d.sha256_bytes());
+            vec![trust.check_bundle(&bytes, digest, time::OffsetDateTime::now_utc())]
+        }
+        _ => trust.check_envelope(&bytes),
+    })
 }
 
 impl Receipt {
@@ -113,23 +171,32 @@ fn resolve_artifact(lineage: &LineageView, named: &str) -> Result<String, Submit
     }
 }
 
+/// Most bytes of a signed document (a DSSE envelope, a Sigstore bundle) whose signatures are
+/// checked; a larger one is recorded with a check that says it was not.
+pub const MAX_SIGNED_DOCUMENT: u64 = 16 * 1024 * 1024;
+
+/// Where a document is recorded, and what its signatures are checked against.
+#[derive(Clone, Copy)]
+pub struct Intake<'a> {
+    pub log: &'a EvidenceLog,
+    pub lineage: &'a LineageView,
+    pub documents: &'a Documents,
+    pub trust: &'a Trust,
+}
+
 /// Reads a staged document and records it (blocking: run it off the async threads).
-pub fn record(
-    log: &EvidenceLog,
-    lineage: &LineageView,
-    documents: &Documents,
-    staged: Staged,
-    submission: Submission,
-) -> Result<Receipt, SubmitError> {
+pub fn record(intake: Intake<'_>, staged: Staged, submission: Submission) -> Result<Receipt, SubmitError> {
+    let Intake { log, lineage, documents, trust } = intake;
     let artifact = resolve_artifact(lineage, &submission.artifact)?;
     let format = match submission.format {
         Some(f) => f,
         None => dossier_evidence::detect(File::open(staged.path())?)?,
     };
-    let extract = dossier_evidence::extract(format, File::open(staged.path())?)?;
+    let mut extract = dossier_evidence::extract(format, File::open(staged.path())?)?;
     // An attestation about another artifact is refused before anything is kept.
     let bound = binding::Artifact::new(&artifact);
     binding::check_subjects(&extract, &bound)?;
+    extract.checks = check_signatures(trust, &extract, &bound, &staged)?;
     let digest = format!("sha256:{}", staged.digest);
     let about = hex(&Sha256::digest(artifact.as_bytes()));
     let key = EventKey { source: SOURCE.to_owned(), id: format!("document-{}-{}", &staged.digest[..32], &about[..16]) };
@@ -144,6 +211,7 @@ pub fn record(
         findings: extract.findings.len(),
         vex: extract.vex.len(),
         provenance: extract.provenance.is_some(),
+        signatures: extract.checks.iter().map(Signed::of).collect(),
         warning: None,
     };
     // Documents about it do not count: only events from producers say the artifact exists.

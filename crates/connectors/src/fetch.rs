@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use dossier_core::own::{OwnType, DOCUMENTS_SOURCE};
+use dossier_evidence::signatures::Trust;
 use dossier_log::documents::{BlobError, Documents, Staged};
 use dossier_log::follow::Follower;
 use dossier_log::own::own_event;
@@ -221,6 +222,7 @@ struct Fetcher {
     lineage: Arc<LineageView>,
     documents: Arc<Documents>,
     rules: FetchRules,
+    trust: Arc<Trust>,
     agent: ureq::Agent,
 }
 
@@ -237,7 +239,8 @@ impl Fetcher {
             // The document is recorded as sent by whoever sent the event that points at it.
             let submission =
                 Submission { artifact: artifact.clone(), sender: a.event.sender.clone(), origin: uri.to_owned(), format: None };
-            Ok(documents::record(&self.log, &self.lineage, &self.documents, staged, submission)?)
+            let intake = documents::Intake { log: &self.log, lineage: &self.lineage, documents: &self.documents, trust: &self.trust };
+            Ok(documents::record(intake, staged, submission)?)
         });
         match outcome {
             Ok(receipt) => tracing::info!("fetched {uri} for {artifact}: {} as entry {}", receipt.digest, receipt.seq),
@@ -270,11 +273,18 @@ impl Fetcher {
 }
 
 /// Starts the fetcher's thread.
-pub fn start(log: Arc<EvidenceLog>, lineage: Arc<LineageView>, documents: Arc<Documents>, rules: FetchRules, cursor_file: &Path) {
+pub fn start(
+    log: Arc<EvidenceLog>,
+    lineage: Arc<LineageView>,
+    documents: Arc<Documents>,
+    trust: Arc<Trust>,
+    rules: FetchRules,
+    cursor_file: &Path,
+) {
     let follower = Follower::new(log.clone(), cursor_file.to_owned());
     // Redirects could leave the allowlist: they are not followed.
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).redirects(0).build();
-    let fetcher = Fetcher { log, lineage, documents, rules, agent };
+    let fetcher = Fetcher { log, lineage, documents, rules, trust, agent };
     let spawned = std::thread::Builder::new().name("dossier-fetch".into()).spawn(move || follower.follow(|a| fetcher.handle(a)));
     if let Err(e) = spawned {
         tracing::error!("starting the document fetcher: {e}");

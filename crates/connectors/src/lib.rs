@@ -5,6 +5,7 @@
 //! * [`submit`]: the one submit path, for HTTP ingest now and for NATS and webhook adapters next.
 //! * [`documents`]: the document intake (uploads and fetched SBOMs): read, kept, recorded.
 //! * [`fetch`]: a follower that fetches the SBOMs artifact events point at.
+//! * [`signatures`]: a follower that checks the signatures `artifact.signed` events carry.
 //! * [`publish`]: a follower that publishes what policies emit onto NATS JetStream.
 //! * [`witnessing`]: checkpoints sent to witnesses, their cosignatures kept.
 //!
@@ -14,5 +15,6 @@
 pub mod documents;
 pub mod fetch;
 pub mod publish;
+pub mod signatures;
 pub mod submit;
 pub mod witnessing;

@@ -28,10 +28,12 @@ pub enum Family {
     Vulnerability,
     /// API tokens: created, revoked, expired.
     Token,
+    /// Checks of the signatures `artifact.signed` events carry.
+    Signature,
 }
 
 impl Family {
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Family::Policy,
         Family::Timer,
         Family::Action,
@@ -40,6 +42,7 @@ impl Family {
         Family::Artifact,
         Family::Vulnerability,
         Family::Token,
+        Family::Signature,
     ];
 
     /// `dev.cdeventsx.dossier-<family>.`: what every type of the family starts with.
@@ -53,6 +56,7 @@ impl Family {
             Family::Artifact => "dev.cdeventsx.dossier-artifact.",
             Family::Vulnerability => "dev.cdeventsx.dossier-vulnerability.",
             Family::Token => "dev.cdeventsx.dossier-token.",
+            Family::Signature => "dev.cdeventsx.dossier-signature.",
         }
     }
 
@@ -79,6 +83,7 @@ impl Family {
             Family::Document => Some(DOCUMENTS_SOURCE),
             Family::Exception => Some(EXCEPTIONS_SOURCE),
             Family::Token => Some(TOKENS_SOURCE),
+            Family::Signature => Some(SIGNATURES_SOURCE),
             Family::Vulnerability => None,
         }
     }
@@ -104,6 +109,9 @@ pub const ACTIONS_SOURCE: &str = "/dossier/actions";
 pub const DOCUMENTS_SOURCE: &str = "/dossier/documents";
 /// The source of exception requests, approvals, revocations and expiries.
 pub const EXCEPTIONS_SOURCE: &str = "/dossier/exceptions";
+
+/// The source of signature checks.
+pub const SIGNATURES_SOURCE: &str = "/dossier/signatures";
 
 /// The source of token changes (created, revoked, expired).
 pub const TOKENS_SOURCE: &str = "/dossier/tokens";
@@ -154,10 +162,12 @@ pub enum OwnType {
     TokenCreated,
     TokenRevoked,
     TokenExpired,
+    /// The check of the signature an `artifact.signed` event carries.
+    SignatureChecked,
 }
 
 impl OwnType {
-    pub const ALL: [OwnType; 24] = [
+    pub const ALL: [OwnType; 25] = [
         OwnType::PolicyLoaded,
         OwnType::PolicyRemoved,
         OwnType::PolicyRefused,
@@ -182,6 +192,7 @@ impl OwnType {
         OwnType::TokenCreated,
         OwnType::TokenRevoked,
         OwnType::TokenExpired,
+        OwnType::SignatureChecked,
     ];
 
     /// The full type with its version, as written into `context.type`.
@@ -211,6 +222,7 @@ impl OwnType {
             OwnType::TokenCreated => "dev.cdeventsx.dossier-token.created.0.1.0",
             OwnType::TokenRevoked => "dev.cdeventsx.dossier-token.revoked.0.1.0",
             OwnType::TokenExpired => "dev.cdeventsx.dossier-token.expired.0.1.0",
+            OwnType::SignatureChecked => "dev.cdeventsx.dossier-signature.checked.0.1.0",
         }
     }
 
@@ -228,6 +240,7 @@ impl OwnType {
             OwnType::ArtifactQuarantined | OwnType::ArtifactReleased => Family::Artifact,
             OwnType::VulnerabilityDiscovered | OwnType::VulnerabilityWithdrawn | OwnType::VulnerabilityFixed => Family::Vulnerability,
             OwnType::TokenCreated | OwnType::TokenRevoked | OwnType::TokenExpired => Family::Token,
+            OwnType::SignatureChecked => Family::Signature,
         }
     }
 

@@ -15,7 +15,9 @@ use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 use dossier_engine::policy::Decided;
-use dossier_evidence::about::Unverified;
+use dossier_evidence::about::{Unverified, Verdict};
+use dossier_evidence::signatures::Check;
+use dossier_evidence::Format;
 use dossier_log::own::now_nanos;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
@@ -178,29 +180,48 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         })
         .collect();
 
-    // Signatures (artifact.signed entries, attestation envelopes) and build provenance, each
-    // said unverified: Dossier does not verify signatures yet.
-    let unverified = |why: Unverified| format!(r#"{} <span class="muted">{}</span>"#, badge("st", "unverified"), esc(why.reason()));
+    // Signatures (those artifact.signed entries carry, DSSE envelopes', Sigstore bundles') and
+    // build provenance, each as checked when it arrived: verified, by whom, under which trust —
+    // or unverified, and why.
+    let checks: HashMap<u64, Check> = timeline
+        .iter()
+        .filter(|e| dossier_core::own::OwnType::SignatureChecked.matches(&e.event_type))
+        .filter_map(|e| {
+            let c = content(&e.raw);
+            Some((c["entry"].as_u64()?, serde_json::from_value(c["check"].clone()).ok()?))
+        })
+        .collect();
     let mut trust_rows: Vec<Vec<String>> = timeline
         .iter()
         .filter(|e| e.event_type.starts_with("dev.cdevents.artifact.signed."))
         .map(|e| {
             let c = content(&e.raw);
-            let signature = c["signature"].as_str().unwrap_or("");
+            let signature = match &c["signature"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let said = match checks.get(&e.seq) {
+                Some(check) => checked(check),
+                None => unverified(Unverified::NotCheckedYet.reason()),
+            };
             vec![
                 stamp(e.time_unix_nanos),
                 "Signed".into(),
                 format!(
-                    r#"<span class="mono">{}</span> from {} {}"#,
+                    r#"<span class="mono">{}</span> from {} {said}"#,
                     esc(&signature.chars().take(48).collect::<String>()),
-                    esc(&e.key.source),
-                    unverified(Unverified::SignedEventOnly)
+                    esc(&e.key.source)
                 ),
                 entry_link(e.seq),
             ]
         })
         .collect();
     for d in &documents {
+        let verdict = Verdict::of(&d.extract);
+        let said = match &verdict {
+            Verdict::Verified(check) => checked(check),
+            Verdict::Unverified(why) => unverified(why),
+        };
         if let Some(p) = &d.extract.provenance {
             let mut what = Vec::new();
             if let Some(b) = &p.builder {
@@ -215,19 +236,14 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             for parent in &p.parents {
                 what.push(format!("on {}", artifact(parent)));
             }
-            let said = format!("{} {}", what.join(", "), unverified(Unverified::of_attestation(&d.extract)));
-            trust_rows.push(vec![time(&d.time), "Provenance".into(), said, entry_link(d.seq)]);
-        }
-        if !d.extract.signatures.is_empty() {
-            let keys =
-                d.extract.signatures.iter().map(|k| format!(r#"<span class="mono">{}</span>"#, esc(k))).collect::<Vec<_>>().join(", ");
-            let kind = d.extract.predicate_type.as_deref().unwrap_or("an attestation");
-            trust_rows.push(vec![
-                time(&d.time),
-                "Attestation".into(),
-                format!("{} signed by key {keys} {}", esc(kind), unverified(Unverified::SignatureNotChecked)),
-                entry_link(d.seq),
-            ]);
+            trust_rows.push(vec![time(&d.time), "Provenance".into(), format!("{} {said}", what.join(", ")), entry_link(d.seq)]);
+        } else if d.extract.format == Format::Sigstore || !d.extract.signatures.is_empty() {
+            let kind = d.extract.predicate_type.as_deref().unwrap_or(if d.extract.format == Format::Sigstore {
+                "a Sigstore bundle"
+            } else {
+                "an attestation"
+            });
+            trust_rows.push(vec![time(&d.time), "Attestation".into(), format!("{} {said}", esc(kind)), entry_link(d.seq)]);
         }
     }
 
@@ -373,4 +389,28 @@ fn severity_rank(name: &str) -> u8 {
         "low" => 1,
         _ => 0,
     }
+}
+
+/// An unverified signature or claim, and why (HTML).
+fn unverified(why: &str) -> String {
+    format!(r#"{} <span class="muted">{}</span>"#, badge("st", "unverified"), esc(why))
+}
+
+/// A check as the page says it: verified by whom under which trust, in which log, when — or why not (HTML).
+fn checked(check: &Check) -> String {
+    if !check.verified {
+        return unverified(check.reason.as_deref().unwrap_or("not verified"));
+    }
+    let mut said = vec![format!("by <span class=\"mono\">{}</span>", esc(check.identity.as_deref().unwrap_or("?")))];
+    if let Some(issuer) = &check.issuer {
+        said.push(format!("of <span class=\"mono\">{}</span>", esc(issuer)));
+    }
+    said.push(format!("under {}", esc(&check.trust.join(", "))));
+    if let (Some(url), Some(index)) = (&check.log_url, check.log_index) {
+        said.push(format!("logged at {} #{index}", esc(url)));
+    }
+    if let Some(t) = &check.time {
+        said.push(format!("signed by {}", esc(t)));
+    }
+    format!(r#"{} <span class="muted">{}</span>"#, badge("st", "verified"), said.join(", "))
 }

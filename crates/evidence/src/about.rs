@@ -1,6 +1,6 @@
 //! What the recorded documents say about one artifact: its components and their licences,
 //! its findings (with the VEX statements that answer them), the tools that looked at it, and
-//! the provenance and signatures attested about it — unverified, and said so.
+//! the provenance, attestations and signatures about it, each as its signature was checked.
 //! Pure functions over the documents' log entries, so the server, the CLI and tests share them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::binding::{self, Artifact};
 use crate::model::{Component, Extract, Finding, Format, Provenance, Subject, Tool, VexStatement};
+use crate::signatures::Check;
 
 /// A document as its log entry records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,22 +222,22 @@ pub fn findings(artifact: &str, own: &[Received], ancestors: &[(String, Vec<Rece
     list
 }
 
-/// Why an attestation's claims are not verified. Dossier does not verify signatures yet, so
-/// every attestation is one of these; policies read the difference in `verified`.
+/// Why a signature, or what a document attests, counts as unverified when no check verified it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unverified {
-    /// In a DSSE envelope with signatures Dossier did not check.
+    /// A DSSE envelope recorded before Dossier checked signatures: its signatures were never checked.
     SignatureNotChecked,
     /// A bare in-toto statement, or an envelope without signatures.
     Unsigned,
-    /// An `artifact.signed` event: a producer says the artifact is signed.
-    SignedEventOnly,
+    /// An `artifact.signed` event whose signature has not been checked yet (the check follows
+    /// the log and is recorded as a `dossier-signature.checked` entry).
+    NotCheckedYet,
 }
 
 impl Unverified {
-    /// The attestation's state: unsigned when no DSSE signature came with it.
+    /// The state of an attestation no check verified: unsigned when no DSSE signature came with it.
     pub fn of_attestation(extract: &Extract) -> Unverified {
-        if extract.signatures.is_empty() {
+        if extract.signatures.is_empty() && extract.checks.is_empty() && extract.format != Format::Sigstore {
             Unverified::Unsigned
         } else {
             Unverified::SignatureNotChecked
@@ -246,9 +247,13 @@ impl Unverified {
     /// The words shown wherever the claim is (input document, API, dashboard).
     pub fn reason(self) -> &'static str {
         match self {
-            Unverified::SignatureNotChecked => "signature not checked: Dossier does not verify DSSE signatures yet",
+            Unverified::SignatureNotChecked => {
+                "signature not checked: recorded before Dossier verified signatures; send it again to check it"
+            }
             Unverified::Unsigned => "not signed: no DSSE signature came with the statement",
-            Unverified::SignedEventOnly => "an artifact.signed event says so: Dossier does not verify signatures yet",
+            Unverified::NotCheckedYet => {
+                "not checked yet: the signature an artifact.signed event carries is checked just after it is recorded"
+            }
         }
     }
 }
@@ -259,7 +264,71 @@ impl Serialize for Unverified {
     }
 }
 
-/// Build provenance an attestation states about the artifact, as stated: not verified.
+/// Whether a document's signatures verified: the first check that verified, else the reason.
+pub enum Verdict<'a> {
+    Verified(&'a Check),
+    Unverified(String),
+}
+
+impl Verdict<'_> {
+    pub fn of(extract: &Extract) -> Verdict<'_> {
+        if let Some(c) = extract.checks.iter().find(|c| c.verified) {
+            return Verdict::Verified(c);
+        }
+        match extract.checks.first() {
+            Some(c) => Verdict::Unverified(c.reason.clone().unwrap_or_else(|| "not verified".to_owned())),
+            None => Verdict::Unverified(Unverified::of_attestation(extract).reason().to_owned()),
+        }
+    }
+
+    pub fn verified(&self) -> bool {
+        matches!(self, Verdict::Verified(_))
+    }
+
+    /// `verified under public-good`, or why not.
+    pub fn reason(&self) -> String {
+        match self {
+            Verdict::Verified(c) => format!("verified under {}", c.trust.join(", ")),
+            Verdict::Unverified(why) => why.clone(),
+        }
+    }
+}
+
+/// Who signed, as a check that verified found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// The certificate's identity (SAN), or the name of the configured key.
+    pub identity: Option<String>,
+    pub issuer: Option<String>,
+    /// `sha256:<hex>` of the key that verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The trust sets it verified under.
+    pub trust: Vec<String>,
+    pub log_url: Option<String>,
+    pub log_index: Option<u64>,
+    /// When it was signed at the latest, as a log or timestamp authority says (RFC 3339).
+    pub time: Option<String>,
+}
+
+impl Signer {
+    fn of(check: Option<&Check>) -> Signer {
+        match check.filter(|c| c.verified) {
+            Some(c) => Signer {
+                identity: c.identity.clone(),
+                issuer: c.issuer.clone(),
+                key: c.key.clone(),
+                trust: c.trust.clone(),
+                log_url: c.log_url.clone(),
+                log_index: c.log_index,
+                time: c.time.clone(),
+            },
+            None => Signer::default(),
+        }
+    }
+}
+
+/// Build provenance an attestation states about the artifact, and whether its signature verified.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attested {
@@ -271,19 +340,21 @@ pub struct Attested {
     #[serde(flatten)]
     pub provenance: Provenance,
     pub subjects: Vec<Subject>,
-    /// Key ids of the envelope's signatures.
+    /// Key ids of the envelope's signatures, as stated.
     pub signatures: Vec<String>,
-    /// Always `false` until Dossier verifies DSSE signatures.
+    /// Whether a signature over the statement verified against the configured trust.
     pub verified: bool,
-    pub verification: Unverified,
+    /// `verified under …`, or why not.
+    pub verification: String,
 }
 
-/// The provenance the documents attest, oldest first, each marked unverified.
+/// The provenance the documents attest, oldest first, each with whether it verified.
 pub fn provenance<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Attested> {
     documents
         .into_iter()
         .filter_map(|d| {
             let p = d.extract.provenance.clone()?;
+            let verdict = Verdict::of(&d.extract);
             Some(Attested {
                 seq: d.seq,
                 time: d.time.clone(),
@@ -293,14 +364,54 @@ pub fn provenance<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<
                 provenance: p,
                 subjects: d.extract.subjects.clone(),
                 signatures: d.extract.signatures.clone(),
-                verified: false,
-                verification: Unverified::of_attestation(&d.extract),
+                verified: verdict.verified(),
+                verification: verdict.reason(),
             })
         })
         .collect()
 }
 
-/// A signature known about an artifact, and whether it was verified (never, yet).
+/// An attestation about the artifact (any predicate: SLSA provenance, an SBOM, a VSA), and
+/// whether its signature verified, by whom, in which log and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attestation {
+    pub seq: u64,
+    pub document: String,
+    pub predicate_type: Option<String>,
+    /// The builder, for SLSA provenance.
+    pub builder: Option<String>,
+    pub verified: bool,
+    pub reason: String,
+    #[serde(flatten)]
+    pub signer: Signer,
+}
+
+/// The attestations among the documents (in-toto statements, bare, in DSSE envelopes or in
+/// Sigstore bundles), oldest first.
+pub fn attestations<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Attestation> {
+    documents
+        .into_iter()
+        .filter(|d| d.extract.predicate_type.is_some())
+        .map(|d| {
+            let verdict = Verdict::of(&d.extract);
+            let signer = Signer::of(match &verdict {
+                Verdict::Verified(c) => Some(c),
+                Verdict::Unverified(_) => None,
+            });
+            Attestation {
+                seq: d.seq,
+                document: d.digest.clone(),
+                predicate_type: d.extract.predicate_type.clone(),
+                builder: d.extract.provenance.as_ref().and_then(|p| p.builder.clone()),
+                verified: verdict.verified(),
+                reason: verdict.reason(),
+                signer,
+            }
+        })
+        .collect()
+}
+
+/// A signature known about an artifact, as checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Signature {
     /// The entry that states it.
@@ -309,52 +420,87 @@ pub struct Signature {
     /// Who sent the `artifact.signed` event (its source).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// The envelope signature's key id, and the document it came with.
+    /// The envelope signature's key id, as stated, and the document it came with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keyid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
     pub verified: bool,
-    pub reason: Unverified,
+    /// `verified under …`, or why not.
+    pub reason: String,
+    #[serde(flatten)]
+    pub signer: Signer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SignatureKind {
+    /// The signature an `artifact.signed` event carries (a bundle, or a cosign key signature).
     #[serde(rename = "artifact.signed")]
     Event,
+    /// A signature of a DSSE envelope sent as a document.
     #[serde(rename = "dsse")]
     Envelope,
+    /// A Sigstore bundle sent as a document.
+    #[serde(rename = "sigstore-bundle")]
+    Bundle,
 }
 
 impl Signature {
-    /// An `artifact.signed` event (entry `seq`, from `source`): a claim, not a verified signature.
-    pub fn event(seq: u64, source: &str) -> Signature {
+    /// An `artifact.signed` event (entry `seq`, from `source`), with its check when one was recorded.
+    pub fn event(seq: u64, source: &str, check: Option<&Check>) -> Signature {
         Signature {
             seq,
             kind: SignatureKind::Event,
             source: Some(source.to_owned()),
-            keyid: None,
+            keyid: check.and_then(|c| c.keyid.clone()),
             document: None,
-            verified: false,
-            reason: Unverified::SignedEventOnly,
+            verified: check.is_some_and(|c| c.verified),
+            reason: match check {
+                Some(c) if c.verified => format!("verified under {}", c.trust.join(", ")),
+                Some(c) => c.reason.clone().unwrap_or_else(|| "not verified".to_owned()),
+                None => Unverified::NotCheckedYet.reason().to_owned(),
+            },
+            signer: Signer::of(check),
         }
     }
 }
 
-/// The signatures of the DSSE envelopes among the documents, unverified.
-pub fn envelope_signatures<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Signature> {
+/// The signatures the documents carry (DSSE envelopes' and Sigstore bundles'), each as checked
+/// when the document was received.
+pub fn document_signatures<'a>(documents: impl IntoIterator<Item = &'a Received>) -> Vec<Signature> {
     documents
         .into_iter()
         .flat_map(|d| {
-            d.extract.signatures.iter().map(|keyid| Signature {
+            let kind = if d.extract.format == Format::Sigstore { SignatureKind::Bundle } else { SignatureKind::Envelope };
+            let of_check = |c: &Check| Signature {
                 seq: d.seq,
-                kind: SignatureKind::Envelope,
+                kind,
                 source: None,
-                keyid: Some(keyid.clone()),
+                keyid: c.keyid.clone(),
                 document: Some(d.digest.clone()),
-                verified: false,
-                reason: Unverified::SignatureNotChecked,
-            })
+                verified: c.verified,
+                reason: if c.verified {
+                    format!("verified under {}", c.trust.join(", "))
+                } else {
+                    c.reason.clone().unwrap_or_else(|| "not verified".to_owned())
+                },
+                signer: Signer::of(Some(c)),
+            };
+            let mut out: Vec<Signature> = d.extract.checks.iter().map(of_check).collect();
+            if d.extract.checks.is_empty() {
+                // Recorded before signatures were checked: listed, never verified.
+                out.extend(d.extract.signatures.iter().map(|keyid| Signature {
+                    seq: d.seq,
+                    kind,
+                    source: None,
+                    keyid: Some(keyid.clone()),
+                    document: Some(d.digest.clone()),
+                    verified: false,
+                    reason: Unverified::SignatureNotChecked.reason().to_owned(),
+                    signer: Signer::default(),
+                }));
+            }
+            out
         })
         .collect()
 }

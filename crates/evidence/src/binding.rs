@@ -30,6 +30,18 @@ impl Digest {
     pub fn of(algorithm: &str, hex: &str) -> Option<Digest> {
         Digest::parse(&format!("{algorithm}:{hex}"))
     }
+
+    /// The 32 bytes of a SHA-256 digest; `None` for another algorithm or a wrong length.
+    pub fn sha256_bytes(&self) -> Option<[u8; 32]> {
+        if self.algorithm != "sha256" || self.hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in self.hex.as_bytes().chunks(2).enumerate() {
+            out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(out)
+    }
 }
 
 impl fmt::Display for Digest {

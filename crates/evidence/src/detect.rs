@@ -13,6 +13,7 @@ struct Keys {
     bom_format: Option<String>,
     context: Option<String>,
     statement_type: Option<String>,
+    media_type: Option<String>,
     has: Vec<&'static str>,
 }
 
@@ -35,6 +36,7 @@ impl<'de> Visitor<'de> for &mut Keys {
                 // OpenVEX's context is a string; JSON-LD allows an array.
                 "@context" => self.context = Some(map.next_value::<serde_json::Value>()?.to_string()),
                 "_type" => self.statement_type = map.next_value::<serde_json::Value>()?.as_str().map(str::to_owned),
+                "mediaType" => self.media_type = map.next_value::<serde_json::Value>()?.as_str().map(str::to_owned),
                 k => {
                     if let Some(known) = INTERESTING.iter().find(|i| **i == k) {
                         self.has.push(known);
@@ -55,6 +57,8 @@ pub fn detect(reader: impl Read) -> Result<Format, DocumentError> {
     let has = |k: &str| keys.has.contains(&k);
     Ok(if keys.bom_format.as_deref() == Some("CycloneDX") {
         Format::CycloneDx
+    } else if keys.media_type.as_deref().is_some_and(|t| t.starts_with("application/vnd.dev.sigstore.bundle")) {
+        Format::Sigstore
     } else if has("spdxVersion") {
         Format::Spdx
     } else if has("payloadType") || keys.statement_type.as_deref().is_some_and(|t| t.starts_with("https://in-toto.io/Statement")) {
@@ -92,6 +96,8 @@ mod tests {
             (r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}"#, Format::OpenVex),
             (r#"{"payloadType": "application/vnd.in-toto+json", "payload": ""}"#, Format::InToto),
             (r#"{"_type": "https://in-toto.io/Statement/v1", "subject": []}"#, Format::InToto),
+            (r#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "dsseEnvelope": {}}"#, Format::Sigstore),
+            (r#"{"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1", "messageSignature": {}}"#, Format::Sigstore),
         ];
         for (doc, format) in cases {
             assert_eq!(detect(doc.as_bytes()).unwrap(), format, "{doc}");

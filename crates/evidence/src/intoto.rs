@@ -1,7 +1,8 @@
 //! in-toto statements (v0.1 and v1), bare or in a DSSE envelope. SLSA provenance v1 and v0.2
 //! give the builder, the invocation, the sources (repositories at commits) and the other
 //! materials; CycloneDX and SPDX predicates are read as SBOMs about the subjects; any other
-//! predicate is kept with its subjects only. Signatures are recorded by key id, not verified.
+//! predicate is kept with its subjects only. Signatures are recorded by key id here; they are
+//! checked by [`crate::signatures`].
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -141,6 +142,26 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
         }
         None => top,
     };
+    let mut out = statement_extract(statement)?;
+    out.signatures = keyids;
+    Ok(out)
+}
+
+/// Reads the in-toto statement a DSSE envelope carries (a Sigstore bundle's), as `format`.
+pub(crate) fn read_payload(format: Format, payload_type: &str, payload: &[u8]) -> Result<Extract, DocumentError> {
+    if payload_type != PAYLOAD_TYPE {
+        return Err(DocumentError::Invalid {
+            format: format.name(),
+            path: "/dsseEnvelope/payloadType".into(),
+            message: format!("{payload_type:?} is not read; Dossier reads {PAYLOAD_TYPE:?} envelopes"),
+        });
+    }
+    let mut out = statement_extract(read_json::<Top>(format, payload)?)?;
+    out.format = format;
+    Ok(out)
+}
+
+fn statement_extract(statement: Top) -> Result<Extract, DocumentError> {
     let ty = statement.statement_type.unwrap_or_default();
     if !ty.starts_with("https://in-toto.io/Statement/") {
         return Err(invalid("/_type", format!("{ty:?} is not an in-toto statement type (https://in-toto.io/Statement/v1 or v0.1)")));
@@ -167,7 +188,6 @@ pub(crate) fn read(reader: impl Read) -> Result<Extract, DocumentError> {
     out.spec_version = ty.rsplit('/').next().unwrap_or_default().to_owned();
     out.predicate_type = Some(predicate_type);
     out.subjects = statement.subject.into_iter().map(|s| Subject { name: s.name, digest: s.digest }).collect();
-    out.signatures = keyids;
     Ok(out)
 }
 

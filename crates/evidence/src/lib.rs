@@ -11,6 +11,7 @@
 pub mod about;
 pub mod binding;
 mod bounded;
+mod bundle;
 pub mod cvss;
 mod cyclonedx;
 mod detect;
@@ -19,6 +20,7 @@ mod model;
 mod openvex;
 mod osv;
 mod sarif;
+pub mod signatures;
 mod spdx;
 
 use std::io::Read;
@@ -37,7 +39,8 @@ pub enum DocumentError {
     #[error(
         "not a document Dossier reads: expected CycloneDX JSON (\"bomFormat\": \"CycloneDX\"), SPDX JSON (\"spdxVersion\"), \
          SARIF (\"runs\"), OSV (\"id\" and \"affected\", a list of them, or osv-scanner's \"results\"), OpenVEX (\"@context\" \
-         naming openvex) or an in-toto statement or DSSE envelope (\"_type\" or \"payloadType\")"
+         naming openvex), an in-toto statement or DSSE envelope (\"_type\" or \"payloadType\") or a Sigstore bundle \
+         (\"mediaType\": \"application/vnd.dev.sigstore.bundle…\")"
     )]
     Unrecognized,
     #[error("{format} document: {path}: {message}")]
@@ -121,6 +124,7 @@ pub fn extract(format: Format, reader: impl Read) -> Result<Extract, DocumentErr
         Format::Osv => osv::read(reader),
         Format::OpenVex => openvex::read(reader),
         Format::InToto => intoto::read(reader),
+        Format::Sigstore => bundle::read(reader),
     }
 }
 

@@ -17,10 +17,13 @@ pub enum Format {
     Osv,
     OpenVex,
     InToto,
+    /// A Sigstore bundle (v0.1–v0.3): a message signature or a DSSE envelope with what verifies it.
+    Sigstore,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [Format::CycloneDx, Format::Spdx, Format::Sarif, Format::Osv, Format::OpenVex, Format::InToto];
+    pub const ALL: [Format; 7] =
+        [Format::CycloneDx, Format::Spdx, Format::Sarif, Format::Osv, Format::OpenVex, Format::InToto, Format::Sigstore];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -30,6 +33,7 @@ impl Format {
             Format::Osv => "osv",
             Format::OpenVex => "openvex",
             Format::InToto => "intoto",
+            Format::Sigstore => "sigstore",
         }
     }
 
@@ -47,6 +51,7 @@ impl Format {
             "application/vnd.openvex+json" | "application/openvex+json" => Format::OpenVex,
             "application/vnd.dsse.envelope.v1+json" | "application/vnd.in-toto+json" => Format::InToto,
             "application/osv+json" | "application/vnd.osv+json" => Format::Osv,
+            "application/vnd.dev.sigstore.bundle+json" | "application/vnd.dev.sigstore.bundle.v0.3+json" => Format::Sigstore,
             _ => return None,
         })
     }
@@ -266,9 +271,14 @@ pub struct Extract {
     pub provenance: Option<Provenance>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vex: Vec<VexStatement>,
-    /// Key ids of the envelope's signatures (recorded, not verified).
+    /// Key ids of the envelope's signatures, as stated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<String>,
+    /// The checks of the document's signatures (a DSSE envelope's, a Sigstore bundle's), made
+    /// when it was received against the trust configured then ([`crate::signatures`]). Empty
+    /// for a document that carries no signature, and in entries made before Dossier verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::signatures::Check>,
 }
 
 impl Extract {
@@ -285,6 +295,7 @@ impl Extract {
             provenance: None,
             vex: Vec::new(),
             signatures: Vec::new(),
+            checks: Vec::new(),
         }
     }
 }

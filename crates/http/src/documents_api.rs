@@ -109,10 +109,12 @@ async fn upload(
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let submission = Submission { artifact, sender: Some(caller.principal.name.to_string()), origin: "upload".into(), format };
-    let (log, lineage) = (s.log.clone(), s.views.lineage.clone());
-    let receipt = tokio::task::spawn_blocking(move || documents::record(&log, &lineage, &docs, staged, submission))
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let (log, lineage, trust) = (s.log.clone(), s.views.lineage.clone(), s.config.trust.clone());
+    let receipt = tokio::task::spawn_blocking(move || {
+        documents::record(documents::Intake { log: &log, lineage: &lineage, documents: &docs, trust: &trust }, staged, submission)
+    })
+    .await
+    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let status = if receipt.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(receipt)).into_response())
 }
@@ -147,10 +149,12 @@ async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, St
                    "specVersion": d.extract.spec_version, "tools": d.extract.tools, "sender": d.sender, "origin": d.origin,
                    "components": d.extract.components.len(), "findings": d.extract.findings.len(), "vex": d.extract.vex.len(),
                    "predicateType": d.extract.predicate_type, "provenance": d.extract.provenance});
-            // What an attestation states is not verified: say so beside it.
-            if d.extract.format == Format::InToto {
-                v["verified"] = json!(false);
-                v["verification"] = json!(about::Unverified::of_attestation(&d.extract));
+            // Whether a signed document's signatures verified, beside what it states.
+            if matches!(d.extract.format, Format::InToto | Format::Sigstore) {
+                let verdict = about::Verdict::of(&d.extract);
+                v["verified"] = json!(verdict.verified());
+                v["verification"] = json!(verdict.reason());
+                v["signatures"] = json!(d.extract.checks);
             }
             v
         })

@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub limits: Limits,
     /// The document directory; without one, document uploads are refused.
     pub documents: Option<Arc<Documents>>,
+    /// What the signatures of received documents are checked against.
+    pub trust: Arc<dossier_evidence::signatures::Trust>,
     /// Live streams (Server-Sent Events) open at once; one more gets 503. Each holds a
     /// connection for as long as it is open, so they must not fill the connection cap.
     pub max_streams: usize,
@@ -47,6 +49,7 @@ impl Default for ApiConfig {
             budget_wait: Duration::from_secs(5),
             limits: Limits::default(),
             documents: None,
+            trust: Arc::new(dossier_evidence::signatures::Trust::default()),
             max_streams: 256,
             witnessing: None,
             closing: tokio_util::sync::CancellationToken::new(),

@@ -8,14 +8,26 @@
 //!     "artifact": "pkg:oci/shop@sha256%3A4a5b",      // the artifact the event is about, if any
 //!     "timeline": [ {"seq": 12, "type": "...", "timestamp": "...", "event": {...}} ],
 //!     "sbom": {"uri": "..."},                         // the latest SBOM reference, if any
-//!     // Signatures known about it: artifact.signed events and DSSE envelope signatures.
-//!     // None is verified — Dossier does not verify signatures yet — so `verified` is false
-//!     // and `reason` says why; an unverified signature is not a signature.
-//!     "signatures": [ {"seq": 14, "kind": "artifact.signed", "source": "/ci/cosign", "verified": false,
-//!                      "reason": "an artifact.signed event says so: Dossier does not verify signatures yet"},
+//!     // Signatures known about it — the ones artifact.signed events carry, DSSE envelope
+//!     // signatures, Sigstore bundles sent as documents — each as checked against the trust
+//!     // configured when it arrived (crates/evidence/src/signatures.rs). `verified` is true only
+//!     // for a signature that verified; then `trust` names the trust sets it verified under, and
+//!     // `identity`/`issuer` (a certificate's SAN and OIDC issuer, or the configured key's name),
+//!     // `log_url`/`log_index` and `time` say who signed, where it is logged and when.
+//!     // Otherwise `reason` says which check failed.
+//!     "signatures": [ {"seq": 14, "kind": "artifact.signed", "source": "/ci/cosign", "verified": true,
+//!                      "reason": "verified under public-good", "trust": ["public-good"],
+//!                      "identity": "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main",
+//!                      "issuer": "https://token.actions.githubusercontent.com",
+//!                      "log_url": "https://rekor.sigstore.dev", "log_index": 1234, "time": "2026-11-30T10:00:00Z"},
 //!                     {"seq": 15, "kind": "dsse", "keyid": "SHA256:kXd1", "document": "sha256:…", "verified": false,
-//!                      "reason": "signature not checked: Dossier does not verify DSSE signatures yet"} ],
-//!     "signed_verified": false,                       // some signature verified (none can be yet)
+//!                      "reason": "no configured key verifies the signature (tried release-key (release))", "trust": [],
+//!                      "identity": null, "issuer": null, "log_url": null, "log_index": null, "time": null} ],
+//!     "signed_verified": true,                        // some signature verified
+//!     // Every in-toto attestation (bare, in a DSSE envelope, in a Sigstore bundle), as checked:
+//!     "attestations": [ {"seq": 16, "document": "sha256:…", "predicate_type": "https://slsa.dev/provenance/v1",
+//!                        "builder": "https://github.com/actions/runner", "verified": true, "reason": "verified under public-good",
+//!                        "identity": "…", "issuer": "…", "trust": ["public-good"], "log_url": "…", "log_index": 99, "time": "…"} ],
 //!     "published": true,
 //!     "tests": [ {"outcome": "success", "testSuite": "..."} ],  // test suites run on it
 //!     "deployments": [ {"environment": "prod", "service": "shop"} ],
@@ -30,11 +42,11 @@
 //!                            "statement": 0, "document": "sha256:…",
 //!                            "matched": "product pkg:oci/shop@sha256%3A4a5b names this artifact"}} ],
 //!     "scans": [ {"tools": [{"name": "grype"}], "format": "cyclonedx", "time": "...", "findings": 3} ],
-//!     // Build provenance attestations state, as stated: never verified yet.
+//!     // Build provenance attestations state, with whether their signature verified.
 //!     "provenance": [ {"seq": 15, "document": "sha256:…", "builder": "https://github.com/actions/runner",
 //!                      "buildType": "...", "sources": [{"repository": "...", "commit": "..."}], "parents": [...],
 //!                      "subjects": [...], "signatures": ["SHA256:kXd1"], "verified": false,
-//!                      "verification": "signature not checked: Dossier does not verify DSSE signatures yet"} ]
+//!                      "verification": "verified under public-good"} ]
 //!   },
 //!   // Exceptions in force now (at the entry's time in a replay) that cover the artifact:
 //!   "exceptions": [ {"id": "exc-1", "vulnerabilities": ["CVE-2021-23337"], "artifacts": ["pkg:oci/shop@*"],
@@ -49,6 +61,7 @@
 //! `signed_verified`.
 
 use dossier_evidence::about::{self, Received, Signature};
+use dossier_evidence::signatures::Check;
 use serde_json::{json, Value};
 
 /// The artifact an event is about: the subject of an artifact event, else its `artifactId`.
@@ -70,6 +83,9 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
     let mut tests = Vec::new();
     let mut deployments = Vec::new();
     let mut documents: Vec<Received> = Vec::new();
+    // artifact.signed entries (seq, source), and the checks recorded of them (by the entry checked).
+    let mut signed: Vec<(u64, String)> = Vec::new();
+    let mut checks: std::collections::HashMap<u64, Check> = std::collections::HashMap::new();
     let current = json!({"event": event});
     for entry in timeline.iter().chain(std::iter::once(&current)) {
         let e = &entry["event"];
@@ -84,7 +100,14 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
         }
         if ty.starts_with("dev.cdevents.artifact.signed.") {
             let source = e.pointer("/context/source").and_then(Value::as_str).unwrap_or_default();
-            signatures.push(Signature::event(entry["seq"].as_u64().unwrap_or(u64::MAX), source));
+            signed.push((entry["seq"].as_u64().unwrap_or(u64::MAX), source.to_owned()));
+        }
+        if dossier_core::own::OwnType::SignatureChecked.matches(ty) {
+            let checked = e.pointer("/subject/content/entry").and_then(Value::as_u64);
+            let check = e.pointer("/subject/content/check").and_then(|c| serde_json::from_value::<Check>(c.clone()).ok());
+            if let (Some(seq), Some(check)) = (checked, check) {
+                checks.insert(seq, check);
+            }
         }
         if ty.starts_with("dev.cdevents.artifact.published.") {
             published = true;
@@ -103,7 +126,8 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
     let artifact = subject_artifact(event);
     let components = about::components(&documents);
     let findings = about::findings(artifact.as_deref().unwrap_or_default(), &documents, &[]);
-    signatures.extend(about::envelope_signatures(&documents));
+    signatures.extend(signed.iter().map(|(seq, source)| Signature::event(*seq, source, checks.get(seq))));
+    signatures.extend(about::document_signatures(&documents));
     signatures.sort_by_key(|s| s.seq);
     let signed_verified = signatures.iter().any(|s| s.verified);
     json!({
@@ -115,6 +139,7 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
             "findings": findings,
             "scans": about::scans(&documents),
             "provenance": about::provenance(&documents),
+            "attestations": about::attestations(&documents),
             "artifact": artifact,
             "timeline": timeline,
             "sbom": sbom,
@@ -163,9 +188,32 @@ mod tests {
         assert_eq!(input["subject"]["timeline"].as_array().unwrap().len(), 2);
     }
 
+    const UNSIGNED: Value = Value::Null;
+
+    /// What a signature that did not verify (or was not checked) carries besides its reason.
+    fn no_signer(mut v: Value) -> Value {
+        for (k, empty) in [
+            ("identity", UNSIGNED),
+            ("issuer", UNSIGNED),
+            ("trust", json!([])),
+            ("log_url", UNSIGNED),
+            ("log_index", UNSIGNED),
+            ("time", UNSIGNED),
+        ] {
+            v[k] = empty;
+        }
+        v
+    }
+
+    /// A `dossier-signature.checked` entry about entry `checked`.
+    fn checked(seq: u64, artifact: &str, checked: u64, check: Value) -> Value {
+        let content = json!({"artifactId": artifact, "entry": checked, "check": check});
+        json!({"seq": seq, "event": ev(dossier_core::own::OwnType::SignatureChecked.as_str(), artifact, content)})
+    }
+
     /// Issue 13: an `artifact.signed` event alone made `signed: true`, read as "verified".
     #[test]
-    fn a_signature_is_listed_unverified_and_does_not_make_the_artifact_verified_signed() {
+    fn a_signature_not_checked_is_listed_unverified_and_does_not_make_the_artifact_verified_signed() {
         let a = "pkg:oci/shop@sha256%3A4a5b";
         let timeline = vec![
             json!({"seq": 2, "event": ev("dev.cdevents.artifact.signed.0.3.0", a, json!({"signature": "MEUC"}))}),
@@ -175,16 +223,85 @@ mod tests {
         assert_eq!(
             input["subject"]["signatures"],
             json!([
-                {"seq": 2, "kind": "artifact.signed", "source": "/ci", "verified": false,
-                 "reason": "an artifact.signed event says so: Dossier does not verify signatures yet"},
-                {"seq": 3, "kind": "dsse", "keyid": "SHA256:kXd1", "document": "sha256:doc3", "verified": false,
-                 "reason": "signature not checked: Dossier does not verify DSSE signatures yet"},
+                no_signer(json!({"seq": 2, "kind": "artifact.signed", "source": "/ci", "verified": false,
+                 "reason": "not checked yet: the signature an artifact.signed event carries is checked just after it is recorded"})),
+                no_signer(json!({"seq": 3, "kind": "dsse", "keyid": "SHA256:kXd1", "document": "sha256:doc3", "verified": false,
+                 "reason": "signature not checked: recorded before Dossier verified signatures; send it again to check it"})),
             ])
         );
         assert_eq!(input["subject"]["signed_verified"], false);
         assert_eq!(input["subject"].get("signed"), None, "the old field, which meant only that an event said so, is gone");
         let unsigned = build(&ev("dev.cdevents.artifact.published.0.3.0", a, json!({})), &[], None, vec![]);
         assert_eq!((unsigned["subject"]["signatures"].clone(), unsigned["subject"]["signed_verified"].clone()), (json!([]), json!(false)));
+    }
+
+    /// Issue 15: the check recorded of an event's signature decides, with who signed, where and when.
+    #[test]
+    fn an_event_signature_takes_the_check_recorded_of_it() {
+        let a = "pkg:oci/shop@sha256%3A4a5b";
+        let verified = json!({"kind": "sigstore-bundle", "verified": true, "trust": ["public-good"],
+            "identity": "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main",
+            "issuer": "https://token.actions.githubusercontent.com", "logUrl": "https://rekor.sigstore.dev", "logIndex": 42,
+            "time": "2026-11-30T10:00:00Z"});
+        let forged =
+            json!({"kind": "cosign-key", "verified": false, "reason": "no configured key verifies the signature (tried ci (release))"});
+        let timeline = vec![
+            json!({"seq": 2, "event": ev("dev.cdevents.artifact.signed.0.3.0", a, json!({"signature": "{…}"}))}),
+            json!({"seq": 3, "event": ev("dev.cdevents.artifact.signed.0.3.0", a, json!({"signature": "MEUCIQDnotarealsig"}))}),
+            checked(4, a, 3, forged),
+            checked(5, a, 2, verified),
+        ];
+        let input = build(&ev("dev.cdevents.artifact.published.0.3.0", a, json!({})), &timeline, None, vec![]);
+        assert_eq!(
+            input["subject"]["signatures"],
+            json!([
+                {"seq": 2, "kind": "artifact.signed", "source": "/ci", "verified": true, "reason": "verified under public-good",
+                 "identity": "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main",
+                 "issuer": "https://token.actions.githubusercontent.com", "trust": ["public-good"],
+                 "log_url": "https://rekor.sigstore.dev", "log_index": 42, "time": "2026-11-30T10:00:00Z"},
+                no_signer(json!({"seq": 3, "kind": "artifact.signed", "source": "/ci", "verified": false,
+                 "reason": "no configured key verifies the signature (tried ci (release))"})),
+            ])
+        );
+        assert_eq!(input["subject"]["signed_verified"], true);
+    }
+
+    /// Issue 15: an attestation counts as verified only through the check its entry recorded.
+    #[test]
+    fn attestations_say_whether_they_verified_and_by_whom() {
+        let a = "pkg:oci/shop@sha256%3A4a5b";
+        let mut good = attestation(3, a, &["release"]);
+        good["event"]["subject"]["content"]["checks"] =
+            json!([{"kind": "dsse", "verified": true, "trust": ["release"], "identity": "ci-key", "key": "sha256:ab", "keyid": "release"}]);
+        let mut bad = attestation(4, a, &["release"]);
+        bad["event"]["subject"]["content"]["checks"] = json!([{"kind": "dsse", "verified": false, "keyid": "release", "reason": "no configured key verifies the signature (tried ci-key (release))"}]);
+        let input = build(&ev("dev.cdevents.artifact.published.0.3.0", a, json!({})), &[good, bad], None, vec![]);
+        let said: Vec<(u64, bool, Value, Value, String)> = input["subject"]["attestations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["seq"].as_u64().unwrap(),
+                    t["verified"].as_bool().unwrap(),
+                    t["identity"].clone(),
+                    t["predicate_type"].clone(),
+                    t["reason"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let slsa = json!("https://slsa.dev/provenance/v1");
+        assert_eq!(
+            said,
+            vec![
+                (3, true, json!("ci-key"), slsa.clone(), "verified under release".to_owned()),
+                (4, false, Value::Null, slsa, "no configured key verifies the signature (tried ci-key (release))".to_owned()),
+            ]
+        );
+        let provenance: Vec<bool> =
+            input["subject"]["provenance"].as_array().unwrap().iter().map(|p| p["verified"].as_bool().unwrap()).collect();
+        assert_eq!(provenance, [true, false]);
+        assert_eq!(input["subject"]["signed_verified"], true, "a verified DSSE signature signs the artifact it is about");
     }
 
     /// Issue 13: a DSSE envelope whose signature does not verify was taken as its builder's word.
@@ -208,7 +325,12 @@ mod tests {
         assert_eq!(
             said,
             [
-                (3, "https://forged.example/builder", false, "signature not checked: Dossier does not verify DSSE signatures yet"),
+                (
+                    3,
+                    "https://forged.example/builder",
+                    false,
+                    "signature not checked: recorded before Dossier verified signatures; send it again to check it"
+                ),
                 (4, "https://forged.example/builder", false, "not signed: no DSSE signature came with the statement"),
             ]
         );

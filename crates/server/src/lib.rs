@@ -80,6 +80,7 @@ pub struct Builder {
     admin_token: Option<String>,
     rate: dossier_auth::limit::Rate,
     oidc: Vec<dossier_auth::oidc::IssuerConfig>,
+    trust: dossier_evidence::signatures::Trust,
 }
 
 /// An external signer of checkpoints (see [`CommandSigner`]).
@@ -246,6 +247,12 @@ impl Builder {
         self
     }
 
+    /// What signatures are checked against (default: the Sigstore public-good root, no keys).
+    pub fn trust(mut self, trust: dossier_evidence::signatures::Trust) -> Builder {
+        self.trust = trust;
+        self
+    }
+
     pub fn exceptions(mut self, rules: dossier_exceptions::Rules) -> Builder {
         self.exceptions = rules;
         self
@@ -298,11 +305,14 @@ impl Builder {
         let docs_dir = self.data.join("documents");
         let documents = Documents::open(&docs_dir, self.max_document)
             .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
+        let trust = Arc::new(self.trust);
+        dossier_connectors::signatures::start(log.clone(), documents.clone(), trust.clone(), &self.data.join("signatures.cursor"));
         if self.fetch.dir.is_some() || !self.fetch.allow.is_empty() {
             dossier_connectors::fetch::start(
                 log.clone(),
                 views.lineage.clone(),
                 documents.clone(),
+                trust.clone(),
                 self.fetch,
                 &self.data.join("fetch.cursor"),
             );
@@ -330,6 +340,7 @@ impl Builder {
         });
         let mut api = self.api;
         api.documents = Some(documents);
+        api.trust = trust;
         api.witnessing = witnessing.as_ref().map(|w| w.status.clone());
         let mut access = dossier_access::Access::new(views.tokens.clone(), oidc, self.rate);
         access.insecure = self.insecure;
@@ -465,6 +476,7 @@ impl Server {
             admin_token: None,
             rate: dossier_auth::limit::Rate::default(),
             oidc: Vec::new(),
+            trust: dossier_evidence::signatures::Trust::default(),
         }
     }
 

@@ -67,15 +67,8 @@ fn code_map() -> BTreeMap<String, BTreeSet<String>> {
 /// Layers, bottom up: a crate may depend only on crates of lower layers.
 const LAYERS: &[&[&str]] = &[
     &["dossier-core", "dossier-tlog", "dossier-gen", "dossier-client", "dossier-net"],
-    &[
-        "dossier-cdevents",
-        "dossier-lineage",
-        "dossier-evidence",
-        "dossier-exceptions",
-        "dossier-witness",
-        "dossier-auth",
-        "dossier-sigstore",
-    ],
+    &["dossier-sigstore"],
+    &["dossier-cdevents", "dossier-lineage", "dossier-evidence", "dossier-exceptions", "dossier-witness", "dossier-auth"],
     &["dossier-ingest", "dossier-policy"],
     &["dossier-store"],
     &["dossier-store-sqlite"],

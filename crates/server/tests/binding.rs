@@ -1,7 +1,7 @@
 //! Evidence bound to its subject (issue 13), over real connections: a VEX statement answers
 //! only the findings of the artifact its products name, and says which statement applied and
-//! why; an attestation about another digest is refused whole; the provenance and signatures
-//! Dossier keeps are shown unverified on the API, the dashboard and to policies.
+//! why; an attestation about another digest is refused whole; a signature that was not verified
+//! is shown unverified, with the reason, on the API, the dashboard and to policies.
 
 use std::sync::Arc;
 
@@ -194,12 +194,16 @@ fn an_attestation_about_another_digest_is_refused_and_what_is_kept_is_shown_unve
     let document = &json_of(&documents)["documents"][0];
     assert_eq!(
         (document["provenance"]["builder"].as_str(), document["verified"].as_bool(), document["verification"].as_str()),
-        (Some("https://forged.example/builder"), Some(false), Some("signature not checked: Dossier does not verify DSSE signatures yet"))
+        (
+            Some("https://forged.example/builder"),
+            Some(false),
+            Some("no public key is configured to verify DSSE signatures with (serve --trusted-key NAME=FILE)")
+        )
     );
     let (_, page) = s.get("/ui/artifact", &[("purl", &artifact)]);
     assert!(
         page.contains(
-            r#"built by <span class="mono">https://forged.example/builder</span>, build type <span class="mono">https://actions.github.io/buildtypes/workflow/v1</span> <span class="badge st-unverified">unverified</span> <span class="muted">signature not checked: Dossier does not verify DSSE signatures yet</span>"#
+            r#"built by <span class="mono">https://forged.example/builder</span>, build type <span class="mono">https://actions.github.io/buildtypes/workflow/v1</span> <span class="badge st-unverified">unverified</span> <span class="muted">no public key is configured to verify DSSE signatures with (serve --trusted-key NAME=FILE)</span>"#
         ),
         "{page}"
     );
