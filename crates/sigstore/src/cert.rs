@@ -10,6 +10,7 @@ use x509_cert::Certificate;
 
 use crate::asn1;
 use crate::keys::{HashAlg, PublicKey};
+use crate::memory::SignatureMemory;
 
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
@@ -143,8 +144,14 @@ fn parse_sct(mut b: &[u8]) -> Option<Sct<'_>> {
 
 /// Whether the certificate embeds at least one SCT that a CT log of the trusted root signed
 /// (RFC 6962 §3.2: over the precertificate's `TBSCertificate`, without the SCT list, and the
-/// hash of the issuer's key). `ct_log_key` finds a trusted CT log's key by its log id.
-pub(crate) fn has_valid_sct<'k>(leaf: &Certificate, issuer: &Certificate, ct_log_key: impl Fn(&[u8]) -> Option<&'k PublicKey>) -> bool {
+/// hash of the issuer's key). `ct_log_key` finds a trusted CT log's key by its log id; a CT
+/// log's signature is remembered in `memory` once verified (the same signed bytes and key).
+pub(crate) fn has_valid_sct<'k>(
+    leaf: &Certificate,
+    issuer: &Certificate,
+    ct_log_key: impl Fn(&[u8]) -> Option<&'k PublicKey>,
+    memory: &SignatureMemory,
+) -> bool {
     let Some(list) = extension(leaf, &SCT_LIST) else { return false };
     let Ok(inner) = OctetString::from_der(list.as_bytes()) else { return false };
     let mut list = inner.as_bytes();
@@ -176,7 +183,7 @@ pub(crate) fn has_valid_sct<'k>(leaf: &Certificate, issuer: &Certificate, ct_log
         signed.extend(&tbs_der);
         signed.extend((sct.extensions.len() as u16).to_be_bytes());
         signed.extend(sct.extensions);
-        if key.verify(hash, &signed, sct.signature).is_ok() {
+        if memory.verify(key, hash, &signed, sct.signature).is_ok() {
             return true;
         }
     }

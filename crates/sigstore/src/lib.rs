@@ -21,6 +21,7 @@ mod cert;
 pub mod cosign;
 pub mod error;
 pub mod keys;
+mod memory;
 pub mod policy;
 mod rekor;
 pub mod root;
@@ -52,5 +53,5 @@ pub(crate) fn show(t: time::OffsetDateTime) -> String {
 /// Verifies an RFC 3161 `TimeStampResp` (DER) over `signature` with the timestamp authorities
 /// of `root`, and returns its time.
 pub fn verify_timestamp(resp: &[u8], signature: &[u8], root: &TrustedRoot) -> Result<time::OffsetDateTime, TimestampRefusal> {
-    tsa::verify(resp, signature, &root.timestamp_authorities)
+    tsa::verify(resp, signature, &root.timestamp_authorities, &root.signatures)
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{b64, InclusionProof, TlogEntry};
 use crate::error::Refusal;
 use crate::keys::{HashAlg, PublicKey};
+use crate::memory::SignatureMemory;
 use crate::root::Log;
 
 /// What a log entry says was signed, read from its body.
@@ -262,7 +263,7 @@ pub(crate) fn recorded(entry: &TlogEntry) -> Result<Recorded, Refusal> {
 
 /// Verifies the signed entry timestamp: the log's signature over the canonical JSON of the
 /// body, integrated time, log id and index.
-pub(crate) fn verify_promise(entry: &TlogEntry, set: &[u8], log: &Log) -> Result<i64, Refusal> {
+pub(crate) fn verify_promise(entry: &TlogEntry, set: &[u8], log: &Log, memory: &SignatureMemory) -> Result<i64, Refusal> {
     let time = entry.integrated_time.ok_or(Refusal::BadLogEntry("an inclusion promise without an integrated time".into()))?;
     // RFC 8785 canonical form: keys sorted, no spaces; base64 and hex need no escaping.
     let payload = format!(
@@ -272,17 +273,17 @@ pub(crate) fn verify_promise(entry: &TlogEntry, set: &[u8], log: &Log) -> Result
         hex::encode(&entry.log_id),
         entry.log_index
     );
-    log.key.verify(HashAlg::Sha256, payload.as_bytes(), set).map_err(|_| Refusal::BadInclusionPromise)?;
+    memory.verify(&log.key, HashAlg::Sha256, payload.as_bytes(), set).map_err(|_| Refusal::BadInclusionPromise)?;
     Ok(time)
 }
 
 /// Verifies the inclusion proof of the entry's body and the checkpoint that signs its root.
-pub(crate) fn verify_proof(entry: &TlogEntry, proof: &InclusionProof, log: &Log) -> Result<(), Refusal> {
+pub(crate) fn verify_proof(entry: &TlogEntry, proof: &InclusionProof, log: &Log, memory: &SignatureMemory) -> Result<(), Refusal> {
     let leaf = leaf_hash(&entry.canonicalized_body);
     verify_inclusion(&leaf, proof.log_index, proof.tree_size, &proof.hashes, &proof.root_hash)
         .map_err(|e| Refusal::InclusionProof(e.to_string()))?;
     let note = proof.checkpoint.as_deref().ok_or(Refusal::MissingCheckpoint)?;
-    let checkpoint = verify_checkpoint(note, log)?;
+    let checkpoint = verify_checkpoint(note, log, memory)?;
     if checkpoint.root != proof.root_hash {
         return Err(Refusal::CheckpointMismatch("root hash"));
     }
@@ -295,7 +296,7 @@ pub(crate) fn verify_proof(entry: &TlogEntry, proof: &InclusionProof, log: &Log)
 /// Verifies a C2SP signed note with the log's key and returns its checkpoint. The log's signature
 /// line is the one whose key hint is the log's (the first four bytes of its id, or of the
 /// note key id of an Ed25519 key); other lines (witnesses' cosignatures) are passed over.
-pub(crate) fn verify_checkpoint(note: &str, log: &Log) -> Result<Checkpoint, Refusal> {
+pub(crate) fn verify_checkpoint(note: &str, log: &Log, memory: &SignatureMemory) -> Result<Checkpoint, Refusal> {
     let split = note.rfind("\n\n").ok_or(Refusal::CheckpointMalformed("no blank line before the signatures".into()))?;
     let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
     let checkpoint = Checkpoint::parse(text).map_err(|e| Refusal::CheckpointMalformed(e.to_string()))?;
@@ -322,7 +323,7 @@ pub(crate) fn verify_checkpoint(note: &str, log: &Log) -> Result<Checkpoint, Ref
         if hint != log.id.get(..4).unwrap_or_default() && Some(hint) != ed25519_id.as_ref().map(|h| &h[..]) {
             continue;
         }
-        return match log.key.verify(HashAlg::Sha256, text.as_bytes(), sig) {
+        return match memory.verify(&log.key, HashAlg::Sha256, text.as_bytes(), sig) {
             Ok(()) => Ok(checkpoint),
             Err(_) => Err(Refusal::BadCheckpointSignature),
         };

@@ -13,6 +13,7 @@ use x509_cert::Certificate;
 use crate::cert;
 use crate::error::RootError;
 use crate::keys::PublicKey;
+use crate::memory::SignatureMemory;
 
 /// The Sigstore public-good instance's trusted root, shipped with the binary.
 pub const PUBLIC_GOOD: &str = include_str!("../trusted_root.production.json");
@@ -62,10 +63,17 @@ pub struct TrustedRoot {
     /// artifacts (one CI run), and its issuer's signature (P-384) is the dearest check of a
     /// bundle; only that signature is remembered, every time check is made each time.
     issued: std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<usize>>>,
+    /// The signatures over a certificate's own bytes that verified (its embedded SCTs): like
+    /// `issued`, what a certificate seen before need not have checked again.
+    pub(crate) certificate_signatures: SignatureMemory,
+    /// The other signatures that verified: over the artifact or envelope, signed entry
+    /// timestamps, checkpoints, RFC 3161 timestamps. Each is a bundle's own, so it is found again
+    /// only when the same bundle (or the same checkpoint) is verified again.
+    pub(crate) signatures: SignatureMemory,
 }
 
 /// How many signing certificates a root remembers before it forgets them all.
-const ISSUED_CAPACITY: usize = 4096;
+const ISSUED_CAPACITY: usize = crate::memory::CAPACITY;
 
 impl Clone for TrustedRoot {
     fn clone(&self) -> TrustedRoot {
@@ -75,6 +83,8 @@ impl Clone for TrustedRoot {
             certificate_authorities: self.certificate_authorities.clone(),
             timestamp_authorities: self.timestamp_authorities.clone(),
             issued: Default::default(),
+            certificate_signatures: Default::default(),
+            signatures: Default::default(),
         }
     }
 }
@@ -207,6 +217,8 @@ impl TrustedRoot {
             certificate_authorities: authorities(root.certificate_authorities, "certificate authority")?,
             timestamp_authorities: authorities(root.timestamp_authorities, "timestamp authority")?,
             issued: Default::default(),
+            certificate_signatures: Default::default(),
+            signatures: Default::default(),
         })
     }
 
@@ -231,9 +243,18 @@ impl TrustedRoot {
         found
     }
 
-    /// Forgets the signing certificates verified so far (to measure a first sight of each).
+    /// Forgets the signing certificates verified so far, their issuers' signatures and their
+    /// SCTs (to measure a first sight of each).
     pub fn forget_verified_certificates(&self) {
         self.issued.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.certificate_signatures.clear();
+    }
+
+    /// Forgets the other signatures verified so far: over artifacts and envelopes, signed entry
+    /// timestamps, checkpoints and RFC 3161 timestamps (to measure new bundles of a certificate
+    /// seen before).
+    pub fn forget_verified_signatures(&self) {
+        self.signatures.clear();
     }
 
     pub(crate) fn tlog(&self, id: &[u8]) -> Option<&Log> {

@@ -8,6 +8,7 @@ use crate::asn1::{self, Tlv};
 use crate::cert;
 use crate::error::TimestampRefusal;
 use crate::keys::HashAlg;
+use crate::memory::SignatureMemory;
 use crate::root::Authority;
 
 const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -31,8 +32,15 @@ struct SignerInfo<'a> {
     signature: &'a [u8],
 }
 
-/// Verifies the timestamp over `signature` and returns its time.
-pub(crate) fn verify(resp: &[u8], signature: &[u8], authorities: &[Authority]) -> Result<OffsetDateTime, TimestampRefusal> {
+/// Verifies the timestamp over `signature` and returns its time. The authority's signature is
+/// remembered in `memory` once verified (the same signed attributes, signature and key); every
+/// other check, the times above all, is made each time.
+pub(crate) fn verify(
+    resp: &[u8],
+    signature: &[u8],
+    authorities: &[Authority],
+    memory: &SignatureMemory,
+) -> Result<OffsetDateTime, TimestampRefusal> {
     let m = |s: &str| TimestampRefusal::Malformed(s.to_owned());
     // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken ContentInfo OPTIONAL }
     let (resp, _) = asn1::expect(resp, asn1::SEQUENCE).map_err(malformed)?;
@@ -103,7 +111,9 @@ pub(crate) fn verify(resp: &[u8], signature: &[u8], authorities: &[Authority]) -
     signed[0] = asn1::SET;
     let authority = authorities
         .iter()
-        .find(|a| cert::public_key(&a.chain[0]).is_ok_and(|key| key.verify(signer.signature_alg, &signed, signer.signature).is_ok()))
+        .find(|a| {
+            cert::public_key(&a.chain[0]).is_ok_and(|key| memory.verify(&key, signer.signature_alg, &signed, signer.signature).is_ok())
+        })
         .ok_or(TimestampRefusal::UntrustedAuthority)?;
     if !authority.valid.contains(time) {
         return Err(TimestampRefusal::OutsideAuthorityValidity(crate::show(time)));

@@ -143,14 +143,14 @@ pub fn verify(
                 }
             }
             match artifact {
-                Artifact::Bytes(bytes) => key.verify(HashAlg::Sha256, bytes, signature),
-                Artifact::Sha256(d) => key.verify_digest(HashAlg::Sha256, &d, signature),
+                Artifact::Bytes(bytes) => root.signatures.verify_sha256_known(&key, HashAlg::Sha256, bytes, &artifact_digest, signature),
+                Artifact::Sha256(d) => root.signatures.verify_digest(&key, HashAlg::Sha256, &d, signature),
             }
             .map_err(bad_signature)?;
             None
         }
         Content::Dsse(envelope) => {
-            key.verify(HashAlg::Sha256, &envelope.pae(), &envelope.signature).map_err(bad_signature)?;
+            root.signatures.verify(&key, HashAlg::Sha256, &envelope.pae(), &envelope.signature).map_err(bad_signature)?;
             if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
                 return Err(Refusal::BadStatement(format!("payload type {:?}", envelope.payload_type)));
             }
@@ -175,7 +175,7 @@ pub fn verify(
         check_recorded(&recorded, bundle, leaf.as_ref().map(|(_, der)| *der), &key, &artifact_digest)?;
         let integrated = match &entry.inclusion_promise {
             Some(set) => {
-                let secs = rekor::verify_promise(entry, set, log)?;
+                let secs = rekor::verify_promise(entry, set, log, &root.signatures)?;
                 let t = OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Refusal::BadLogEntry(e.to_string()))?;
                 if t > now {
                     return Err(Refusal::IntegratedTimeInFuture { integrated: show(t), now: show(now) });
@@ -193,7 +193,7 @@ pub fn verify(
             }
         };
         match &entry.inclusion_proof {
-            Some(proof) => rekor::verify_proof(entry, proof, log)?,
+            Some(proof) => rekor::verify_proof(entry, proof, log, &root.signatures)?,
             None if bundle.version >= Version::V0_2 || integrated.is_none() => return Err(Refusal::MissingInclusionProof),
             None => {}
         }
@@ -208,7 +208,8 @@ pub fn verify(
     // 4. The signed timestamps.
     let mut timestamps = Vec::new();
     for (index, ts) in bundle.timestamps.iter().enumerate() {
-        let t = tsa::verify(ts, bundle.signature(), &root.timestamp_authorities).map_err(|reason| Refusal::Timestamp { index, reason })?;
+        let t = tsa::verify(ts, bundle.signature(), &root.timestamp_authorities, &root.signatures)
+            .map_err(|reason| Refusal::Timestamp { index, reason })?;
         timestamps.push(t);
     }
     for log in untimed_logs {
@@ -299,7 +300,7 @@ fn verify_certificate(leaf: &Certificate, der: &[u8], times: &[OffsetDateTime], 
     }
     let ca = trusted.ok_or_else(|| Refusal::UntrustedCertificate(show(refused_at)))?;
     let ct_log_key = |id: &[u8]| root.ctlogs.iter().find(|l| l.id == id).map(|l| &l.key);
-    if !cert::has_valid_sct(leaf, &ca.chain[0], ct_log_key) {
+    if !cert::has_valid_sct(leaf, &ca.chain[0], ct_log_key, &root.certificate_signatures) {
         return Err(Refusal::NoValidSct);
     }
     Ok(())
