@@ -46,9 +46,16 @@ pub struct Recheck {
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     pub input: Value,
-    /// SHA-256 of the input's RFC 8785 form, hex.
-    pub input_digest: String,
     pub decisions: Vec<Decision>,
+}
+
+impl Evaluation {
+    /// SHA-256 of the input's RFC 8785 form, hex: what a recorded decision names its input by.
+    /// Computed when asked, since most evaluations record nothing and the input (with the
+    /// artifact's timeline) is the dearest thing to canonicalise.
+    pub fn input_digest(&self) -> String {
+        hex(&Sha256::digest(dossier_core::jcs::canonicalize(&self.input).as_bytes()))
+    }
 }
 
 /// What the input is read from: the store, the views.
@@ -122,6 +129,5 @@ pub fn decide(set: &mut PolicySet, cx: &Context, a: &Appended, moment: Moment, r
             set.evaluate_policy(&r.policy, &input).into_iter().collect()
         }
     };
-    let input_digest = hex(&Sha256::digest(dossier_core::jcs::canonicalize(&input).as_bytes()));
-    Some(Evaluation { input, input_digest, decisions })
+    Some(Evaluation { input, decisions })
 }

@@ -879,14 +879,16 @@ impl Worker {
     fn evaluate(&mut self, a: &Appended, moment: Moment, timer: Option<&Timer>) -> Evaluated {
         let mut out = Evaluated::default();
         let recheck = timer.map(|t| Recheck { timer: t.id.clone(), policy: t.policy.clone(), due_unix_nanos: t.due_unix_nanos });
-        let Some(evaluation) = decide(&mut self.set, &self.cx, a, moment, recheck.as_ref()) else { return out };
+        let Some(mut evaluation) = decide(&mut self.set, &self.cx, a, moment, recheck.as_ref()) else { return out };
         let key = timer.map_or(a.seq, |t| t.seq);
         let artifact_id = evaluation.input.pointer("/subject/artifact").and_then(Value::as_str).map(str::to_owned);
-        for d in evaluation.decisions.into_iter().filter(Decision::is_significant) {
+        let significant: Vec<Decision> = std::mem::take(&mut evaluation.decisions).into_iter().filter(Decision::is_significant).collect();
+        let input_digest = if significant.is_empty() { String::new() } else { evaluation.input_digest() };
+        for d in significant {
             let mut queued = Vec::new();
             let steps = self.act(a, key, &d, &mut out.first, &mut queued);
             let unfinished = Unfinished {
-                decided: decided_record(a, timer, artifact_id.clone(), &evaluation.input_digest, &d),
+                decided: decided_record(a, timer, artifact_id.clone(), &input_digest, &d),
                 steps,
                 queued,
                 id: decision_key(key, &d.policy, &d.version).id,
