@@ -1,9 +1,11 @@
 //! `dossier bench dashboard`: how long each dashboard page takes with many events stored.
 //!
 //! It fills an embedded server with generated CI/CD events (1 M by default), adds the demo's
-//! DevSecOps history (builds, image chains, deployments, vulnerabilities), an SBOM, a scan
-//! report and an exception, then asks for every page many times over HTTP on loopback: the time
-//! from request to the last byte of the page, an upper bound of its rendering on the server.
+//! DevSecOps history (builds, image chains, deployments, vulnerabilities), scan reports with
+//! findings (10 000 by default, about the demo's images and generated artifacts), an SBOM, a
+//! scan report and an exception, then asks for every page many times over HTTP on loopback:
+//! the time from request to the last byte of the page, an upper bound of its rendering on the
+//! server.
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
@@ -28,6 +30,13 @@ pub struct DashboardArgs {
     /// Data directory to use (default: a fresh temporary one)
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
+    /// Scan reports (CycloneDX SBOMs with vulnerabilities, as Grype and Trivy write them) sent
+    /// about the demo's images and the generated artifacts before the pages are timed
+    #[arg(long, default_value_t = 10_000)]
+    pub sboms: u64,
+    /// Components in each of them
+    #[arg(long, default_value_t = 40)]
+    pub components: usize,
 }
 
 fn q(s: &str) -> String {
@@ -69,6 +78,66 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
     }
     println!("stored {} events in {:.1} s", args.events + history.len() as u64, t.elapsed().as_secs_f64());
 
+    // Scan reports: one about each of the demo's images first (so that findings reach their
+    // descendants and the clusters running them), then about generated artifacts.
+    let images: Vec<String> = {
+        let mut seen = std::collections::BTreeSet::new();
+        history
+            .iter()
+            .filter(|e| {
+                e.pointer("/context/type").and_then(Value::as_str).is_some_and(|t| t.starts_with("dev.cdevents.artifact.packaged."))
+            })
+            .filter_map(|e| e.pointer("/subject/id").and_then(Value::as_str).map(str::to_owned))
+            .filter(|a| seen.insert(a.clone()))
+            .collect()
+    };
+    let t = Instant::now();
+    let sboms = dossier_gen::Sboms::new(9, 5_000);
+    let runs = Generator::runs(args.events).max(1);
+    let sent = AtomicU64::new(0);
+    let findings = AtomicU64::new(0);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    let client = Client::with_token(&base, Some(crate::measure::BENCH_TOKEN.to_owned()));
+                    loop {
+                        let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if n >= args.sboms {
+                            return Ok(());
+                        }
+                        let artifact = match images.get(n as usize) {
+                            Some(image) => image.clone(),
+                            None => gen.artifact((n * 7919) % runs),
+                        };
+                        let doc = serde_json::to_vec(&sboms.scan(n, args.components, 6))?;
+                        let (status, answer) = client.post_stream(
+                            "/api/v1/documents",
+                            &[("artifact", artifact.clone())],
+                            "application/json",
+                            doc.as_slice(),
+                        )?;
+                        if status != 201 && status != 200 {
+                            bail!("the scan report about {artifact} was refused: {answer}");
+                        }
+                        findings.fetch_add(answer["findings"].as_u64().unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| anyhow::anyhow!("a sender panicked"))??;
+        }
+        Ok(())
+    })?;
+    println!(
+        "sent {} scan reports ({} components, {} findings in all) in {:.1} s",
+        args.sboms,
+        args.sboms * args.components as u64,
+        findings.load(std::sync::atomic::Ordering::Relaxed),
+        t.elapsed().as_secs_f64()
+    );
+
     // A deployed image of the demo, with documents and an exception; a vulnerability that
     // reaches a deployment.
     let environments = client.get_json("/api/v1/environments", &[])?;
@@ -105,6 +174,12 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         })
         .context("no vulnerability of the demo reaches a deployment")?;
     let generated = gen.artifact(Generator::runs(args.events) / 2);
+    // A vulnerability only the scan reports found (the first the index lists).
+    let scanned = client.get_json("/api/v1/vulnerabilities", &[("q", "CVE-2099-".to_owned()), ("limit", "1".to_owned())])?
+        ["vulnerabilities"][0]["vulnerability"]
+        .as_str()
+        .unwrap_or("CVE-2099-00000")
+        .to_owned();
     let cluster = risk["clusters"][0]["cluster"].as_str().unwrap_or("cluster-0").to_owned();
 
     let pages = [
@@ -116,6 +191,8 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         ("artifact (CI history)", format!("/ui/artifact?purl={}", q(&generated))),
         ("artifact (image, SBOM, findings)", format!("/ui/artifact?purl={}", q(&deployed))),
         ("vulnerability impact", format!("/ui/impact?vulnerability={}", q(&vulnerability))),
+        ("vulnerabilities (index)", "/ui/vulnerabilities".to_owned()),
+        ("a scanned vulnerability", format!("/ui/vulnerabilities/{}", q(&scanned))),
         ("environments", "/ui/environments".to_owned()),
         ("policies", "/ui/policies".to_owned()),
         ("exceptions", "/ui/exceptions".to_owned()),
