@@ -91,7 +91,7 @@ impl Sboms {
         let vulnerabilities: Vec<Value> = list
             .iter()
             .enumerate()
-            .filter(|(i, c)| mix(a ^ *i as u64) % 3 == 0 && c["purl"].is_string())
+            .filter(|(i, c)| mix(a ^ *i as u64).is_multiple_of(3) && c["purl"].is_string())
             .take(findings)
             .map(|(i, c)| {
                 let purl = c["purl"].as_str().unwrap_or_default();
