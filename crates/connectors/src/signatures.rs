@@ -11,8 +11,12 @@
 //!   payload given base64 in `customData.payload`, or else the one cosign writes for the
 //!   image (`docker-reference` from the purl's `repository_url`), verified with the keys.
 //!
-//! The checker follows the log at least once (`DATA/signatures.cursor`); a check's id derives
-//! from the entry it checks, so a crash repeats work without repeating evidence.
+//! The submit path checks the signatures of the events it accepted and records the checks
+//! before it answers, so a client that sent `artifact.signed` and got its answer knows the
+//! check precedes whatever it sends next (a deployment a policy gates). The checker also
+//! follows the log at least once (`DATA/signatures.cursor`), for what the submit path did not
+//! record (a crash in between); a check's id derives from the entry it checks and an entry that
+//! has one is not checked again, so nothing is recorded twice.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,12 +25,14 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use dossier_core::own::{OwnType, SIGNATURES_SOURCE};
+use dossier_core::{Event, EventKey};
 use dossier_evidence::binding;
 use dossier_evidence::signatures::{Check, CheckKind, Trust};
 use dossier_log::documents::Documents;
 use dossier_log::follow::Follower;
 use dossier_log::own::own_event;
 use dossier_log::{Appended, EvidenceLog};
+use dossier_store::StoreError;
 
 const TRIGGER: &str = "dev.cdevents.artifact.signed.";
 
@@ -169,46 +175,75 @@ pub fn check(trust: &Trust, documents: Option<&Documents>, artifact: &str, event
     })
 }
 
-struct Checker {
-    log: Arc<EvidenceLog>,
-    documents: Arc<Documents>,
-    trust: Arc<Trust>,
+/// The key of the check of entry `seq`.
+fn check_key(seq: u64) -> EventKey {
+    EventKey { source: SIGNATURES_SOURCE.to_owned(), id: format!("checked-{seq}") }
+}
+
+/// What checks the signatures `artifact.signed` events carry, and records the checks.
+#[derive(Clone)]
+pub struct Checker {
+    pub log: Arc<EvidenceLog>,
+    pub documents: Option<Arc<Documents>>,
+    pub trust: Arc<Trust>,
 }
 
 impl Checker {
-    fn handle(&self, a: &Appended) {
-        if !a.event.event_type.as_str().starts_with(TRIGGER) {
-            return;
+    /// The check of entry `seq` (an `artifact.signed` event about `artifact`, as `event`), as
+    /// the entry that records it; `None` when the entry carries no signature, or is not one.
+    pub fn record_of(&self, seq: u64, event: &Event) -> Option<Event> {
+        if !event.event_type.as_str().starts_with(TRIGGER) {
+            return None;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&a.event.raw) else { return };
-        let artifact = a.event.subject_id.clone();
-        let Some(check) = check(&self.trust, Some(&self.documents), &artifact, &v) else { return };
+        let v = serde_json::from_slice::<Value>(&event.raw).ok()?;
+        let artifact = event.subject_id.clone();
+        let check = check(&self.trust, self.documents.as_deref(), &artifact, &v)?;
         if check.verified {
-            tracing::info!("entry {}: the signature of {artifact} verified under {}", a.seq, check.trust.join(", "));
+            tracing::info!("entry {seq}: the signature of {artifact} verified under {}", check.trust.join(", "));
         } else {
-            tracing::warn!("entry {}: the signature of {artifact} did not verify: {}", a.seq, check.reason.as_deref().unwrap_or(""));
+            tracing::warn!("entry {seq}: the signature of {artifact} did not verify: {}", check.reason.as_deref().unwrap_or(""));
         }
-        let content = json!({"artifactId": artifact, "entry": a.seq, "check": check});
-        let event = own_event(
-            format!("checked-{}", a.seq),
-            SIGNATURES_SOURCE,
-            OwnType::SignatureChecked,
-            &artifact,
-            content,
-            a.event.chain_id.as_deref(),
-        );
-        match event.map(|e| self.log.append_blocking(vec![e])) {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("recording the check of entry {}: {e}", a.seq),
-            Err(e) => tracing::error!("recording the check of entry {}: {e}", a.seq),
+        let content = json!({"artifactId": artifact, "entry": seq, "check": check});
+        match own_event(check_key(seq).id, SIGNATURES_SOURCE, OwnType::SignatureChecked, &artifact, content, event.chain_id.as_deref()) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::error!("recording the check of entry {seq}: {e}");
+                None
+            }
+        }
+    }
+
+    /// Checks and records the signatures of the entries `appended` (seq, event) that carry one
+    /// and have no check yet (blocking: run it off the async threads).
+    pub fn record(&self, appended: &[(u64, &Event)]) -> Result<(), StoreError> {
+        // The submit path and the follower may reach the same entry at once: one looks and
+        // records at a time, so the other finds the check and records nothing (a second check,
+        // made at another moment, would be a conflicting entry under the same key). Signed
+        // events are few; one lock for the process is enough.
+        static RECORDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = RECORDING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = Vec::new();
+        for (seq, event) in appended {
+            if event.event_type.as_str().starts_with(TRIGGER) && self.log.store().get_by_key(&check_key(*seq))?.is_none() {
+                records.extend(self.record_of(*seq, event));
+            }
+        }
+        if !records.is_empty() {
+            self.log.append_blocking(records)?;
+        }
+        Ok(())
+    }
+
+    fn handle(&self, a: &Appended) {
+        if let Err(e) = self.record(&[(a.seq, &a.event)]) {
+            tracing::error!("recording the check of entry {}: {e}", a.seq);
         }
     }
 }
 
 /// Starts the signature checker's thread.
-pub fn start(log: Arc<EvidenceLog>, documents: Arc<Documents>, trust: Arc<Trust>, cursor_file: &Path) {
-    let follower = Follower::new(log.clone(), cursor_file.to_owned());
-    let checker = Checker { log, documents, trust };
+pub fn start(checker: Checker, cursor_file: &Path) {
+    let follower = Follower::new(checker.log.clone(), cursor_file.to_owned());
     let spawned = std::thread::Builder::new().name("dossier-signatures".into()).spawn(move || follower.follow(|a| checker.handle(a)));
     if let Err(e) = spawned {
         tracing::error!("starting the signature checker: {e}");

@@ -108,11 +108,19 @@ pub enum SubmitError {
 pub struct Submit {
     log: Arc<EvidenceLog>,
     limits: Limits,
+    signatures: Option<crate::signatures::Checker>,
 }
 
 impl Submit {
     pub fn new(log: Arc<EvidenceLog>, limits: Limits) -> Submit {
-        Submit { log, limits }
+        Submit { log, limits, signatures: None }
+    }
+
+    /// Checks the signatures the accepted `artifact.signed` events carry, and records the
+    /// checks, before answering (see [`crate::signatures`]).
+    pub fn checking_signatures(mut self, checker: crate::signatures::Checker) -> Submit {
+        self.signatures = Some(checker);
+        self
     }
 
     pub fn limits(&self) -> &Limits {
@@ -154,8 +162,36 @@ impl Submit {
             }
         }
         let keys: Vec<EventKey> = events.iter().map(|e| e.key.clone()).collect();
+        // The signed events, kept to check their signatures once they have a place in the log.
+        let signed: Vec<(usize, Event)> = match &self.signatures {
+            Some(_) => events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.event_type.as_str().starts_with("dev.cdevents.artifact.signed."))
+                .map(|(i, e)| (i, e.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
         if !events.is_empty() {
             let outcomes = self.log.append(events).await?;
+            let accepted: Vec<(u64, Event)> = signed
+                .into_iter()
+                .filter_map(|(i, e)| match outcomes.get(i) {
+                    Some(AppendOutcome::Accepted { seq }) => Some((*seq, e)),
+                    _ => None,
+                })
+                .collect();
+            if let (Some(checker), false) = (self.signatures.clone(), accepted.is_empty()) {
+                let checked =
+                    tokio::task::spawn_blocking(move || checker.record(&accepted.iter().map(|(seq, e)| (*seq, e)).collect::<Vec<_>>()))
+                        .await
+                        .map_err(|e| SubmitError::Internal(e.to_string()))?;
+                // The events are stored: a check that could not be recorded now is the
+                // follower's to record, not a reason to say they were not.
+                if let Err(e) = checked {
+                    tracing::error!("recording signature checks: {e}; the signature checker will record them");
+                }
+            }
             for ((index, key), outcome) in positions.into_iter().zip(keys).zip(outcomes) {
                 items[index] = Some(Item::Stored { index, key, outcome });
             }

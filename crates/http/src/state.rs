@@ -76,7 +76,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(log: Arc<EvidenceLog>, views: Views, config: ApiConfig, policies: Option<Arc<PolicyService>>) -> AppState {
         let documents = config.documents.clone();
-        let submit = Submit::new(log.clone(), config.limits.clone());
+        let checker =
+            dossier_connectors::signatures::Checker { log: log.clone(), documents: config.documents.clone(), trust: config.trust.clone() };
+        let submit = Submit::new(log.clone(), config.limits.clone()).checking_signatures(checker);
         let bodies = Budget::new(config.body_budget, config.budget_wait);
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         AppState {

@@ -306,7 +306,9 @@ impl Builder {
         let documents = Documents::open(&docs_dir, self.max_document)
             .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
         let trust = Arc::new(self.trust);
-        dossier_connectors::signatures::start(log.clone(), documents.clone(), trust.clone(), &self.data.join("signatures.cursor"));
+        let checker =
+            dossier_connectors::signatures::Checker { log: log.clone(), documents: Some(documents.clone()), trust: trust.clone() };
+        dossier_connectors::signatures::start(checker, &self.data.join("signatures.cursor"));
         if self.fetch.dir.is_some() || !self.fetch.allow.is_empty() {
             dossier_connectors::fetch::start(
                 log.clone(),

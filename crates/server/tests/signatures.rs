@@ -320,3 +320,32 @@ fn provenance_whose_signature_does_not_verify_is_recorded_unverified_and_a_polic
         )]
     );
 }
+
+/// The check is recorded before the `artifact.signed` event is answered: what the client sends
+/// next (the deployment a policy gates) comes after it in the log.
+#[test]
+fn the_check_of_a_signed_event_precedes_whatever_its_sender_sends_next() {
+    let key = Key::new();
+    let s = start(&key);
+    let digest = format!("ef56{}", "0".repeat(60));
+    let image = format!("pkg:oci/shop@sha256:{digest}?repository_url=ghcr.io/acme/shop");
+    s.packaged(&image);
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"ghcr.io/acme/shop"}},"image":{{"docker-manifest-digest":"sha256:{digest}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    );
+    s.signed("signed-then-deployed", &image, &key.sign(payload.as_bytes()), None);
+    s.deployed("deployed-after-signed", &image);
+    let seq_of = |ty: &str, id: &str| {
+        let q = EventQuery { types: vec![TypePattern(ty.into())], limit: 100, ..Default::default() };
+        s.log.store().query(&q).unwrap().events.iter().find(|e| e.key.id == id).map(|e| e.seq)
+    };
+    let signed = seq_of("dev.cdevents.artifact.signed.*", "signed-then-deployed").unwrap();
+    let check = seq_of(&format!("{}*", OwnType::SignatureChecked.unversioned()), &format!("checked-{signed}"))
+        .expect("the check is in the log as soon as the event is answered");
+    let deployed = seq_of("dev.cdevents.service.deployed.*", "deployed-after-signed").unwrap();
+    assert!(signed < check && check < deployed, "signed {signed}, checked {check}, deployed {deployed}");
+    // The follower, reading the same entry, records nothing more: one check, no conflict.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.entries(OwnType::SignatureChecked, 1).len(), 1);
+    assert_eq!(s.log.store().conflicts(10).map(|c| c.len()).unwrap_or(0), 0);
+}
