@@ -358,7 +358,7 @@ impl Graph {
 
     /// The worst severity the reports of `v` give it.
     pub(crate) fn severity_of(&self, v: Id) -> Severity {
-        self.reports_of(v).iter().map(|r| r.severity).max().unwrap_or_default()
+        self.vulns.get(&v).and_then(|x| x.severities.keys().next_back().copied()).unwrap_or_default()
     }
 
     /// The canonical id of the vulnerability `id` names (itself or one of its aliases), if any

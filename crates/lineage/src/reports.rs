@@ -1,7 +1,7 @@
 //! What the graph keeps of each report of a vulnerability, and of what waives one: plain
 //! data, shared by the graph, the vulnerability model and the queries. A leaf module.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use dossier_core::{Severity, VersionRange};
 
@@ -38,6 +38,9 @@ pub(crate) struct Report {
 pub(crate) struct Vuln {
     pub reports: BTreeSet<ReportKey>,
     pub origins: HashMap<Id, u32>,
+    /// How many of its reports give each severity: the worst is the last key, kept as reports
+    /// join and leave, so that asking it costs nothing however many reports there are.
+    pub severities: BTreeMap<Severity, u32>,
 }
 
 /// A VEX statement indexed under one of its product's names and one of its vulnerability ids.

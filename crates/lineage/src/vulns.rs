@@ -285,7 +285,13 @@ impl Graph {
     }
 
     fn join(&mut self, key: ReportKey, c: Id) {
-        self.vulns.entry(c).or_default().reports.insert(key);
+        let severity = self.reports.get(&key).map(|r| r.severity);
+        let v = self.vulns.entry(c).or_default();
+        if v.reports.insert(key) {
+            if let Some(s) = severity {
+                *v.severities.entry(s).or_default() += 1;
+            }
+        }
         let origins: Vec<Id> = self.reports.get(&key).map(|r| r.origins.iter().copied().collect()).unwrap_or_default();
         for o in origins {
             self.origin_add(c, o);
@@ -293,9 +299,18 @@ impl Graph {
     }
 
     fn leave(&mut self, key: ReportKey, c: Id) {
+        let severity = self.reports.get(&key).map(|r| r.severity);
         let Some(v) = self.vulns.get_mut(&c) else { return };
         if !v.reports.remove(&key) {
             return;
+        }
+        if let Some(s) = severity {
+            if let Some(n) = v.severities.get_mut(&s) {
+                *n -= 1;
+                if *n == 0 {
+                    v.severities.remove(&s);
+                }
+            }
         }
         let origins: Vec<Id> = self.reports.get(&key).map(|r| r.origins.iter().copied().collect()).unwrap_or_default();
         for o in origins {
