@@ -113,13 +113,15 @@ fn every_page_shows_its_data_in_one_layout() {
         "the attestation's provenance"
     );
     assert!(
-        dossier_page.contains(r#"<span class="badge st-unverified">unverified</span> <span class="muted">signature not checked: Dossier does not verify DSSE signatures yet</span>"#),
-        "the provenance, said unverified"
+        dossier_page.contains(
+            r#"<span class="badge st-unverified">unverified</span> <span class="muted">signatures[0].sig is not standard base64</span>"#
+        ),
+        "the provenance, said unverified: the fixture's signature is a placeholder"
     );
     assert!(dossier_page.contains("<td>Signed</td>") && dossier_page.contains("MEUCIQDsignature</span> from /ci/cosign"), "its signature");
     assert!(
-        dossier_page.contains(r#"from /ci/cosign <span class="badge st-unverified">unverified</span> <span class="muted">an artifact.signed event says so: Dossier does not verify signatures yet</span>"#),
-        "the signature, said unverified"
+        dossier_page.contains(r#"from /ci/cosign <span class="badge st-unverified">unverified</span> <span class="muted">a cosign key signature is checked over its simple-signing payload: send it base64 in customData.payload, or name the image with a repository_url qualifier so that Dossier can rebuild it</span>"#),
+        "the signature, said unverified: nothing to check it over"
     );
     assert!(dossier_page.contains(r#"<a href="/ui/exceptions#exc-dash">exc-dash</a>"#), "the exception covering it");
 
