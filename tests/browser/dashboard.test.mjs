@@ -240,6 +240,30 @@ test("tables sort times as instants and severities by rank, and a focused sort h
   await page.context().close();
 });
 
+test("the header search opens an artifact by its purl as typed, and a vulnerability by any id in any case", async () => {
+  const { page, problems } = await open("/ui");
+  const find = async (typed) => {
+    await page.fill("#find", typed);
+    await Promise.all([page.waitForEvent("load"), page.click("header.top form[role=search] button[type=submit]")]);
+  };
+  // The digest with its colon, as a registry shows it; and with it percent-encoded.
+  const [prefix, hex] = deployed.replace("sha256%3A", "sha256:").split("sha256:");
+  for (const typed of [`${prefix}sha256:${hex}`, `${prefix}sha256%3A${hex}`]) {
+    await find(typed);
+    assert.equal(await page.locator("h1").innerText(), "Artifact dossier", typed);
+    assert.equal(await page.locator(".lead .mono").innerText(), `${prefix}sha256:${hex}`, typed);
+  }
+  // A scanner's GHSA id, lower-cased, and its CVE alias: one vulnerability's page, under its CVE id.
+  for (const typed of ["ghsa-35jh-r3h4-6jhm", "CVE-2021-23337"]) {
+    await find(typed);
+    assert.equal(new URL(page.url()).pathname, "/ui/vulnerabilities/CVE-2021-23337", typed);
+    assert.match(await page.locator("h1").innerText(), /^CVE-2021-23337 (critical|high|medium|low)$/, typed);
+    assert.match(await page.locator(".lead").innerText(), /Also known as .*GHSA-35jh-r3h4-6jhm/, `${typed}: the page names its aliases`);
+  }
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
 test("a read-only principal sees everything, can change nothing, and signs out", async () => {
   const { page, problems } = await open("/ui/exceptions", tokens.auditor);
   await page.fill("#x-v", "CVE-2021-23337");

@@ -227,3 +227,76 @@ fn data_is_shown_as_text_never_as_markup() {
         assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{path} shows it as text");
     }
 }
+
+/// Where `path` redirects to (its `Location`), or `None` if it answers itself.
+fn redirect(server: &Server, path: &str) -> Option<String> {
+    let agent = ureq::AgentBuilder::new().redirects(0).middleware(dossier_client::Bearer::new(common::ADMIN_TOKEN)).build();
+    match agent.get(&format!("{}{path}", server.url)).timeout(Duration::from_secs(30)).call() {
+        Ok(r) => r.header("Location").map(str::to_owned),
+        Err(ureq::Error::Status(_, r)) => r.header("Location").map(str::to_owned),
+        Err(e) => panic!("GET {path}: {e}"),
+    }
+}
+
+/// Where the header's search leads for `typed`: the page it redirects to, that page's status
+/// and its body.
+fn search(server: &Server, typed: &str) -> (String, u16, String) {
+    let to = redirect(server, &format!("/ui/search?q={}", query(typed))).unwrap_or_else(|| panic!("searching {typed:?} leads to a page"));
+    let (status, _, body) = page(server, &to);
+    (to, status, body)
+}
+
+#[test]
+fn the_header_search_opens_what_was_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    // An image, and a scanner's report about it: lodash's GHSA-35jh-r3h4-6jhm (alias
+    // CVE-2021-23337) and django's PYSEC-2021-98 (alias CVE-2021-33203).
+    let hex = "4d2a0f5e";
+    let packaged = json!({
+        "context": {"specversion": "0.5.1", "id": "shop-1", "source": "/ci", "type": "dev.cdevents.artifact.packaged.0.3.0", "timestamp": "2026-11-25T10:00:00Z"},
+        "subject": {"id": format!("pkg:oci/shop@sha256%3A{hex}"), "content": {"change": {"id": "c1"}}}
+    });
+    assert_eq!(server.post("application/json", packaged.to_string().as_bytes()).0, 201);
+    let scan = format!("{}/../evidence/tests/documents/osv-scanner.json", env!("CARGO_MANIFEST_DIR"));
+    let (code, _, err) =
+        dossier(&["document", "send", "--artifact", &format!("pkg:oci/shop@sha256:{hex}"), &scan, "--server", &server.url]);
+    assert_eq!(code, 0, "{err}");
+
+    // An image's purl, in any spelling: its dossier, under its canonical name.
+    let dossier_page = format!("/ui/artifact?purl=pkg%3Aoci%2Fshop%40sha256%3A{hex}");
+    for typed in [
+        format!("pkg:oci/shop@sha256:{hex}"),
+        format!("pkg:oci/shop@sha256%3A{hex}"),
+        format!("  pkg:OCI/Shop@sha256:{}  ", hex.to_uppercase()),
+    ] {
+        let (landed, status, body) = search(&server, &typed);
+        assert_eq!((landed.as_str(), status), (dossier_page.as_str(), 200), "{typed}");
+        assert!(body.contains("<h1>Artifact dossier</h1>"), "{typed}");
+        assert!(body.contains(&format!(r#"<p class="lead"><span class="mono">pkg:oci/shop@sha256:{hex}</span>"#)), "{typed}");
+    }
+    // A vulnerability by any of its ids, in any letter case: its page, under its canonical id.
+    for (typed, id) in [
+        ("GHSA-35jh-r3h4-6jhm", "CVE-2021-23337"),
+        ("ghsa-35jh-r3h4-6jhm", "CVE-2021-23337"),
+        ("CVE-2021-23337", "CVE-2021-23337"),
+        ("cve-2021-23337", "CVE-2021-23337"),
+        ("PYSEC-2021-98", "CVE-2021-33203"),
+    ] {
+        let (landed, status, body) = search(&server, typed);
+        assert_eq!((landed.as_str(), status), (format!("/ui/vulnerabilities/{id}").as_str(), 200), "{typed}");
+        assert!(body.contains(&format!(r#"<h1><span class="mono">{id}</span> <span class="badge sev-"#)), "{typed}: the page of {id}");
+    }
+    // Part of an id: the vulnerabilities that hold it.
+    let (landed, status, body) = search(&server, "2021-3");
+    assert_eq!((landed.as_str(), status), ("/ui/vulnerabilities?q=2021-3", 200));
+    assert!(body.contains("1 of 2 vulnerabilities") && body.contains("CVE-2021-33203"), "PYSEC-2021-98 alone holds it (CVE-2021-33203)");
+    // Anything else is an artifact Dossier does not know, said so.
+    let (landed, status, body) = search(&server, "pkg:oci/nowhere@sha256:00");
+    assert_eq!((landed.as_str(), status), ("/ui/artifact?purl=pkg%3Aoci%2Fnowhere%40sha256%3A00", 404));
+    assert!(body.contains("Dossier knows nothing about this artifact yet"));
+    assert_eq!(redirect(&server, "/ui/search?q=+"), None);
+    let (status, _, body) = page(&server, "/ui/search?q=+");
+    assert_eq!(status, 400);
+    assert!(body.contains("type an artifact&#39;s package URL"), "{body}");
+}

@@ -21,7 +21,8 @@ use dossier_evidence::Format;
 use dossier_log::own::now_nanos;
 
 pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
-    let Some(purl) = params.get("purl").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) else {
+    // Named in any spelling of its purl (`sha256:` as typed or `sha256%3A`), shown by its canonical name.
+    let Some(purl) = params.get("purl").map(|p| dossier_core::artifact_name(p.trim()).into_owned()).filter(|p| !p.is_empty()) else {
         return Err(problem(StatusCode::BAD_REQUEST, "Artifact", "name an artifact by its package URL: /ui/artifact?purl=pkg:oci/…"));
     };
     let log = s.log.clone();
@@ -49,7 +50,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         let body = format!(
             r#"<h1>Artifact</h1><p class="lead mono">{}</p>{}"#,
             esc(&purl),
-            html::empty("Dossier knows nothing about this artifact yet. Check the purl (as your CI sends it, e.g. <code>pkg:oci/shop@sha256%3A…</code>), or send its events: <code>dossier send artifact-published.json</code>.")
+            html::empty("Dossier knows nothing about this artifact yet. Check the purl (any spelling: <code>pkg:oci/shop@sha256:…</code> or <code>pkg:oci/shop@sha256%3A…</code>), search for a vulnerability by its id (<code>CVE-…</code>, <code>GHSA-…</code>), or send its events: <code>dossier send artifact-published.json</code>.")
         );
         return Err((StatusCode::NOT_FOUND, Html(html::page("Unknown artifact", "", &body))).into_response());
     }

@@ -93,10 +93,10 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
 </nav>
 <div>
 {insecure}<header class="top">
-{account}<form action="/ui/artifact" method="get" role="search">
-<label for="find" class="skip">Artifact</label>
-<input id="find" name="purl" placeholder="Artifact purl, e.g. pkg:oci/shop@sha256:…" required>
-<button type="submit">Open dossier</button>
+{account}<form action="/ui/search" method="get" role="search">
+<label for="find" class="skip">Artifact purl or vulnerability id</label>
+<input id="find" name="q" type="search" placeholder="pkg:oci/shop@sha256:… or CVE-…" required>
+<button type="submit">Open</button>
 </form>
 </header>
 <main id="main">

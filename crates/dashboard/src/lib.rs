@@ -6,6 +6,7 @@
 //! * [`html`]: escaping, the layout, tables.
 //! * [`overview`], [`events`], [`artifact`], [`vulnerabilities`], [`impact`], [`environments`],
 //!   [`policies`], [`exceptions`], [`audit`]: the pages.
+//! * [`search`]: the header's search, to a vulnerability's page or an artifact's dossier.
 //! * [`lineage_svg`]: an artifact's lineage as a picture.
 
 mod artifact;
@@ -19,6 +20,7 @@ mod lineage_svg;
 mod overview;
 mod page;
 mod policies;
+mod search;
 mod signin;
 mod state;
 mod vulnerabilities;
@@ -47,6 +49,7 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/ui", S(Read)),
     ("GET", "/ui/events", S(Read)),
     ("GET", "/ui/artifact", S(Read)),
+    ("GET", "/ui/search", S(Read)),
     ("GET", "/ui/impact", S(Read)),
     ("GET", "/ui/vulnerabilities", S(Read)),
     ("GET", "/ui/vulnerabilities/{id}", S(Read)),
@@ -69,6 +72,7 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui", get(overview::page))
         .route("/ui/events", get(events::page))
         .route("/ui/artifact", get(artifact::page))
+        .route("/ui/search", get(search::search))
         .route("/ui/impact", get(impact::page))
         .route("/ui/vulnerabilities", get(vulnerabilities::index))
         .route("/ui/vulnerabilities/{id}", get(vulnerabilities::page))
