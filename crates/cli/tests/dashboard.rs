@@ -300,3 +300,18 @@ fn the_header_search_opens_what_was_typed() {
     assert_eq!(status, 400);
     assert!(body.contains("type an artifact&#39;s package URL"), "{body}");
 }
+
+#[test]
+fn a_dashboard_path_that_is_no_page_answers_a_404_page_in_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    for path in ["/ui/nope", "/ui/artifact/pkg:oci/app", "/ui/vulnerabilities/CVE-2021-23337/more", "/ui/events/"] {
+        let (code, ty, body) = page(&server, path);
+        assert_eq!((code, ty.as_str()), (404, "text/html"), "{path}");
+        assert!(body.contains("<h1>No such page</h1>"), "{path}: {body}");
+        assert!(body.contains(&format!("{path} is not a page of Dossier&#39;s dashboard")), "{path}");
+        assert!(body.contains(r#"<nav class="side" aria-label="Dashboard">"#), "{path}: the navigation to the pages there are");
+    }
+    // `/ui/` is the overview.
+    assert_eq!(redirect(&server, "/ui/").as_deref(), Some("/ui"));
+}

@@ -57,7 +57,8 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/ui/policies", S(Read)),
     ("GET", "/ui/exceptions", S(Read)),
     ("GET", "/ui/audit", S(Read)),
-    // A page that does not exist is a page saying so, to anyone.
+    // A page that does not exist is a page saying so, to anyone; `/ui/` is the overview.
+    ("GET", "/ui/", Public),
     ("GET", "/ui/{*rest}", Public),
 ];
 
@@ -80,6 +81,7 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/policies", get(policies::page))
         .route("/ui/exceptions", get(exceptions::page))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/", get(|| async { Redirect::to("/ui") }))
         .route("/ui/{*rest}", get(page::not_found))
         .route("/ui/signin", get(signin::page).post(signin::sign_in))
         .route("/ui/signout", axum::routing::post(signin::sign_out))
