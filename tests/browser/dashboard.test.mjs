@@ -240,6 +240,24 @@ test("tables sort times as instants and severities by rank, and a focused sort h
   await page.context().close();
 });
 
+test("a filter that matches no row says so, and clearing it brings the rows back", async () => {
+  const { page, problems } = await open("/ui/vulnerabilities");
+  const filter = page.locator("input[data-filter='vulnerabilities']");
+  const shown = page.locator("#vulnerabilities tbody tr:not([hidden])");
+  const before = await shown.count();
+  assert.ok(before > 0, "the demo's vulnerabilities are listed");
+  await filter.fill("no such vulnerability anywhere");
+  assert.equal(await shown.count(), 0);
+  const pager = page.locator("#vulnerabilities + .pager");
+  assert.equal(await pager.isVisible(), true, "the pager says why the table is empty");
+  assert.equal(await pager.locator("span").innerText(), "no row matches the filter");
+  assert.equal(await pager.locator("button").filter({ visible: true }).count(), 0, "no page to turn to");
+  await filter.fill("");
+  assert.equal(await shown.count(), before);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
 test("the header search opens an artifact by its purl as typed, and a vulnerability by any id in any case", async () => {
   const { page, problems } = await open("/ui");
   const find = async (typed) => {

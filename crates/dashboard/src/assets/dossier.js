@@ -56,10 +56,12 @@ function enhanceTable(table) {
     visible.forEach((r, i) => { r.hidden = Math.floor(i / pageSize) !== page; });
     // An opened entry stays under its row, and hides with it.
     for (const d of body.querySelectorAll("tr.detail")) d.hidden = d.previousElementSibling?.hidden ?? true;
-    info.textContent = visible.length ? `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}` : "no rows match";
+    info.textContent = visible.length ? `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}` : "no row matches the filter";
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
-    pager.hidden = visible.length <= pageSize && page === 0;
+    // One page needs no pager; a filter that matches nothing says so there.
+    pager.hidden = visible.length > 0 && visible.length <= pageSize;
+    prev.hidden = next.hidden = visible.length === 0;
   }
   prev.onclick = () => { page--; show(); };
   next.onclick = () => { page++; show(); };
