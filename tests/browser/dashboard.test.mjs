@@ -38,18 +38,32 @@ async function api(path, body) {
   return { status: r.status, json: await r.json() };
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dossier-browser-"));
-  server = spawn(bin, ["serve", "--data", join(dir, "data"), "--listen", "127.0.0.1:0", "--policies", join(here, "../../policies")], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DOSSIER_ADMIN_TOKEN: ADMIN } });
-  url = await new Promise((resolve, reject) => {
+/// `dossier serve` over `data` with the admin token, and the URL it serves once it listens.
+async function serve(data, ...extra) {
+  const child = spawn(bin, ["serve", "--data", data, "--listen", "127.0.0.1:0", ...extra], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DOSSIER_ADMIN_TOKEN: ADMIN } });
+  const at = await new Promise((resolve, reject) => {
     let seen = "";
-    server.stderr.on("data", (chunk) => {
+    child.stderr.on("data", (chunk) => {
       seen += chunk;
       const m = seen.match(/serving (http:\/\/[0-9.:]+)/);
       if (m) resolve(m[1]);
     });
-    server.on("exit", (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
+    child.on("exit", (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
   });
+  return { child, at };
+}
+
+/// Signs `page` in at `base` with `token`, then opens `path` there.
+async function signIn(page, base, path, token = ADMIN) {
+  await page.goto(base + "/ui/signin?next=" + encodeURIComponent(path));
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/ui/signin")), page.click("form[action='/ui/signin'] button[type=submit]")]);
+  await page.waitForLoadState("load");
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dossier-browser-"));
+  ({ child: server, at: url } = await serve(join(dir, "data"), "--policies", join(here, "../../policies")));
   dossier("demo", "--artifacts", "120");
   for (const [name, scopes] of [["alice", "read,exceptions:request,exceptions:approve"], ["bob", "read,exceptions:approve"], ["carol", "read,exceptions:approve"], ["auditor", "read"]]) {
     tokens[name] = dossier("token", "create", "--name", name, "--scope", scopes).trim();
@@ -74,10 +88,7 @@ async function open(path, token = ADMIN, viewport = { width: 1440, height: 900 }
   // server's tests.
   const context = await browser.newContext({ viewport, bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(url + "/ui/signin?next=" + encodeURIComponent(path));
-  await page.fill("#token", token);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/ui/signin")), page.click("form[action='/ui/signin'] button[type=submit]")]);
-  await page.waitForLoadState("load");
+  await signIn(page, url, path, token);
   const problems = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
   page.on("pageerror", (e) => problems.push(e.message));
@@ -335,6 +346,39 @@ test("a new event appears on the overview while it is open", async () => {
   await page.locator("#p-runs", { hasText: "browser-pipeline" }).waitFor({ timeout: 8000 });
   assert.deepEqual(problems, []);
   await page.context().close();
+});
+
+test("SIGTERM stops a server with dashboard tabs open within a second, and the tabs say they are disconnected", async () => {
+  const own = mkdtempSync(join(tmpdir(), "dossier-stop-"));
+  const { child, at } = await serve(join(own, "data"));
+  try {
+    const context = await browser.newContext();
+    // Two tabs, each with its live stream open and its connection kept alive.
+    const tabs = [];
+    for (const path of ["/ui", "/ui/events"]) {
+      const tab = await context.newPage();
+      await signIn(tab, at, path);
+      await tab.locator("#live-status", { hasText: "● live" }).waitFor();
+      tabs.push(tab);
+    }
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const asked = Date.now();
+    child.kill("SIGTERM");
+    await exited;
+    const took = Date.now() - asked;
+    assert.ok(took < 1000, `the server stopped ${took} ms after SIGTERM`);
+    for (const tab of tabs) {
+      await tab.locator("#live-status", { hasText: "disconnected" }).waitFor({ timeout: 2000 });
+      assert.equal(await tab.locator("#live-status").innerText(), "○ disconnected: the server stopped");
+    }
+    // And they keep saying so while they look for it again (every 5 s).
+    await tabs[0].waitForTimeout(6500);
+    for (const tab of tabs) assert.equal(await tab.locator("#live-status").innerText(), "○ disconnected: the server stopped");
+    await context.close();
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(own, { recursive: true, force: true });
+  }
 });
 
 test("screenshots of the main pages", { skip: !shots }, async () => {

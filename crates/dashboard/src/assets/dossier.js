@@ -134,18 +134,21 @@ function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
-// A live table: rows for events arriving on /api/v1/stream, newest first.
-function liveEvents(table) {
+// A live table: rows for events arriving on /api/v1/stream, newest first. `stopped`: the server
+// said it was stopping, and this stream looks for it again.
+function liveEvents(table, stopped = false) {
   const status = document.getElementById(table.dataset.status);
   const params = table.dataset.live || "";
   const source = new EventSource("/api/v1/stream" + params);
-  source.onopen = () => { if (status) { status.textContent = "● live"; status.classList.remove("off"); } };
-  source.onerror = () => { if (status) { status.textContent = "○ reconnecting"; status.classList.add("off"); } };
-  // The server says when it stops: the page shows it is disconnected, and looks again later.
+  const say = (text, live) => { if (status) { status.textContent = text; status.classList.toggle("off", !live); } };
+  source.onopen = () => { stopped = false; say("● live", true); };
+  // A stream cut short is retried by the browser; one it gave up (refused) is not.
+  source.onerror = () => say(stopped ? "○ disconnected: the server stopped" : source.readyState === EventSource.CLOSED ? "○ disconnected" : "○ reconnecting", false);
+  // The server says when it stops: the page shows it is disconnected until it is back.
   source.addEventListener("closing", () => {
     source.close();
-    if (status) { status.textContent = "○ disconnected: the server stopped"; status.classList.add("off"); }
-    setTimeout(() => liveEvents(table), 5000);
+    say("○ disconnected: the server stopped", false);
+    setTimeout(() => liveEvents(table, true), 5000);
   });
   source.addEventListener("event", (m) => {
     const e = JSON.parse(m.data);
