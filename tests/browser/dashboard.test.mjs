@@ -133,6 +133,13 @@ test("every page loads, in one layout, without a script error", async () => {
     const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth);
     const wide = await phone.page.evaluate(() => Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > 392 && !e.closest(".panel, table, svg")).slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
     assert.ok(overflow <= 390, `${path} is ${overflow} px wide on a 390 px screen: ${wide.join("; ")}`);
+    // The navigation and the search stay on the screen, each entry wide enough to use.
+    const offscreen = await phone.page.evaluate(() => Array.from(document.querySelectorAll("nav.side a, header.top form[role=search] *:not(label)"))
+      .map((e) => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+      .filter(([, r]) => r.left < 0 || r.right > 390 || r.width < 40)
+      .map(([what, r]) => `${what} ${Math.round(r.left)}–${Math.round(r.right)}`));
+    assert.deepEqual(offscreen, [], `${path}: the navigation and the search on a phone`);
+    assert.ok((await phone.page.locator("#find").boundingBox()).width >= 200, `${path}: the search box is wide enough to type a purl`);
     await phone.page.context().close();
   }
 });
