@@ -100,6 +100,21 @@ async function open(path, token = ADMIN, viewport = { width: 1440, height: 900 }
   return { page, problems };
 }
 
+/// axe-core's accessibility rules (WCAG 2.1 A and AA, and best practice) broken on `page`.
+async function violations(page) {
+  await page.addScriptTag({ path: axe });
+  return page.evaluate(async () =>
+    (await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] })).violations
+      .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 2).map((n) => n.target.join(" ")).join(", ")}`));
+}
+
+/// Asserts that `page`, open on a 390 px wide phone, does not overflow sideways.
+async function fitsAPhone(page, path) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  const wide = await page.evaluate(() => Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > 392 && !e.closest(".panel, table, svg")).slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
+  assert.ok(overflow <= 390, `${path} is ${overflow} px wide on a 390 px screen: ${wide.join("; ")}`);
+}
+
 test("every page loads, in one layout, without a script error", async () => {
   // The newest vulnerability, for its page (headed by its id and severity).
   const newest = (await api("/api/v1/vulnerabilities?limit=1")).json.vulnerabilities[0];
@@ -121,18 +136,11 @@ test("every page loads, in one layout, without a script error", async () => {
       assert.notEqual(await t.innerText(), await t.getAttribute("datetime"), `${path}: times are localised`);
     }
     assert.deepEqual(problems, [], path);
-    // axe-core's accessibility rules (WCAG 2.1 A and AA): no violation.
-    await page.addScriptTag({ path: axe });
-    const violations = await page.evaluate(async () =>
-      (await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] })).violations
-        .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 2).map((n) => n.target.join(" ")).join(", ")}`));
-    assert.deepEqual(violations, [], `${path}: accessibility`);
+    assert.deepEqual(await violations(page), [], `${path}: accessibility`);
     await page.context().close();
     // On a phone's width, nothing overflows sideways.
     const phone = await open(path, ADMIN, { width: 390, height: 844 });
-    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth);
-    const wide = await phone.page.evaluate(() => Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > 392 && !e.closest(".panel, table, svg")).slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`));
-    assert.ok(overflow <= 390, `${path} is ${overflow} px wide on a 390 px screen: ${wide.join("; ")}`);
+    await fitsAPhone(phone.page, path);
     // The navigation and the search stay on the screen, each entry wide enough to use.
     const offscreen = await phone.page.evaluate(() => Array.from(document.querySelectorAll("nav.side a, header.top form[role=search] *:not(label)"))
       .map((e) => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
@@ -141,6 +149,26 @@ test("every page loads, in one layout, without a script error", async () => {
     assert.deepEqual(offscreen, [], `${path}: the navigation and the search on a phone`);
     assert.ok((await phone.page.locator("#find").boundingBox()).width >= 200, `${path}: the search box is wide enough to type a purl`);
     await phone.page.context().close();
+  }
+});
+
+test("the sign-in page and the page of a path that is none pass axe-core and fit a phone", async () => {
+  for (const viewport of [{ width: 1440, height: 900 }, { width: 390, height: 844 }]) {
+    // Not signed in: the sign-in page.
+    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(url + "/ui/signin");
+    assert.equal(await page.locator("h1").innerText(), "Sign in");
+    assert.deepEqual(await violations(page), [], "/ui/signin: accessibility");
+    if (viewport.width === 390) await fitsAPhone(page, "/ui/signin");
+    // Signed in: a path that is no page.
+    await signIn(page, url, "/ui");
+    const answer = await page.goto(url + "/ui/no-such-page");
+    assert.equal(answer.status(), 404);
+    assert.equal(await page.locator("h1").innerText(), "No such page");
+    assert.deepEqual(await violations(page), [], "404: accessibility");
+    if (viewport.width === 390) await fitsAPhone(page, "/ui/no-such-page");
+    await context.close();
   }
 });
 
