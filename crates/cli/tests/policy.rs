@@ -682,7 +682,7 @@ fn replay_over_stored_history_decides_as_the_live_engine_did() {
     let signed = replay["decisions"].as_array().unwrap().iter().find(|d| d["artifact"] == "pkg:oci/a@1").unwrap();
     assert_eq!(
         signed["decision"]["deny"],
-        json!(["artifact pkg:oci/a@1 has 1 signatures and none is verified (an artifact.signed event says so: Dossier does not verify signatures yet): an unverified signature is not a signature"])
+        json!(["artifact pkg:oci/a@1 has 1 signatures and none is verified (the artifact is named without a sha256 digest: a cosign signature names an image by its manifest digest): an unverified signature is not a signature"])
     );
     let (code, missing) = server.get("/api/v1/policies/nope/replay");
     assert_eq!((code, missing["error"].as_str()), (404, Some("no policy \"nope\" is loaded")));

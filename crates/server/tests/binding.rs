@@ -194,16 +194,12 @@ fn an_attestation_about_another_digest_is_refused_and_what_is_kept_is_shown_unve
     let document = &json_of(&documents)["documents"][0];
     assert_eq!(
         (document["provenance"]["builder"].as_str(), document["verified"].as_bool(), document["verification"].as_str()),
-        (
-            Some("https://forged.example/builder"),
-            Some(false),
-            Some("no public key is configured to verify DSSE signatures with (serve --trusted-key NAME=FILE)")
-        )
+        (Some("https://forged.example/builder"), Some(false), Some("signatures[0].sig is not standard base64"))
     );
     let (_, page) = s.get("/ui/artifact", &[("purl", &artifact)]);
     assert!(
         page.contains(
-            r#"built by <span class="mono">https://forged.example/builder</span>, build type <span class="mono">https://actions.github.io/buildtypes/workflow/v1</span> <span class="badge st-unverified">unverified</span> <span class="muted">no public key is configured to verify DSSE signatures with (serve --trusted-key NAME=FILE)</span>"#
+            r#"built by <span class="mono">https://forged.example/builder</span>, build type <span class="mono">https://actions.github.io/buildtypes/workflow/v1</span> <span class="badge st-unverified">unverified</span> <span class="muted">signatures[0].sig is not standard base64</span>"#
         ),
         "{page}"
     );
