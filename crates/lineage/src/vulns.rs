@@ -296,6 +296,11 @@ impl Graph {
         for o in origins {
             self.origin_add(c, o);
         }
+        // Whether a statement limited to subcomponents waives it depends on every report (all
+        // must have found it in one of them): a report joining can end a waiver.
+        if self.may_waive(c) {
+            self.touch_vuln(c);
+        }
     }
 
     fn leave(&mut self, key: ReportKey, c: Id) {
@@ -313,6 +318,11 @@ impl Graph {
             }
         }
         let origins: Vec<Id> = self.reports.get(&key).map(|r| r.origins.iter().copied().collect()).unwrap_or_default();
+        // A report leaving can begin a waiver (see `join`); touched before the vulnerability
+        // may go, so that its clusters are looked at again.
+        if self.may_waive(c) {
+            self.touch_vuln(c);
+        }
         for o in origins {
             self.origin_remove(c, o);
         }
