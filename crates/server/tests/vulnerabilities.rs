@@ -235,6 +235,24 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
     assert_eq!(next(&changes, Duration::from_secs(5)), ("unaffected".into(), "prod-eu-1".into(), "CVE-2021-23337".into(), true));
     let prod = s.risk_of("prod-eu-1");
     assert_eq!((prod["vulnerabilities"].clone(), prod["waived"].clone()), (json!(1), json!(["CVE-2021-23337"])));
+    // The environments page: a summary row per environment, production first, its counts
+    // named, what is waived there said so, and each deployment's vulnerabilities linked.
+    let page = s.page("/ui/environments", &[]);
+    let summary = &page[page.find(r#"id="h-summary""#).expect("a summary")..];
+    let (prod_row, staging_row) =
+        (summary.find(r##"<a href="#prod-eu-1">prod-eu-1</a>"##), summary.find(r##"<a href="#staging">staging</a>"##));
+    assert!(prod_row.unwrap() < staging_row.unwrap(), "production first: {summary}");
+    assert!(
+        summary.contains(
+            r#"<a class="mono" href="/ui/vulnerabilities/CVE-2021-23337">CVE-2021-23337</a> <span class="badge st-waived">waived</span>"#
+        ),
+        "{summary}"
+    );
+    let prod_section = &page[page.find(r#"<section class="panel wide" id="prod-eu-1""#).unwrap()..];
+    assert!(
+        prod_section.contains(r#"href="/ui/vulnerabilities/CVE-2021-33203">CVE-2021-33203</a> <span class="badge sev-"#),
+        "{prod_section}"
+    );
     let (_, impact) = s.get("/api/v1/impact", &[("vulnerability", "CVE-2021-23337")]);
     assert_eq!(impact["clusters"], json!(["staging"]));
     assert_eq!(
