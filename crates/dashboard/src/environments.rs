@@ -9,25 +9,12 @@ use axum::extract::State;
 use axum::response::Html;
 use dossier_core::Severity;
 
-use crate::html::{self, artifact, badge, esc, query_value, vulnerability};
+use crate::html::{self, artifact, badge, esc, query_value, stage, vulnerability};
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
 /// Vulnerabilities named in a deployment's row; the rest are counted.
 const NAMED: usize = 5;
-
-/// Where an environment comes in the list: production ones first (`prod`, `production`,
-/// `prod-eu-1`, `eu-prod`; not `preprod` or `nonprod`), then staging, then the others.
-fn stage(env: &str) -> u8 {
-    let words: Vec<String> = env.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).map(str::to_owned).collect();
-    if words.iter().any(|w| w == "prod" || w == "production" || w == "prd" || w == "live") {
-        0
-    } else if words.iter().any(|w| w == "staging" || w == "stage" || w == "stg") {
-        1
-    } else {
-        2
-    }
-}
 
 /// A severity that sorts by rank in a table (the script reads `data-sort`).
 fn severity(s: Severity) -> String {
@@ -154,33 +141,4 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         r#"<h1>Environments</h1><p class="lead">What runs where, now, with the vulnerabilities each deployment carries through its lineage: production first, the worst first.</p><div class="grid">{body}</div>"#
     );
     Ok(Html(html::page("Environments", "/ui/environments", &body)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn production_comes_first_then_staging_and_a_word_inside_a_name_does_not_count() {
-        let stages: Vec<(&str, u8)> =
-            ["prod", "prod-eu-1", "eu-production", "live", "staging", "stg-2", "preprod", "nonprod", "cluster-0", "product-x"]
-                .into_iter()
-                .map(|e| (e, stage(e)))
-                .collect();
-        assert_eq!(
-            stages,
-            [
-                ("prod", 0),
-                ("prod-eu-1", 0),
-                ("eu-production", 0),
-                ("live", 0),
-                ("staging", 1),
-                ("stg-2", 1),
-                ("preprod", 2),
-                ("nonprod", 2),
-                ("cluster-0", 2),
-                ("product-x", 2)
-            ]
-        );
-    }
 }

@@ -125,6 +125,19 @@ pub fn vulnerability(id: &str) -> String {
     format!(r#"<a class="mono" href="/ui/vulnerabilities/{}">{}</a>"#, query_value(id), esc(id))
 }
 
+/// Where an environment comes in a list: production ones first (`prod`, `production`,
+/// `prod-eu-1`, `eu-prod`, `live`; not `preprod` or `nonprod`), then staging, then the others.
+pub fn stage(env: &str) -> u8 {
+    let words: Vec<String> = env.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).map(str::to_owned).collect();
+    if words.iter().any(|w| w == "prod" || w == "production" || w == "prd" || w == "live") {
+        0
+    } else if words.iter().any(|w| w == "staging" || w == "stage" || w == "stg") {
+        1
+    } else {
+        2
+    }
+}
+
 /// A coloured label: `kind` is a CSS class prefix (`sev`, `st`), `value` its text.
 pub fn badge(kind: &str, value: &str) -> String {
     format!(r#"<span class="badge {kind}-{}">{}</span>"#, esc(&value.to_ascii_lowercase()), esc(value))
@@ -161,6 +174,30 @@ pub fn table(id: &str, headers: &[&str], rows: &[Vec<String>], when_empty: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn production_comes_first_then_staging_and_a_word_inside_a_name_does_not_count() {
+        let stages: Vec<(&str, u8)> =
+            ["prod", "prod-eu-1", "eu-production", "live", "staging", "stg-2", "preprod", "nonprod", "cluster-0", "product-x"]
+                .into_iter()
+                .map(|e| (e, stage(e)))
+                .collect();
+        assert_eq!(
+            stages,
+            [
+                ("prod", 0),
+                ("prod-eu-1", 0),
+                ("eu-production", 0),
+                ("live", 0),
+                ("staging", 1),
+                ("stg-2", 1),
+                ("preprod", 2),
+                ("nonprod", 2),
+                ("cluster-0", 2),
+                ("product-x", 2)
+            ]
+        );
+    }
 
     #[test]
     fn data_cannot_become_markup() {

@@ -1,6 +1,8 @@
-//! The overview: what is happening now — event rate, pipeline runs, security-tool runs, policy
-//! violations, quarantined artifacts, exceptions expiring soon, clusters affected by
-//! vulnerabilities — with the newest events arriving live.
+//! The overview: what needs attention first (critical vulnerabilities running in production,
+//! quarantined artifacts, denied deployments, exceptions about to expire, as linked rows), then
+//! what is happening now — event rate, pipeline runs, security-tool runs, policy violations,
+//! quarantined artifacts, exceptions expiring soon, clusters affected by vulnerabilities — with
+//! the newest events arriving live.
 
 use std::fmt::Write;
 
@@ -150,9 +152,9 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         })
         .collect();
 
-    let (quarantined, risk) = {
+    let (quarantined, risk, vulnerabilities) = {
         let graph = s.views.lineage.read();
-        (graph.quarantined(), graph.risk())
+        (graph.quarantined(), graph.risk(), graph.vulnerabilities())
     };
     let quarantine_rows: Vec<Vec<String>> =
         quarantined.iter().map(|(a, seq)| vec![artifact(a), format!(r#"<a href="/ui/events?seq={seq}">{seq}</a>"#)]).collect();
@@ -180,6 +182,58 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     };
     let active = s.views.exceptions.read().active(now, &rules).count();
 
+    // What needs attention first, in this order, each row linked: critical vulnerabilities
+    // running in production, quarantined artifacts, deployments a policy denied, exceptions
+    // expiring within three days.
+    let mut attention: Vec<Vec<String>> = Vec::new();
+    for v in vulnerabilities.iter().filter(|v| v.severity == dossier_core::Severity::Critical) {
+        let production: Vec<&String> = v.clusters.iter().filter(|c| html::stage(c) == 0).collect();
+        if !production.is_empty() {
+            let places: Vec<String> =
+                production.iter().map(|c| format!(r#"<a href="/ui/environments#{}">{}</a>"#, esc(&html::query_value(c)), esc(c))).collect();
+            attention.push(vec![
+                badge("sev", "critical"),
+                format!("{} runs in production", html::vulnerability(&v.vulnerability)),
+                places.join(", "),
+            ]);
+        }
+    }
+    for (a, seq) in &quarantined {
+        attention.push(vec![badge("st", "quarantined"), artifact(a), format!(r#"since <a href="/ui/events?seq={seq}">entry {seq}</a>"#)]);
+    }
+    for e in &decisions {
+        let Some(d) = Decided::read(&e.raw) else { continue };
+        let deployment =
+            d.trigger.ty.starts_with("dev.cdevents.service.deployed.") || d.trigger.ty.starts_with("dev.cdevents.service.upgraded.");
+        if deployment && !d.deny.is_empty() {
+            attention.push(vec![
+                badge("st", "denied"),
+                format!("{} deployed: {}", d.artifact_id.as_deref().map(artifact).unwrap_or_default(), esc(&d.deny.join("; "))),
+                format!(
+                    r#"by <a href="/ui/policies#{0}">{0}</a>, <a href="/ui/events?seq={1}">entry {1}</a>"#,
+                    esc(&e.subject_id),
+                    d.trigger.seq
+                ),
+            ]);
+        }
+    }
+    {
+        let book = s.views.exceptions.read();
+        let mut soon: Vec<_> = book.active(now, &rules).filter(|e| e.expires_nanos - now < 3 * DAY).collect();
+        soon.sort_by_key(|e| e.expires_nanos);
+        for e in soon {
+            attention.push(vec![
+                badge("st", "expiring"),
+                format!(
+                    r#"exception <a href="/ui/exceptions#{0}">{0}</a> for {1}"#,
+                    esc(&e.id),
+                    e.scope.vulnerabilities.iter().map(|v| html::vulnerability(v)).collect::<Vec<_>>().join(", ")
+                ),
+                format!("expires {}", time(&e.expires)),
+            ]);
+        }
+    }
+
     let body = format!(
         r#"<h1>Overview</h1><p class="lead">What Dossier knows now. New events appear as they arrive, and the panels follow them.</p>
 <div class="figures" id="figures" data-refresh>
@@ -191,6 +245,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 <div class="figure"><b>{clusters}</b><span>clusters running something vulnerable</span></div>
 </div>
 <div class="grid">
+<section class="panel wide" id="p-attention" data-refresh aria-labelledby="h-attention"><h2 id="h-attention">Needs attention <small>({attention_count})</small></h2>{attention_table}</section>
 <section class="panel wide" aria-labelledby="h-live"><h2 id="h-live">Newest events</h2>{live}</section>
 <section class="panel" id="p-runs" data-refresh aria-labelledby="h-runs"><h2 id="h-runs">Pipeline runs</h2>{pipelines}</section>
 <section class="panel wide" id="p-tools" data-refresh aria-labelledby="h-tools"><h2 id="h-tools">Security-tool runs</h2>{tools}</section>
@@ -199,6 +254,8 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
 <section class="panel" id="p-exp" data-refresh aria-labelledby="h-exp"><h2 id="h-exp">Exceptions expiring within 14 days</h2>{expiring_table}</section>
 <section class="panel" id="p-risk" data-refresh aria-labelledby="h-risk"><h2 id="h-risk">Clusters affected by vulnerabilities</h2>{risk_table}</section>
 </div>"#,
+        attention_count = attention.len(),
+        attention_table = html::table("attention", &["What", "Which", "Where"], &attention, "Nothing needs attention: no critical vulnerability runs in production, nothing is quarantined, no deployment was denied recently, no exception expires within three days."),
         violations = violation_count,
         quarantined = quarantine_rows.len(),
         clusters = risk_rows.len(),
