@@ -125,7 +125,7 @@ fn the_overview_opens_with_what_needs_attention_as_linked_rows() {
             && !rows.contains(r##"<a href="/ui/environments#staging">staging</a>"##),
         "only production clusters are named: {rows}"
     );
-    assert!(rows.contains(&format!(r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2Fcart"#)), "{rows}");
+    assert!(rows.contains(r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2Fcart"#), "{rows}");
     assert!(
         rows.contains(r#"deployed: production is frozen"#) && rows.contains(r#"by <a href="/ui/policies#frozen">frozen</a>"#),
         "{rows}"
