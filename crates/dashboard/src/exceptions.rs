@@ -7,7 +7,7 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::response::Html;
 
-use crate::html::{self, artifact, badge, esc, time};
+use crate::html::{self, artifact, badge, esc, query_value, time, vulnerability};
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
 use dossier_log::own::now_nanos;
@@ -48,9 +48,33 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             badge("st", &state),
             format!(
                 "{}{}{}<br>{}",
-                esc(&e.scope.vulnerabilities.join(", ")),
-                if e.scope.policies.is_empty() { String::new() } else { format!(" policies: {}", esc(&e.scope.policies.join(", "))) },
-                if e.scope.environments.is_empty() { String::new() } else { format!(" in {}", esc(&e.scope.environments.join(", "))) },
+                e.scope.vulnerabilities.iter().map(|v| vulnerability(v)).collect::<Vec<_>>().join(", "),
+                if e.scope.policies.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " policies: {}",
+                        e.scope
+                            .policies
+                            .iter()
+                            .map(|p| format!(r#"<a href="/ui/policies#{0}">{0}</a>"#, esc(p)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                if e.scope.environments.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " in {}",
+                        e.scope
+                            .environments
+                            .iter()
+                            .map(|x| format!(r##"<a href="/ui/environments#{}">{}</a>"##, esc(&query_value(x)), esc(x)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
                 scope
             ),
             format!("{}{ticket}", esc(&e.reason)),

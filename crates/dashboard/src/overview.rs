@@ -161,7 +161,13 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
     let risk_rows: Vec<Vec<String>> = risk
         .iter()
         .filter(|r| r.vulnerabilities > 0)
-        .map(|r| vec![esc(&r.cluster), r.vulnerabilities.to_string(), badge("sev", r.worst.name())])
+        .map(|r| {
+            vec![
+                format!(r#"<a href="/ui/environments#{}">{}</a>"#, esc(&html::query_value(&r.cluster)), esc(&r.cluster)),
+                r.vulnerabilities.to_string(),
+                badge("sev", r.worst.name()),
+            ]
+        })
         .collect();
 
     let rules = s.views.exceptions.rules();
@@ -173,7 +179,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             .map(|e| {
                 vec![
                     format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.id)),
-                    esc(&e.scope.vulnerabilities.join(", ")),
+                    e.scope.vulnerabilities.iter().map(|v| html::vulnerability(v)).collect::<Vec<_>>().join(", "),
                     esc(&e.scope.artifacts.join(", ")),
                     time(&e.expires),
                 ]

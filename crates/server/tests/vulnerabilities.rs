@@ -248,6 +248,12 @@ fn a_vulnerability_only_scanners_found_reaches_its_clusters_and_an_exception_or_
         ),
         "{summary}"
     );
+    // The exceptions page links the vulnerability and the environment it names.
+    let exceptions = s.page("/ui/exceptions", &[]);
+    assert!(
+        exceptions.contains(r#"<a class="mono" href="/ui/vulnerabilities/GHSA-35jh-r3h4-6jhm">GHSA-35jh-r3h4-6jhm</a> in <a href="/ui/environments#prod-eu-1">prod-eu-1</a>"#),
+        "{exceptions}"
+    );
     let prod_section = &page[page.find(r#"<section class="panel wide" id="prod-eu-1""#).unwrap()..];
     assert!(
         prod_section.contains(r#"href="/ui/vulnerabilities/CVE-2021-33203">CVE-2021-33203</a> <span class="badge sev-"#),
