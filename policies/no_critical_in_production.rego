@@ -1,5 +1,6 @@
 # No artifact affected by a critical vulnerability runs in a production environment, unless an
-# exception in force waives that vulnerability for it there. Looked at again when a deployment
+# exception in force waives that vulnerability for it there, or a VEX statement about the artifact
+# says it is not affected (input.subject.lineage.vex, wherever it runs). Looked at again when a deployment
 # changes and when an exception covering the artifact expires.
 package dossier.no_critical_in_production
 
@@ -36,10 +37,17 @@ in_scope(environments, _) if count(environments) == 0
 
 in_scope(environments, env) if env in environments
 
+# A VEX statement about the artifact says it is not affected.
+not_affected(vulnerability) if {
+	some w in object.get(input.subject.lineage, "vex", [])
+	w.vulnerability == vulnerability
+}
+
 violations contains [env, v[0]] if {
 	some env in environments
 	some v in input.subject.lineage.vulnerabilities
 	v[1] == "critical"
+	not not_affected(v[0])
 }
 
 deny contains msg if {

@@ -29,3 +29,10 @@ test_an_expiry_looks_again_where_the_artifact_runs if {
 	expired := {"context": {"type": "dev.cdeventsx.dossier-exception.expired.0.1.0"}, "subject": {"id": "exc-1", "content": {"artifactId": "pkg:oci/shop"}}}
 	no_critical_in_production.deny == {"pkg:oci/shop runs in prod-eu-1 but is affected by critical CVE-2026-1234"} with input as {"event": expired, "subject": affected, "exceptions": []}
 }
+
+test_a_vex_statement_that_the_artifact_is_not_affected_lets_it_through if {
+	vex := object.union(affected, {"lineage": object.union(affected.lineage, {"vex": [{"vulnerability": "CVE-2026-1234", "by": {"kind": "vex", "document": "sha256:v", "statement": 0, "seq": 9}}]})})
+	count(no_critical_in_production.deny) == 0 with input as {"event": deploy("prod-eu-1"), "subject": vex, "exceptions": []}
+	other := object.union(affected, {"lineage": object.union(affected.lineage, {"vex": [{"vulnerability": "CVE-2026-9", "by": {"kind": "vex", "document": "sha256:v", "statement": 1, "seq": 9}}]})})
+	count(no_critical_in_production.deny) == 1 with input as {"event": deploy("prod-eu-1"), "subject": other, "exceptions": []}
+}

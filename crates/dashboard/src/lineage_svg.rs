@@ -215,6 +215,7 @@ mod tests {
                 seq: 6,
             }],
             vulnerabilities: vec![],
+            vex: vec![],
         }
     }
 

@@ -28,6 +28,6 @@ mod vulns;
 pub use dossier_core::{Fact, Severity};
 pub use graph::{Graph, ImpactChange, Views};
 pub use queries::{
-    ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Reporter, Source, VulnerabilitySummary, WaivedDeployment,
-    WaivedIn, Waiver,
+    ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Reporter, Source, VexWaived, VulnerabilitySummary,
+    WaivedDeployment, WaivedIn, Waiver,
 };

@@ -57,6 +57,16 @@ pub struct Lineage {
     pub deployments: Vec<Deployment>,
     /// Vulnerabilities affecting it, worst first, then by id.
     pub vulnerabilities: Vec<(String, Severity)>,
+    /// Those of them a VEX statement about it says it is not affected by, wherever it runs,
+    /// by id; exceptions, which hold per environment, are the policy input's `exceptions`.
+    pub vex: Vec<VexWaived>,
+}
+
+/// A vulnerability a VEX statement waives for an artifact, and the statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VexWaived {
+    pub vulnerability: String,
+    pub by: Waiver,
 }
 
 /// An artifact containing a version of a package: its own SBOM lists it (`via` is `None`), or
@@ -297,6 +307,7 @@ impl Graph {
         running.sort_unstable();
         running.dedup();
         let vulnerabilities = self.vulnerabilities_of_id(a);
+        let vex = self.vex_waived(a);
         let mut origins: Vec<String> = self.reach.get(&a).into_iter().flatten().map(|(o, _)| self.names.name(*o).to_owned()).collect();
         origins.sort();
         Some(Lineage {
@@ -310,6 +321,7 @@ impl Graph {
             descendants,
             deployments: self.deployments_of(running),
             vulnerabilities,
+            vex,
         })
     }
 
@@ -430,6 +442,25 @@ impl Graph {
             By::Exception(x) => Waiver::Exception { id: self.names.name(x).to_owned() },
             By::Vex { doc, index, seq } => Waiver::Vex { document: self.names.name(doc).to_owned(), statement: index, seq },
         }
+    }
+
+    /// The vulnerabilities reaching `a` that a VEX statement about it waives, by id.
+    fn vex_waived(&self, a: Id) -> Vec<VexWaived> {
+        if self.vex_vulns.is_empty() {
+            return Vec::new();
+        }
+        let vulns: std::collections::BTreeSet<Id> =
+            self.reach.get(&a).into_iter().flatten().flat_map(|(o, _)| self.origin_vulns.get(o).into_iter().flatten().copied()).collect();
+        let mut out: Vec<VexWaived> = vulns
+            .into_iter()
+            .filter_map(|v| {
+                let (members, reports) = (self.members_of(v), self.reports_of(v));
+                let by = self.vex_waiver(a, &members, &self.reaching(a, v), &reports)?;
+                Some(VexWaived { vulnerability: self.names.name(v).to_owned(), by: self.waiver(by) })
+            })
+            .collect();
+        out.sort_by(|x, y| x.vulnerability.cmp(&y.vulnerability));
+        out
     }
 
     /// For each cluster where `v` is waived, what waives it for each deployment it reaches.

@@ -519,6 +519,13 @@ impl Graph {
         if let Some(x) = exception {
             return Some(By::Exception(x));
         }
+        self.vex_waiver(a, members, reaching, reports)
+    }
+
+    /// The newest VEX statement about `a` and one of `members` when it says `not_affected`
+    /// and covers every origin in `reaching` (see [`Graph::waived_for`]): wherever `a` runs.
+    pub(crate) fn vex_waiver(&self, a: Id, members: &[Id], reaching: &[Id], reports: &[&Report]) -> Option<By> {
+        let name = self.names.name(a);
         let keys: Vec<Id> = match_keys(name).iter().filter_map(|k| self.names.get(k)).collect();
         let newest = keys
             .iter()

@@ -2,7 +2,7 @@
 //! merged by their aliases; VEX statements and exceptions waive it where they say.
 
 use dossier_core::{Found, VersionRange, VexFact, VexProduct};
-use dossier_lineage::{Fact, Graph, ImpactChange, Severity, Waiver};
+use dossier_lineage::{Fact, Graph, ImpactChange, Severity, VexWaived, Waiver};
 
 const BASE: &str = "pkg:oci/node@sha256:9e1c";
 const SHOP: &str = "pkg:oci/shop@sha256:4d2a";
@@ -124,6 +124,16 @@ fn a_not_affected_statement_waives_the_product_in_every_cluster_it_runs_and_a_ne
         (impact.waived[0].cluster.as_str(), &impact.waived[0].deployments[0].by),
         ("prod", &Waiver::Vex { document: "sha256:vex1".into(), statement: 0, seq: 6 })
     );
+    // The shop image's lineage says so too, wherever it runs (what the policy input reads);
+    // the cart image, built on the same base, is not the statement's product.
+    assert_eq!(
+        g.lineage(SHOP).unwrap().vex,
+        vec![VexWaived {
+            vulnerability: "CVE-2021-23337".into(),
+            by: Waiver::Vex { document: "sha256:vex1".into(), statement: 0, seq: 6 }
+        }]
+    );
+    assert_eq!(g.lineage(BASE).unwrap().vex, vec![], "the statement names the shop image, not its base");
     // A statement limited to another package does not waive it.
     let mut other = estate();
     other.apply(&scan("sha256:grype", BASE, vec![lodash("CVE-2021-23337", &[])]), 5);

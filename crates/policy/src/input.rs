@@ -31,6 +31,8 @@
 //!     "published": true,
 //!     "tests": [ {"outcome": "success", "testSuite": "..."} ],  // test suites run on it
 //!     "deployments": [ {"environment": "prod", "service": "shop"} ],
+//!     // As GET /api/v1/lineage answers; `vex` lists the vulnerabilities reaching it that a VEX
+//!     // statement about it waives, wherever it runs: [{"vulnerability": "CVE-…", "by": {"kind": "vex", …}}].
 //!     "lineage": { ...as GET /api/v1/lineage answers... },
 //!     // From the documents received about it (SBOMs, scan reports, VEX, attestations):
 //!     "components": [ {"name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20", "licenses": ["MIT"]} ],
