@@ -109,26 +109,8 @@ fn docker_reference(purl: &str) -> Option<String> {
     let query = purl.split_once('?')?.1.split('#').next()?;
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == "repository_url").then(|| percent_decode(v))
+        (k == "repository_url").then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
     })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks the signature `event` carries about `artifact` (a purl).
