@@ -399,15 +399,15 @@ impl Trust {
         };
         let pae = Envelope { payload_type: raw.payload_type, payload, signature: Vec::new() }.pae();
         let keys = self.sets.iter().map(|s| s.keys.len()).sum::<usize>();
-        raw.signatures
+        let beyond = raw.signatures.len().saturating_sub(MAX_ENVELOPE_SIGNATURES);
+        let mut checks: Vec<Check> = raw
+            .signatures
             .into_iter()
+            .take(MAX_ENVELOPE_SIGNATURES)
             .enumerate()
             .map(|(i, s)| {
                 let mut check = Check::new(CheckKind::Dsse);
                 check.keyid = s.keyid.filter(|k| !k.is_empty());
-                if i >= MAX_ENVELOPE_SIGNATURES {
-                    return check.refused(format!("not checked: only the first {MAX_ENVELOPE_SIGNATURES} signatures of an envelope are"));
-                }
                 let Ok(signature) = b64.decode(s.sig.trim()) else {
                     return check.refused(format!("signatures[{i}].sig is not standard base64"));
                 };
@@ -416,7 +416,15 @@ impl Trust {
                 }
                 self.check_with_keys(check, |key| key.verify(hash_for(key), &pae, &signature).is_ok())
             })
-            .collect()
+            .collect();
+        // The rest are said in one check, however many there are: what is recorded stays bounded.
+        if beyond > 0 {
+            checks
+                .push(Check::new(CheckKind::Dsse).refused(format!(
+                    "not checked: {beyond} more signatures; only the first {MAX_ENVELOPE_SIGNATURES} of an envelope are"
+                )));
+        }
+        checks
     }
 
     /// Checks a cosign key signature (base64) over a simple-signing `payload` that must name the
@@ -524,6 +532,22 @@ mod tests {
         assert_eq!(
             none[0].reason.as_deref(),
             Some("no public key is configured to verify DSSE signatures with (serve --trusted-key NAME=FILE)")
+        );
+    }
+
+    #[test]
+    fn an_envelope_with_more_signatures_than_are_checked_records_one_check_for_the_rest() {
+        let trust = trust_with_key("ci-key", 7);
+        let mut doc: serde_json::Value = serde_json::from_slice(&envelope(&signing_key(7), b"{}", false)).unwrap();
+        let one = doc["signatures"][0].clone();
+        doc["signatures"] = serde_json::Value::Array(vec![one; 1000]);
+        let checks = trust.check_envelope(&serde_json::to_vec(&doc).unwrap());
+        assert_eq!(checks.len(), MAX_ENVELOPE_SIGNATURES + 1);
+        assert!(checks[..MAX_ENVELOPE_SIGNATURES].iter().all(|c| c.verified));
+        let rest = checks.last().unwrap();
+        assert_eq!(
+            (rest.verified, rest.reason.as_deref()),
+            (false, Some("not checked: 984 more signatures; only the first 16 of an envelope are"))
         );
     }
 
