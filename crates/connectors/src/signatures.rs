@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use dossier_core::own::{OwnType, SIGNATURES_SOURCE};
 use dossier_core::{Event, EventKey};
 use dossier_evidence::binding;
-use dossier_evidence::signatures::{Check, CheckKind, Trust};
+use dossier_evidence::signatures::{Check, CheckKind, Checked, Trust};
 use dossier_log::documents::Documents;
 use dossier_log::follow::Follower;
 use dossier_log::own::own_event;
@@ -185,7 +185,13 @@ impl Checker {
         } else {
             tracing::warn!("entry {seq}: the signature of {artifact} did not verify: {}", check.reason.as_deref().unwrap_or(""));
         }
-        let content = json!({"artifactId": artifact, "entry": seq, "check": check});
+        let content = match serde_json::to_value(Checked { artifact: artifact.clone(), entry: seq, check }) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("recording the check of entry {seq}: {e}");
+                return None;
+            }
+        };
         match own_event(check_key(seq).id, SIGNATURES_SOURCE, OwnType::SignatureChecked, &artifact, content, event.chain_id.as_deref()) {
             Ok(e) => Some(e),
             Err(e) => {

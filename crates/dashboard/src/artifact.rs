@@ -16,7 +16,7 @@ use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
 use dossier_engine::policy::Decided;
 use dossier_evidence::about::{Unverified, Verdict};
-use dossier_evidence::signatures::Check;
+use dossier_evidence::signatures::{Check, Checked};
 use dossier_evidence::Format;
 use dossier_log::own::now_nanos;
 
@@ -187,10 +187,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     let checks: HashMap<u64, Check> = timeline
         .iter()
         .filter(|e| dossier_core::own::OwnType::SignatureChecked.matches(&e.event_type))
-        .filter_map(|e| {
-            let c = content(&e.raw);
-            Some((c["entry"].as_u64()?, serde_json::from_value(c["check"].clone()).ok()?))
-        })
+        .filter_map(|e| Checked::from_content(&content(&e.raw)).map(|c| (c.entry, c.check)))
         .collect();
     let mut trust_rows: Vec<Vec<String>> = timeline
         .iter()

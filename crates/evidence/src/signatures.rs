@@ -206,6 +206,23 @@ pub struct Check {
     pub reason: Option<String>,
 }
 
+/// What a `dev.cdeventsx.dossier-signature.checked` entry holds (its `subject.content`): the
+/// artifact, the entry whose signature was checked, and the check. Written and read only as this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checked {
+    #[serde(rename = "artifactId")]
+    pub artifact: String,
+    pub entry: u64,
+    pub check: Check,
+}
+
+impl Checked {
+    /// Reads an entry's `subject.content`; `None` if it is not a check.
+    pub fn from_content(content: &serde_json::Value) -> Option<Checked> {
+        Checked::deserialize(content).ok()
+    }
+}
+
 impl Check {
     fn new(kind: CheckKind) -> Check {
         Check {

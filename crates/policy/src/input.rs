@@ -63,7 +63,7 @@
 //! `signed_verified`.
 
 use dossier_evidence::about::{self, Received, Signature};
-use dossier_evidence::signatures::Check;
+use dossier_evidence::signatures::{Check, Checked};
 use serde_json::{json, Value};
 
 /// The artifact an event is about: the subject of an artifact event, else its `artifactId`.
@@ -105,10 +105,8 @@ pub fn build(event: &Value, timeline: &[Value], lineage: Option<Value>, exceptio
             signed.push((entry["seq"].as_u64().unwrap_or(u64::MAX), source.to_owned()));
         }
         if dossier_core::own::OwnType::SignatureChecked.matches(ty) {
-            let checked = e.pointer("/subject/content/entry").and_then(Value::as_u64);
-            let check = e.pointer("/subject/content/check").and_then(|c| serde_json::from_value::<Check>(c.clone()).ok());
-            if let (Some(seq), Some(check)) = (checked, check) {
-                checks.insert(seq, check);
+            if let Some(c) = e.pointer("/subject/content").and_then(Checked::from_content) {
+                checks.insert(c.entry, c.check);
             }
         }
         if ty.starts_with("dev.cdevents.artifact.published.") {
