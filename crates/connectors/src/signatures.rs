@@ -36,6 +36,11 @@ use dossier_store::StoreError;
 
 const TRIGGER: &str = "dev.cdevents.artifact.signed.";
 
+/// Whether entries of `event_type` carry a signature to check: `artifact.signed` events.
+pub fn carries_signature(event_type: &str) -> bool {
+    event_type.starts_with(TRIGGER)
+}
+
 /// Largest signature field read (a bundle with its certificate chain is a few KiB).
 const MAX_SIGNATURE: usize = 1024 * 1024;
 
@@ -174,7 +179,7 @@ impl Checker {
     /// The check of entry `seq` (an `artifact.signed` event about `artifact`, as `event`), as
     /// the entry that records it; `None` when the entry carries no signature, or is not one.
     pub fn record_of(&self, seq: u64, event: &Event) -> Option<Event> {
-        if !event.event_type.as_str().starts_with(TRIGGER) {
+        if !carries_signature(event.event_type.as_str()) {
             return None;
         }
         let v = serde_json::from_slice::<Value>(&event.raw).ok()?;
@@ -212,7 +217,7 @@ impl Checker {
         let _one_at_a_time = RECORDING.lock().unwrap_or_else(|p| p.into_inner());
         let mut records = Vec::new();
         for (seq, event) in appended {
-            if event.event_type.as_str().starts_with(TRIGGER) && self.log.store().get_by_key(&check_key(*seq))?.is_none() {
+            if carries_signature(event.event_type.as_str()) && self.log.store().get_by_key(&check_key(*seq))?.is_none() {
                 records.extend(self.record_of(*seq, event));
             }
         }

@@ -167,7 +167,7 @@ impl Submit {
             Some(_) => events
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.event_type.as_str().starts_with("dev.cdevents.artifact.signed."))
+                .filter(|(_, e)| crate::signatures::carries_signature(e.event_type.as_str()))
                 .map(|(i, e)| (i, e.clone()))
                 .collect(),
             None => Vec::new(),
@@ -181,7 +181,7 @@ impl Submit {
                     _ => None,
                 })
                 .collect();
-            if let (Some(checker), false) = (self.signatures.clone(), accepted.is_empty()) {
+            if let Some(checker) = self.signatures.as_ref().filter(|_| !accepted.is_empty()).cloned() {
                 let checked =
                     tokio::task::spawn_blocking(move || checker.record(&accepted.iter().map(|(seq, e)| (*seq, e)).collect::<Vec<_>>()))
                         .await
