@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse};
 use dossier_store::{EventQuery, Order, TypePattern};
 use serde_json::Value;
 
-use crate::html::{self, artifact, badge, esc, time};
+use crate::html::{self, artifact, badge, esc, mark, time, Mark};
 use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
@@ -391,7 +391,7 @@ fn severity_rank(name: &str) -> u8 {
 
 /// An unverified signature or claim, and why (HTML).
 fn unverified(why: &str) -> String {
-    format!(r#"{} <span class="muted">{}</span>"#, badge("st", "unverified"), esc(why))
+    format!(r#"{} <span class="muted">{}</span>"#, mark(Mark::Unverified), esc(why))
 }
 
 /// A check as the page says it: verified by whom under which trust, in which log, when — or why not (HTML).
@@ -410,5 +410,5 @@ fn checked(check: &Check) -> String {
     if let Some(t) = &check.time {
         said.push(format!("signed by {}", esc(t)));
     }
-    format!(r#"{} <span class="muted">{}</span>"#, badge("st", "verified"), said.join(", "))
+    format!(r#"{} <span class="muted">{}</span>"#, mark(Mark::Verified), said.join(", "))
 }

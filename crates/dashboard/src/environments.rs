@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::Html;
 use dossier_core::Severity;
 
-use crate::html::{self, artifact, badge, esc, query_value, stage, vulnerability};
+use crate::html::{self, artifact, badge, esc, mark, query_value, stage, vulnerability, Mark};
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
 
@@ -56,7 +56,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
                 Some(r) => {
                     let counts: Vec<String> =
                         Severity::ALL.iter().filter_map(|s| r.by_severity.get(s.name()).map(|n| format!("{n} {}", s.name()))).collect();
-                    let waived: Vec<String> = r.waived.iter().map(|v| format!("{} {}", vulnerability(v), badge("st", "waived"))).collect();
+                    let waived: Vec<String> = r.waived.iter().map(|v| format!("{} {}", vulnerability(v), mark(Mark::Waived))).collect();
                     let worst_cell = if r.vulnerabilities > 0 {
                         severity(r.worst)
                     } else {
@@ -97,7 +97,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
                     .take(NAMED)
                     .map(|(v, s)| {
                         if waived.contains(v.as_str()) {
-                            format!("{} {}", vulnerability(v), badge("st", "waived"))
+                            format!("{} {}", vulnerability(v), mark(Mark::Waived))
                         } else {
                             format!("{} {}", vulnerability(v), badge("sev", s.name()))
                         }
@@ -106,7 +106,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
                 if found.len() > NAMED {
                     named.push(format!(r#"<span class="muted">and {} more</span>"#, found.len() - NAMED));
                 }
-                let quarantined = if quarantined.contains(&d.artifact) { badge("st", "quarantined") } else { String::new() };
+                let quarantined = if quarantined.contains(&d.artifact) { mark(Mark::Quarantined) } else { String::new() };
                 vec![
                     esc(&d.service),
                     format!("{} {quarantined}", artifact(&d.artifact)),

@@ -138,6 +138,41 @@ pub fn stage(env: &str) -> u8 {
     }
 }
 
+/// The states the dashboard marks with a label (`st-<state>` in the stylesheet), besides the
+/// runs' (`RunState`) and exceptions' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A signature or attestation whose check verified.
+    Verified,
+    /// One whose check did not, or that was never checked.
+    Unverified,
+    /// A vulnerability an exception or a VEX statement waives there.
+    Waived,
+    Quarantined,
+    /// A deployment a policy denied.
+    Denied,
+    /// An exception about to expire.
+    Expiring,
+}
+
+impl Mark {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Verified => "verified",
+            Mark::Unverified => "unverified",
+            Mark::Waived => "waived",
+            Mark::Quarantined => "quarantined",
+            Mark::Denied => "denied",
+            Mark::Expiring => "expiring",
+        }
+    }
+}
+
+/// The label of a state.
+pub fn mark(m: Mark) -> String {
+    badge("st", m.as_str())
+}
+
 /// A coloured label: `kind` is a CSS class prefix (`sev`, `st`), `value` its text.
 pub fn badge(kind: &str, value: &str) -> String {
     format!(r#"<span class="badge {kind}-{}">{}</span>"#, esc(&value.to_ascii_lowercase()), esc(value))

@@ -11,7 +11,7 @@ use axum::response::Html;
 use dossier_store::{EventQuery, Order, StoredEvent, TypePattern};
 use serde_json::Value;
 
-use crate::html::{self, artifact, badge, esc, time};
+use crate::html::{self, artifact, badge, esc, mark, time, Mark};
 use crate::page::blocking;
 use crate::page::PageResult;
 use crate::state::Pages as AppState;
@@ -205,7 +205,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         }
     }
     for (a, seq) in &quarantined {
-        attention.push(vec![badge("st", "quarantined"), artifact(a), format!(r#"since <a href="/ui/events?seq={seq}">entry {seq}</a>"#)]);
+        attention.push(vec![mark(Mark::Quarantined), artifact(a), format!(r#"since <a href="/ui/events?seq={seq}">entry {seq}</a>"#)]);
     }
     for e in &decisions {
         let Some(d) = Decided::read(&e.raw) else { continue };
@@ -213,7 +213,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
             d.trigger.ty.starts_with("dev.cdevents.service.deployed.") || d.trigger.ty.starts_with("dev.cdevents.service.upgraded.");
         if deployment && !d.deny.is_empty() {
             attention.push(vec![
-                badge("st", "denied"),
+                mark(Mark::Denied),
                 format!("{} deployed: {}", d.artifact_id.as_deref().map(artifact).unwrap_or_default(), esc(&d.deny.join("; "))),
                 format!(
                     r#"by <a href="/ui/policies#{0}">{0}</a>, <a href="/ui/events?seq={1}">entry {1}</a>"#,
@@ -229,7 +229,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         soon.sort_by_key(|e| e.expires_nanos);
         for e in soon {
             attention.push(vec![
-                badge("st", "expiring"),
+                mark(Mark::Expiring),
                 format!(
                     r#"exception <a href="/ui/exceptions#{0}">{0}</a> for {1}"#,
                     esc(&e.id),
