@@ -397,7 +397,7 @@ fn unverified(why: &str) -> String {
 /// A check as the page says it: verified by whom under which trust, in which log, when — or why not (HTML).
 fn checked(check: &Check) -> String {
     if !check.verified {
-        return unverified(check.reason.as_deref().unwrap_or("not verified"));
+        return unverified(&check.said());
     }
     let mut said = vec![format!("by <span class=\"mono\">{}</span>", esc(check.identity.as_deref().unwrap_or("?")))];
     if let Some(issuer) = &check.issuer {

@@ -276,7 +276,7 @@ impl Verdict<'_> {
             return Verdict::Verified(c);
         }
         match extract.checks.first() {
-            Some(c) => Verdict::Unverified(c.reason.clone().unwrap_or_else(|| "not verified".to_owned())),
+            Some(c) => Verdict::Unverified(c.said()),
             None => Verdict::Unverified(Unverified::of_attestation(extract).reason().to_owned()),
         }
     }
@@ -288,7 +288,7 @@ impl Verdict<'_> {
     /// `verified under public-good`, or why not.
     pub fn reason(&self) -> String {
         match self {
-            Verdict::Verified(c) => format!("verified under {}", c.trust.join(", ")),
+            Verdict::Verified(c) => c.said(),
             Verdict::Unverified(why) => why.clone(),
         }
     }
@@ -455,11 +455,7 @@ impl Signature {
             keyid: check.and_then(|c| c.keyid.clone()),
             document: None,
             verified: check.is_some_and(|c| c.verified),
-            reason: match check {
-                Some(c) if c.verified => format!("verified under {}", c.trust.join(", ")),
-                Some(c) => c.reason.clone().unwrap_or_else(|| "not verified".to_owned()),
-                None => Unverified::NotCheckedYet.reason().to_owned(),
-            },
+            reason: check.map_or_else(|| Unverified::NotCheckedYet.reason().to_owned(), Check::said),
             signer: Signer::of(check),
         }
     }
@@ -479,11 +475,7 @@ pub fn document_signatures<'a>(documents: impl IntoIterator<Item = &'a Received>
                 keyid: c.keyid.clone(),
                 document: Some(d.digest.clone()),
                 verified: c.verified,
-                reason: if c.verified {
-                    format!("verified under {}", c.trust.join(", "))
-                } else {
-                    c.reason.clone().unwrap_or_else(|| "not verified".to_owned())
-                },
+                reason: c.said(),
                 signer: Signer::of(Some(c)),
             };
             let mut out: Vec<Signature> = d.extract.checks.iter().map(of_check).collect();

@@ -240,6 +240,15 @@ impl Check {
         }
     }
 
+    /// What the check comes to, in words: `verified under default`, or why it did not verify.
+    pub fn said(&self) -> String {
+        if self.verified {
+            format!("verified under {}", self.trust.join(", "))
+        } else {
+            self.reason.clone().unwrap_or_else(|| "not verified".to_owned())
+        }
+    }
+
     /// A signature recorded without being checked, and why.
     pub fn not_checked(kind: CheckKind, reason: impl Into<String>) -> Check {
         Check::new(kind).refused(reason)
