@@ -178,6 +178,20 @@ pub struct ServeArgs {
     #[arg(long, env = "DOSSIER_EXCEPTIONS_SELF_APPROVAL")]
     #[serde(default)]
     pub exceptions_self_approval: bool,
+    /// An environment where the deployment gate lets an artifact Dossier has no evidence about
+    /// through to the policies, with a warning (elsewhere it is denied); repeat for several
+    #[arg(long = "gate-allow-unknown", env = "DOSSIER_GATE_ALLOW_UNKNOWN", value_delimiter = ',')]
+    #[serde(default)]
+    pub gate_allow_unknown: Vec<String>,
+    /// The label on a workload (or its pod template) that names the environment it goes to,
+    /// for the admission webhook, e.g. dossier.dev/environment; it wins over the namespace
+    #[arg(long, env = "DOSSIER_ADMISSION_ENVIRONMENT_LABEL")]
+    pub admission_environment_label: Option<String>,
+    /// A namespace's environment for the admission webhook, as NAMESPACE=ENVIRONMENT; repeat
+    /// for several (a namespace not named is its own environment)
+    #[arg(long = "admission-namespace", env = "DOSSIER_ADMISSION_NAMESPACES", value_delimiter = ',')]
+    #[serde(default)]
+    pub admission_namespace: Vec<String>,
 }
 
 impl ServeArgs {
@@ -345,7 +359,21 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         rate.burst = b;
     }
     let trust = trust(args.trusted_root, &args.trusted_key, args.trust)?;
+    let gate = dossier_engine::gate::GateConfig {
+        unknown: args.gate_allow_unknown.iter().map(|env| (env.clone(), dossier_engine::gate::Unknown::Allow)).collect(),
+    };
+    let mut admission = dossier_admission::Environments { label: args.admission_environment_label, ..Default::default() };
+    for pair in &args.admission_namespace {
+        let Some((namespace, environment)) = pair.split_once('=').filter(|(n, e)| !n.is_empty() && !e.is_empty()) else {
+            bail!("--admission-namespace {pair:?}: give NAMESPACE=ENVIRONMENT, e.g. shop-prod=production");
+        };
+        if admission.namespaces.insert(namespace.to_owned(), environment.to_owned()).is_some() {
+            bail!("--admission-namespace: namespace {namespace:?} is given twice");
+        }
+    }
     let server = Server::builder(&data)
+        .gate(gate)
+        .admission(admission)
         .trust(trust)
         .admin_token(args.admin_token)
         .oidc(args.oidc)

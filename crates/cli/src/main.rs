@@ -4,6 +4,7 @@ mod actions_cmd;
 mod config;
 mod documents_cmd;
 mod exceptions_cmd;
+mod gate_cmd;
 mod lineage_cmd;
 mod logcmd;
 mod policy_cmd;
@@ -56,6 +57,9 @@ enum Command {
     Contains(documents_cmd::ContainsArgs),
     /// Which webhooks and tools policies ran, on which artifact, when, with what result.
     Actions(actions_cmd::ActionsArgs),
+    /// Ask the deployment gate whether an artifact may be deployed to an environment: exit 0
+    /// allowed, 1 denied, 2 no answer.
+    Gate(gate_cmd::GateArgs),
     /// Exceptions: request, approve, revoke, list, show, import from VEX.
     #[command(subcommand)]
     Exception(exceptions_cmd::ExceptionCommand),
@@ -122,6 +126,7 @@ fn main() -> std::process::ExitCode {
         Command::Scans(args) => documents_cmd::scans(args),
         Command::Contains(args) => documents_cmd::contains(args),
         Command::Actions(args) => actions_cmd::run(args),
+        Command::Gate(args) => gate_cmd::run(args),
         Command::Exception(cmd) => exceptions_cmd::run(cmd),
         Command::Token(cmd) => token_cmd::run(cmd),
         Command::Whoami(server) => token_cmd::whoami(server),

@@ -7,6 +7,8 @@
 //! * [`fetch`]: a follower that fetches the SBOMs artifact events point at.
 //! * [`signatures`]: a follower that checks the signatures `artifact.signed` events carry.
 //! * [`publish`]: a follower that publishes what policies emit onto NATS JetStream.
+//! * [`vsa`]: a follower that keeps each gate decision's signed verification summary as a
+//!   document about its artifact.
 //! * [`witnessing`]: checkpoints sent to witnesses, their cosignatures kept.
 //!
 //! Architecture invariant: connectors depend on the log and the views, never on the engine or
@@ -17,4 +19,5 @@ pub mod fetch;
 pub mod publish;
 pub mod signatures;
 pub mod submit;
+pub mod vsa;
 pub mod witnessing;

@@ -9,6 +9,7 @@
 pub mod conventions;
 pub mod event;
 mod facts;
+pub mod image;
 pub mod jcs;
 pub mod own;
 pub mod purl;

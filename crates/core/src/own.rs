@@ -30,10 +30,12 @@ pub enum Family {
     Token,
     /// Checks of the signatures `artifact.signed` events carry.
     Signature,
+    /// Decisions of the deployment gate ("may this artifact go to that environment?").
+    Gate,
 }
 
 impl Family {
-    pub const ALL: [Family; 9] = [
+    pub const ALL: [Family; 10] = [
         Family::Policy,
         Family::Timer,
         Family::Action,
@@ -43,6 +45,7 @@ impl Family {
         Family::Vulnerability,
         Family::Token,
         Family::Signature,
+        Family::Gate,
     ];
 
     /// `dev.cdeventsx.dossier-<family>.`: what every type of the family starts with.
@@ -57,6 +60,7 @@ impl Family {
             Family::Vulnerability => "dev.cdeventsx.dossier-vulnerability.",
             Family::Token => "dev.cdeventsx.dossier-token.",
             Family::Signature => "dev.cdeventsx.dossier-signature.",
+            Family::Gate => "dev.cdeventsx.dossier-gate.",
         }
     }
 
@@ -84,6 +88,7 @@ impl Family {
             Family::Exception => Some(EXCEPTIONS_SOURCE),
             Family::Token => Some(TOKENS_SOURCE),
             Family::Signature => Some(SIGNATURES_SOURCE),
+            Family::Gate => Some(GATE_SOURCE),
             Family::Vulnerability => None,
         }
     }
@@ -94,9 +99,9 @@ impl Family {
     }
 
     /// Whether entries of the family are Dossier's record of its own acts, which never trigger
-    /// policies (a decision must not trigger a decision).
+    /// policies (a decision must not trigger a decision; a gate decision is one).
     pub const fn is_record(self) -> bool {
-        matches!(self, Family::Policy | Family::Timer)
+        matches!(self, Family::Policy | Family::Timer | Family::Gate)
     }
 }
 
@@ -112,6 +117,9 @@ pub const EXCEPTIONS_SOURCE: &str = "/dossier/exceptions";
 
 /// The source of signature checks.
 pub const SIGNATURES_SOURCE: &str = "/dossier/signatures";
+
+/// The source of the deployment gate's decisions.
+pub const GATE_SOURCE: &str = "/dossier/gate";
 
 /// The source of token changes (created, revoked, expired).
 pub const TOKENS_SOURCE: &str = "/dossier/tokens";
@@ -164,10 +172,12 @@ pub enum OwnType {
     TokenExpired,
     /// The check of the signature an `artifact.signed` event carries.
     SignatureChecked,
+    /// A decision of the deployment gate: asked before a deployment, never triggered by one.
+    GateDecided,
 }
 
 impl OwnType {
-    pub const ALL: [OwnType; 25] = [
+    pub const ALL: [OwnType; 26] = [
         OwnType::PolicyLoaded,
         OwnType::PolicyRemoved,
         OwnType::PolicyRefused,
@@ -193,6 +203,7 @@ impl OwnType {
         OwnType::TokenRevoked,
         OwnType::TokenExpired,
         OwnType::SignatureChecked,
+        OwnType::GateDecided,
     ];
 
     /// The full type with its version, as written into `context.type`.
@@ -223,6 +234,7 @@ impl OwnType {
             OwnType::TokenRevoked => "dev.cdeventsx.dossier-token.revoked.0.1.0",
             OwnType::TokenExpired => "dev.cdeventsx.dossier-token.expired.0.1.0",
             OwnType::SignatureChecked => "dev.cdeventsx.dossier-signature.checked.0.1.0",
+            OwnType::GateDecided => "dev.cdeventsx.dossier-gate.decided.0.1.0",
         }
     }
 
@@ -241,6 +253,7 @@ impl OwnType {
             OwnType::VulnerabilityDiscovered | OwnType::VulnerabilityWithdrawn | OwnType::VulnerabilityFixed => Family::Vulnerability,
             OwnType::TokenCreated | OwnType::TokenRevoked | OwnType::TokenExpired => Family::Token,
             OwnType::SignatureChecked => Family::Signature,
+            OwnType::GateDecided => Family::Gate,
         }
     }
 
@@ -290,7 +303,7 @@ mod tests {
     #[test]
     fn only_the_policy_engines_records_are_records() {
         let records: Vec<Family> = OwnType::ALL.into_iter().map(OwnType::family).filter(|f| f.is_record()).collect();
-        assert!(records.iter().all(|f| matches!(f, Family::Policy | Family::Timer)));
+        assert!(records.iter().all(|f| matches!(f, Family::Policy | Family::Timer | Family::Gate)));
         assert!(!Family::Artifact.is_record(), "quarantines trigger policies");
         assert_eq!(
             Family::of("dev.cdeventsx.dossier-policy.alert.0.1.0"),

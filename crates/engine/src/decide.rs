@@ -1,9 +1,11 @@
 //! The one `decide`: the policies an entry triggers, evaluated over the input it has *at a
-//! moment*. Live evaluation, replay and (next) the gate all call it, so the same entry at the
-//! same moment gets the same decision whichever path asks — after a restart or a lag too.
+//! moment*. Live evaluation, replay and the gate all call it, so the same entry at the same
+//! moment gets the same decision whichever path asks — after a restart or a lag too.
 //!
 //! The moment of an entry is fixed by the log, never by the clock of whoever asks: its history
 //! is the entries before it, and the exceptions are those in force when Dossier received it.
+//! The gate asks about a deployment that has not happened: the entry it would be if it were
+//! appended now, at the moment the gate records with its decision.
 
 use std::sync::Arc;
 
@@ -40,6 +42,19 @@ pub struct Recheck {
     pub timer: String,
     pub policy: String,
     pub due_unix_nanos: i64,
+}
+
+/// Why an entry is decided: what `decide` evaluates and adds to the input.
+#[derive(Debug, Clone, Copy)]
+pub enum Why<'a> {
+    /// The entry arrived (live), or is replayed: every policy its type triggers.
+    Arrived,
+    /// A recheck's timer fired: only the rechecking policy, with `recheck` in the input.
+    Recheck(&'a Recheck),
+    /// The gate asks whether the deployment the entry describes may happen: every policy its
+    /// type triggers, with `gate` (who asks, the request's context, whether it is a dry run) in
+    /// the input.
+    Gate(&'a Value),
 }
 
 /// What `decide` gives: every decision (significant or not) and the input they were made on.
@@ -112,8 +127,8 @@ impl Context {
 }
 
 /// Evaluates the policies of `set` that entry `a` triggers (for a recheck, only the rechecking
-/// policy, with `recheck` in the input) over its input at `moment`.
-pub fn decide(set: &mut PolicySet, cx: &Context, a: &Appended, moment: Moment, recheck: Option<&Recheck>) -> Option<Evaluation> {
+/// policy) over its input at `moment`, with what `why` adds to it.
+pub fn decide(set: &mut PolicySet, cx: &Context, a: &Appended, moment: Moment, why: Why<'_>) -> Option<Evaluation> {
     let event = match serde_json::from_slice::<Value>(&a.event.raw) {
         Ok(v) => v,
         Err(e) => {
@@ -122,9 +137,13 @@ pub fn decide(set: &mut PolicySet, cx: &Context, a: &Appended, moment: Moment, r
         }
     };
     let mut input = cx.input(a, &event, moment);
-    let decisions = match recheck {
-        None => set.evaluate(a.event.event_type.as_str(), &input),
-        Some(r) => {
+    let decisions = match why {
+        Why::Arrived => set.evaluate(a.event.event_type.as_str(), &input),
+        Why::Gate(gate) => {
+            input["gate"] = gate.clone();
+            set.evaluate(a.event.event_type.as_str(), &input)
+        }
+        Why::Recheck(r) => {
             input["recheck"] = json!({"timer": r.timer, "due": dossier_core::event::format_timestamp(r.due_unix_nanos)});
             set.evaluate_policy(&r.policy, &input).into_iter().collect()
         }

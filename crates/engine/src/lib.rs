@@ -8,6 +8,8 @@
 //! * [`actions`]: the workers that run webhooks and tools, each run as evidence; [`tools`]: the
 //!   operator's tools.
 //! * [`run`]: what a webhook or tool run came to ([`run::RunOutcome`]).
+//! * [`gate`]: the deployment gate — a deployment decided before it happens, every decision an
+//!   entry in the log.
 //! * [`replay`]: a policy over stored history, acting on nothing.
 //! * [`expiry`]: the announcer of exception expiries.
 //!
@@ -18,11 +20,12 @@ pub mod action;
 pub mod actions;
 pub mod decide;
 pub mod expiry;
+pub mod gate;
 pub mod policy;
 pub mod replay;
 pub mod run;
 pub mod tools;
 
-pub use decide::{decide, Context, Evaluation, Moment};
+pub use decide::{decide, Context, Evaluation, Moment, Why};
 pub use dossier_policy::OnError;
 pub use policy::PolicyService;

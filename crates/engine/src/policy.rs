@@ -43,7 +43,7 @@ use sha2::Digest;
 
 use crate::action::{parse_after, Action, ActionId, BodyFormat, EntryRef, Outcome, RunRef};
 use crate::actions::{Queued, Request, Trigger};
-use crate::decide::{decide, Context, Evaluation, Moment, Recheck};
+use crate::decide::{decide, Context, Evaluation, Moment, Recheck, Why};
 
 pub mod triggers;
 use triggers::Triggers;
@@ -215,9 +215,9 @@ impl PolicyService {
     }
 
     /// What the loaded policies decide on entry `a` at `moment` (see [`crate::decide`]).
-    pub fn decide(&self, a: &Appended, moment: Moment, recheck: Option<&Recheck>) -> Option<Evaluation> {
+    pub fn decide(&self, a: &Appended, moment: Moment, why: Why<'_>) -> Option<Evaluation> {
         let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
-        decide(&mut set, &self.cx, a, moment, recheck)
+        decide(&mut set, &self.cx, a, moment, why)
     }
 
     /// What loaded policy `name` would have decided over the entries of a period (their
@@ -879,7 +879,8 @@ impl Worker {
     fn evaluate(&mut self, a: &Appended, moment: Moment, timer: Option<&Timer>) -> Evaluated {
         let mut out = Evaluated::default();
         let recheck = timer.map(|t| Recheck { timer: t.id.clone(), policy: t.policy.clone(), due_unix_nanos: t.due_unix_nanos });
-        let Some(mut evaluation) = decide(&mut self.set, &self.cx, a, moment, recheck.as_ref()) else { return out };
+        let why = recheck.as_ref().map_or(Why::Arrived, Why::Recheck);
+        let Some(mut evaluation) = decide(&mut self.set, &self.cx, a, moment, why) else { return out };
         let key = timer.map_or(a.seq, |t| t.seq);
         let artifact_id = evaluation.input.pointer("/subject/artifact").and_then(Value::as_str).map(str::to_owned);
         let significant: Vec<Decision> = std::mem::take(&mut evaluation.decisions).into_iter().filter(Decision::is_significant).collect();

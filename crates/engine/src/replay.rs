@@ -8,7 +8,7 @@ use dossier_policy::{Decision, PolicySet};
 use dossier_store::{EventQuery, StoreError};
 use serde::Serialize;
 
-use crate::decide::{decide, Context, Moment};
+use crate::decide::{decide, Context, Moment, Why};
 
 /// Triggering entries a replay evaluates at most.
 pub const MAX_EVALUATIONS: usize = 10_000;
@@ -78,7 +78,7 @@ pub fn replay(cx: &Context, mut set: PolicySet, since: Option<i64>, until: Optio
                 return Ok(out);
             }
             let Ok(a) = Appended::from_row(stored, "a policy replay") else { continue };
-            let Some(evaluation) = decide(&mut set, cx, &a, Moment::of(&a), None) else { continue };
+            let Some(evaluation) = decide(&mut set, cx, &a, Moment::of(&a), Why::Arrived) else { continue };
             for d in evaluation.decisions {
                 out.evaluated += 1;
                 out.denied += usize::from(!d.deny.is_empty());

@@ -41,6 +41,21 @@ pub struct TrustSet {
 }
 
 impl TrustSet {
+    /// A set named `name` that trusts one key (PEM) and nothing else: no certificate authority,
+    /// no transparency log, so only signatures by that key verify under it.
+    pub fn of_key(name: &str, pem: &str) -> Result<TrustSet, dossier_sigstore::keys::KeyError> {
+        let key = PublicKey::from_pem(pem)?;
+        let empty = br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}"#;
+        let root = TrustedRoot::from_json(empty).map_err(|e| dossier_sigstore::keys::KeyError(format!("an empty trusted root: {e}")))?;
+        Ok(TrustSet {
+            name: name.to_owned(),
+            root,
+            keys: vec![TrustedKey { name: name.to_owned(), key }],
+            identity: Matcher::Any,
+            issuer: Matcher::Any,
+        })
+    }
+
     /// The Sigstore public-good root shipped with Dossier, any identity of any issuer, no keys,
     /// named `default`.
     pub fn public_good() -> TrustSet {

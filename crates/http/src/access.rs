@@ -50,6 +50,12 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/exceptions/{id}/approve", S(ExceptionsApprove)),
     ("POST", "/api/v1/exceptions/{id}/revoke", S(ExceptionsApprove)),
     ("GET", "/api/v1/actions", S(Read)),
+    ("POST", "/api/v1/gate", S(Gate)),
+    ("GET", "/api/v1/gate/key", Public),
+    ("GET", "/api/v1/gate/{decision}/vsa", S(Read)),
+    ("GET", "/api/v1/gate/{decision}", S(Read)),
+    // The Kubernetes API server, with a token of scope gate (its kubeconfig for the webhook).
+    ("POST", "/k8s/admission", S(Gate)),
     ("GET", "/api/v1/tokens", S(Admin)),
     ("POST", "/api/v1/tokens", S(Admin)),
     ("GET", "/api/v1/tokens/{id}", S(Admin)),

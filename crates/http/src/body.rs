@@ -293,6 +293,17 @@ impl Write for Capped {
     }
 }
 
+/// A JSON body read into `T`; a body that does not fit says which field and why (422).
+pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        error(StatusCode::UNPROCESSABLE_ENTITY, format!("{at}{inner}"))
+    })
+}
+
 /// A body that must be JSON: a state-changing endpoint refuses `text/plain` and form bodies,
 /// which any web page can make a browser send cross-site, with 415. At most
 /// [`SMALL_BODY`] bytes, uncompressed, read under the body budget.

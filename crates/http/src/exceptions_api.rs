@@ -22,7 +22,7 @@ use dossier_views::exceptions::view;
 
 use dossier_access::Caller;
 
-use crate::body::JsonBody;
+use crate::body::{parse as body, JsonBody};
 use crate::error::{check_params, error, parse_time, ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -44,17 +44,6 @@ impl From<ExceptionError> for ApiError {
         };
         error(status, e.to_string())
     }
-}
-
-/// A JSON body read into `T`, naming the field that does not fit.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let at = if path == "." { String::new() } else { format!("{path}: ") };
-        error(StatusCode::UNPROCESSABLE_ENTITY, format!("{at}{inner}"))
-    })
 }
 
 /// The body with `field` set to the caller's name: a body naming someone else is refused.

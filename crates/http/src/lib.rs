@@ -7,11 +7,13 @@
 
 pub mod access;
 mod actions_api;
+mod admission_api;
 pub mod body;
 mod documents_api;
 pub mod error;
 mod events_api;
 mod exceptions_api;
+pub mod gate_api;
 mod lineage_api;
 mod log_api;
 mod policies_api;
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(exceptions_api::routes())
         .merge(actions_api::routes())
         .merge(tokens_api::routes())
+        .merge(gate_api::routes())
+        .merge(admission_api::routes())
         .with_state(state)
 }
 

@@ -38,6 +38,12 @@ pub struct ApiConfig {
     /// Cancelled when the server stops: every live stream then ends at once, with a `closing`
     /// event, rather than holding the shutdown for its whole grace period.
     pub closing: tokio_util::sync::CancellationToken,
+    /// How the deployment gate treats what it does not know.
+    pub gate: dossier_engine::gate::GateConfig,
+    /// Which environment a workload sent to the admission webhook goes to.
+    pub admission: dossier_admission::Environments,
+    /// Who signs the gate's verification summaries (set by the server).
+    pub summaries: Option<dossier_connectors::vsa::Summaries>,
 }
 
 impl Default for ApiConfig {
@@ -53,6 +59,9 @@ impl Default for ApiConfig {
             max_streams: 256,
             witnessing: None,
             closing: tokio_util::sync::CancellationToken::new(),
+            gate: dossier_engine::gate::GateConfig::default(),
+            admission: dossier_admission::Environments::default(),
+            summaries: None,
         }
     }
 }
@@ -71,6 +80,8 @@ pub struct AppState {
     pub bodies: Budget,
     /// One permit per live stream open (`ApiConfig::max_streams`).
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// The deployment gate: there is one when policies are loaded.
+    pub gate: Option<Arc<dossier_engine::gate::Gate>>,
 }
 
 impl AppState {
@@ -81,6 +92,7 @@ impl AppState {
         let submit = Submit::new(log.clone(), config.limits.clone()).checking_signatures(checker);
         let bodies = Budget::new(config.body_budget, config.budget_wait);
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
+        let gate = policies.as_ref().map(|p| Arc::new(dossier_engine::gate::Gate::new(p.clone(), config.gate.clone())));
         AppState {
             log,
             views,
@@ -91,6 +103,7 @@ impl AppState {
             documents,
             bodies,
             streams,
+            gate,
         }
     }
 }

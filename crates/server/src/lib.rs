@@ -52,6 +52,10 @@ pub enum StartError {
     Oidc(#[from] dossier_access::oidc::OidcError),
     #[error("[[oidc]] issuer {issuer:?}: jwks {url}: {reason}")]
     OidcKeysNotAllowed { issuer: String, url: String, reason: String },
+    #[error(transparent)]
+    VerifierKey(#[from] dossier_gate::vsa::VsaError),
+    #[error("trusting the gate's verifier key: {0}")]
+    VerifierTrust(#[from] dossier_sigstore::keys::KeyError),
 }
 
 /// Everything `start` needs; defaults are the embedded setup in a data directory.
@@ -212,6 +216,19 @@ impl Builder {
         self
     }
 
+    /// How the deployment gate treats artifacts it has no evidence about, per environment
+    /// (default: denied everywhere).
+    pub fn gate(mut self, config: dossier_engine::gate::GateConfig) -> Builder {
+        self.api.gate = config;
+        self
+    }
+
+    /// Which environment a workload sent to the admission webhook goes to.
+    pub fn admission(mut self, environments: dossier_admission::Environments) -> Builder {
+        self.api.admission = environments;
+        self
+    }
+
     pub fn tools(mut self, tools: Tools) -> Builder {
         self.tools = tools;
         self
@@ -305,7 +322,20 @@ impl Builder {
         let docs_dir = self.data.join("documents");
         let documents = Documents::open(&docs_dir, self.max_document)
             .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
-        let trust = Arc::new(self.trust);
+        // The gate's verifier key, and its own trust set: the summaries it signs read as verified.
+        let vsa_key = Arc::new(dossier_gate::vsa::VerifierKey::load_or_create(&self.data.join("vsa.key"))?);
+        let mut trust = self.trust;
+        trust.sets.push(dossier_evidence::signatures::TrustSet::of_key(dossier_connectors::vsa::TRUST_SET, &vsa_key.public_pem())?);
+        let trust = Arc::new(trust);
+        let summaries = dossier_connectors::vsa::Summaries {
+            log: log.clone(),
+            lineage: views.lineage.clone(),
+            documents: documents.clone(),
+            trust: trust.clone(),
+            key: vsa_key,
+            verifier: dossier_connectors::vsa::Summaries::verifier_of(log.verifier().name()),
+        };
+        dossier_connectors::vsa::start(summaries.clone(), &self.data.join("vsa.cursor"));
         let checker =
             dossier_connectors::signatures::Checker { log: log.clone(), documents: Some(documents.clone()), trust: trust.clone() };
         dossier_connectors::signatures::start(checker, &self.data.join("signatures.cursor"));
@@ -341,6 +371,7 @@ impl Builder {
             dossier_engine::policy::start(cx, dir, self.data.join("policy.cursor"), tools, self.policy_on_error)
         });
         let mut api = self.api;
+        api.summaries = Some(summaries);
         api.documents = Some(documents);
         api.trust = trust;
         api.witnessing = witnessing.as_ref().map(|w| w.status.clone());

@@ -68,8 +68,17 @@ fn code_map() -> BTreeMap<String, BTreeSet<String>> {
 const LAYERS: &[&[&str]] = &[
     &["dossier-core", "dossier-tlog", "dossier-gen", "dossier-client", "dossier-net"],
     &["dossier-sigstore"],
-    &["dossier-cdevents", "dossier-lineage", "dossier-evidence", "dossier-exceptions", "dossier-witness", "dossier-auth"],
+    &[
+        "dossier-cdevents",
+        "dossier-lineage",
+        "dossier-evidence",
+        "dossier-exceptions",
+        "dossier-witness",
+        "dossier-auth",
+        "dossier-admission",
+    ],
     &["dossier-ingest", "dossier-policy"],
+    &["dossier-gate"],
     &["dossier-store"],
     &["dossier-store-sqlite"],
     &["dossier-stores"],
