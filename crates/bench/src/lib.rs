@@ -6,10 +6,11 @@
 //!
 //! * [`measure`]: an embedded server, request drivers, percentiles, the machine's description.
 //! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`],
-//!   [`log`], [`soak`], [`sigstore`].
+//!   [`log`], [`soak`], [`sigstore`], [`gate`].
 
 pub mod dashboard;
 pub mod documents;
+pub mod gate;
 pub mod ingest;
 pub mod lineage;
 pub mod log;
@@ -43,6 +44,9 @@ pub enum BenchCommand {
     /// Sigstore bundles verified per second (the conformance bundles, on one thread and on
     /// every core)
     Sigstore(crate::sigstore::SigstoreArgs),
+    /// The deployment gate: decisions and admission reviews answered with many events stored
+    /// and the 20 benchmark policies loaded
+    Gate(crate::gate::GateArgs),
     /// The server process of `soak` (started by it)
     #[command(hide = true)]
     SoakServer(crate::soak::SoakServerArgs),
@@ -58,6 +62,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Log(args) => crate::log::run(args),
         BenchCommand::Soak(args) => crate::soak::run(args),
         BenchCommand::Sigstore(args) => crate::sigstore::run(args),
+        BenchCommand::Gate(args) => crate::gate::run(args),
         BenchCommand::SoakServer(args) => crate::soak::serve(args),
     }
 }

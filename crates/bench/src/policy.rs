@@ -102,6 +102,13 @@ const STARTER: [(&str, &str); 3] = [
     ("no_critical_in_production.rego", include_str!("../../../policies/no_critical_in_production.rego")),
 ];
 
+/// The 20 benchmark policies as files: the starter pack's three and the seventeen generated.
+pub(crate) fn benchmark_policies() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = STARTER.iter().map(|(f, s)| (f.to_string(), s.to_string())).collect();
+    out.extend(generated_policies());
+    out
+}
+
 /// Seventeen more policies in the shapes security teams write: counting the history,
 /// checking environments, test outcomes, naming conventions, and asking for actions.
 fn generated_policies() -> Vec<(String, String)> {

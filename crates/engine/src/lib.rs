@@ -11,6 +11,7 @@
 //! * [`gate`]: the deployment gate — a deployment decided before it happens, every decision an
 //!   entry in the log.
 //! * [`replay`]: a policy over stored history, acting on nothing.
+//! * [`report`]: the report of a period for auditors, every section counted in full.
 //! * [`expiry`]: the announcer of exception expiries.
 //!
 //! Architecture invariant: the engine reads the log and the views and appends its own entries;
@@ -23,6 +24,7 @@ pub mod expiry;
 pub mod gate;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod tools;
 

@@ -56,6 +56,7 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/gate/{decision}", S(Read)),
     // The Kubernetes API server, with a token of scope gate (its kubeconfig for the webhook).
     ("POST", "/k8s/admission", S(Gate)),
+    ("GET", "/api/v1/audit/report", S(Read)),
     ("GET", "/api/v1/tokens", S(Admin)),
     ("POST", "/api/v1/tokens", S(Admin)),
     ("GET", "/api/v1/tokens/{id}", S(Admin)),

@@ -17,6 +17,7 @@ pub mod gate_api;
 mod lineage_api;
 mod log_api;
 mod policies_api;
+mod report_api;
 pub mod state;
 mod stream;
 pub mod tokens_api;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens_api::routes())
         .merge(gate_api::routes())
         .merge(admission_api::routes())
+        .merge(report_api::routes())
         .with_state(state)
 }
 
