@@ -67,7 +67,7 @@ fn code_map() -> BTreeMap<String, BTreeSet<String>> {
 /// Layers, bottom up: a crate may depend only on crates of lower layers.
 const LAYERS: &[&[&str]] = &[
     &["dossier-core", "dossier-tlog", "dossier-gen", "dossier-client", "dossier-net"],
-    &["dossier-sigstore"],
+    &["dossier-sigstore", "dossier-audit"],
     &[
         "dossier-cdevents",
         "dossier-lineage",
