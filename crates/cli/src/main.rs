@@ -1,6 +1,7 @@
 //! `dossier`: the server, its client and its tools in one binary.
 
 mod actions_cmd;
+mod audit_cmd;
 mod config;
 mod documents_cmd;
 mod exceptions_cmd;
@@ -74,6 +75,9 @@ enum Command {
     Demo(lineage_cmd::DemoArgs),
     /// Check a data directory's whole store against its log and signed checkpoint.
     Verify(verify::VerifyArgs),
+    /// Audit bundles: write an artifact's evidence with its proofs in one file; verify one offline.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Run a witness: cosign a log's checkpoints only when they extend what it cosigned before.
     Witness(witness_cmd::WitnessArgs),
     /// The evidence log: checkpoint, key, inclusion and consistency proofs (verified locally).
@@ -116,6 +120,7 @@ fn main() -> std::process::ExitCode {
         Command::Event(args) => query::event(args),
         Command::Artifact(args) => query::artifact(args),
         Command::Verify(args) => verify::run(args),
+        Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Lineage(args) => lineage_cmd::lineage(args),
         Command::Impact(args) => lineage_cmd::impact(args),
         Command::Risk(args) => lineage_cmd::risk(args),

@@ -74,6 +74,17 @@ impl Client {
         self.read(req.call(), path)?.into_json().with_context(|| format!("{path}: the answer is not JSON"))
     }
 
+    /// GET `path` and copy the answer's body into `out` as it arrives (however large: a file
+    /// such as an audit bundle, not held in memory); returns the bytes written.
+    pub fn get_into(&self, path: &str, query: &[(&str, String)], out: &mut impl std::io::Write) -> anyhow::Result<u64> {
+        let mut req = self.agent.get(&self.url(path));
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        let mut body = self.read(req.call(), path)?.into_reader();
+        std::io::copy(&mut body, out).with_context(|| format!("{path}: reading the answer"))
+    }
+
     pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
         Ok(self.read(self.agent.get(&self.url(path)).call(), path)?.into_string()?)
     }

@@ -24,6 +24,7 @@ pub const ACCESS: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/conflicts", S(Read)),
     ("GET", "/api/v1/log/proof/inclusion", S(Read)),
     ("GET", "/api/v1/log/proof/consistency", S(Read)),
+    ("GET", "/api/v1/audit/bundle", S(Read)),
     ("GET", "/api/v1/policies", S(Read)),
     ("PUT", "/api/v1/policies/{name}", S(PoliciesAdmin)),
     ("DELETE", "/api/v1/policies/{name}", S(PoliciesAdmin)),

@@ -7,6 +7,7 @@
 
 pub mod access;
 mod actions_api;
+mod audit_api;
 mod admission_api;
 pub mod body;
 mod documents_api;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gate_api::routes())
         .merge(admission_api::routes())
         .merge(report_api::routes())
+        .merge(audit_api::routes())
         .with_state(state)
 }
 
