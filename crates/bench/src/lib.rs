@@ -6,8 +6,9 @@
 //!
 //! * [`measure`]: an embedded server, request drivers, percentiles, the machine's description.
 //! * one module per command: [`ingest`], [`lineage`], [`policy`], [`documents`], [`dashboard`],
-//!   [`log`], [`soak`], [`sigstore`], [`gate`].
+//!   [`log`], [`soak`], [`sigstore`], [`gate`], [`audit`].
 
+pub mod audit;
 pub mod dashboard;
 pub mod documents;
 pub mod gate;
@@ -47,6 +48,9 @@ pub enum BenchCommand {
     /// The deployment gate: decisions and admission reviews answered with many events stored
     /// and the 20 benchmark policies loaded
     Gate(crate::gate::GateArgs),
+    /// The audit bundle of an artifact with 1 000 entries: `dossier audit verify`'s time,
+    /// beside checking the same entries online one inclusion proof at a time
+    Audit(crate::audit::AuditArgs),
     /// The server process of `soak` (started by it)
     #[command(hide = true)]
     SoakServer(crate::soak::SoakServerArgs),
@@ -63,6 +67,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Soak(args) => crate::soak::run(args),
         BenchCommand::Sigstore(args) => crate::sigstore::run(args),
         BenchCommand::Gate(args) => crate::gate::run(args),
+        BenchCommand::Audit(args) => crate::audit::run(args),
         BenchCommand::SoakServer(args) => crate::soak::serve(args),
     }
 }
