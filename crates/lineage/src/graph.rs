@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use dossier_core::{artifact_name, Fact, VersionRange};
 
+use crate::find::ArtifactIndex;
 pub(crate) use crate::reports::Id;
 use crate::reports::{Report, ReportKey, VexRef, Vuln, Waiver};
 
@@ -143,6 +144,8 @@ pub struct Graph {
     pub(crate) clusters: HashMap<Id, HashMap<Id, u32>>,
     /// sha256 digest (hex) → the artifacts whose purl carries it.
     pub(crate) digests: HashMap<Box<str>, Vec<Id>>,
+    /// The artifacts known, by the words of their names.
+    pub(crate) artifact_index: ArtifactIndex,
     /// Derivation edges refused because they would close a cycle.
     pub(crate) refused_cycles: u64,
     pub(crate) seq: u64,
@@ -153,11 +156,13 @@ impl Graph {
         Graph::default()
     }
 
-    /// Remembers an artifact an event names, so that it can be found by the sha256 digest its
-    /// purl carries (`pkg:oci/x@sha256:<hex>`, `…?digest=sha256:<hex>`, in any spelling).
+    /// Remembers an artifact an event names, so that it can be found by part of its name
+    /// ([`Graph::find_artifacts`]) and by the sha256 digest its purl carries
+    /// (`pkg:oci/x@sha256:<hex>`, `…?digest=sha256:<hex>`, in any spelling).
     pub fn know_artifact(&mut self, purl: &str) {
         let purl = artifact_name(purl);
         let purl = purl.as_ref();
+        self.artifact_id(purl);
         let Some(at) = purl.find("sha256%3A").map(|i| i + 9).or_else(|| purl.find("sha256:").map(|i| i + 7)) else { return };
         let hex: String = purl[at..].chars().take_while(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
         if hex.is_empty() {
@@ -188,7 +193,7 @@ impl Graph {
                 }
             }
             Fact::BuiltBy { artifact, run } => {
-                let (a, r) = (self.names.id(artifact), self.names.id(run));
+                let (a, r) = (self.artifact_id(artifact), self.names.id(run));
                 match self.built_by.get(&a).copied() {
                     Some((old, _)) if old == r => {
                         self.built_by.insert(a, (r, seq));
@@ -207,7 +212,7 @@ impl Graph {
                 }
             }
             Fact::Change { artifact, repository, commit } => {
-                let (a, repo) = (self.names.id(artifact), self.names.id(repository));
+                let (a, repo) = (self.artifact_id(artifact), self.names.id(repository));
                 let commit = self.commit_id(repository, commit);
                 self.commit_repo.insert(commit, repo);
                 if self.artifact_changes.entry(a).or_default().insert(commit, seq).is_none() {
@@ -216,7 +221,7 @@ impl Graph {
                 }
             }
             Fact::Parent { artifact, parent } => {
-                let (a, p) = (self.names.id(artifact), self.names.id(parent));
+                let (a, p) = (self.artifact_id(artifact), self.artifact_id(parent));
                 if a == p || self.is_ancestor(a, p) {
                     self.refused_cycles += 1;
                 } else if self.parents.entry(a).or_default().insert(p, seq).is_none() {
@@ -228,7 +233,7 @@ impl Graph {
                 }
             }
             Fact::Deployed { environment, service, artifact } => {
-                let (e, s, a) = (self.names.id(environment), self.names.id(service), self.names.id(artifact));
+                let (e, s, a) = (self.names.id(environment), self.names.id(service), self.artifact_id(artifact));
                 match self.deployments.get(&(e, s)).copied() {
                     Some((old, _)) if old == a => {
                         self.deployments.insert((e, s), (a, seq));
@@ -261,7 +266,7 @@ impl Graph {
                 }
             }
             Fact::Contains { artifact, package, version } => {
-                let (a, pkg) = (self.names.id(artifact), self.names.id(package));
+                let (a, pkg) = (self.artifact_id(artifact), self.names.id(package));
                 let pv = self.names.id(&format!("{package}@{version}"));
                 if self.contains.entry(a).or_default().insert(pv, seq).is_none() {
                     if let std::collections::hash_map::Entry::Vacant(slot) = self.package_of.entry(pv) {
@@ -300,7 +305,7 @@ impl Graph {
                 self.exception(id, vulnerabilities, artifacts, environments, *in_force)
             }
             Fact::Quarantine { artifact, quarantined } => {
-                let a = self.names.id(artifact);
+                let a = self.artifact_id(artifact);
                 if *quarantined {
                     self.quarantined.insert(a, seq);
                 } else {
@@ -308,11 +313,18 @@ impl Graph {
                 }
             }
             Fact::ArtifactDeleted { artifact } => {
-                let a = self.names.id(artifact);
+                let a = self.artifact_id(artifact);
                 self.deleted.insert(a, seq);
             }
         }
         self.finish()
+    }
+
+    /// The id of an artifact a fact or an event names, indexed by its name's words.
+    pub(crate) fn artifact_id(&mut self, purl: &str) -> Id {
+        let id = self.names.id(purl);
+        self.artifact_index.add(id, purl);
+        id
     }
 
     pub(crate) fn commit_id(&mut self, repository: &str, commit: &str) -> Id {

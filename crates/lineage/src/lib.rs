@@ -16,18 +16,23 @@
 //! counts exact. [`Graph::recompute`] derives the same views from scratch; the property tests
 //! check they are always equal.
 //!
+//! Artifacts are also found by part of their name ([`Graph::find_artifacts`], an index kept
+//! as they become known, see [`find`]), and seen at a glance ([`Graph::status`]).
+//!
 //! Artifacts are named as [`dossier_core::artifact_name`] names them (a purl in canonical
 //! form), and the questions take any spelling. Every list an answer holds has one stated
 //! order, so a graph rebuilt from the log answers exactly as the live one did.
 
+pub mod find;
 mod graph;
 mod queries;
 mod reports;
 mod vulns;
 
 pub use dossier_core::{Fact, Severity};
+pub use find::ArtifactMatches;
 pub use graph::{Graph, ImpactChange, Views};
 pub use queries::{
-    ArtifactImpact, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Reporter, Source, VexWaived, VulnerabilitySummary,
-    WaivedDeployment, WaivedIn, Waiver,
+    ArtifactImpact, ArtifactStatus, ClusterRisk, Containing, Deployment, Edge, Impact, Lineage, Reporter, Source, VexWaived,
+    VulnerabilitySummary, WaivedDeployment, WaivedIn, Waiver,
 };

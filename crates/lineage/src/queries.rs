@@ -4,9 +4,27 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
+use crate::find::ArtifactMatches;
 use crate::graph::Graph;
 use crate::reports::{By, Id, Report, ReportKey};
 use dossier_core::{artifact_name, Severity, VersionRange};
+
+/// An artifact at a glance: the states a picture of its lineage marks on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactStatus {
+    /// The entry that quarantined it, while it is quarantined.
+    pub quarantined: Option<u64>,
+    /// The entry of its deletion from its registry.
+    pub deleted: Option<u64>,
+    /// Vulnerabilities reaching it through its lineage that no VEX statement about it waives,
+    /// and the worst severity among them.
+    pub vulnerabilities: usize,
+    pub worst: Option<Severity>,
+    /// Vulnerabilities reaching it that a VEX statement about it waives.
+    pub waived: usize,
+    /// Where it runs itself: (environment, service), by environment then service.
+    pub deployed: Vec<(String, String)>,
+}
 
 /// A lineage edge and the log entry that states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -247,6 +265,53 @@ impl Graph {
         }
         out.sort_by(|a, b| (&a.artifact, &a.version).cmp(&(&b.artifact, &b.version)));
         out
+    }
+
+    /// Up to `limit` known artifacts with a word of their name starting with `part`, in any case
+    /// (`shop` and `api` find `pkg:oci/shop-api@sha256:…`; see [`crate::find`]): by the word
+    /// they match, then in the order the graph first heard of them; and whether more match.
+    /// The lookup costs what it answers, not what the graph holds.
+    pub fn find_artifacts(&self, part: &str, limit: usize) -> ArtifactMatches {
+        let (ids, more) = self.artifact_index.find(part, limit);
+        ArtifactMatches { artifacts: ids.into_iter().map(|id| self.names.name(id).to_owned()).collect(), more }
+    }
+
+    /// What is known of an artifact (named in any spelling) at a glance, or `None` if the graph
+    /// has never heard of it: the cost of its vulnerabilities and its own deployments, not of
+    /// its lineage.
+    pub fn status(&self, purl: &str) -> Option<ArtifactStatus> {
+        let a = self.names.get(&artifact_name(purl))?;
+        let waived = self.vex_waived(a);
+        let live: Vec<Severity> = self
+            .vulnerabilities_of_id(a)
+            .into_iter()
+            .filter(|(v, _)| !waived.iter().any(|w| &w.vulnerability == v))
+            .map(|(_, s)| s)
+            .collect();
+        let mut deployed: Vec<(String, String)> = self
+            .artifact_deployments
+            .get(&a)
+            .into_iter()
+            .flatten()
+            .map(|&(e, s)| (self.names.name(e).to_owned(), self.names.name(s).to_owned()))
+            .collect();
+        deployed.sort();
+        Some(ArtifactStatus {
+            quarantined: self.quarantined.get(&a).copied(),
+            deleted: self.deleted.get(&a).copied(),
+            vulnerabilities: live.len(),
+            worst: live.first().copied(),
+            waived: waived.len(),
+            deployed,
+        })
+    }
+
+    /// The run that built an artifact (named in any spelling), the entry that says so, and the
+    /// commits it was built from; `None` if no run is known to have built it.
+    pub fn build_of(&self, purl: &str) -> Option<(String, u64, Vec<Source>)> {
+        let a = self.names.get(&artifact_name(purl))?;
+        let &(run, seq) = self.built_by.get(&a)?;
+        Some((self.names.name(run).to_owned(), seq, self.sources_of(a)))
     }
 
     /// Known artifacts whose purl carries the sha256 digest `hex` (see [`Graph::know_artifact`]),
