@@ -70,7 +70,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     // Source → build → artifact → deploy.
     let mut story = Vec::new();
     let builds = match &lineage {
-        Some(l) => crate::lineage_svg::builds(&s.views.lineage.read(), l),
+        Some(l) => crate::lineage_svg::builds(&*s.views.lineage.read(), l),
         None => Vec::new(),
     };
     if let Some(l) = &lineage {
@@ -106,8 +106,13 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
     if let Some(seq) = lineage.as_ref().and_then(|l| l.deleted) {
         state.push_str(&format!(r#" <span class="badge st-expired">deleted at entry {seq}</span>"#));
     }
+    // Groups of the picture opened (by the artifacts they hang from), a bounded number.
+    let expanded: std::collections::BTreeSet<String> = params
+        .get("expand")
+        .map(|e| e.split_whitespace().take(crate::lineage_svg::MAX_EXPANDED).map(|a| dossier_core::artifact_name(a).into_owned()).collect())
+        .unwrap_or_default();
     let picture = match &lineage {
-        Some(l) => crate::lineage_svg::svg(l, &builds),
+        Some(l) => crate::lineage_svg::svg(l, &*s.views.lineage.read(), &expanded),
         None => html::empty("No lineage yet: no build, derivation or deployment names this artifact."),
     };
     let vulnerability_rows: Vec<Vec<String>> = lineage
