@@ -59,6 +59,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 
     // Live on the first page only, with the same filters as the stream's.
     let stream: String = filters.iter().map(|(k, v)| format!("{k}={}", query_value(v))).collect::<Vec<_>>().join("&");
+    // The next rows (older), said by the table's one pager.
+    let next = page.next.map(|next| {
+        let mut link: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={}", query_value(v))).collect();
+        link.push(format!("after={next}"));
+        format!("/ui/events?{}", link.join("&"))
+    });
     let table = if paged {
         let rows: Vec<Vec<String>> = page
             .events
@@ -74,27 +80,20 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
                 ]
             })
             .collect();
-        html::table("events", &["Entry", "Time", "Type", "Subject", "Source", "Sent by"], &rows, "No older events match.")
+        let total = html::Total { next, ..Default::default() };
+        html::table_of("events", &["Entry", "Time", "Type", "Subject", "Source", "Sent by"], &rows, "No older events match.", &total)
     } else {
         let empty = if filters.is_empty() {
             crate::overview::NO_EVENTS
         } else {
             r#"No event matches these filters yet; new ones that do appear here as they arrive. <a href="/ui/events">All events</a>"#
         };
-        live_table(&page.events, &if stream.is_empty() { String::new() } else { format!("?{stream}") }, empty)
-    };
-    let older = match page.next {
-        Some(next) => {
-            let mut link: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={}", query_value(v))).collect();
-            link.push(format!("after={next}"));
-            format!(r#"<p><a href="/ui/events?{}">Older events →</a></p>"#, esc(&link.join("&")))
-        }
-        None => String::new(),
+        live_table(&page.events, &if stream.is_empty() { String::new() } else { format!("?{stream}") }, empty, next.as_deref())
     };
     let body = format!(
         r#"<h1>Events</h1><p class="lead">The evidence log, newest first. Open an entry for its JSON and its proof of inclusion.</p>
 <section class="panel" aria-label="Filters">{form}</section>
-<section class="panel" aria-label="Events">{table}{older}</section>"#
+<section class="panel" aria-label="Events">{table}</section>"#
     );
     Ok(Html(html::page("Events", "/ui/events", &body)))
 }

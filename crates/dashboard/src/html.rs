@@ -94,8 +94,8 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
 <div>
 {insecure}<header class="top">
 {account}<form action="/ui/search" method="get" role="search">
-<label for="find" class="skip">Artifact purl or vulnerability id</label>
-<input id="find" name="q" type="search" placeholder="pkg:oci/shop@sha256:… or CVE-…" required>
+<label for="find" class="skip">Artifact name or purl, or vulnerability id</label>
+<input id="find" name="q" type="search" placeholder="shop, pkg:oci/shop@sha256:… or CVE-…" required>
 <button type="submit">Open</button>
 </form>
 </header>
@@ -115,9 +115,36 @@ pub fn time(rfc3339: &str) -> String {
     format!(r#"<time datetime="{0}">{0}</time>"#, esc(rfc3339))
 }
 
-/// A link to an artifact's dossier.
+/// A link to an artifact's dossier, its purl breakable at its parts.
 pub fn artifact(purl: &str) -> String {
-    format!(r#"<a class="mono" href="/ui/artifact?purl={}">{}</a>"#, query_value(purl), esc(purl))
+    format!(r#"<a class="mono" href="/ui/artifact?purl={}">{}</a>"#, query_value(purl), breakable(purl))
+}
+
+/// Digits or letters in a row before a line may break among them.
+const RUN: usize = 16;
+
+/// An id escaped, with places a line may break (`<wbr>`) after its separators (`/ @ : ? & ,`)
+/// and every [`RUN`] characters of a long run of letters and digits (a digest), so that a
+/// column holding it wraps it at sensible points and is never narrower than that.
+pub fn breakable(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + id.len() / 8);
+    let mut run = 0;
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() {
+            if run == RUN {
+                out.push_str("<wbr>");
+                run = 0;
+            }
+            run += 1;
+        } else {
+            run = 0;
+        }
+        out.push_str(&esc(c.encode_utf8(&mut [0; 4])));
+        if matches!(c, '/' | '@' | ':' | '?' | '&' | ',') {
+            out.push_str("<wbr>");
+        }
+    }
+    out
 }
 
 /// A link to a vulnerability's page (by any of its ids).
@@ -185,11 +212,39 @@ pub fn empty(message: &str) -> String {
 
 /// A data table (sortable, filterable, paged by the script). Cells are HTML, already escaped.
 pub fn table(id: &str, headers: &[&str], rows: &[Vec<String>], when_empty: &str) -> String {
+    table_of(id, headers, rows, when_empty, &Total::default())
+}
+
+/// What a table's one pager says besides its own rows: how many there are in all when the
+/// page holds only the first of them, what to do to see others, and the next page's link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Total {
+    /// Rows in all, when more than the table holds.
+    pub of: Option<usize>,
+    /// What to do to see the others (text).
+    pub hint: Option<String>,
+    /// The link to the next rows, served as a page of their own.
+    pub next: Option<String>,
+}
+
+/// [`table`], its pager saying `total`. Without the script the pager's words and link show
+/// under the table as they are.
+pub fn table_of(id: &str, headers: &[&str], rows: &[Vec<String>], when_empty: &str, total: &Total) -> String {
     if rows.is_empty() {
         return empty(when_empty);
     }
+    let mut data = String::new();
+    if let Some(of) = total.of.filter(|&of| of > rows.len()) {
+        let _ = write!(data, r#" data-total="{of}""#);
+    }
+    if let Some(hint) = &total.hint {
+        let _ = write!(data, r#" data-hint="{}""#, esc(hint));
+    }
+    if let Some(next) = &total.next {
+        let _ = write!(data, r#" data-next="{}""#, esc(next));
+    }
     let mut out = format!(
-        r#"<div class="tools"><label for="{id}-filter" class="skip">Filter</label><input id="{id}-filter" data-filter="{id}" type="search" placeholder="Filter these rows"></div><table class="data" id="{id}"><thead><tr>"#
+        r#"<div class="tools"><label for="{id}-filter" class="skip">Filter</label><input id="{id}-filter" data-filter="{id}" type="search" placeholder="Filter these rows"></div><table class="data" id="{id}"{data}><thead><tr>"#
     );
     for h in headers {
         let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(h));
@@ -203,6 +258,20 @@ pub fn table(id: &str, headers: &[&str], rows: &[Vec<String>], when_empty: &str)
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
+    // The pager's words, for a page read without the script (which makes them its pager's).
+    let mut said = Vec::new();
+    if let Some(of) = total.of.filter(|&of| of > rows.len()) {
+        said.push(format!("The first {} of {of}.", rows.len()));
+    }
+    if let Some(hint) = &total.hint {
+        said.push(esc(hint));
+    }
+    if let Some(next) = &total.next {
+        said.push(format!(r#"<a href="{}">Next rows →</a>"#, esc(next)));
+    }
+    if !said.is_empty() {
+        let _ = write!(out, r#"<p class="pager-static" data-for="{id}">{}</p>"#, said.join(" "));
+    }
     out
 }
 
@@ -238,8 +307,33 @@ mod tests {
     fn data_cannot_become_markup() {
         assert_eq!(esc(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
         assert_eq!(query_value("pkg:oci/a@sha256%3Aab&x=1"), "pkg%3Aoci%2Fa%40sha256%253Aab%26x%3D1");
-        assert_eq!(artifact("pkg:oci/<a>"), r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2F%3Ca%3E">pkg:oci/&lt;a&gt;</a>"#);
+        assert_eq!(
+            artifact("pkg:oci/<a>"),
+            r#"<a class="mono" href="/ui/artifact?purl=pkg%3Aoci%2F%3Ca%3E">pkg:<wbr>oci/<wbr>&lt;a&gt;</a>"#
+        );
         assert_eq!(vulnerability("CVE-1/<x>"), r#"<a class="mono" href="/ui/vulnerabilities/CVE-1%2F%3Cx%3E">CVE-1/&lt;x&gt;</a>"#);
+    }
+
+    #[test]
+    fn an_id_breaks_after_its_separators_and_in_long_digests_only() {
+        assert_eq!(
+            breakable("pkg:oci/shop@sha256:0123456789abcdef0123456789abcdef01?arch=<x>"),
+            "pkg:<wbr>oci/<wbr>shop@<wbr>sha256:<wbr>0123456789abcdef<wbr>0123456789abcdef<wbr>01?<wbr>arch=&lt;x&gt;"
+        );
+        assert_eq!(breakable("svc-12"), "svc-12");
+    }
+
+    #[test]
+    fn a_table_of_the_first_rows_says_how_many_there_are_and_where_the_next_are() {
+        let rows = vec![vec!["1".to_string()], vec!["2".to_string()]];
+        let total = Total { of: Some(40), hint: Some("Narrow the <search>.".into()), next: Some("/ui/events?after=2&x=1".into()) };
+        let t = table_of("t", &["seq"], &rows, "", &total);
+        assert!(t.contains(r#"<table class="data" id="t" data-total="40" data-hint="Narrow the &lt;search&gt;." data-next="/ui/events?after=2&amp;x=1">"#), "{t}");
+        assert!(t.ends_with(r#"<p class="pager-static" data-for="t">The first 2 of 40. Narrow the &lt;search&gt;. <a href="/ui/events?after=2&amp;x=1">Next rows →</a></p>"#), "{t}");
+        assert!(
+            !table_of("t", &["seq"], &rows, "", &Total { of: Some(2), ..Total::default() }).contains("pager-static"),
+            "all of them: nothing more to say"
+        );
     }
 
     #[test]

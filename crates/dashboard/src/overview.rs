@@ -49,7 +49,9 @@ pub(super) const NO_EVENTS: &str =
 
 /// The live table of the newest events (also used by the events page); `empty` (HTML) is what
 /// it says while it has no row.
-pub(super) fn live_table(events: &[StoredEvent], stream_params: &str, empty: &str) -> String {
+/// The live table of `events`, newest first; `next`: the link to the rows before them, said
+/// by the table's pager.
+pub(super) fn live_table(events: &[StoredEvent], stream_params: &str, empty: &str, next: Option<&str>) -> String {
     let mut rows = String::new();
     for e in events {
         let _ = write!(
@@ -67,8 +69,12 @@ pub(super) fn live_table(events: &[StoredEvent], stream_params: &str, empty: &st
     format!(
         r#"<p class="empty" id="live-empty"{empty_hidden}>{empty}</p>
 <div class="tools"><span id="live-status" class="live off" aria-live="polite">○ connecting</span></div>
-<table class="data" id="live" data-live="{}" data-status="live-status" data-empty="live-empty"{hidden}><thead><tr><th scope="col">Entry</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table>"#,
-        esc(stream_params)
+<table class="data" id="live" data-live="{}" data-status="live-status" data-empty="live-empty"{next_data}{hidden}><thead><tr><th scope="col">Entry</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table>{next_link}"#,
+        esc(stream_params),
+        next_data = next.map(|n| format!(r#" data-next="{}""#, esc(n))).unwrap_or_default(),
+        next_link = next
+            .map(|n| format!(r#"<p class="pager-static" data-for="live"><a href="{}">Next rows →</a></p>"#, esc(n)))
+            .unwrap_or_default(),
     )
 }
 
@@ -265,7 +271,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         violations = violation_count,
         quarantined = quarantine_rows.len(),
         clusters = risk_rows.len(),
-        live = live_table(&recent, "", NO_EVENTS),
+        live = live_table(&recent, "", NO_EVENTS, None),
         pipelines = html::table("runs", &["Finished", "Pipeline", "Run", "Outcome"], &pipeline_rows, "No pipeline run has finished yet. Point your CI at <code>POST /api/v1/events</code>."),
         tools = html::table("tools", &["When", "Kind", "Tool", "Policy", "Artifact", "Status"], &tool_runs, "No security tool has run yet. Policies ask for scans (<code>run</code>, <code>webhook</code>); scanners send their reports with <code>dossier document send</code>."),
         violation_table = html::table("violations", &["When", "Policy", "Artifact", "Message"], &violations, "No policy has denied anything recently."),

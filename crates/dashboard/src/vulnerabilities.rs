@@ -62,10 +62,11 @@ pub(super) async fn index(State(s): State<AppState>, Query(params): Query<HashMa
             ]
         })
         .collect();
-    let more = if matching.len() > SHOWN {
-        format!(r#"<p class="muted">{} more match; search by id or severity to narrow the list.</p>"#, matching.len() - SHOWN)
-    } else {
-        String::new()
+    // The table holds the first SHOWN; its pager says how many match.
+    let shown = html::Total {
+        of: Some(matching.len()),
+        hint: (matching.len() > SHOWN).then(|| "Search by id or severity to narrow the list.".to_owned()),
+        next: None,
     };
     let options: String = std::iter::once(("", "any"))
         .chain(Severity::ALL.iter().map(|s| (s.name(), s.name())))
@@ -82,14 +83,15 @@ pub(super) async fn index(State(s): State<AppState>, Query(params): Query<HashMa
     let body = format!(
         r#"<h1>Vulnerabilities</h1><p class="lead">Every vulnerability Dossier knows, whoever reported it — discovered events, scanners' findings, advisories — one row per vulnerability, its aliases merged; newest report first.</p>
 <section class="panel" aria-label="Search"><form class="stack" method="get" action="/ui/vulnerabilities"><div><label for="vq">Id or alias</label><input id="vq" name="q" value="{q}" placeholder="CVE-2021-23337, GHSA-…, PYSEC-…"></div><div><label for="vs">Severity</label><select id="vs" name="severity">{options}</select></div><div><button class="primary" type="submit">Search</button></div></form></section>
-<section class="panel" aria-labelledby="h-vulns"><h2 id="h-vulns">{n} of {total} vulnerabilities</h2>{table}{more}</section>"#,
+<section class="panel" aria-labelledby="h-vulns"><h2 id="h-vulns">{n} of {total} vulnerabilities</h2>{table}</section>"#,
         q = esc(q.as_deref().unwrap_or("")),
         n = matching.len(),
-        table = html::table(
+        table = html::table_of(
             "vulnerabilities",
             &["Vulnerability", "Aliases", "Severity", "Clusters at risk", "Waived in", "Reports", "Newest entry"],
             &rows,
-            empty
+            empty,
+            &shown
         ),
     );
     Ok(Html(html::page("Vulnerabilities", "/ui/vulnerabilities", &body)))

@@ -44,9 +44,20 @@ function enhanceTable(table) {
   pager.className = "pager";
   const prev = Object.assign(document.createElement("button"), { type: "button", textContent: "Previous" });
   const next = Object.assign(document.createElement("button"), { type: "button", textContent: "Next" });
-  const info = document.createElement("span");
+  const info = Object.assign(document.createElement("span"), { className: "count" });
   info.setAttribute("aria-live", "polite");
   pager.append(prev, next, info);
+  // The server's words about rows it did not send (how many in all, how to see them, the
+  // next page) join this one pager.
+  const total = Number(table.dataset.total || 0);
+  const extra = document.createElement("span");
+  if (table.dataset.hint) extra.textContent = table.dataset.hint;
+  if (table.dataset.next) {
+    const link = Object.assign(document.createElement("a"), { href: table.dataset.next, textContent: "Next rows →" });
+    extra.append(extra.textContent ? " " : "", link);
+  }
+  if (extra.childNodes.length) pager.append(extra);
+  document.querySelector(`p.pager-static[data-for="${table.id}"]`)?.remove();
   table.after(pager);
   function show() {
     const visible = rows();
@@ -56,12 +67,16 @@ function enhanceTable(table) {
     visible.forEach((r, i) => { r.hidden = Math.floor(i / pageSize) !== page; });
     // An opened entry stays under its row, and hides with it.
     for (const d of body.querySelectorAll("tr.detail")) d.hidden = d.previousElementSibling?.hidden ?? true;
-    info.textContent = visible.length ? `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}` : "no row matches the filter";
+    const all = body.rows.length - body.querySelectorAll("tr.detail").length;
+    const of = total > all ? ` (the first ${all} of ${total})` : "";
+    const filtered = visible.length < all ? ` matching the filter, of ${all}` : "";
+    if (!visible.length) info.textContent = "no row matches the filter";
+    else if (pages === 1) info.textContent = `${visible.length} ${visible.length === 1 ? "row" : "rows"}${filtered}${of}`;
+    else info.textContent = `rows ${page * pageSize + 1}–${Math.min(visible.length, (page + 1) * pageSize)} of ${visible.length}${filtered}${of}`;
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
-    // One page needs no pager; a filter that matches nothing says so there.
-    pager.hidden = visible.length > 0 && visible.length <= pageSize;
-    prev.hidden = next.hidden = visible.length === 0;
+    // Page buttons only when there are pages to turn.
+    prev.hidden = next.hidden = pages === 1;
   }
   prev.onclick = () => { page--; show(); };
   next.onclick = () => { page++; show(); };
@@ -252,8 +267,82 @@ function vexForm(form) {
   });
 }
 
+// The lineage picture: its buttons zoom it and centre it again, dragging moves it, the wheel
+// with Ctrl zooms where it points, and opening a group redraws it in place (the link works
+// without the script too, as a page of its own).
+function lineagePicture(view) {
+  const svg = view.querySelector("svg.lineage");
+  if (!svg) return;
+  const numbers = (s) => s.split(/[\s,]+/).map(Number);
+  let box = numbers(svg.getAttribute("viewBox"));
+  const show = (b) => { box = b; svg.setAttribute("viewBox", b.map((n) => Math.round(n * 10) / 10).join(" ")); };
+  // A box of the element's proportions around `b`, so that the picture keeps its size.
+  const framed = (b) => {
+    const ratio = svg.clientWidth / Math.max(1, svg.clientHeight);
+    let [x, y, w, h] = b;
+    if (w / h < ratio) { const w2 = h * ratio; x -= (w2 - w) / 2; w = w2; } else { const h2 = w / ratio; y -= (h2 - h) / 2; h = h2; }
+    return [x, y, w, h];
+  };
+  const zoom = (k, cx = box[0] + box[2] / 2, cy = box[1] + box[3] / 2) => {
+    const w = Math.min(Math.max(box[2] * k, 120), 40000), f = w / box[2];
+    show([cx - (cx - box[0]) * f, cy - (cy - box[1]) * f, box[2] * f, box[3] * f]);
+  };
+  const actions = {
+    in: () => zoom(1 / 1.25), out: () => zoom(1.25),
+    home: () => show(numbers(svg.dataset.home)), fit: () => show(framed(numbers(svg.dataset.full))),
+  };
+  const bar = view.querySelector(".zoom");
+  if (bar) {
+    bar.hidden = false;
+    bar.querySelectorAll("button[data-zoom]").forEach((b) => { b.onclick = () => actions[b.dataset.zoom](); });
+  }
+  const point = (ev) => {
+    const r = svg.getBoundingClientRect(), scale = Math.max(box[2] / r.width, box[3] / r.height);
+    return [box[0] + box[2] / 2 + (ev.clientX - r.left - r.width / 2) * scale, box[1] + box[3] / 2 + (ev.clientY - r.top - r.height / 2) * scale, scale];
+  };
+  svg.addEventListener("wheel", (ev) => {
+    if (!ev.ctrlKey && !ev.metaKey) return;
+    ev.preventDefault();
+    const [x, y] = point(ev);
+    zoom(ev.deltaY > 0 ? 1.15 : 1 / 1.15, x, y);
+  }, { passive: false });
+  let drag = null, moved = false;
+  svg.addEventListener("pointerdown", (ev) => { drag = { x: ev.clientX, y: ev.clientY, box: box.slice(), scale: point(ev)[2] }; moved = false; });
+  svg.addEventListener("pointermove", (ev) => {
+    if (!drag) return;
+    const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (!moved && Math.hypot(dx, dy) < 4) return;
+    if (!moved) { moved = true; svg.setPointerCapture(ev.pointerId); svg.classList.add("dragging"); }
+    show([drag.box[0] - dx * drag.scale, drag.box[1] - dy * drag.scale, drag.box[2], drag.box[3]]);
+  });
+  const end = () => { drag = null; svg.classList.remove("dragging"); };
+  svg.addEventListener("pointerup", end);
+  svg.addEventListener("pointercancel", end);
+  // A drag is not a click on the node it ends on.
+  svg.addEventListener("click", (ev) => { if (moved) { ev.preventDefault(); ev.stopPropagation(); moved = false; } }, true);
+  svg.addEventListener("click", async (ev) => {
+    const group = ev.target.closest("a[data-expand]");
+    if (!group || ev.defaultPrevented) return;
+    ev.preventDefault();
+    const href = group.getAttribute("href");
+    try {
+      const r = await fetch(href);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const fresh = new DOMParser().parseFromString(await r.text(), "text/html").getElementById("lineage-view");
+      if (!fresh) throw new Error("no picture");
+      view.replaceWith(fresh);
+      history.replaceState(null, "", href);
+      lineagePicture(fresh);
+      fresh.querySelector("svg.lineage")?.focus?.();
+    } catch (e) {
+      location.href = href;
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localiseTimes(document);
+  document.querySelectorAll(".lineage-view").forEach(lineagePicture);
   document.querySelectorAll("table.data").forEach(enhanceTable);
   document.querySelectorAll("table[data-live]").forEach(liveEvents);
   document.querySelectorAll("form[data-api]").forEach(apiForm);
