@@ -58,6 +58,9 @@ const COMMITS: usize = 6;
 /// Characters of a label; hex digits of a digest shown at least.
 const LABEL: usize = 30;
 const DIGEST_MIN: usize = 8;
+/// Hex digits of a digest shown whole at most; past them, its start and the digits up to the
+/// one that tells it apart.
+const DIGEST_SHOWN: usize = 12;
 /// Characters of a node's second line, its state.
 const STATE: usize = 36;
 /// Groups expanded at once, at most (`expand=` names more: the first are taken).
@@ -320,7 +323,8 @@ fn walk<'a>(
 
 /// The shortest labels that tell the artifacts on the picture apart: package name and
 /// version, a digest by the fewest hex digits (at least [`DIGEST_MIN`]) that no other
-/// artifact of the same name shares.
+/// artifact of the same name shares — past [`DIGEST_SHOWN`] of them, its first four and the
+/// six up to the one that differs.
 pub fn labels<'a>(purls: impl IntoIterator<Item = &'a str>) -> HashMap<&'a str, String> {
     let split = |purl: &'a str| -> (&'a str, &'a str) {
         let rest = purl.strip_prefix("pkg:").map(|r| r.split_once('/').map_or(r, |(_, r)| r)).unwrap_or(purl);
@@ -350,7 +354,13 @@ pub fn labels<'a>(purls: impl IntoIterator<Item = &'a str>) -> HashMap<&'a str, 
                     let n = (DIGEST_MIN..hex.len())
                         .find(|&n| others.iter().filter(|o| o.len() >= n && o[..n].eq_ignore_ascii_case(&hex[..n])).count() <= 1)
                         .unwrap_or(hex.len());
-                    format!("{algorithm}:{}", &hex[..n.min(hex.len())])
+                    let n = n.min(hex.len());
+                    if n <= DIGEST_SHOWN {
+                        format!("{algorithm}:{}", &hex[..n])
+                    } else {
+                        // A long shared start: its first digits, and those up to the one that differs.
+                        format!("{algorithm}:{}…{}", &hex[..4], &hex[n - 6..n])
+                    }
                 }
                 None => version.to_owned(),
             };
@@ -366,7 +376,7 @@ fn label(name: &str, version: &str) -> String {
     if whole.chars().count() <= LABEL {
         return whole;
     }
-    let version: String = version.chars().take(LABEL / 2).collect();
+    let version: String = version.chars().take(LABEL * 2 / 3).collect();
     let room = LABEL.saturating_sub(version.chars().count() + 2);
     let head: String = name.chars().take(room.div_ceil(2)).collect();
     let tail: String = name.chars().rev().take(room / 2).collect::<Vec<_>>().into_iter().rev().collect();
@@ -1113,8 +1123,8 @@ mod tests {
         let b = "pkg:oci/registry.example.com/team/shop@sha256:3f2a9c1d00aa11bb99cc33dd44ee55ff66778899aabbccddeeff001122334455";
         let c = "pkg:oci/registry.example.com/team/shop@sha256:77aa0000";
         let named = labels([a, b, c, "pkg:generic/shop-cli@1.2.3", "pkg:oci/other@sha256:3f2a9c1d00aa11bb"]);
-        assert_eq!(named[a], "shop@sha256:3f2a9c1d00aa11bb2");
-        assert_eq!(named[b], "shop@sha256:3f2a9c1d00aa11bb9");
+        assert_eq!(named[a], "shop@sha256:3f2a…a11bb2", "the first 16 digits are the same: the 17th tells them apart");
+        assert_eq!(named[b], "shop@sha256:3f2a…a11bb9");
         assert_eq!(named[c], "shop@sha256:77aa0000");
         assert_eq!(named["pkg:generic/shop-cli@1.2.3"], "shop-cli@1.2.3");
         assert_eq!(named["pkg:oci/other@sha256:3f2a9c1d00aa11bb"], "other@sha256:3f2a9c1d", "alone of its name: the fewest digits");
@@ -1124,7 +1134,18 @@ mod tests {
         let mut l = lineage(a);
         l.descendants = vec![edge(b, a), edge("pkg:oci/<x>@1", a)];
         let s = svg(&l, &Stated::default(), &no_expansion());
-        assert!(s.contains(&format!("<title>{a}</title>")) && s.contains(">shop@sha256:3f2a9c1d00aa11bb2</text>"), "{s}");
+        assert!(s.contains(&format!("<title>{a}</title>")) && s.contains(">shop@sha256:3f2a…a11bb2</text>"), "{s}");
+        // Two of the same name whose digests share their first 16 digits (images of one build
+        // pipeline), the name long: both keep the digits that tell them apart.
+        let twins = [
+            "pkg:oci/payments-gateway-service@sha256:49c7f538d2a6be11aa00",
+            "pkg:oci/payments-gateway-service@sha256:49c7f538d2a6be11bb00",
+        ];
+        let named = labels(twins);
+        assert_eq!(
+            (named[twins[0]].as_str(), named[twins[1]].as_str()),
+            ("payme…rvice@sha256:49c7…6be11a", "payme…rvice@sha256:49c7…6be11b")
+        );
         assert!(s.contains("<title>pkg:oci/&lt;x&gt;@1</title>") && !s.contains("<x>"));
     }
 
