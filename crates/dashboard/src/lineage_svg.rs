@@ -712,11 +712,16 @@ pub fn svg(l: &Lineage, known: &dyn Known, expanded: &BTreeSet<String>) -> Strin
     let labels = labels(artifacts.iter().copied());
     let (vx, vy, vw, vh) = p.view;
     let (width, height) = (p.width, p.height);
+    // The artifact's centre, where a narrow screen's first view is centred.
+    let (fx, fy) = {
+        let (left, top, right, bottom) = p.rect(p.nodes.iter().position(|n| n.kind == Kind::Focus).unwrap_or(0));
+        ((left + right) / 2, (top + bottom) / 2)
+    };
     let drawn = p.nodes.iter().filter(|n| matches!(n.kind, Kind::Artifact | Kind::Focus)).count();
     let grouped: usize =
         p.nodes.iter().filter(|n| n.kind == Kind::Group && n.grouped != Some(Grouped::Commits)).map(|n| n.members.len()).sum();
     let mut out = format!(
-        r##"<div class="lineage-view" id="lineage-view"><div class="zoom" role="toolbar" aria-label="Zoom and move the lineage picture" hidden><button type="button" data-zoom="in">Zoom in</button><button type="button" data-zoom="out">Zoom out</button><button type="button" data-zoom="home">Centre on the artifact</button><button type="button" data-zoom="fit">Whole picture</button><span class="muted">or drag it</span></div><svg class="lineage" width="100%" height="{vh}" viewBox="{vx} {vy} {vw} {vh}" data-home="{vx} {vy} {vw} {vh}" data-full="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="group" aria-labelledby="lineage-title" xmlns="http://www.w3.org/2000/svg"><title id="lineage-title">Lineage of {}: {drawn} artifacts drawn{}</title><defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#8c959f"/></marker></defs>"##,
+        r##"<div class="lineage-view" id="lineage-view"><div class="zoom" role="toolbar" aria-label="Zoom and move the lineage picture" hidden><button type="button" data-zoom="in">Zoom in</button><button type="button" data-zoom="out">Zoom out</button><button type="button" data-zoom="home">Centre on the artifact</button><button type="button" data-zoom="fit">Whole picture</button><span class="muted">or drag it</span></div><svg class="lineage" width="100%" height="{vh}" viewBox="{vx} {vy} {vw} {vh}" data-home="{vx} {vy} {vw} {vh}" data-focus="{fx} {fy}" data-full="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="group" aria-labelledby="lineage-title" xmlns="http://www.w3.org/2000/svg"><title id="lineage-title">Lineage of {}: {drawn} artifacts drawn{}</title><defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#8c959f"/></marker></defs>"##,
         esc(&l.artifact),
         if grouped > 0 { format!(", {grouped} more in groups") } else { String::new() }
     );
@@ -1005,6 +1010,9 @@ mod tests {
         assert_eq!((w, h), (VIEW_W, VIEW_H));
         let (left, top, right, bottom) = p.rect(p.find(Kind::Focus, &l.artifact).unwrap());
         assert_eq!(((left + right) / 2, (top + bottom) / 2), (x + w / 2, y + h / 2), "centred");
+        // Where a narrow screen centres its own first view.
+        let (cx, cy) = ((left + right) / 2, (top + bottom) / 2);
+        assert!(svg(&l, &Stated::default(), &open).contains(&format!(r#"data-focus="{cx} {cy}""#)));
     }
 
     #[test]

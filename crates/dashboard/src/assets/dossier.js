@@ -287,10 +287,18 @@ function lineagePicture(view) {
     const w = Math.min(Math.max(box[2] * k, 120), 40000), f = w / box[2];
     show([cx - (cx - box[0]) * f, cy - (cy - box[1]) * f, box[2] * f, box[3] * f]);
   };
+  // The first view: the server's, or on a narrow screen one that keeps the labels readable
+  // (0.7 px a unit), centred on the artifact.
+  const home = () => {
+    if (svg.clientWidth >= 600 || !svg.dataset.focus) return numbers(svg.dataset.home);
+    const [cx, cy] = numbers(svg.dataset.focus), w = svg.clientWidth / 0.7, h = svg.clientHeight / 0.7;
+    return [cx - w / 2, cy - h / 2, w, h];
+  };
   const actions = {
     in: () => zoom(1 / 1.25), out: () => zoom(1.25),
-    home: () => show(numbers(svg.dataset.home)), fit: () => show(framed(numbers(svg.dataset.full))),
+    home: () => show(home()), fit: () => show(framed(numbers(svg.dataset.full))),
   };
+  if (svg.clientWidth < 600) show(home());
   const bar = view.querySelector(".zoom");
   if (bar) {
     bar.hidden = false;
