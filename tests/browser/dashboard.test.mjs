@@ -1,7 +1,8 @@
 // The dashboard in a real headless browser: Debian's chromium driven by playwright-core, over a
 // Dossier filled by `dossier demo`. Run by `cargo test` (crates/cli/tests/browser.rs) when
 // DOSSIER_TEST_BROWSER is set; alone with `npm test` here, DOSSIER_BIN naming the binary.
-// With DOSSIER_SCREENSHOTS=DIR, the main pages are saved there as PNG.
+// With DOSSIER_SCREENSHOTS=DIR (absolute), every page is saved there as PNG, at 1440×900 and
+// at 390×844 (`-phone`).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,8 @@ const scan = join(here, "../../crates/evidence/tests/documents/osv-scanner.json"
 const axe = join(here, "node_modules/axe-core/axe.min.js");
 
 let server, url, browser, dir, deployed;
+// The top of a chain of 20 images, and a base image with at least 300 descendants.
+let chain20, base300;
 // The admin token the server starts with; people get tokens of their own below.
 const ADMIN = "dst_0123456789ab_testtokentesttokentesttokentesttokentesttok";
 const tokens = {};
@@ -64,6 +67,9 @@ async function signIn(page, base, path, token = ADMIN) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "dossier-browser-"));
   ({ child: server, at: url } = await serve(join(dir, "data"), "--policies", join(here, "../../policies")));
+  // Long chains first (20 images above each binary, 75 builds on 5 base images), then the
+  // usual demo, whose services take over the first of the chains' clusters' services.
+  dossier("demo", "--seed", "7", "--depth", "20", "--artifacts", "1600", "--vulnerabilities", "0");
   dossier("demo", "--artifacts", "120");
   for (const [name, scopes] of [["alice", "read,exceptions:request,exceptions:approve"], ["bob", "read,exceptions:approve"], ["carol", "read,exceptions:approve"], ["auditor", "read"]]) {
     tokens[name] = dossier("token", "create", "--name", name, "--scope", scopes).trim();
@@ -72,6 +78,20 @@ before(async () => {
   deployed = Object.values(environments)[0][0].artifact;
   dossier("document", "send", "--artifact", deployed, sbom);
   dossier("document", "send", "--artifact", deployed, scan);
+  // A deployed top of a chain of 20, and the base image under most of them.
+  const tops = Object.values(environments).flat().map((d) => d.artifact).filter((a) => /-l20@/.test(a));
+  assert.ok(tops.length > 0, "a chain of 20 runs somewhere");
+  chain20 = tops[0];
+  const bases = new Map();
+  for (const top of tops) {
+    for (const e of (await api("/api/v1/lineage?purl=" + encodeURIComponent(top))).json.ancestors) {
+      if (e.parent.startsWith("pkg:oci/base-") && !bases.has(e.parent)) {
+        bases.set(e.parent, (await api("/api/v1/lineage?purl=" + encodeURIComponent(e.parent))).json.descendants.length);
+      }
+    }
+  }
+  [base300] = [...bases.entries()].sort((a, b) => b[1] - a[1])[0];
+  assert.ok(bases.get(base300) >= 300, `a base image with 300 descendants: ${JSON.stringify([...bases])}`);
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
 });
 
@@ -122,6 +142,9 @@ test("every page loads, in one layout, without a script error", async () => {
     ["/ui", "Overview"], ["/ui/events", "Events"], ["/ui/impact", "Vulnerability impact"], ["/ui/environments", "Environments"],
     ["/ui/policies", "Policies"], ["/ui/exceptions", "Exceptions"], ["/ui/audit", "Audit"],
     ["/ui/artifact?purl=" + encodeURIComponent(deployed), "Artifact dossier"],
+    ["/ui/artifact?purl=" + encodeURIComponent(chain20), "Artifact dossier"],
+    ["/ui/artifact?purl=" + encodeURIComponent(base300), "Artifact dossier"],
+    ["/ui/search?q=app-1-l", "Search"],
     ["/ui/vulnerabilities", "Vulnerabilities"],
     ["/ui/vulnerabilities/" + encodeURIComponent(newest.vulnerability), `${newest.vulnerability} ${newest.severity}`],
   ];
@@ -137,6 +160,8 @@ test("every page loads, in one layout, without a script error", async () => {
     }
     assert.deepEqual(problems, [], path);
     assert.deepEqual(await violations(page), [], `${path}: accessibility`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 1440, `${path} is ${wide} px wide on a 1440 px screen`);
     await page.context().close();
     // On a phone's width, nothing overflows sideways.
     const phone = await open(path, ADMIN, { width: 390, height: 844 });
@@ -179,11 +204,16 @@ test("artifact → lineage → impact, by clicking", async () => {
   await page.waitForURL(/\/ui\/artifact\?purl=/);
   assert.match(await page.locator(".lead").innerText(), new RegExp(deployed.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   // The lineage picture: click an ancestor, land on its dossier.
-  const nodes = page.locator("svg.lineage a[href^='/ui/artifact']");
+  const nodes = page.locator("svg.lineage a.node.artifact, svg.lineage a.node.focus");
   assert.ok(await nodes.count() >= 4, "the artifact, its images and its binary are on the picture");
-  // An ancestor, not the artifact itself: its node's tooltip names another purl.
-  const names = await nodes.evaluateAll((links) => links.map((a) => a.querySelector("title").textContent));
-  const index = names.findIndex((n) => n !== deployed);
+  // An ancestor, not the artifact itself: its node's tooltip names another purl (then its state).
+  const names = await nodes.evaluateAll((links) => links.map((a) => a.querySelector("title").textContent.split("\n")[0]));
+  // One in the first view (the picture opens on the artifact; the farthest may lie outside).
+  const inView = await nodes.evaluateAll((links) => {
+    const frame = links[0].ownerSVGElement.getBoundingClientRect();
+    return links.map((a) => { const r = a.getBoundingClientRect(); return r.left >= frame.left && r.right <= frame.right; });
+  });
+  const index = names.findIndex((n, i) => n !== deployed && inView[i]);
   assert.ok(index >= 0, "an ancestor is on the picture");
   await Promise.all([page.waitForEvent("load"), nodes.nth(index).click()]);
   assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
@@ -296,7 +326,7 @@ test("a filter that matches no row says so, and clearing it brings the rows back
   assert.equal(await shown.count(), 0);
   const pager = page.locator("#vulnerabilities + .pager");
   assert.equal(await pager.isVisible(), true, "the pager says why the table is empty");
-  assert.equal(await pager.locator("span").innerText(), "no row matches the filter");
+  assert.equal(await pager.locator("span.count").innerText(), "no row matches the filter");
   assert.equal(await pager.locator("button").filter({ visible: true }).count(), 0, "no page to turn to");
   await filter.fill("");
   assert.equal(await shown.count(), before);
@@ -416,14 +446,90 @@ test("SIGTERM stops a server with dashboard tabs open within a second, and the t
   }
 });
 
-test("screenshots of the main pages", { skip: !shots }, async () => {
+test("the lineage picture opens on the artifact, groups long chains and fan-outs, zooms, and opens a group in place", async () => {
+  const { page, problems } = await open("/ui/artifact?purl=" + encodeURIComponent(chain20));
+  const svg = page.locator("svg.lineage");
+  // The artifact is on the screen, in the middle of the picture as it opens.
+  const frame = await svg.boundingBox();
+  const focus = await page.locator("svg.lineage a.node.focus rect").boundingBox();
+  assert.ok(focus.x >= frame.x && focus.x + focus.width <= frame.x + frame.width && focus.y >= frame.y && focus.y + focus.height <= frame.y + frame.height, "the artifact is in view");
+  assert.ok(frame.height <= 600, `the picture fits its panel (${frame.height} px high)`);
+  // The nineteen images under it: the nearest, a group of the middle, the first (on a binary and a base).
+  const group = page.locator("svg.lineage a[data-expand]");
+  assert.equal(await group.count(), 1);
+  assert.match(await group.locator("text").first().textContent(), /^17 in a chain ▸$/);
+  const artifacts = page.locator("svg.lineage a.node.artifact");
+  const before = await artifacts.count();
+  // Zoom in, out, the whole picture, and back on the artifact.
+  const box = async () => (await svg.getAttribute("viewBox")).split(" ").map(Number);
+  const home = await box();
+  await page.click("button[data-zoom=in]");
+  assert.ok((await box())[2] < home[2], "zoomed in");
+  await page.click("button[data-zoom=fit]");
+  const whole = (await svg.getAttribute("data-full")).split(" ").map(Number);
+  assert.ok((await box())[2] >= whole[2] - 1, "the whole picture");
+  await page.click("button[data-zoom=home]");
+  assert.deepEqual(await box(), home);
+  // Dragging moves it.
+  await page.mouse.move(frame.x + frame.width / 2, frame.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(frame.x + frame.width / 2 - 200, frame.y + 20, { steps: 5 });
+  await page.mouse.up();
+  assert.ok((await box())[0] > home[0], "dragged left, the view moves right");
+  await page.click("button[data-zoom=home]");
+  // Opening the group draws the chain in place.
+  await group.click();
+  await page.waitForURL(/expand=/);
+  await page.locator("svg.lineage a[data-expand]").waitFor({ state: "detached" });
+  assert.equal(await artifacts.count(), before + 17);
+  assert.equal(await page.locator("h1").count(), 1, "in place, not a page in the page");
+  assert.deepEqual(await violations(page), [], "the opened picture: accessibility");
+  assert.deepEqual(problems, []);
+  await page.context().close();
+  // A base image under 300: a few of its images, and one group for the rest.
+  const base = await open("/ui/artifact?purl=" + encodeURIComponent(base300));
+  const fan = base.page.locator("svg.lineage a[data-expand]", { hasText: "more ▸" });
+  assert.equal(await fan.count(), 1);
+  assert.ok(await base.page.locator("svg.lineage a.node.artifact").count() <= 40, "a picture one can read");
+  assert.deepEqual(base.problems, []);
+  await base.page.context().close();
+});
+
+test("the header search finds artifacts by part of their name", async () => {
+  const { page, problems } = await open("/ui");
+  const find = async (typed) => {
+    await page.fill("#find", typed);
+    await Promise.all([page.waitForEvent("load"), page.click("header.top form[role=search] button[type=submit]")]);
+  };
+  // A word that starts several names: the choice, each a link to its dossier.
+  await find("app-1-l");
+  assert.equal(await page.locator("h1").innerText(), "Search");
+  const found = await page.locator("#matches tbody a.mono").allInnerTexts();
+  assert.ok(found.length >= 3 && found.every((a) => /\/app-1-l\d+@/.test(a)), found.join(", "));
+  // The whole name of one: its dossier.
+  const one = chain20.split("/").pop().split("@")[0];
+  await find(one.toUpperCase());
+  assert.equal(await page.locator("h1").innerText(), "Artifact dossier");
+  assert.equal(await page.locator(".lead .mono").innerText(), chain20.replace("%3A", ":"));
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test("screenshots of every page, on a laptop and on a phone", { skip: !shots }, async () => {
   const pages = [
-    ["overview", "/ui"], ["artifact", "/ui/artifact?purl=" + encodeURIComponent(deployed)], ["impact", "/ui/impact?vulnerability=" + encodeURIComponent(vulnerability ?? "")],
-    ["exceptions", "/ui/exceptions"], ["audit", "/ui/audit"], ["events", "/ui/events"],
+    ["overview", "/ui"], ["artifact", "/ui/artifact?purl=" + encodeURIComponent(deployed)],
+    ["lineage-chain", "/ui/artifact?purl=" + encodeURIComponent(chain20)], ["lineage-base", "/ui/artifact?purl=" + encodeURIComponent(base300)],
+    ["impact", "/ui/impact?vulnerability=" + encodeURIComponent(vulnerability ?? "")], ["vulnerabilities", "/ui/vulnerabilities"],
+    ["environments", "/ui/environments"], ["policies", "/ui/policies"], ["exceptions", "/ui/exceptions"], ["audit", "/ui/audit"],
+    ["events", "/ui/events"], ["search", "/ui/search?q=app-1-l"],
   ];
   for (const [name, path] of pages) {
-    const { page } = await open(path);
-    await page.screenshot({ path: join(shots, `dashboard-${name}.png`) });
-    await page.context().close();
+    for (const [suffix, viewport] of [["", { width: 1440, height: 900 }], ["-phone", { width: 390, height: 844 }]]) {
+      const { page } = await open(path, ADMIN, viewport);
+      // The lineage picture in view.
+      if (name.startsWith("lineage")) await page.locator("#h-lineage").evaluate((h) => h.scrollIntoView({ block: "start" }));
+      await page.screenshot({ path: join(shots, `dashboard-${name}${suffix}.png`) });
+      await page.context().close();
+    }
   }
 });

@@ -190,6 +190,9 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         ("one entry", format!("/ui/events?seq={}", args.events / 2)),
         ("artifact (CI history)", format!("/ui/artifact?purl={}", q(&generated))),
         ("artifact (image, SBOM, findings)", format!("/ui/artifact?purl={}", q(&deployed))),
+        // A base image: its lineage is hundreds of images, drawn as a few and their groups.
+        ("artifact (base image, lineage)", format!("/ui/artifact?purl={}", q(&demo.base_image(0)))),
+        ("search, part of a name", "/ui/search?q=app-1".to_owned()),
         ("vulnerability impact", format!("/ui/impact?vulnerability={}", q(&vulnerability))),
         ("vulnerabilities (index)", "/ui/vulnerabilities".to_owned()),
         ("a scanned vulnerability", format!("/ui/vulnerabilities/{}", q(&scanned))),
