@@ -117,7 +117,7 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         if i % 5 == 0 {
             history.push(event(
                 format!("v{i}"),
-                "dev.cdeventsx.dossier-vulnerability.discovered.0.1.0",
+                dossier_core::own::OwnType::VulnerabilityDiscovered.as_str(),
                 &format!("CVE-2026-{i:04}"),
                 json!({"severity": "critical", "artifacts": [purl]}),
             ));

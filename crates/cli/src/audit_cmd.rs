@@ -19,6 +19,10 @@ pub enum AuditCommand {
     /// Verify an audit bundle offline, with the log's public key alone (no server, no data
     /// directory); names what fails
     Verify(VerifyArgs),
+    /// The report of a period: deployments per environment, the gate's decisions, exceptions
+    /// and who approved them, policy changes, violations, tool runs — one printable HTML file
+    /// (or JSON), each line naming its entry in the signed checkpoint it cites
+    Report(crate::report_cmd::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +65,7 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCommand::Bundle(args) => bundle(args),
         AuditCommand::Verify(args) => verify(args),
+        AuditCommand::Report(args) => crate::report_cmd::run(args),
     }
 }
 

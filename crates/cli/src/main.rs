@@ -10,6 +10,7 @@ mod lineage_cmd;
 mod logcmd;
 mod policy_cmd;
 mod query;
+mod report_cmd;
 mod send;
 mod server_arg;
 mod token_cmd;

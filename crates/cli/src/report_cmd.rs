@@ -135,7 +135,9 @@ fn html(r: &Report, c: &Checkpoint) -> String {
     if r.environments.is_empty() {
         out.push_str("<p>No deployment and no gate decision in the period.</p>");
     } else {
-        out.push_str("<table><thead><tr><th>Environment</th><th>Deployments</th><th>Gate: allowed</th><th>Gate: denied</th></tr></thead><tbody>");
+        out.push_str(
+            "<table><thead><tr><th>Environment</th><th>Deployments</th><th>Gate: allowed</th><th>Gate: denied</th></tr></thead><tbody>",
+        );
         for e in &r.environments {
             let _ = write!(
                 out,

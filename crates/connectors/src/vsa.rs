@@ -107,7 +107,7 @@ impl Summaries {
         let submission = Submission {
             artifact: d.artifact.clone(),
             sender: None,
-            origin: format!("gate:{}", d.decision_id),
+            origin: format!("{}{}", dossier_gate::GATE_ORIGIN, d.decision_id),
             format: Some(dossier_evidence::Format::InToto),
         };
         if let Err(e) = record(intake, staged, submission) {

@@ -7,28 +7,18 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use dossier_store::{EventQuery, StoredEvent, TypePattern, MAX_PAGE};
+
 use dossier_tlog::Checkpoint;
-use serde_json::Value;
 
 use crate::html::{self, artifact, badge, esc, time};
 use crate::page::blocking;
 use crate::page::{problem, PageResult};
 use crate::state::Pages as AppState;
-use dossier_engine::policy::Decided;
 use dossier_log::own::now_nanos;
 
 const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
-/// Entries of one kind a report lists at most.
-const LIMIT: usize = 500;
-
-fn content(e: &StoredEvent) -> Value {
-    serde_json::from_slice::<Value>(&e.raw).map(|mut v| v["subject"]["content"].take()).unwrap_or(Value::Null)
-}
-
-fn when(e: &StoredEvent) -> String {
-    time(&dossier_core::event::format_timestamp(e.time_unix_nanos))
-}
+/// Lines of one kind a report lists at most.
+const LIMIT: usize = dossier_engine::report::LIMIT;
 
 fn mono(s: &str) -> String {
     format!(r#"<span class="mono">{}</span>"#, esc(s))
@@ -46,6 +36,10 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         Some(v) => dossier_store::parse_time_param("until", v).map_err(bad)?,
         None => now,
     };
+    if since > until {
+        let fmt = dossier_core::event::format_timestamp;
+        return Err(bad(format!("since ({}) is after until ({}): the period would be empty; swap them", fmt(since), fmt(until))));
+    }
     let log = s.log.clone();
     let verifier = s.log.verifier();
     let (checkpoint, verdict, report) = blocking(move || {
@@ -63,93 +57,88 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             }
             Ok(c) => Ok(c.size),
         };
-        // The period is Dossier's own clock — when entries were received, which is log order —
-        // so it is a range of the log, found by binary search and read from the type index.
-        let size = store.size()?;
-        let (first, end) =
-            (crate::page::first_received_at(store.as_ref(), size, since)?, crate::page::first_received_at(store.as_ref(), size, until)?);
-        let period = |types: &[&str]| -> Result<Vec<StoredEvent>, dossier_store::StoreError> {
-            let q = EventQuery {
-                types: types.iter().map(|t| TypePattern((*t).to_owned())).collect(),
-                after: first.checked_sub(1),
-                before: Some(end),
-                limit: MAX_PAGE.min(LIMIT),
-                ..Default::default()
-            };
-            Ok(store.query(&q)?.events)
-        };
-        let report = (
-            period(&["dev.cdevents.pipelinerun.finished.*"])?,
-            period(&[
-                "dev.cdevents.service.deployed.*",
-                "dev.cdevents.service.upgraded.*",
-                "dev.cdevents.service.rolledback.*",
-                "dev.cdevents.service.removed.*",
-            ])?,
-            period(&[&format!("{}*", dossier_core::own::OwnType::PolicyDecided.unversioned())])?,
-            period(&[&dossier_core::own::Family::Exception.glob()])?,
-        );
+        // The period's report, every section counted in full (the one the API and `dossier
+        // audit report` give).
+        let report = dossier_engine::report::period(store.as_ref(), since, until).map_err(|e| match e {
+            dossier_engine::report::ReportError::Store(e) => e,
+            e => dossier_store::StoreError::Backend(e.to_string()),
+        })?;
         Ok((checkpoint, verdict, report))
     })
     .await?;
-    let (runs, deployments, decisions, exceptions) = report;
-
     let status = match &verdict {
         Ok(size) => format!(
             r#"<p class="ok"><b>✓ Verified</b>: the checkpoint is signed by the log's key, and its tree head of {size} entries matches the stored tree.</p>"#
         ),
         Err(e) => format!(r#"<p class="error">✗ {}</p>"#, esc(e)),
     };
-    let run_rows: Vec<Vec<String>> = runs
+    let at = |received: &str| time(received);
+    let run_rows: Vec<Vec<String>> = report
+        .pipeline_runs
+        .lines
         .iter()
-        .map(|e| {
-            let c = content(e);
+        .map(|l| vec![at(&l.received), esc(&l.what.pipeline), mono(&l.what.run), esc(&l.what.outcome), mono(&l.what.source)])
+        .collect();
+    let deployment_rows: Vec<Vec<String>> = report
+        .deployments
+        .lines
+        .iter()
+        .map(|l| {
             vec![
-                when(e),
-                esc(c["pipelineName"].as_str().unwrap_or("")),
-                mono(&e.subject_id),
-                esc(c["outcome"].as_str().unwrap_or("")),
-                mono(&e.key.source),
+                at(&l.received),
+                esc(&l.what.action),
+                esc(&l.what.environment),
+                artifact(&l.what.artifact),
+                mono(l.sender.as_deref().unwrap_or("")),
             ]
         })
         .collect();
-    let deployment_rows: Vec<Vec<String>> = deployments
+    let gate_rows: Vec<Vec<String>> = report
+        .gate
+        .lines
         .iter()
-        .map(|e| {
-            let c = content(e);
-            let action = e.event_type.split('.').nth(3).unwrap_or("");
+        .map(|l| {
+            let g = &l.what;
+            let verdict = if g.allowed { badge("st", "allowed") } else { badge("st", "denied") };
+            let dry = if g.dry_run { " (dry run)" } else { "" };
             vec![
-                when(e),
-                esc(action),
-                esc(c["environment"]["id"].as_str().unwrap_or("")),
-                c["artifactId"].as_str().map(artifact).unwrap_or_default(),
-                mono(&e.key.source),
+                at(&l.received),
+                format!("{verdict}{dry}"),
+                esc(&g.environment),
+                artifact(&g.artifact),
+                esc(&g.requester),
+                esc(&g.denies.join("; ")),
             ]
         })
         .collect();
-    let violation_rows: Vec<Vec<String>> = decisions
+    let violation_rows: Vec<Vec<String>> = report
+        .violations
+        .lines
         .iter()
-        .flat_map(|e| {
-            let d = Decided::read(&e.raw);
-            let target = d.as_ref().and_then(|d| d.artifact_id.as_deref()).map(artifact).unwrap_or_default();
-            let mode = d.as_ref().map_or("enforce", |d| d.mode.as_str());
-            d.map(|d| d.deny)
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |m| vec![when(e), esc(&e.subject_id), badge("st", mode), target.clone(), esc(&m)])
+        .map(|l| {
+            let v = &l.what;
+            vec![
+                at(&l.received),
+                esc(&v.policy),
+                badge("st", v.mode.as_str()),
+                v.artifact.as_deref().map(artifact).unwrap_or_default(),
+                esc(&v.message),
+            ]
         })
         .collect();
-    let exception_rows: Vec<Vec<String>> = exceptions
+    let exception_rows: Vec<Vec<String>> = report
+        .exceptions
+        .lines
         .iter()
-        .map(|e| {
-            let c = content(e);
-            let act =
-                e.event_type.trim_start_matches(dossier_core::own::Family::Exception.prefix()).split('.').next().unwrap_or("").to_owned();
-            // Who: the principal whose credential made the change (the entry's sender).
-            let who =
-                e.sender.as_deref().or_else(|| ["requester", "approver", "by"].iter().find_map(|k| c[*k].as_str())).unwrap_or("dossier");
-            let why = ["reason", "comment"].iter().find_map(|k| c[*k].as_str()).unwrap_or("");
-            vec![when(e), format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.subject_id)), badge("st", &act), esc(who), esc(why)]
+        .map(|l| {
+            let e = &l.what;
+            vec![
+                at(&l.received),
+                format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.exception)),
+                badge("st", &e.act),
+                esc(l.sender.as_deref().unwrap_or("dossier")),
+                esc(&e.why),
+            ]
         })
         .collect();
     let fmt = dossier_core::event::format_timestamp;
@@ -164,10 +153,11 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 </div>
 <section class="panel" aria-labelledby="h-period"><h2 id="h-period">Report</h2>
 <form class="stack" method="get" action="/ui/audit"><div><label for="a-since">Since (RFC 3339)</label><input id="a-since" name="since" value="{since}"></div><div><label for="a-until">Until (RFC 3339)</label><input id="a-until" name="until" value="{until}"></div><div><button class="primary" type="submit">Report</button></div></form>
-<p>Received from {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_viol} violations, {n_exc} exception changes (each list shows the first {LIMIT} at most).</p></section>
+<p>Received from {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_gate} gate decisions ({n_denied} denied), {n_viol} violations, {n_exc} exception changes (each list shows the first {LIMIT} at most). The same report as a printable file: <code>dossier audit report --since … --until … -o report.html</code>.</p></section>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-r1"><h2 id="h-r1">Pipeline runs</h2>{run_table}</section>
 <section class="panel wide" aria-labelledby="h-r2"><h2 id="h-r2">Deployments</h2>{deploy_table}</section>
+<section class="panel wide" aria-labelledby="h-r5"><h2 id="h-r5">Gate decisions</h2>{gate_table}</section>
 <section class="panel wide" aria-labelledby="h-r3"><h2 id="h-r3">Policy violations</h2>{viol_table}</section>
 <section class="panel wide" aria-labelledby="h-r4"><h2 id="h-r4">Exceptions: who, what, when</h2>{exc_table}</section>
 </div>"#,
@@ -179,10 +169,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         until = esc(&fmt(until)),
         since_t = time(&fmt(since)),
         until_t = time(&fmt(until)),
-        n_runs = run_rows.len(),
-        n_deploy = deployment_rows.len(),
-        n_viol = violation_rows.len(),
-        n_exc = exception_rows.len(),
+        n_runs = report.pipeline_runs.count,
+        n_deploy = report.deployments.count,
+        n_gate = report.gate.count,
+        n_denied = report.environments.iter().map(|e| e.gate_denied).sum::<u64>(),
+        n_viol = report.violations.count,
+        n_exc = report.exceptions.count,
         run_table = html::table(
             "audit-runs",
             &["Finished", "Pipeline", "Run", "Outcome", "Source"],
@@ -194,6 +186,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             &["When", "Change", "Environment", "Artifact", "Source"],
             &deployment_rows,
             "No deployment changed in this period."
+        ),
+        gate_table = html::table(
+            "audit-gate",
+            &["When", "Verdict", "Environment", "Artifact", "Asked by", "Why"],
+            &gate_rows,
+            "The gate decided nothing in this period."
         ),
         viol_table = html::table(
             "audit-violations",

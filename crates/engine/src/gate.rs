@@ -29,8 +29,8 @@ use dossier_log::Appended;
 use dossier_policy::{Decision, Mode};
 
 pub use dossier_gate::{
-    policy_set_digest, Ask, Evaluated, Evidence, GateConfig, GateDecided, RecordedMoment, Said, Unknown, DEPLOYMENT_TYPE, MAX_CONTEXT,
-    UNKNOWN_ARTIFACT,
+    policy_set_digest, Ask, Evaluated, Evidence, GateConfig, GateDecided, RecordedMoment, Said, Unknown, DEPLOYMENT_TYPE, GATE_ORIGIN,
+    MAX_CONTEXT, UNKNOWN_ARTIFACT,
 };
 use dossier_store::AppendOutcome;
 
@@ -215,7 +215,10 @@ impl Gate {
         };
         let (decisions, input_digest) = decisions;
         let evidence = evidence_of(&input);
-        let known = !evidence.entries.is_empty() || !input.pointer("/subject/lineage").is_none_or(Value::is_null);
+        // Known: evidence about it, or a lineage that says something. Not its name alone, which
+        // the graph learns from any entry naming it — the gate's own decisions included.
+        let stated = self.policies.context().views.lineage.read().lineage(artifact).is_some_and(|l| l.states_anything());
+        let known = !evidence.entries.is_empty() || stated;
         let mut out = GateDecided {
             decision_id: decision.to_owned(),
             allowed: true,
@@ -304,6 +307,11 @@ fn evidence_of(input: &Value) -> Evidence {
             continue;
         }
         if OwnType::DocumentReceived.matches(&e.ty) {
+            // The gate's own verification summaries are its record, not evidence about the artifact.
+            let origin = e.event.pointer("/subject/content/origin").and_then(Value::as_str).unwrap_or_default();
+            if origin.starts_with(GATE_ORIGIN) {
+                continue;
+            }
             if let Some(d) = e.event.pointer("/subject/content/digest").and_then(Value::as_str) {
                 out.documents.push(d.to_owned());
             }

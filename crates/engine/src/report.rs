@@ -65,6 +65,15 @@ impl<T> Section<T> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineRun {
+    pub pipeline: String,
+    pub run: String,
+    pub outcome: String,
+    /// The source that reported it.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
     /// `deployed`, `upgraded`, `rolledback` or `removed`.
     pub action: String,
@@ -142,6 +151,7 @@ pub struct Report {
     pub first: u64,
     pub end: u64,
     pub environments: Vec<EnvironmentSummary>,
+    pub pipeline_runs: Section<PipelineRun>,
     pub deployments: Section<Deployment>,
     pub gate: Section<GateLine>,
     pub exceptions: Section<ExceptionLine>,
@@ -209,6 +219,11 @@ fn content<T: serde::de::DeserializeOwned>(e: &StoredEvent) -> Option<T> {
     serde_json::from_slice::<Entry<T>>(&e.raw).ok().map(|e| e.subject.content)
 }
 
+/// The summary of `env`, made when first needed.
+fn of<'a>(environments: &'a mut BTreeMap<String, EnvironmentSummary>, env: &str) -> &'a mut EnvironmentSummary {
+    environments.entry(env.to_owned()).or_insert_with(|| EnvironmentSummary { environment: env.to_owned(), ..Default::default() })
+}
+
 /// The report of the entries received in `[since, until)` (nanoseconds since the epoch).
 pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, ReportError> {
     if since > until {
@@ -231,16 +246,25 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
         #[serde(default)]
         id: String,
     }
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Run {
+        #[serde(default)]
+        pipeline_name: String,
+        #[serde(default)]
+        outcome: String,
+    }
+    let pipeline_runs = section(store, &["dev.cdevents.pipelinerun.finished.*".to_owned()], range, |e| {
+        let r: Run = content(e).unwrap_or_default();
+        vec![PipelineRun { pipeline: r.pipeline_name, run: e.subject_id.clone(), outcome: r.outcome, source: e.key.source.clone() }]
+    })?;
     // Per environment, counted over the whole period (not over the lines listed).
     let mut environments: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-    let mut of = |env: &str| -> &mut EnvironmentSummary {
-        environments.entry(env.to_owned()).or_insert_with(|| EnvironmentSummary { environment: env.to_owned(), ..Default::default() })
-    };
     let deployments =
         section(store, &["deployed", "upgraded", "rolledback", "removed"].map(|a| format!("dev.cdevents.service.{a}.*")), range, |e| {
             let d: Deployed = content(e).unwrap_or_default();
             let environment = d.environment.map(|e| e.id).unwrap_or_default();
-            of(&environment).deployments += 1;
+            of(&mut environments, &environment).deployments += 1;
             vec![Deployment {
                 action: e.event_type.split('.').nth(3).unwrap_or_default().to_owned(),
                 environment,
@@ -251,7 +275,7 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
         GateDecided::read(&e.raw)
             .inspect(|d| {
                 if !d.asked.dry_run {
-                    let s = of(&d.environment);
+                    let s = of(&mut environments, &d.environment);
                     if d.allowed {
                         s.gate_allowed += 1;
                     } else {
@@ -324,6 +348,7 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
         first: range.0,
         end: range.1,
         environments: environments.into_values().collect(),
+        pipeline_runs,
         deployments,
         gate,
         exceptions,

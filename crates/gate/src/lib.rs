@@ -97,6 +97,10 @@ pub struct Evidence {
 /// The name of the gate's own rule about artifacts it has no evidence about.
 pub const UNKNOWN_ARTIFACT: &str = "unknown_artifact";
 
+/// The origin of the documents that are the gate's verification summaries (`gate:<decision>`):
+/// the gate's record, never evidence about the artifact.
+pub const GATE_ORIGIN: &str = "gate:";
+
 /// A decision of the gate: the content of its `dossier-gate.decided` entry, and the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateDecided {

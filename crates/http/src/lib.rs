@@ -7,8 +7,8 @@
 
 pub mod access;
 mod actions_api;
-mod audit_api;
 mod admission_api;
+mod audit_api;
 pub mod body;
 mod documents_api;
 pub mod error;

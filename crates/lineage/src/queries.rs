@@ -80,6 +80,24 @@ pub struct Lineage {
     pub vex: Vec<VexWaived>,
 }
 
+impl Lineage {
+    /// Whether the graph holds anything about the artifact beyond its name: a build, commits,
+    /// ancestors or descendants, deployments, vulnerabilities, VEX, a quarantine or a deletion.
+    /// (An artifact's name alone is known as soon as any entry names it — a gate decision does.)
+    pub fn states_anything(&self) -> bool {
+        self.deleted.is_some()
+            || self.quarantined.is_some()
+            || self.built_by.is_some()
+            || !self.sources.is_empty()
+            || !self.origins.is_empty()
+            || !self.ancestors.is_empty()
+            || !self.descendants.is_empty()
+            || !self.deployments.is_empty()
+            || !self.vulnerabilities.is_empty()
+            || !self.vex.is_empty()
+    }
+}
+
 /// A vulnerability a VEX statement waives for an artifact, and the statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VexWaived {

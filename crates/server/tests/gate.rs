@@ -284,6 +284,18 @@ fn what_the_gate_cannot_decide_about_is_said_precisely() {
     assert_eq!(status, 200);
     assert_eq!((&d["allowed"], &d["known"]), (&json!(false), &json!(false)));
     assert_eq!(d["denies"][0], json!({"policy": "unknown_artifact", "messages": [format!("Dossier has no evidence about {unknown}")]}));
+    // Its decision and the summary kept of it name the artifact; neither is evidence about it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.get(&format!("/api/v1/documents?artifact={}", unknown.replace(':', "%3A"))).1["documents"].as_array().map_or(0, Vec::len) == 0 {
+        assert!(Instant::now() < deadline, "the summary of the decision was not kept");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, again) = s.gate(&unknown, "production", None);
+    assert_eq!(
+        (&again["allowed"], &again["known"], &again["evidence"]),
+        (&json!(false), &json!(false), &json!({"entries": [], "documents": []})),
+        "{again}"
+    );
 
     // A tag can move: the gate decides about digests, and says how to pin.
     let (status, e) = s.gate("ghcr.io/acme/shop:1.4", "production", None);
