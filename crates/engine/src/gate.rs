@@ -49,8 +49,8 @@ pub struct Answer {
 
 /// A question checked and decided, not recorded yet.
 enum Prepared {
-    Repeated(Answer),
-    New(EventKey, GateDecided, Event),
+    Repeated(Box<Answer>),
+    New(EventKey, Box<GateDecided>, Box<Event>),
 }
 
 /// Why the gate could not answer.
@@ -107,9 +107,9 @@ impl Gate {
         let mut new = Vec::new();
         for ask in asks {
             match self.prepare(ask, requester, moment) {
-                Ok(Prepared::Repeated(a)) => answers.push(Ok(a)),
+                Ok(Prepared::Repeated(a)) => answers.push(Ok(*a)),
                 Ok(Prepared::New(key, decided, event)) => {
-                    new.push((answers.len(), key, decided, event));
+                    new.push((answers.len(), key, *decided, *event));
                     answers.push(Err(GateError::Log("not recorded".into())));
                 }
                 Err(e) => answers.push(Err(e)),
@@ -157,7 +157,7 @@ impl Gate {
         };
         let key = EventKey { source: GATE_SOURCE.to_owned(), id: decision.clone() };
         if let Some(answer) = self.repeated(&key, &ask, requester)? {
-            return Ok(Prepared::Repeated(answer));
+            return Ok(Prepared::Repeated(Box::new(answer)));
         }
         let decided = self.decide(&decision, &artifact, ask, requester, moment)?;
         // `artifactId` in the content files the decision under the artifact, in its timeline.
@@ -165,7 +165,7 @@ impl Gate {
         let mut event =
             own_event(decision, GATE_SOURCE, OwnType::GateDecided, &artifact, content, None).map_err(|e| GateError::Log(e.to_string()))?;
         event.sender = Some(requester.to_owned());
-        Ok(Prepared::New(key, decided, event))
+        Ok(Prepared::New(key, Box::new(decided), Box::new(event)))
     }
 
     /// The decision `decision` recorded, with its entry's seq.

@@ -59,15 +59,23 @@ fn every_section_is_counted_in_full_and_each_line_names_its_entry() {
     // 520 publications that only warn, then 13 that are denied.
     let mut events: Vec<Value> = (0..520).map(|i| event(i, format!("pkg:generic/ok-{i}@1"))).collect();
     events.extend((0..13).map(|i| event(520 + i, format!("pkg:generic/bad-{i}@1"))));
-    let post =
-        |path: &str, body: Value| ureq::post(&format!("{url}{path}")).set("Authorization", &format!("Bearer {ADMIN}")).send_json(body);
-    assert_eq!(post("/api/v1/events", json!(events)).unwrap().status(), 200);
+    // The status of a POST.
+    let post = |path: &str, body: Value| match ureq::post(&format!("{url}{path}"))
+        .set("Authorization", &format!("Bearer {ADMIN}"))
+        .send_json(body)
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{path}: {e}"),
+    };
+    assert_eq!(post("/api/v1/events", json!(events)), 200);
     let shop = format!("pkg:oci/shop@sha256:{}", "a".repeat(64));
-    post("/api/v1/events", json!([{"context": {"specversion": "0.5.1", "id": "p", "source": "/ci", "type": "dev.cdevents.artifact.packaged.0.3.0", "timestamp": "2026-12-01T10:00:00Z"}, "subject": {"id": shop, "content": {"change": {"id": "c"}}}}])).unwrap();
+    let packaged = json!([{"context": {"specversion": "0.5.1", "id": "p", "source": "/ci", "type": "dev.cdevents.artifact.packaged.0.3.0", "timestamp": "2026-12-01T10:00:00Z"}, "subject": {"id": shop, "content": {"change": {"id": "c"}}}}]);
+    assert_eq!(post("/api/v1/events", packaged), 200);
     for env in ["production", "staging", "staging"] {
-        assert_eq!(post("/api/v1/gate", json!({"artifact": shop, "environment": env})).unwrap().status(), 200);
+        assert_eq!(post("/api/v1/gate", json!({"artifact": shop, "environment": env})), 200);
     }
-    assert_eq!(post("/api/v1/gate", json!({"artifact": shop, "environment": "production", "dry_run": true})).unwrap().status(), 200);
+    assert_eq!(post("/api/v1/gate", json!({"artifact": shop, "environment": "production", "dry_run": true})), 200);
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
