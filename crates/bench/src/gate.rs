@@ -3,7 +3,9 @@
 //! policy` evaluates): `POST /api/v1/gate` for artifacts with a history, and the admission
 //! webhook for a Deployment of 5 containers — each decided, recorded and answered. Beside them,
 //! the acknowledgement of a `service.deployed` event sent to the same server, which is stored
-//! and decided after the answer: what the gate adds to telling Dossier after the fact.
+//! and decided after the answer: what the gate adds to telling Dossier after the fact. The clock
+//! starts once the policy engine has decided everything stored (its backlog would hold both
+//! cores); how long that took is printed.
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
@@ -133,6 +135,21 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         Err(e) => bail!("the images' history was refused: {e}"),
     }
     println!("stored {} events in {:.1} s", args.events + 200, t.elapsed().as_secs_f64());
+    // A server at its steady state: the policy engine has decided what was stored (while it
+    // catches up, its workers hold both cores, and every answer would wait for them).
+    let t = Instant::now();
+    loop {
+        let status: Value = agent.get(&format!("{base}/api/v1/policies")).call()?.into_json()?;
+        let behind = status.pointer("/lag/entries").and_then(Value::as_u64).unwrap_or(0);
+        if behind == 0 {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(1800) {
+            bail!("the policy engine is still {behind} entries behind after 30 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    println!("the policy engine caught up in {:.1} s more", t.elapsed().as_secs_f64());
 
     let post = |path: &str, body: &Value| -> anyhow::Result<Value> {
         let r = agent.post(&format!("{base}{path}")).set("Content-Type", "application/json").send_string(&body.to_string());

@@ -106,7 +106,7 @@ impl Context {
                 Ok(page) => timeline = page
                     .events
                     .iter()
-                    .filter(|e| e.seq != a.seq)
+                    .filter(|e| e.seq != a.seq && !is_record(e))
                     .map(|e| {
                         json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
                                    "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
@@ -124,6 +124,21 @@ impl Context {
         }
         input
     }
+}
+
+/// Whether a stored entry is Dossier's record of its own acts about the artifact — a policy's
+/// decision, a timer, a gate decision or the verification summary kept of one — rather than its
+/// history. Records are not in the timeline policies read: they are what deciding produced, and
+/// an artifact asked about often would otherwise carry every earlier answer into each input.
+fn is_record(e: &dossier_store::StoredEvent) -> bool {
+    if dossier_core::own::Family::of(&e.event_type).is_some_and(dossier_core::own::Family::is_record) {
+        return true;
+    }
+    OwnType::DocumentReceived.matches(&e.event_type)
+        && serde_json::from_slice::<Value>(&e.raw)
+            .ok()
+            .and_then(|v| v.pointer("/subject/content/origin").and_then(Value::as_str).map(|o| o.starts_with(dossier_gate::GATE_ORIGIN)))
+            .unwrap_or(false)
 }
 
 /// Evaluates the policies of `set` that entry `a` triggers (for a recheck, only the rechecking
