@@ -324,14 +324,18 @@ impl Builder {
             .map_err(|source| StartError::Documents { path: docs_dir.display().to_string(), source })?;
         // The gate's verifier key, and its own trust set: the summaries it signs read as verified.
         let vsa_key = Arc::new(dossier_gate::vsa::VerifierKey::load_or_create(&self.data.join("vsa.key"))?);
-        let mut trust = self.trust;
-        trust.sets.push(dossier_evidence::signatures::TrustSet::of_key(dossier_connectors::vsa::TRUST_SET, &vsa_key.public_pem())?);
-        let trust = Arc::new(trust);
+        let trust = Arc::new(self.trust);
+        // Only the summaries' intake trusts the verifier key: an artifact's own signatures are
+        // judged by the operator's trust alone.
+        let mut summaries_trust = (*trust).clone();
+        summaries_trust
+            .sets
+            .push(dossier_evidence::signatures::TrustSet::of_key(dossier_connectors::vsa::TRUST_SET, &vsa_key.public_pem())?);
         let summaries = dossier_connectors::vsa::Summaries {
             log: log.clone(),
             lineage: views.lineage.clone(),
             documents: documents.clone(),
-            trust: trust.clone(),
+            trust: Arc::new(summaries_trust),
             key: vsa_key,
             verifier: dossier_connectors::vsa::Summaries::verifier_of(log.verifier().name()),
         };

@@ -114,13 +114,13 @@ fn a_decision_made_late_after_a_restart_is_the_one_a_replay_makes() {
     let deny_of = |seq: u64| live.iter().find(|(s, _)| *s == seq).map(|(_, d)| d.clone());
     assert_eq!(
         deny_of(e2),
-        Some(vec!["2 earlier, 0 exceptions".to_owned()]),
-        "e2 as of its own moment: e1 and its decision before it, not e3, no exception yet"
+        Some(vec!["1 earlier, 0 exceptions".to_owned()]),
+        "e2 as of its own moment: e1 before it (its decision is Dossier's record, not the artifact's history), not e3, no exception yet"
     );
     assert_eq!(
         deny_of(e3),
-        Some(vec!["3 earlier, 1 exceptions".to_owned()]),
-        "e3 as of its own moment: e1, its decision and e2 before it, after the exception"
+        Some(vec!["2 earlier, 1 exceptions".to_owned()]),
+        "e3 as of its own moment: e1 and e2 before it, after the exception"
     );
 
     let replay = server.policies().unwrap().replay("moment", None, None).unwrap();
