@@ -19,6 +19,17 @@ use dossier_log::own::now_nanos;
 const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
 /// Lines of one kind a report lists at most.
 const LIMIT: usize = dossier_engine::report::LIMIT;
+/// Entries of one kind the page reads at most (the API's report reads them all).
+const PAGE_READ: u64 = 5_000;
+
+/// A section's count, "at least" when the page stopped reading before its end.
+fn counted<T>(s: &dossier_engine::report::Section<T>) -> String {
+    if s.complete {
+        s.count.to_string()
+    } else {
+        format!("at least {}", s.count)
+    }
+}
 
 fn mono(s: &str) -> String {
     format!(r#"<span class="mono">{}</span>"#, esc(s))
@@ -59,7 +70,10 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         };
         // The period's report, every section counted in full (the one the API and `dossier
         // audit report` give).
-        let report = dossier_engine::report::period(store.as_ref(), since, until).map_err(|e| match e {
+        // At most PAGE_READ entries a section, so that the page answers fast at any size;
+        // past it a count says "at least" (`dossier audit report` reads everything).
+        let reading = dossier_engine::report::Reading::AtMost(PAGE_READ);
+        let report = dossier_engine::report::period_read(store.as_ref(), since, until, reading).map_err(|e| match e {
             dossier_engine::report::ReportError::Store(e) => e,
             e => dossier_store::StoreError::Backend(e.to_string()),
         })?;
@@ -153,7 +167,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
 </div>
 <section class="panel" aria-labelledby="h-period"><h2 id="h-period">Report</h2>
 <form class="stack" method="get" action="/ui/audit"><div><label for="a-since">Since (RFC 3339)</label><input id="a-since" name="since" value="{since}"></div><div><label for="a-until">Until (RFC 3339)</label><input id="a-until" name="until" value="{until}"></div><div><button class="primary" type="submit">Report</button></div></form>
-<p>Received from {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_gate} gate decisions ({n_denied} denied), {n_viol} violations, {n_exc} exception changes (each list shows the first {LIMIT} at most). The same report as a printable file: <code>dossier audit report --since … --until … -o report.html</code>.</p></section>
+<p>Received from {since_t} to {until_t}: {n_runs} pipeline runs, {n_deploy} deployment changes, {n_gate} gate decisions ({n_denied} denied), {n_viol} violations, {n_exc} exception changes (each list shows the first {LIMIT} at most; a count reads at most {PAGE_READ} entries, "at least" past them). The whole report, every count exact, as a printable file: <code>dossier audit report --since … --until … -o report.html</code>.</p></section>
 <div class="grid">
 <section class="panel wide" aria-labelledby="h-r1"><h2 id="h-r1">Pipeline runs</h2>{run_table}</section>
 <section class="panel wide" aria-labelledby="h-r2"><h2 id="h-r2">Deployments</h2>{deploy_table}</section>
@@ -169,12 +183,12 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         until = esc(&fmt(until)),
         since_t = time(&fmt(since)),
         until_t = time(&fmt(until)),
-        n_runs = report.pipeline_runs.count,
-        n_deploy = report.deployments.count,
-        n_gate = report.gate.count,
+        n_runs = counted(&report.pipeline_runs),
+        n_deploy = counted(&report.deployments),
+        n_gate = counted(&report.gate),
         n_denied = report.environments.iter().map(|e| e.gate_denied).sum::<u64>(),
-        n_viol = report.violations.count,
-        n_exc = report.exceptions.count,
+        n_viol = counted(&report.violations),
+        n_exc = counted(&report.exceptions),
         run_table = html::table(
             "audit-runs",
             &["Finished", "Pipeline", "Run", "Outcome", "Source"],

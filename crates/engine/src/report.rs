@@ -49,12 +49,30 @@ pub struct Line<T> {
 pub struct Section<T> {
     pub count: u64,
     pub lines: Vec<Line<T>>,
+    /// Whether `count` is every line of the period; false when a [`Reading`] bound stopped the
+    /// reading first (`count` is then a lower bound, and says so wherever it is shown).
+    #[serde(default = "complete")]
+    pub complete: bool,
+}
+
+fn complete() -> bool {
+    true
 }
 
 impl<T> Default for Section<T> {
     fn default() -> Self {
-        Section { count: 0, lines: Vec::new() }
+        Section { count: 0, lines: Vec::new(), complete: true }
     }
+}
+
+/// How much of the period a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Every entry: exact counts, whatever the period holds (the API and `dossier audit report`).
+    All,
+    /// At most this many entries per section (a page that must answer fast): counts past it are
+    /// lower bounds, marked incomplete.
+    AtMost(u64),
 }
 
 impl<T> Section<T> {
@@ -179,11 +197,19 @@ fn section<T>(
     store: &dyn Store,
     types: &[String],
     (first, end): (u64, u64),
+    reading: Reading,
     mut read: impl FnMut(&StoredEvent) -> Vec<T>,
 ) -> Result<Section<T>, StoreError> {
     let mut out = Section::default();
     let mut after = first.checked_sub(1);
+    let mut scanned = 0u64;
     loop {
+        if let Reading::AtMost(n) = reading {
+            if scanned >= n {
+                out.complete = false;
+                return Ok(out);
+            }
+        }
         let q = EventQuery {
             types: types.iter().map(|t| TypePattern(t.clone())).collect(),
             after,
@@ -192,6 +218,7 @@ fn section<T>(
             ..Default::default()
         };
         let page = store.query(&q)?;
+        scanned += page.events.len() as u64;
         for e in &page.events {
             for what in read(e) {
                 out.count += 1;
@@ -226,6 +253,11 @@ fn of<'a>(environments: &'a mut BTreeMap<String, EnvironmentSummary>, env: &str)
 
 /// The report of the entries received in `[since, until)` (nanoseconds since the epoch).
 pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, ReportError> {
+    period_read(store, since, until, Reading::All)
+}
+
+/// [`period`], reading each section as `reading` says.
+pub fn period_read(store: &dyn Store, since: i64, until: i64, reading: Reading) -> Result<Report, ReportError> {
     if since > until {
         return Err(ReportError::Inverted { since: format_timestamp(since), until: format_timestamp(until) });
     }
@@ -254,14 +286,18 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
         #[serde(default)]
         outcome: String,
     }
-    let pipeline_runs = section(store, &["dev.cdevents.pipelinerun.finished.*".to_owned()], range, |e| {
+    let pipeline_runs = section(store, &["dev.cdevents.pipelinerun.finished.*".to_owned()], range, reading, |e| {
         let r: Run = content(e).unwrap_or_default();
         vec![PipelineRun { pipeline: r.pipeline_name, run: e.subject_id.clone(), outcome: r.outcome, source: e.key.source.clone() }]
     })?;
     // Per environment, counted over the whole period (not over the lines listed).
     let mut environments: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-    let deployments =
-        section(store, &["deployed", "upgraded", "rolledback", "removed"].map(|a| format!("dev.cdevents.service.{a}.*")), range, |e| {
+    let deployments = section(
+        store,
+        &["deployed", "upgraded", "rolledback", "removed"].map(|a| format!("dev.cdevents.service.{a}.*")),
+        range,
+        reading,
+        |e| {
             let d: Deployed = content(e).unwrap_or_default();
             let environment = d.environment.map(|e| e.id).unwrap_or_default();
             of(&mut environments, &environment).deployments += 1;
@@ -270,8 +306,9 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
                 environment,
                 artifact: d.artifact_id.unwrap_or_default(),
             }]
-        })?;
-    let gate = section(store, &[glob(OwnType::GateDecided)], range, |e| {
+        },
+    )?;
+    let gate = section(store, &[glob(OwnType::GateDecided)], range, reading, |e| {
         GateDecided::read(&e.raw)
             .inspect(|d| {
                 if !d.asked.dry_run {
@@ -305,18 +342,18 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
         #[serde(default)]
         version: Option<String>,
     }
-    let exceptions = section(store, &[Family::Exception.glob()], range, |e| {
+    let exceptions = section(store, &[Family::Exception.glob()], range, reading, |e| {
         let w: Why = content(e).unwrap_or_default();
         let act = e.event_type.trim_start_matches(Family::Exception.prefix()).split('.').next().unwrap_or_default().to_owned();
         vec![ExceptionLine { exception: e.subject_id.clone(), act, why: w.reason.or(w.comment).unwrap_or_default() }]
     })?;
     let changes = [OwnType::PolicyLoaded, OwnType::PolicyRemoved, OwnType::PolicyRefused].map(glob);
-    let policy_changes = section(store, &changes, range, |e| {
+    let policy_changes = section(store, &changes, range, reading, |e| {
         let w: Why = content(e).unwrap_or_default();
         let act = e.event_type.trim_start_matches(Family::Policy.prefix()).split('.').next().unwrap_or_default().to_owned();
         vec![PolicyChange { policy: e.subject_id.clone(), act, version: w.version }]
     })?;
-    let violations = section(store, &[glob(OwnType::PolicyDecided)], range, |e| {
+    let violations = section(store, &[glob(OwnType::PolicyDecided)], range, reading, |e| {
         let Some(d) = Decided::read(&e.raw) else { return Vec::new() };
         let policy = e.subject_id.clone();
         d.deny
@@ -330,7 +367,7 @@ pub fn period(store: &dyn Store, since: i64, until: i64) -> Result<Report, Repor
             })
             .collect()
     })?;
-    let tool_runs = section(store, &[glob(OwnType::ActionFinished)], range, |e| {
+    let tool_runs = section(store, &[glob(OwnType::ActionFinished)], range, reading, |e| {
         content::<Finished>(e)
             .map(|f| ToolRun {
                 kind: f.about.kind,
