@@ -85,7 +85,7 @@ pub(super) async fn page(State(s): State<AppState>) -> PageResult {
         let store = log.store();
         let size = store.size()?;
         let recent = store.query(&EventQuery { order: Order::NewestFirst, limit: 12, ..Default::default() })?.events;
-        let last_hour = size - crate::page::first_received_at(store.as_ref(), size, now - 3_600_000_000_000)?;
+        let last_hour = size - dossier_engine::report::first_received_at(store.as_ref(), size, now - 3_600_000_000_000)?;
         let runs = store.query(&newest(&["dev.cdevents.pipelinerun.finished.*"], 10))?.events;
         let decisions = store.query(&newest(&[&format!("{}*", dossier_core::own::OwnType::PolicyDecided.unversioned())], 200))?.events;
         let actions = store.query(&newest(&[&dossier_core::own::Family::Action.glob()], 300))?.events;

@@ -35,17 +35,3 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, dossier_s
         Err(e) => Err(problem(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", &format!("internal error: {e}"))),
     }
 }
-
-/// The first entry Dossier received at or after `t`: entries are received in log order, so a
-/// binary search over the log finds it in a few lookups, without an index on time.
-pub fn first_received_at(store: &dyn dossier_store::Store, size: u64, t: i64) -> Result<u64, dossier_store::StoreError> {
-    let (mut low, mut high) = (0, size);
-    while low < high {
-        let mid = low + (high - low) / 2;
-        match store.get(mid)? {
-            Some(e) if e.received_unix_nanos < t => low = mid + 1,
-            _ => high = mid,
-        }
-    }
-    Ok(low)
-}

@@ -178,7 +178,8 @@ pub struct Report {
     pub tool_runs: Section<ToolRun>,
 }
 
-/// The first entry received at or after `t` (entries are received in log order).
+/// The first entry Dossier received at or after `t`: entries are received in log order, so a
+/// binary search over the log finds it in a few lookups, without an index on time.
 pub fn first_received_at(store: &dyn Store, size: u64, t: i64) -> Result<u64, StoreError> {
     let (mut low, mut high) = (0, size);
     while low < high {
