@@ -106,10 +106,14 @@ impl Context {
                 Ok(page) => timeline = page
                     .events
                     .iter()
-                    .filter(|e| e.seq != a.seq && !is_record(e))
-                    .map(|e| {
-                        json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
-                                   "event": serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null)})
+                    .filter(|e| e.seq != a.seq)
+                    .filter_map(|e| {
+                        // Each entry's bytes are read once, for the record test and the input.
+                        let event = serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null);
+                        (!is_record(&e.event_type, &event)).then(|| {
+                            json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
+                                   "event": event})
+                        })
                     })
                     .collect(),
                 Err(e) => tracing::error!("reading the timeline of {purl} for entry {}: {e}", a.seq),
@@ -130,15 +134,12 @@ impl Context {
 /// decision, a timer, a gate decision or the verification summary kept of one — rather than its
 /// history. Records are not in the timeline policies read: they are what deciding produced, and
 /// an artifact asked about often would otherwise carry every earlier answer into each input.
-fn is_record(e: &dossier_store::StoredEvent) -> bool {
-    if dossier_core::own::Family::of(&e.event_type).is_some_and(dossier_core::own::Family::is_record) {
+fn is_record(event_type: &str, event: &Value) -> bool {
+    if dossier_core::own::Family::of(event_type).is_some_and(dossier_core::own::Family::is_record) {
         return true;
     }
-    OwnType::DocumentReceived.matches(&e.event_type)
-        && serde_json::from_slice::<Value>(&e.raw)
-            .ok()
-            .and_then(|v| v.pointer("/subject/content/origin").and_then(Value::as_str).map(|o| o.starts_with(dossier_gate::GATE_ORIGIN)))
-            .unwrap_or(false)
+    OwnType::DocumentReceived.matches(event_type)
+        && event.pointer("/subject/content/origin").and_then(Value::as_str).is_some_and(|o| o.starts_with(dossier_gate::GATE_ORIGIN))
 }
 
 /// Evaluates the policies of `set` that entry `a` triggers (for a recheck, only the rechecking
