@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use dossier_core::event::format_timestamp;
 use dossier_core::image::{ImageRef, ImageRefError};
-use dossier_core::own::{Family, OwnType, GATE_SOURCE};
+use dossier_core::own::{OwnType, GATE_SOURCE};
 use dossier_core::{Event, EventKey, PurlError};
 use dossier_log::own::{hex, now_nanos, own_event};
 use dossier_log::Appended;
@@ -289,8 +289,8 @@ fn fold(out: &mut GateDecided, exceptions: &mut BTreeSet<String>, d: Decision) {
     exceptions.extend(d.exceptions.iter().cloned());
 }
 
-/// The entries and documents of the artifact's history the input holds. The gate's own earlier
-/// decisions are not evidence about the artifact.
+/// The entries and documents of the artifact's history the input holds (Dossier's own records,
+/// the gate's decisions and summaries among them, are not in it: `decide` leaves them out).
 fn evidence_of(input: &Value) -> Evidence {
     #[derive(Deserialize)]
     struct Entry {
@@ -298,23 +298,29 @@ fn evidence_of(input: &Value) -> Evidence {
         #[serde(rename = "type")]
         ty: String,
         #[serde(default)]
-        event: Value,
+        event: Document,
     }
-    let timeline: Vec<Entry> = input.pointer("/subject/timeline").cloned().and_then(|t| serde_json::from_value(t).ok()).unwrap_or_default();
+    #[derive(Deserialize, Default)]
+    struct Document {
+        #[serde(default)]
+        subject: Subject,
+    }
+    #[derive(Deserialize, Default)]
+    struct Subject {
+        #[serde(default)]
+        content: Content,
+    }
+    #[derive(Deserialize, Default)]
+    struct Content {
+        #[serde(default)]
+        digest: Option<String>,
+    }
+    // Read in place: only the seqs, types and document digests, not a copy of the timeline.
+    let timeline = input.pointer("/subject/timeline").map(Vec::<Entry>::deserialize).and_then(Result::ok).unwrap_or_default();
     let mut out = Evidence::default();
     for e in timeline {
-        if Family::Gate.contains(&e.ty) {
-            continue;
-        }
         if OwnType::DocumentReceived.matches(&e.ty) {
-            // The gate's own verification summaries are its record, not evidence about the artifact.
-            let origin = e.event.pointer("/subject/content/origin").and_then(Value::as_str).unwrap_or_default();
-            if origin.starts_with(GATE_ORIGIN) {
-                continue;
-            }
-            if let Some(d) = e.event.pointer("/subject/content/digest").and_then(Value::as_str) {
-                out.documents.push(d.to_owned());
-            }
+            out.documents.extend(e.event.subject.content.digest);
         }
         out.entries.push(e.seq);
     }
