@@ -22,6 +22,10 @@ use serde::de::DeserializeOwned;
 /// audit log) that names the gate's decisions.
 pub const DECISIONS_ANNOTATION: &str = "decisions";
 
+/// Containers a review may carry: each is a decision recorded; a review past it is refused
+/// rather than decided for as long as its body allows.
+pub const MAX_CONTAINERS: usize = 128;
+
 /// The kinds whose images are gated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -108,6 +112,8 @@ pub enum ReviewError {
     Object { kind: &'static str, name: String, reason: String },
     #[error("request.object is missing for a {0} {1}")]
     NoObject(&'static str, &'static str),
+    #[error("request.object: {kind} {name:?} runs {count} containers; the gate decides at most {MAX_CONTAINERS} per review")]
+    TooManyContainers { kind: &'static str, name: String, count: usize },
 }
 
 /// Reads an `admission.k8s.io/v1` review.
@@ -183,6 +189,9 @@ pub fn read(body: &[u8]) -> Result<Reviewed, ReviewError> {
             name: c.name,
             image: c.image.unwrap_or_default(),
         }));
+    }
+    if containers.len() > MAX_CONTAINERS {
+        return Err(ReviewError::TooManyContainers { kind: kind.as_str(), name, count: containers.len() });
     }
     let workload = Workload {
         uid: request.uid.clone(),

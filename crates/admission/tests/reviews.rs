@@ -108,3 +108,17 @@ fn the_answer_carries_the_uid_every_reason_warnings_and_the_decisions() {
     assert_eq!(allowed["response"]["allowed"], true);
     assert!(allowed["response"].get("warnings").is_none_or(Value::is_null), "{allowed}");
 }
+
+#[test]
+fn a_review_of_more_containers_than_the_gate_decides_is_refused_with_the_bound() {
+    let mut review: Value = serde_json::from_slice(&review("pod")).unwrap();
+    let many: Vec<Value> = (0..129).map(|i| json!({"name": format!("c{i}"), "image": format!("ghcr.io/acme/shop@{H}")})).collect();
+    review["request"]["object"]["spec"]["containers"] = json!(many);
+    let err = read(&serde_json::to_vec(&review).unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        ReviewError::TooManyContainers { kind: "Pod", name: "shop".into(), count: 130 },
+        "129 containers and the init container"
+    );
+    assert_eq!(err.to_string(), "request.object: Pod \"shop\" runs 130 containers; the gate decides at most 128 per review");
+}
