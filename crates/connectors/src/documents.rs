@@ -58,10 +58,42 @@ pub struct Submission {
     pub artifact: String,
     /// The principal that sent it (none: Dossier fetched it itself); the entry's sender.
     pub sender: Option<String>,
-    /// `upload`, or the URI it was fetched from.
-    pub origin: String,
+    /// How it reached Dossier.
+    pub via: Via,
     /// The format, when the sender said (media type or parameter); detected otherwise.
     pub format: Option<Format>,
+}
+
+/// How a document reached Dossier: recorded as the entry's `origin` (`upload`, the URI it was
+/// fetched from, or `gate:<decision>`), and deciding the entry's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// Sent through the documents API.
+    Upload,
+    /// Fetched by Dossier from this URI, which an event named.
+    Fetch(String),
+    /// The signed verification summary of this gate decision, which Dossier made: a record
+    /// ([`dossier_core::own::is_record`]), kept under the gate's source.
+    GateSummary(String),
+}
+
+impl Via {
+    /// The entry's `origin`.
+    pub fn origin(&self) -> String {
+        match self {
+            Via::Upload => "upload".to_owned(),
+            Via::Fetch(uri) => uri.clone(),
+            Via::GateSummary(decision) => format!("{}{decision}", dossier_gate::GATE_ORIGIN),
+        }
+    }
+
+    /// The source the entry is appended under.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Via::Upload | Via::Fetch(_) => SOURCE,
+            Via::GateSummary(_) => dossier_core::own::GATE_SOURCE,
+        }
+    }
 }
 
 /// What was recorded.
@@ -199,7 +231,7 @@ pub fn record(intake: Intake<'_>, staged: Staged, submission: Submission) -> Res
     extract.checks = check_signatures(trust, &extract, &bound, &staged)?;
     let digest = format!("sha256:{}", staged.digest);
     let about = hex(&Sha256::digest(artifact.as_bytes()));
-    let key = EventKey { source: SOURCE.to_owned(), id: format!("document-{}-{}", &staged.digest[..32], &about[..16]) };
+    let key = EventKey { source: submission.via.source().to_owned(), id: format!("document-{}-{}", &staged.digest[..32], &about[..16]) };
     let mut receipt = Receipt {
         seq: 0,
         duplicate: false,
@@ -215,7 +247,7 @@ pub fn record(intake: Intake<'_>, staged: Staged, submission: Submission) -> Res
         warning: None,
     };
     // Documents about it do not count: only events from producers say the artifact exists.
-    let named = dossier_store::EventQuery { artifact: Some(artifact.clone()), limit: 50, ..Default::default() };
+    let named = dossier_store::EventQuery { artifact: Some(artifact.clone()), without_records: true, limit: 50, ..Default::default() };
     if !log.store().query(&named)?.events.iter().any(|e| e.key.source != SOURCE) {
         receipt.warn(format!(
             "no event names {artifact} yet: the document is kept and applies once events name the artifact; check the purl if none will"
@@ -231,7 +263,7 @@ pub fn record(intake: Intake<'_>, staged: Staged, submission: Submission) -> Res
     }
     documents.keep(&staged).map_err(BlobError::Io)?;
     let content = content(&artifact, &digest, staged.size, &submission, extract)?;
-    let mut event = own_event(key.id.clone(), SOURCE, OwnType::DocumentReceived, &digest, content, None)?;
+    let mut event = own_event(key.id.clone(), submission.via.source(), OwnType::DocumentReceived, &digest, content, None)?;
     event.sender = submission.sender.clone();
     match log.append_blocking(vec![event])?.pop() {
         Some(AppendOutcome::Accepted { seq }) => receipt.seq = seq,
@@ -264,7 +296,7 @@ fn content(artifact: &str, digest: &str, size: u64, submission: &Submission, mut
     fields.insert("digest".into(), json!(digest));
     fields.insert("size".into(), json!(size));
     fields.insert("sender".into(), json!(submission.sender.as_deref().unwrap_or("dossier-fetch")));
-    fields.insert("origin".into(), json!(submission.origin));
+    fields.insert("origin".into(), json!(submission.via.origin()));
     Ok(Value::Object(fields))
 }
 

@@ -237,8 +237,12 @@ impl Fetcher {
         let artifact = a.event.subject_id.clone();
         let outcome = self.rules.resolve(uri).and_then(|origin| fetch(&self.documents, &origin, &self.agent)).and_then(|staged| {
             // The document is recorded as sent by whoever sent the event that points at it.
-            let submission =
-                Submission { artifact: artifact.clone(), sender: a.event.sender.clone(), origin: uri.to_owned(), format: None };
+            let submission = Submission {
+                artifact: artifact.clone(),
+                sender: a.event.sender.clone(),
+                via: crate::documents::Via::Fetch(uri.to_owned()),
+                format: None,
+            };
             let intake = documents::Intake { log: &self.log, lineage: &self.lineage, documents: &self.documents, trust: &self.trust };
             Ok(documents::record(intake, staged, submission)?)
         });

@@ -107,7 +107,7 @@ impl Summaries {
         let submission = Submission {
             artifact: d.artifact.clone(),
             sender: None,
-            origin: format!("{}{}", dossier_gate::GATE_ORIGIN, d.decision_id),
+            via: crate::documents::Via::GateSummary(d.decision_id.clone()),
             format: Some(dossier_evidence::Format::InToto),
         };
         if let Err(e) = record(intake, staged, submission) {
@@ -119,8 +119,25 @@ impl Summaries {
 /// Starts the follower that keeps the summaries.
 pub fn start(summaries: Summaries, cursor_file: &Path) {
     let follower = Follower::new(summaries.log.clone(), cursor_file.to_owned());
-    let spawned = std::thread::Builder::new().name("dossier-vsa".into()).spawn(move || follower.follow(|a| summaries.keep(a)));
+    let spawned = std::thread::Builder::new().name("dossier-vsa".into()).spawn(move || {
+        behind_the_answers();
+        follower.follow(|a| summaries.keep(a))
+    });
     if let Err(e) = spawned {
         tracing::error!("starting the verification summary follower: {e}");
+    }
+}
+
+/// Lowers the calling thread's priority (nice 10): the summaries follow the gate's answers, and
+/// signing and keeping one must not take the core the next answer needs. On a machine with
+/// cores to spare it changes nothing; the summaries still follow, at least once.
+fn behind_the_answers() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is passed.
+        let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+        if done != 0 {
+            tracing::debug!("the verification summary follower keeps its priority: {}", std::io::Error::last_os_error());
+        }
     }
 }

@@ -134,6 +134,21 @@ pub fn written_by_dossier_only(source: &str, event_type: &str) -> bool {
     source.starts_with(RESERVED_SOURCE_PREFIX) || source == "/dossier" || Family::of(event_type).is_some_and(Family::is_dossiers_own)
 }
 
+/// Whether an entry of type `event_type` from `source` is Dossier's record of its own acts
+/// rather than the history of what it names: a policy's version or decision, a timer, a gate
+/// decision (the families [`Family::is_record`] names), and whatever the gate keeps under
+/// [`GATE_SOURCE`] (the signed verification summary of a decision). Policies do not read records
+/// in an artifact's timeline: they are what deciding produced. Decided from the two indexed
+/// columns alone, so that a store can leave records out of a query without reading an entry.
+pub fn is_record(event_type: &str, source: &str) -> bool {
+    source == GATE_SOURCE || Family::of(event_type).is_some_and(Family::is_record)
+}
+
+/// The families whose entries are records ([`is_record`]), for stores that test it in a query.
+pub fn record_families() -> impl Iterator<Item = Family> {
+    Family::ALL.into_iter().filter(|f| f.is_record())
+}
+
 /// Whether an entry is an event a policy's action emitted (`emit`, `quarantine`, `release`, under
 /// `<POLICIES_SOURCE>/<policy>`): what goes onto the bus. Timers are the engine's bookkeeping.
 pub fn emitted_by_policy(source: &str, event_type: &str) -> bool {
@@ -311,5 +326,16 @@ mod tests {
             "a type Dossier does not define is still in its family"
         );
         assert_eq!(Family::of("dev.cdevents.artifact.published.0.2.0"), None);
+    }
+
+    #[test]
+    fn records_are_decisions_timers_and_what_the_gate_keeps_not_history() {
+        assert!(is_record(OwnType::PolicyDecided.as_str(), POLICIES_SOURCE));
+        assert!(is_record(OwnType::GateDecided.as_str(), GATE_SOURCE));
+        assert!(is_record(OwnType::DocumentReceived.as_str(), GATE_SOURCE), "a gate decision's summary");
+        assert!(!is_record(OwnType::DocumentReceived.as_str(), DOCUMENTS_SOURCE), "a document sent about the artifact");
+        assert!(!is_record("dev.cdevents.artifact.published.0.3.0", "/ci/build"));
+        assert!(!is_record("dev.cdevents.testsuiterun.queued.0.3.0", "/dossier/policies/sbom_required"), "what an action emitted");
+        assert_eq!(record_families().collect::<Vec<_>>(), vec![Family::Policy, Family::Timer, Family::Gate]);
     }
 }

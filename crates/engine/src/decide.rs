@@ -101,7 +101,14 @@ impl Context {
         let mut timeline = Vec::new();
         let mut lineage = None;
         if let Some(purl) = &purl {
-            let q = EventQuery { artifact: Some(purl.clone()), before: Some(moment.before), limit: 1000, ..Default::default() };
+            // Records are left out by the store, on its indexed columns, before an entry is read.
+            let q = EventQuery {
+                artifact: Some(purl.clone()),
+                before: Some(moment.before),
+                without_records: true,
+                limit: 1000,
+                ..Default::default()
+            };
             match self.log.store().query(&q) {
                 Ok(page) => timeline = page
                     .events
@@ -110,7 +117,7 @@ impl Context {
                     .filter_map(|e| {
                         // Each entry's bytes are read once, for the record test and the input.
                         let event = serde_json::from_slice::<Value>(&e.raw).unwrap_or(Value::Null);
-                        (!is_record(&e.event_type, &event)).then(|| {
+                        (!is_record(&e.event_type, &e.key.source, &event)).then(|| {
                             json!({"seq": e.seq, "type": e.event_type, "timestamp": dossier_core::event::format_timestamp(e.time_unix_nanos),
                                    "event": event})
                         })
@@ -134,8 +141,10 @@ impl Context {
 /// decision, a timer, a gate decision or the verification summary kept of one — rather than its
 /// history. Records are not in the timeline policies read: they are what deciding produced, and
 /// an artifact asked about often would otherwise carry every earlier answer into each input.
-fn is_record(event_type: &str, event: &Value) -> bool {
-    if dossier_core::own::Family::of(event_type).is_some_and(dossier_core::own::Family::is_record) {
+/// The store leaves out what [`dossier_core::own::is_record`] names; a summary kept before
+/// summaries had the gate's source is known by its origin.
+fn is_record(event_type: &str, source: &str, event: &Value) -> bool {
+    if dossier_core::own::is_record(event_type, source) {
         return true;
     }
     OwnType::DocumentReceived.matches(event_type)

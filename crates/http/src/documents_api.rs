@@ -16,7 +16,7 @@ use dossier_evidence::Format;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use dossier_connectors::documents::{self, Submission, SubmitError};
+use dossier_connectors::documents::{self, Submission, SubmitError, Via};
 use dossier_log::documents::Documents;
 
 use dossier_access::Caller;
@@ -108,7 +108,7 @@ async fn upload(
     let staged = tokio::task::spawn_blocking(move || stager.finish())
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    let submission = Submission { artifact, sender: Some(caller.principal.name.to_string()), origin: "upload".into(), format };
+    let submission = Submission { artifact, sender: Some(caller.principal.name.to_string()), via: Via::Upload, format };
     let (log, lineage, trust) = (s.log.clone(), s.views.lineage.clone(), s.config.trust.clone());
     let receipt = tokio::task::spawn_blocking(move || {
         documents::record(documents::Intake { log: &log, lineage: &lineage, documents: &docs, trust: &trust }, staged, submission)

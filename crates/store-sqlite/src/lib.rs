@@ -363,6 +363,17 @@ fn select(conn: &Connection, q: &EventQuery, event_type: Option<&str>, limit: us
         args.push(t.into());
         conds.push(format!("e.ts < ?{}", args.len()));
     }
+    if q.without_records {
+        // `own::is_record` on the indexed columns: the families' globs and the gate's source.
+        let mut record = Vec::new();
+        for family in dossier_core::own::record_families() {
+            args.push(family.glob().into());
+            record.push(format!("e.type GLOB ?{}", args.len()));
+        }
+        args.push(dossier_core::own::GATE_SOURCE.to_owned().into());
+        record.push(format!("e.source = ?{}", args.len()));
+        conds.push(format!("NOT ({})", record.join(" OR ")));
+    }
     let (cmp, dir) = match q.order {
         Order::OldestFirst => (">", "ASC"),
         Order::NewestFirst => ("<", "DESC"),

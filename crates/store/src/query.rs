@@ -55,6 +55,11 @@ pub struct EventQuery {
     /// Only entries before this one (exclusive): with `after`, a range of the log, such as
     /// the entries received in a period.
     pub before: Option<u64>,
+    /// Leave Dossier's records out ([`dossier_core::own::is_record`]: policy decisions, timers,
+    /// gate decisions and what the gate keeps), as the timeline policies read does: an artifact
+    /// asked about often would otherwise have its history buried under its answers. Stores test
+    /// it on the type and source columns, without reading an entry.
+    pub without_records: bool,
     pub limit: usize,
 }
 
@@ -120,6 +125,7 @@ impl EventQuery {
             && self.artifact.as_deref().map(dossier_core::artifact_name).is_none_or(|a| e.artifacts.iter().any(|named| *named == a))
             && self.since.is_none_or(|t| e.time_unix_nanos >= t)
             && self.until.is_none_or(|t| e.time_unix_nanos < t)
+            && !(self.without_records && dossier_core::own::is_record(e.event_type.as_str(), &e.key.source))
     }
 }
 

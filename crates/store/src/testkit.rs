@@ -88,6 +88,7 @@ macro_rules! __store_contract_cases {
             a_type_pattern_spanning_several_types_pages_in_log_order,
             subject_chain_and_source_filters_select_exact_matches,
             the_artifact_filter_finds_every_event_naming_the_artifact,
+            records_are_left_out_when_asked_by_type_and_source,
             since_is_inclusive_and_until_exclusive_on_event_time,
             after_and_before_bound_a_range_of_the_log,
             every_filter_combination_agrees_with_event_query_matches,
@@ -631,6 +632,43 @@ pub mod cases {
         assert_eq!(run(&*store, &q), (vec![33], None));
         assert_eq!(listed(&*store, &EventQuery { artifact: Some("pkg:oci/nothing".into()), ..all() }), NONE);
         assert_eq!(listed(&*store, &EventQuery { artifact: Some(purl[..purl.len() - 1].into()), ..all() }), NONE);
+    }
+
+    /// `without_records` leaves out Dossier's records about an artifact (`own::is_record`: the
+    /// policy, timer and gate families, and whatever is kept under the gate's source) and keeps
+    /// its history, documents sent about it and what policies' actions emitted.
+    pub fn records_are_left_out_when_asked_by_type_and_source(backend: &dyn Backend) {
+        use dossier_core::own::{OwnType, DOCUMENTS_SOURCE, GATE_SOURCE, POLICIES_SOURCE};
+        let store = backend.open();
+        let purl = "pkg:oci/svc@sha256:4a5b6c7d8e9f00112233445566778899aabbccddeeff00112233445566778899";
+        let entry = |i: u64, source: &str, ty: &str| {
+            let v = serde_json::json!({
+                "context": {"specversion": "0.5.1", "id": format!("r{i}"), "source": source, "type": ty,
+                            "timestamp": "2026-01-01T00:00:00Z"},
+                "subject": {"id": format!("s{i}"), "content": {"artifactId": purl}},
+            });
+            Event::from_json(serde_json::to_vec(&v).unwrap(), &v).unwrap()
+        };
+        let entries = [
+            entry(0, "/ci", "dev.cdevents.artifact.published.0.3.0"),
+            entry(1, POLICIES_SOURCE, OwnType::PolicyDecided.as_str()),
+            entry(2, POLICIES_SOURCE, OwnType::TimerSet.as_str()),
+            entry(3, GATE_SOURCE, OwnType::GateDecided.as_str()),
+            entry(4, GATE_SOURCE, OwnType::DocumentReceived.as_str()),
+            entry(5, DOCUMENTS_SOURCE, OwnType::DocumentReceived.as_str()),
+            entry(6, "/dossier/policies/sbom_required", "dev.cdevents.testsuiterun.queued.0.3.0"),
+            entry(7, "/ci", "dev.cdevents.service.deployed.0.3.0"),
+        ];
+        store.append(&entries, RECEIVED).unwrap();
+        let everything = EventQuery { artifact: Some(purl.into()), ..all() };
+        assert_eq!(listed(&*store, &everything), range(0..8));
+        let history = EventQuery { without_records: true, ..everything.clone() };
+        assert_eq!(listed(&*store, &history), vec![0, 5, 6, 7]);
+        assert_eq!(listed(&*store, &EventQuery { without_records: true, ..all() }), vec![0, 5, 6, 7]);
+        let newest = EventQuery { order: Order::NewestFirst, limit: 2, ..history.clone() };
+        assert_eq!(run(&*store, &newest), (vec![7, 6], Some(6)));
+        let kept: Vec<u64> = entries.iter().enumerate().filter(|(_, e)| history.matches(e)).map(|(i, _)| i as u64).collect();
+        assert_eq!(kept, vec![0, 5, 6, 7], "EventQuery::matches says the same");
     }
 
     /// `since` keeps entries whose `context.timestamp` is at or after it, `until` those before
