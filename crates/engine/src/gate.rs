@@ -105,8 +105,8 @@ impl Gate {
         let mut answers: Vec<Result<Answer, GateError>> = Vec::with_capacity(asks.len());
         // The decisions to record: (index in `answers`, key, decision, entry).
         let mut new = Vec::new();
-        for ask in asks {
-            match self.prepare(ask, requester, moment) {
+        for prepared in self.prepare_all(asks, requester, moment) {
+            match prepared {
                 Ok(Prepared::Repeated(a)) => answers.push(Ok(*a)),
                 Ok(Prepared::New(key, decided, event)) => {
                     new.push((answers.len(), key, *decided, *event));
@@ -140,6 +140,40 @@ impl Gate {
             }
         }
         answers
+    }
+
+    /// [`Gate::prepare`]s each question, side by side on as many threads as the policy service
+    /// has copies of its set (a Deployment's containers are decided at once, not one after
+    /// another); the results in the questions' order.
+    fn prepare_all(&self, asks: Vec<Ask>, requester: &str, moment: Moment) -> Vec<Result<Prepared, GateError>> {
+        let lanes = self.policies.parallelism().min(asks.len());
+        if lanes <= 1 {
+            return asks.into_iter().map(|a| self.prepare(a, requester, moment)).collect();
+        }
+        let n = asks.len();
+        // Lane k takes questions k, k + lanes, …; lane 0 runs on this thread.
+        let mut lanes_of: Vec<Vec<(usize, Ask)>> = (0..lanes).map(|_| Vec::new()).collect();
+        for (i, ask) in asks.into_iter().enumerate() {
+            lanes_of[i % lanes].push((i, ask));
+        }
+        let run = |lane: Vec<(usize, Ask)>| -> Vec<(usize, Result<Prepared, GateError>)> {
+            lane.into_iter().map(|(i, a)| (i, self.prepare(a, requester, moment))).collect()
+        };
+        let mut slots: Vec<Option<Result<Prepared, GateError>>> = (0..n).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let mut lanes_of = lanes_of.into_iter();
+            let here = lanes_of.next().unwrap_or_default();
+            let others: Vec<_> = lanes_of.map(|lane| scope.spawn(move || run(lane))).collect();
+            let mut done = run(here);
+            for other in others {
+                // A lane that panicked leaves its questions unanswered: each gets an error below.
+                done.extend(other.join().unwrap_or_default());
+            }
+            for (i, r) in done {
+                slots[i] = Some(r);
+            }
+        });
+        slots.into_iter().map(|s| s.unwrap_or_else(|| Err(GateError::Deployment("deciding this question failed".into())))).collect()
     }
 
     /// Checks and decides one question: the answer recorded before under its request id, or a

@@ -157,12 +157,17 @@ struct Progress {
     received: Option<i64>,
 }
 
+/// The most copies of the loaded set kept for callers outside the engine's thread.
+pub const CALLERS: usize = 4;
+
 /// The loaded policies: status for the API, upload and removal, and [`PolicyService::decide`],
 /// which anyone may call (the policy thread for live evaluation, a replay, the gate).
 pub struct PolicyService {
     dir: PathBuf,
     status: Mutex<PolicyStatus>,
-    set: Mutex<PolicySet>,
+    /// Copies of the loaded set, one per core (at most [`CALLERS`]): callers outside the
+    /// engine's thread (the gate, an admission review's containers) decide side by side.
+    sets: Vec<Mutex<PolicySet>>,
     cx: Context,
     /// A replay scans the log: one at a time.
     replays: Mutex<()>,
@@ -216,19 +221,32 @@ impl PolicyService {
 
     /// What the loaded policies decide on entry `a` at `moment` (see [`crate::decide`]).
     pub fn decide(&self, a: &Appended, moment: Moment, why: Why<'_>) -> Option<Evaluation> {
-        let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = self.any_set();
         decide(&mut set, &self.cx, a, moment, why)
+    }
+
+    /// A copy of the loaded set no other caller holds, or, when all are held, the first one
+    /// once it is free.
+    fn any_set(&self) -> std::sync::MutexGuard<'_, PolicySet> {
+        for set in &self.sets {
+            match set.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.sets[0].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many callers can decide at once.
+    pub fn parallelism(&self) -> usize {
+        self.sets.len()
     }
 
     /// What loaded policy `name` would have decided over the entries of a period (their
     /// timestamps), acting on nothing; one replay at a time (blocking: run it off async threads).
     pub fn replay(&self, name: &str, since: Option<i64>, until: Option<i64>) -> Result<crate::replay::Replay, crate::replay::ReplayError> {
-        let set = self
-            .set
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .only(name)
-            .ok_or_else(|| crate::replay::ReplayError::NotLoaded(name.to_owned()))?;
+        let set = self.any_set().only(name).ok_or_else(|| crate::replay::ReplayError::NotLoaded(name.to_owned()))?;
         let _turn = self.replays.lock().unwrap_or_else(|p| p.into_inner());
         crate::replay::replay(&self.cx, set, since, until)
     }
@@ -411,7 +429,9 @@ impl Engine {
                 tracing::error!("policy worker {n} has stopped");
             }
         }
-        *self.service.set.lock().unwrap_or_else(|p| p.into_inner()) = set;
+        for copy in &self.service.sets {
+            *copy.lock().unwrap_or_else(|p| p.into_inner()) = set.clone();
+        }
         self.record_versions(&policies);
         let mut status = self.service.status.lock().unwrap_or_else(|p| p.into_inner());
         status.policies = policies;
@@ -1132,7 +1152,9 @@ pub fn start_with(
     let service = Arc::new(PolicyService {
         dir: dir.clone(),
         status: Mutex::new(PolicyStatus { dir: dir.display().to_string(), ..Default::default() }),
-        set: Mutex::new(PolicySet::empty()),
+        sets: (0..std::thread::available_parallelism().map_or(1, usize::from).clamp(1, CALLERS))
+            .map(|_| Mutex::new(PolicySet::empty()))
+            .collect(),
         cx,
         replays: Mutex::new(()),
         on_error,
