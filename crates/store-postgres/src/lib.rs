@@ -646,7 +646,7 @@ impl Store for PostgresStore {
     }
 
     fn size(&self) -> Result<u64> {
-        self.with_conn(|c| tree_size(c))
+        self.with_conn(tree_size)
     }
 
     fn query(&self, q: &EventQuery) -> Result<Page> {
