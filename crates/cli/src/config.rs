@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// Data directory (created if missing) [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<PathBuf>,
-    /// Where the store is [default: sqlite:DATA/dossier.db]
+    /// Where the store is: sqlite:PATH or postgresql://user@host:port/database [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
     /// The log's signing key, best kept outside the data directory [default: DATA/log.key]

@@ -209,6 +209,61 @@ pub fn describe(config: &Config) -> String {
     out
 }
 
+/// Why a text is not a PostgreSQL URL this build can connect to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{given}: not a PostgreSQL URL: {reason}")]
+    Invalid { given: String, reason: String },
+    #[error("{given}: sslmode=require, but this build connects without TLS for now; use a local socket, a private network or a TLS proxy")]
+    TlsRequired { given: String },
+}
+
+/// The connection configuration of a `postgresql://` (or `postgres://`) URL, as libpq reads
+/// it; refused when it asks for TLS, which this build does not do yet. Errors show the URL
+/// without its password.
+pub fn parse_url(url: &str) -> Result<Config, UrlError> {
+    let config: Config = url.parse().map_err(|e: postgres::Error| UrlError::Invalid { given: redact(url), reason: chain(&e) })?;
+    if config.get_ssl_mode() == postgres::config::SslMode::Require {
+        return Err(UrlError::TlsRequired { given: redact(url) });
+    }
+    Ok(config)
+}
+
+/// `url` with its password, if it has one (`user:password@` or `password=`), replaced by
+/// `***`: for messages and logs.
+pub fn redact(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, hosts)) => match userinfo.split_once(':') {
+                    Some((user, _password)) => format!("{user}:***@{hosts}"),
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
 /// The bounded pool of connections.
 struct Pool {
     config: Config,
@@ -372,7 +427,7 @@ impl PostgresStore {
     /// Opens the store in the database `url` names (`postgresql://user@host:port/db?…`),
     /// applying the migrations it lacks, with at most [`DEFAULT_MAX_CONNECTIONS`] connections.
     pub fn open(url: &str) -> Result<PostgresStore> {
-        let config: Config = url.parse().map_err(|e| StoreError::Backend(format!("not a PostgreSQL URL: {}", chain(&e))))?;
+        let config = parse_url(url).map_err(|e| StoreError::Backend(e.to_string()))?;
         PostgresStore::open_config(config, DEFAULT_MAX_CONNECTIONS)
     }
 
@@ -813,5 +868,44 @@ impl Store for PostgresStore {
                 })
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact("postgresql://dossier:s3cret@db.example.com:5432/dossier"),
+            "postgresql://dossier:***@db.example.com:5432/dossier"
+        );
+        assert_eq!(
+            redact("postgres://u:p@a,b/d?password=x&options=-c%20search_path%3Ds"),
+            "postgres://u:***@a,b/d?password=***&options=-c%20search_path%3Ds"
+        );
+        assert_eq!(redact("postgresql://dossier@db/dossier"), "postgresql://dossier@db/dossier");
+        assert_eq!(redact("postgresql://db"), "postgresql://db");
+        assert_eq!(redact("postgresql://"), "postgresql://");
+    }
+
+    #[test]
+    fn urls_are_read_as_libpq_reads_them_and_described_without_password() {
+        let config = parse_url("postgresql://dossier:s3cret@db.example.com:6543/evidence?options=-c%20search_path%3Ddossier").unwrap();
+        assert_eq!(config.get_options(), Some("-c search_path=dossier"));
+        assert_eq!(
+            describe(&config),
+            "PostgreSQL database evidence on db.example.com:6543 as dossier (options \"-c search_path=dossier\")"
+        );
+        assert_eq!(describe(&parse_url("postgres://localhost/d").unwrap()), "PostgreSQL database d on localhost:5432");
+        assert_eq!(
+            parse_url("postgresql://u:pw@h/d?sslmode=require").unwrap_err().to_string(),
+            "postgresql://u:***@h/d?sslmode=require: sslmode=require, but this build connects without TLS for now; \
+             use a local socket, a private network or a TLS proxy"
+        );
+        let err = parse_url("postgresql://u:pw@h/d?nonsense=1").unwrap_err().to_string();
+        assert!(err.starts_with("postgresql://u:***@h/d?nonsense=1: not a PostgreSQL URL: invalid connection string"), "{err}");
+        assert!(!err.contains("pw"), "{err}");
     }
 }
