@@ -264,6 +264,17 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// Runs `f`, which uses the blocking client, where it may block. The client drives its
+/// connection with a Tokio runtime of its own, which panics when started on a thread already
+/// running asynchronous tasks (a caller that did not move the store call to a blocking thread):
+/// on a thread that belongs to a Tokio runtime, `f` runs on a short-lived thread of its own.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| scope.spawn(f).join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+}
+
 /// The bounded pool of connections.
 struct Pool {
     config: Config,
@@ -309,6 +320,14 @@ impl Drop for Conn<'_> {
             }
             self.pool.freed.notify_one();
         }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a client blocks on its runtime too.
+        let idle = std::mem::take(&mut self.lock().idle);
+        off_runtime(move || drop(idle));
     }
 }
 
@@ -433,7 +452,11 @@ impl PostgresStore {
 
     /// Opens the store in the database `config` names, with at most `max_connections`
     /// connections (at least 1).
-    pub fn open_config(mut config: Config, max_connections: usize) -> Result<PostgresStore> {
+    pub fn open_config(config: Config, max_connections: usize) -> Result<PostgresStore> {
+        off_runtime(|| PostgresStore::open_now(config, max_connections))
+    }
+
+    fn open_now(mut config: Config, max_connections: usize) -> Result<PostgresStore> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -479,13 +502,19 @@ impl PostgresStore {
 /// Whether the database `config` names holds a Dossier store in the connection's schema (its
 /// `dossier_schema` table), without creating anything.
 pub fn exists(config: &Config) -> Result<bool> {
+    off_runtime(|| exists_now(config))
+}
+
+fn exists_now(config: &Config) -> Result<bool> {
     let mut config = config.clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     let mut client = config.connect(NoTls).map_err(|source| PgError::Connect { target: describe(&config), source })?;
-    let found: bool =
-        client.query_one("SELECT to_regclass('dossier_schema') IS NOT NULL", &[]).map_err(failed("looking for a Dossier store"))?.get(0);
+    let found: bool = client
+        .query_one("SELECT to_regclass(format('%I.dossier_schema', current_schema())) IS NOT NULL", &[])
+        .map_err(failed("looking for a Dossier store"))?
+        .get(0);
     Ok(found)
 }
 
@@ -494,14 +523,22 @@ pub fn exists(config: &Config) -> Result<bool> {
 fn migrate(client: &mut Client, target: &str, schema: &str, lock_key: i32) -> Result<()> {
     let mut tx = client.transaction().map_err(failed("starting the migration"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &lock_key]).map_err(failed("taking the store's lock"))?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS dossier_schema (
-             version            INTEGER PRIMARY KEY,
-             applied_unix_nanos BIGINT NOT NULL,
-             description        TEXT NOT NULL
-         )",
-    )
-    .map_err(failed("creating the schema version table"))?;
+    // Created only when missing: a role without CREATE on the schema can open a store that
+    // is already at this version.
+    let versioned: bool = tx
+        .query_one("SELECT to_regclass(format('%I.dossier_schema', current_schema())) IS NOT NULL", &[])
+        .map_err(failed("looking for the schema version table"))?
+        .get(0);
+    if !versioned {
+        tx.batch_execute(
+            "CREATE TABLE dossier_schema (
+                 version            INTEGER PRIMARY KEY,
+                 applied_unix_nanos BIGINT NOT NULL,
+                 description        TEXT NOT NULL
+             )",
+        )
+        .map_err(failed("creating the schema version table"))?;
+    }
     let found: i32 =
         tx.query_one("SELECT COALESCE(MAX(version), 0) FROM dossier_schema", &[]).map_err(failed("reading the schema version"))?.get(0);
     if found > SCHEMA_VERSION {
@@ -684,189 +721,221 @@ fn checkpoint(r: &Row) -> StoredCheckpoint {
 
 impl Store for PostgresStore {
     fn append(&self, events: &[Event], received: i64) -> Result<Vec<AppendOutcome>> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut cached = self.frontier.lock().unwrap_or_else(|p| p.into_inner());
-        let mut conn = self.pool.get()?;
-        let mut tx = conn.transaction().map_err(failed("starting an append"))?;
-        // One appender at a time across processes; the size is read only once it is held.
-        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &self.lock_key]).map_err(failed("taking the store's lock"))?;
-        let size = tree_size(&mut tx)?;
-        let mut next = if size == cached.size() { cached.clone() } else { Frontier::load(&Nodes(RefCell::new(&mut tx)), size)? };
-        let outcomes = append_in(&mut tx, &mut next, events, received)?;
-        tx.commit().map_err(failed("committing an append"))?;
-        *cached = next;
-        Ok(outcomes)
+        off_runtime(|| {
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut cached = self.frontier.lock().unwrap_or_else(|p| p.into_inner());
+            let mut conn = self.pool.get()?;
+            let mut tx = conn.transaction().map_err(failed("starting an append"))?;
+            // One appender at a time across processes; the size is read only once it is held.
+            tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_CLASS, &self.lock_key])
+                .map_err(failed("taking the store's lock"))?;
+            let size = tree_size(&mut tx)?;
+            let mut next = if size == cached.size() { cached.clone() } else { Frontier::load(&Nodes(RefCell::new(&mut tx)), size)? };
+            let outcomes = append_in(&mut tx, &mut next, events, received)?;
+            tx.commit().map_err(failed("committing an append"))?;
+            *cached = next;
+            Ok(outcomes)
+        })
     }
 
     fn size(&self) -> Result<u64> {
-        self.with_conn(tree_size)
+        off_runtime(|| self.with_conn(tree_size))
     }
 
     fn query(&self, q: &EventQuery) -> Result<Page> {
-        let limit = q.limit.max(1);
-        self.with_conn(|c| {
-            let mut events = if q.types.is_empty() {
-                select(c, q, None, limit + 1)?
-            } else {
-                // The patterns become the exact types stored, matched as `EventQuery::matches`
-                // matches them; each is read in entry order from its index and the pages merged.
-                let stored = c.query("SELECT type FROM event_types", &[]).map_err(failed("listing the event types"))?;
-                let mut types = std::collections::BTreeSet::new();
-                for r in &stored {
-                    let ty: String = r.get(0);
-                    if q.types.iter().any(|p| p.matches(&ty)) {
-                        types.insert(ty);
+        off_runtime(|| {
+            let limit = q.limit.max(1);
+            self.with_conn(|c| {
+                let mut events = if q.types.is_empty() {
+                    select(c, q, None, limit + 1)?
+                } else {
+                    // The patterns become the exact types stored, matched as `EventQuery::matches`
+                    // matches them; each is read in entry order from its index and the pages merged.
+                    let stored = c.query("SELECT type FROM event_types", &[]).map_err(failed("listing the event types"))?;
+                    let mut types = std::collections::BTreeSet::new();
+                    for r in &stored {
+                        let ty: String = r.get(0);
+                        if q.types.iter().any(|p| p.matches(&ty)) {
+                            types.insert(ty);
+                        }
                     }
-                }
-                let mut all = Vec::new();
-                for ty in &types {
-                    all.extend(select(c, q, Some(ty), limit + 1)?);
-                }
-                match q.order {
-                    Order::OldestFirst => all.sort_by_key(|e| e.seq),
-                    Order::NewestFirst => all.sort_by_key(|e| std::cmp::Reverse(e.seq)),
-                }
-                all.truncate(limit + 1);
-                all
-            };
-            let next = if events.len() > limit {
-                events.truncate(limit);
-                events.last().map(|e| e.seq)
-            } else {
-                None
-            };
-            Ok(Page { events, next })
+                    let mut all = Vec::new();
+                    for ty in &types {
+                        all.extend(select(c, q, Some(ty), limit + 1)?);
+                    }
+                    match q.order {
+                        Order::OldestFirst => all.sort_by_key(|e| e.seq),
+                        Order::NewestFirst => all.sort_by_key(|e| std::cmp::Reverse(e.seq)),
+                    }
+                    all.truncate(limit + 1);
+                    all
+                };
+                let next = if events.len() > limit {
+                    events.truncate(limit);
+                    events.last().map(|e| e.seq)
+                } else {
+                    None
+                };
+                Ok(Page { events, next })
+            })
         })
     }
 
     fn get(&self, seq: u64) -> Result<Option<StoredEvent>> {
-        let Ok(seq) = i64::try_from(seq) else { return Ok(None) };
-        self.with_conn(|c| {
-            let row =
-                c.query_opt(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq = $1"), &[&seq]).map_err(failed("reading an entry"))?;
-            Ok(row.as_ref().map(row_to_event))
+        off_runtime(|| {
+            let Ok(seq) = i64::try_from(seq) else { return Ok(None) };
+            self.with_conn(|c| {
+                let row = c
+                    .query_opt(&format!("SELECT {COLUMNS} FROM events e WHERE e.seq = $1"), &[&seq])
+                    .map_err(failed("reading an entry"))?;
+                Ok(row.as_ref().map(row_to_event))
+            })
         })
     }
 
     fn get_by_key(&self, key: &EventKey) -> Result<Option<StoredEvent>> {
-        self.with_conn(|c| {
-            let row = c
-                .query_opt(&format!("SELECT {COLUMNS} FROM events e WHERE e.source = $1 AND e.id = $2"), &[&key.source, &key.id])
-                .map_err(failed("reading an entry by key"))?;
-            Ok(row.as_ref().map(row_to_event))
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let row = c
+                    .query_opt(&format!("SELECT {COLUMNS} FROM events e WHERE e.source = $1 AND e.id = $2"), &[&key.source, &key.id])
+                    .map_err(failed("reading an entry by key"))?;
+                Ok(row.as_ref().map(row_to_event))
+            })
         })
     }
 
     fn scan(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        self.with_conn(|c| {
-            let rows = c
-                .query(
-                    &format!("SELECT {COLUMNS} FROM events e WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2"),
-                    &[&to_i64(from), &limit_i64(limit)],
-                )
-                .map_err(failed("scanning entries"))?;
-            Ok(rows.iter().map(row_to_event).collect())
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let rows = c
+                    .query(
+                        &format!("SELECT {COLUMNS} FROM events e WHERE e.seq >= $1 ORDER BY e.seq LIMIT $2"),
+                        &[&to_i64(from), &limit_i64(limit)],
+                    )
+                    .map_err(failed("scanning entries"))?;
+                Ok(rows.iter().map(row_to_event).collect())
+            })
         })
     }
 
     fn leaves(&self, from: u64, limit: usize) -> Result<Vec<Hash>> {
-        self.with_conn(|c| {
-            let rows = c
-                .query(
-                    "SELECT idx, hash FROM nodes WHERE level = 0 AND idx >= $1 ORDER BY idx LIMIT $2",
-                    &[&to_i64(from), &limit_i64(limit)],
-                )
-                .map_err(failed("reading leaves"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let idx: i64 = r.get(0);
-                let hash = Hash::try_from(r.get::<_, &[u8]>(1)).map_err(|_| StoreError::Corrupt(format!("leaf {idx} is not 32 bytes")))?;
-                if idx as u64 != from + out.len() as u64 {
-                    return Err(StoreError::Corrupt(format!("the tree has no leaf {}", from + out.len() as u64)));
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let rows = c
+                    .query(
+                        "SELECT idx, hash FROM nodes WHERE level = 0 AND idx >= $1 ORDER BY idx LIMIT $2",
+                        &[&to_i64(from), &limit_i64(limit)],
+                    )
+                    .map_err(failed("reading leaves"))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let idx: i64 = r.get(0);
+                    let hash =
+                        Hash::try_from(r.get::<_, &[u8]>(1)).map_err(|_| StoreError::Corrupt(format!("leaf {idx} is not 32 bytes")))?;
+                    if idx as u64 != from + out.len() as u64 {
+                        return Err(StoreError::Corrupt(format!("the tree has no leaf {}", from + out.len() as u64)));
+                    }
+                    out.push(hash);
                 }
-                out.push(hash);
-            }
-            Ok(out)
+                Ok(out)
+            })
         })
     }
 
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>> {
-        self.with_conn(|c| read_node(c, level, index))
+        off_runtime(|| self.with_conn(|c| read_node(c, level, index)))
     }
 
     fn root(&self, size: u64) -> Result<Hash> {
-        self.with_conn(|c| {
-            let tree = tree_size(c)?;
-            if size > tree {
-                return Err(StoreError::OutOfRange(format!("tree size {size} is larger than the log ({tree} entries)")));
-            }
-            tree::root(&Nodes(RefCell::new(c)), size)
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let tree = tree_size(c)?;
+                if size > tree {
+                    return Err(StoreError::OutOfRange(format!("tree size {size} is larger than the log ({tree} entries)")));
+                }
+                tree::root(&Nodes(RefCell::new(c)), size)
+            })
         })
     }
 
     fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
-        self.with_conn(|c| {
-            check_inclusion_args(seq, size, tree_size(c)?)?;
-            tree::inclusion_proof(&Nodes(RefCell::new(c)), seq, size)
+        off_runtime(|| {
+            self.with_conn(|c| {
+                check_inclusion_args(seq, size, tree_size(c)?)?;
+                tree::inclusion_proof(&Nodes(RefCell::new(c)), seq, size)
+            })
         })
     }
 
     fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
-        self.with_conn(|c| {
-            check_consistency_args(old, new, tree_size(c)?)?;
-            tree::consistency_proof(&Nodes(RefCell::new(c)), old, new)
+        off_runtime(|| {
+            self.with_conn(|c| {
+                check_consistency_args(old, new, tree_size(c)?)?;
+                tree::consistency_proof(&Nodes(RefCell::new(c)), old, new)
+            })
         })
     }
 
     fn save_checkpoint(&self, cp: &StoredCheckpoint) -> Result<()> {
-        self.with_conn(|c| {
-            c.execute(
-                "INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO UPDATE SET note = EXCLUDED.note",
-                &[&to_i64(cp.size), &cp.note],
-            )
-            .map_err(failed("saving a checkpoint"))?;
-            Ok(())
+        off_runtime(|| {
+            self.with_conn(|c| {
+                c.execute(
+                    "INSERT INTO checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO UPDATE SET note = EXCLUDED.note",
+                    &[&to_i64(cp.size), &cp.note],
+                )
+                .map_err(failed("saving a checkpoint"))?;
+                Ok(())
+            })
         })
     }
 
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
-        self.with_conn(|c| {
-            let row = c
-                .query_opt("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", &[])
-                .map_err(failed("reading the latest checkpoint"))?;
-            Ok(row.as_ref().map(checkpoint))
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let row = c
+                    .query_opt("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", &[])
+                    .map_err(failed("reading the latest checkpoint"))?;
+                Ok(row.as_ref().map(checkpoint))
+            })
         })
     }
 
     fn checkpoints(&self, below: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
-        self.with_conn(|c| {
-            let rows = c
-                .query(
-                    "SELECT size, note FROM checkpoints WHERE size < $1 ORDER BY size DESC LIMIT $2",
-                    &[&to_i64(below), &limit_i64(limit)],
-                )
-                .map_err(failed("listing checkpoints"))?;
-            Ok(rows.iter().map(checkpoint).collect())
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let rows = c
+                    .query(
+                        "SELECT size, note FROM checkpoints WHERE size < $1 ORDER BY size DESC LIMIT $2",
+                        &[&to_i64(below), &limit_i64(limit)],
+                    )
+                    .map_err(failed("listing checkpoints"))?;
+                Ok(rows.iter().map(checkpoint).collect())
+            })
         })
     }
 
     fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>> {
-        self.with_conn(|c| {
-            let rows = c
-                .query("SELECT n, existing_seq, source, id, received, raw FROM conflicts ORDER BY n DESC LIMIT $1", &[&limit_i64(limit)])
-                .map_err(failed("listing conflicts"))?;
-            Ok(rows
-                .iter()
-                .map(|r| Conflict {
-                    conflict: r.get::<_, i64>(0) as u64,
-                    existing_seq: r.get::<_, i64>(1) as u64,
-                    key: EventKey { source: r.get(2), id: r.get(3) },
-                    received_unix_nanos: r.get(4),
-                    raw: r.get(5),
-                })
-                .collect())
+        off_runtime(|| {
+            self.with_conn(|c| {
+                let rows = c
+                    .query(
+                        "SELECT n, existing_seq, source, id, received, raw FROM conflicts ORDER BY n DESC LIMIT $1",
+                        &[&limit_i64(limit)],
+                    )
+                    .map_err(failed("listing conflicts"))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Conflict {
+                        conflict: r.get::<_, i64>(0) as u64,
+                        existing_seq: r.get::<_, i64>(1) as u64,
+                        key: EventKey { source: r.get(2), id: r.get(3) },
+                        received_unix_nanos: r.get(4),
+                        raw: r.get(5),
+                    })
+                    .collect())
+            })
         })
     }
 }

@@ -471,3 +471,18 @@ fn connections_the_server_dropped_are_replaced() {
     assert_eq!(store.size().unwrap(), 5);
     assert_eq!(store.append(&generated(6)[5..], 0).unwrap(), vec![AppendOutcome::Accepted { seq: 5 }]);
 }
+
+/// The store is usable from a thread of a Tokio runtime, as a careless async caller would use
+/// it (the blocking client would otherwise panic there), and can be dropped there.
+#[test]
+fn the_store_works_from_inside_an_async_runtime() {
+    let Some(schema) = scratch("the_store_works_from_inside_an_async_runtime") else { return };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let store = open(&schema);
+        assert_eq!(store.append(&generated(3), 0).unwrap(), (0..3).map(|seq| AppendOutcome::Accepted { seq }).collect::<Vec<_>>());
+        assert_eq!(store.size().unwrap(), 3);
+        assert!(dossier_store_postgres::exists(&schema.url().parse().unwrap()).unwrap());
+        drop(store);
+    });
+}
