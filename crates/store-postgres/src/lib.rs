@@ -48,7 +48,6 @@
 //! chain or sender contains it cannot be stored, and the append holding it fails as a whole.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -576,91 +575,155 @@ fn same_event(raw: &[u8], e: &Event) -> bool {
         || serde_json::from_slice::<serde_json::Value>(raw).is_ok_and(|v| dossier_core::jcs::canonicalize(&v) == e.canonical)
 }
 
+/// Appends `events` in a few statements whatever their number: one reads the entries already
+/// holding their keys, one writes the new entries with their tree nodes and index rows, and
+/// one the conflicts if there are any. Outcomes are decided in the batch's order, as if each
+/// event were appended alone (an event repeated inside the batch is a duplicate of, or a
+/// conflict with, the entry its first appearance became).
 fn append_in(tx: &mut postgres::Transaction<'_>, frontier: &mut Frontier, events: &[Event], received: i64) -> Result<Vec<AppendOutcome>> {
-    let insert = tx
-        .prepare(
-            "INSERT INTO events (seq, source, id, type, subject, chain, ts, received, raw, sender)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, id) DO NOTHING",
+    use std::collections::HashMap;
+    let (sources, ids): (Vec<&str>, Vec<&str>) = events.iter().map(|e| (e.key.source.as_str(), e.key.id.as_str())).unzip();
+    let rows = tx
+        .query(
+            // One probe of the (source, id) index per key, however large the log.
+            "SELECT e.source, e.id, e.seq, e.raw FROM unnest($1::text[], $2::text[]) AS k (source, id)
+             CROSS JOIN LATERAL (SELECT * FROM events WHERE source = k.source AND id = k.id) AS e",
+            &[&sources, &ids],
         )
-        .map_err(failed("preparing the append"))?;
-    let (mut purls, mut ref_seqs): (Vec<&str>, Vec<i64>) = (Vec::new(), Vec::new());
-    let mut types: HashSet<&str> = HashSet::new();
-    let (mut levels, mut idxs, mut hashes): (Vec<i32>, Vec<i64>, Vec<Vec<u8>>) = (Vec::new(), Vec::new(), Vec::new());
+        .map_err(failed("reading the entries the events repeat"))?;
+    // Each key's entry: its number and raw bytes, from the log or from earlier in the batch.
+    let mut entries: HashMap<(String, String), (u64, Vec<u8>)> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        entries.insert((r.get(0), r.get(1)), (r.get::<_, i64>(2) as u64, r.get(3)));
+    }
+    let mut new = NewEntries::default();
+    let mut conflicts: Vec<(&Event, i64)> = Vec::new();
     let mut outcomes = Vec::with_capacity(events.len());
     for e in events {
-        let seq = frontier.size();
-        let seq_i = to_i64(seq);
-        // Insert first and look up only on a clash: one statement for a new event.
-        let inserted = tx
-            .execute(
-                &insert,
-                &[
-                    &seq_i,
-                    &e.key.source,
-                    &e.key.id,
-                    &e.event_type.as_str(),
-                    &e.subject_id,
-                    &e.chain_id,
-                    &e.time_unix_nanos,
-                    &received,
-                    &e.raw,
-                    &e.sender,
-                ],
-            )
-            .map_err(failed("appending an event"))?;
-        if inserted == 0 {
-            let row = tx
-                .query_one("SELECT seq, raw FROM events WHERE source = $1 AND id = $2", &[&e.key.source, &e.key.id])
-                .map_err(failed("reading the entry an event repeats"))?;
-            let existing = row.get::<_, i64>(0);
-            if same_event(row.get(1), e) {
-                outcomes.push(AppendOutcome::Duplicate { seq: existing as u64 });
+        let key = (e.key.source.clone(), e.key.id.clone());
+        if let Some((existing, raw)) = entries.get(&key) {
+            if same_event(raw, e) {
+                outcomes.push(AppendOutcome::Duplicate { seq: *existing });
             } else {
-                // Numbered from 1 without gaps: appends hold the lock, so MAX is stable.
-                let n: i64 = tx
-                    .query_one(
-                        "INSERT INTO conflicts (n, source, id, existing_seq, received, raw)
-                         SELECT COALESCE(MAX(n), 0) + 1, $1, $2, $3, $4, $5 FROM conflicts RETURNING n",
-                        &[&e.key.source, &e.key.id, &existing, &received, &e.raw],
-                    )
-                    .map_err(failed("recording a conflict"))?
-                    .get(0);
-                outcomes.push(AppendOutcome::Conflict { seq: existing as u64, conflict: n as u64 });
+                conflicts.push((e, to_i64(*existing)));
+                outcomes.push(AppendOutcome::Conflict { seq: *existing, conflict: 0 });
             }
             continue;
         }
-        for purl in &e.artifacts {
-            purls.push(purl);
-            ref_seqs.push(seq_i);
-        }
-        types.insert(e.event_type.as_str());
-        for (level, idx, hash) in frontier.push(leaf_hash(e, received)) {
-            levels.push(i32::from(level));
-            idxs.push(to_i64(idx));
-            hashes.push(hash.to_vec());
-        }
+        let seq = frontier.size();
+        new.push(e, seq, frontier.push(leaf_hash(e, received)));
+        entries.insert(key, (seq, e.raw.clone()));
         outcomes.push(AppendOutcome::Accepted { seq });
     }
-    if !levels.is_empty() {
-        tx.execute(
-            "INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest($1::int4[], $2::int8[], $3::bytea[])",
-            &[&levels, &idxs, &hashes],
-        )
-        .map_err(failed("storing tree nodes"))?;
+    if !new.seqs.is_empty() {
+        new.write(tx, received)?;
     }
-    if !purls.is_empty() {
+    if !conflicts.is_empty() {
+        // Numbered from 1 without gaps: appends hold the lock, so MAX is stable.
+        let last: i64 = tx.query_one("SELECT COALESCE(MAX(n), 0) FROM conflicts", &[]).map_err(failed("numbering conflicts"))?.get(0);
+        let numbers: Vec<i64> = (last + 1..).take(conflicts.len()).collect();
+        let (sources, ids): (Vec<&str>, Vec<&str>) = conflicts.iter().map(|(e, _)| (e.key.source.as_str(), e.key.id.as_str())).unzip();
+        let existing: Vec<i64> = conflicts.iter().map(|(_, seq)| *seq).collect();
+        let raws: Vec<&[u8]> = conflicts.iter().map(|(e, _)| e.raw.as_slice()).collect();
         tx.execute(
-            "INSERT INTO artifact_refs (purl, seq) SELECT * FROM unnest($1::text[], $2::int8[]) ON CONFLICT DO NOTHING",
-            &[&purls, &ref_seqs],
+            "INSERT INTO conflicts (n, source, id, existing_seq, received, raw)
+             SELECT n, source, id, existing_seq, $5, raw FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $6::bytea[])
+                 AS c (n, source, id, existing_seq, raw)",
+            &[&numbers, &sources, &ids, &existing, &received, &raws],
         )
-        .map_err(failed("indexing artifacts"))?;
-    }
-    if !types.is_empty() {
-        let types: Vec<&str> = types.into_iter().collect();
-        tx.execute("INSERT INTO event_types (type) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", &[&types])
-            .map_err(failed("indexing event types"))?;
+        .map_err(failed("recording conflicts"))?;
+        let mut numbers = numbers.into_iter();
+        for o in &mut outcomes {
+            if let AppendOutcome::Conflict { conflict, .. } = o {
+                *conflict = numbers.next().expect("a number for each conflict") as u64;
+            }
+        }
     }
     Ok(outcomes)
+}
+
+/// The rows a batch adds to the log, column by column.
+#[derive(Default)]
+struct NewEntries<'a> {
+    seqs: Vec<i64>,
+    sources: Vec<&'a str>,
+    ids: Vec<&'a str>,
+    types: Vec<&'a str>,
+    subjects: Vec<&'a str>,
+    chains: Vec<Option<&'a str>>,
+    times: Vec<i64>,
+    raws: Vec<&'a [u8]>,
+    senders: Vec<Option<&'a str>>,
+    levels: Vec<i32>,
+    idxs: Vec<i64>,
+    hashes: Vec<Vec<u8>>,
+    purls: Vec<&'a str>,
+    ref_seqs: Vec<i64>,
+    distinct_types: Vec<&'a str>,
+}
+
+impl<'a> NewEntries<'a> {
+    fn push(&mut self, e: &'a Event, seq: u64, nodes: Vec<(u8, u64, Hash)>) {
+        let seq = to_i64(seq);
+        self.seqs.push(seq);
+        self.sources.push(&e.key.source);
+        self.ids.push(&e.key.id);
+        self.types.push(e.event_type.as_str());
+        self.subjects.push(&e.subject_id);
+        self.chains.push(e.chain_id.as_deref());
+        self.times.push(e.time_unix_nanos);
+        self.raws.push(&e.raw);
+        self.senders.push(e.sender.as_deref());
+        for (level, idx, hash) in nodes {
+            self.levels.push(i32::from(level));
+            self.idxs.push(to_i64(idx));
+            self.hashes.push(hash.to_vec());
+        }
+        for purl in &e.artifacts {
+            self.purls.push(purl);
+            self.ref_seqs.push(seq);
+        }
+        if !self.distinct_types.contains(&e.event_type.as_str()) {
+            self.distinct_types.push(e.event_type.as_str());
+        }
+    }
+
+    /// One statement: the entries, their tree nodes, their artifacts and any new type.
+    fn write(&self, tx: &mut postgres::Transaction<'_>, received: i64) -> Result<()> {
+        tx.execute(
+            "WITH entries AS (
+                 INSERT INTO events (seq, source, id, type, subject, chain, ts, received, raw, sender)
+                 SELECT seq, source, id, type, subject, chain, ts, $10, raw, sender
+                 FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::bytea[], $9::text[])
+                     AS e (seq, source, id, type, subject, chain, ts, raw, sender)
+             ), tree AS (
+                 INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest($11::int4[], $12::int8[], $13::bytea[])
+             ), refs AS (
+                 INSERT INTO artifact_refs (purl, seq) SELECT * FROM unnest($14::text[], $15::int8[]) ON CONFLICT DO NOTHING
+             )
+             INSERT INTO event_types (type) SELECT unnest($16::text[]) ON CONFLICT DO NOTHING",
+            &[
+                &self.seqs,
+                &self.sources,
+                &self.ids,
+                &self.types,
+                &self.subjects,
+                &self.chains,
+                &self.times,
+                &self.raws,
+                &self.senders,
+                &received,
+                &self.levels,
+                &self.idxs,
+                &self.hashes,
+                &self.purls,
+                &self.ref_seqs,
+                &self.distinct_types,
+            ],
+        )
+        .map_err(failed("appending events"))?;
+        Ok(())
+    }
 }
 
 /// The events matching `q` (of exactly `event_type`, when given), in `q`'s order, at most
