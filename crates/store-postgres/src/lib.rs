@@ -265,13 +265,17 @@ pub fn redact(url: &str) -> String {
 
 /// Runs `f`, which uses the blocking client, where it may block. The client drives its
 /// connection with a Tokio runtime of its own, which panics when started on a thread already
-/// running asynchronous tasks (a caller that did not move the store call to a blocking thread):
-/// on a thread that belongs to a Tokio runtime, `f` runs on a short-lived thread of its own.
+/// running asynchronous tasks (a caller that did not move the store call to a blocking thread,
+/// or a runtime's `block_on`). Outside any runtime, and on a runtime's blocking threads, `f`
+/// runs here; on a multi-threaded runtime's own threads, through `block_in_place`; on a
+/// current-thread runtime, on a short-lived thread of its own.
 fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return f();
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|scope| scope.spawn(f).join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
     }
-    std::thread::scope(|scope| scope.spawn(f).join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
 }
 
 /// The bounded pool of connections.

@@ -472,17 +472,36 @@ fn connections_the_server_dropped_are_replaced() {
     assert_eq!(store.append(&generated(6)[5..], 0).unwrap(), vec![AppendOutcome::Accepted { seq: 5 }]);
 }
 
-/// The store is usable from a thread of a Tokio runtime, as a careless async caller would use
-/// it (the blocking client would otherwise panic there), and can be dropped there.
+/// The store is usable from the threads of a Tokio runtime, as a careless async caller would
+/// use it (the blocking client would otherwise panic there): on a current-thread runtime, on a
+/// multi-threaded runtime's workers and on its blocking threads; and it can be dropped there.
 #[test]
 fn the_store_works_from_inside_an_async_runtime() {
     let Some(schema) = scratch("the_store_works_from_inside_an_async_runtime") else { return };
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(async {
+    let events = generated(9);
+    let accepted = |seqs: std::ops::Range<u64>| seqs.map(|seq| AppendOutcome::Accepted { seq }).collect::<Vec<_>>();
+    let current = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    current.block_on(async {
         let store = open(&schema);
-        assert_eq!(store.append(&generated(3), 0).unwrap(), (0..3).map(|seq| AppendOutcome::Accepted { seq }).collect::<Vec<_>>());
+        assert_eq!(store.append(&events[..3], 0).unwrap(), accepted(0..3));
         assert_eq!(store.size().unwrap(), 3);
         assert!(dossier_store_postgres::exists(&schema.url().parse().unwrap()).unwrap());
+        drop(store);
+    });
+    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let store = Arc::new(open(&schema));
+    let on_worker = store.clone();
+    let worker_events = events[3..6].to_vec();
+    let outcomes = multi.block_on(async move { tokio::spawn(async move { on_worker.append(&worker_events, 0).unwrap() }).await.unwrap() });
+    assert_eq!(outcomes, accepted(3..6));
+    let on_blocking = store.clone();
+    let blocking_events = events[6..].to_vec();
+    let outcomes =
+        multi.block_on(async move { tokio::task::spawn_blocking(move || on_blocking.append(&blocking_events, 0).unwrap()).await.unwrap() });
+    assert_eq!(outcomes, accepted(6..9));
+    // In the runtime's own `block_on`, and dropped there.
+    multi.block_on(async move {
+        assert_eq!(store.size().unwrap(), 9);
         drop(store);
     });
 }
