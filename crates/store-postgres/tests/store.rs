@@ -464,6 +464,13 @@ fn connections_the_server_dropped_are_replaced() {
         .unwrap()
         .get(0);
     assert_eq!(killed, 1);
+    // Terminating is asynchronous: wait until the server has closed the connection.
+    let mut admin = schema.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while admin.query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", &[&app]).unwrap().get::<_, i64>(0) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the terminated connection is still there after 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // The first call may find the dead connection; it fails without a false answer.
     if let Ok(size) = store.size() {
         assert_eq!(size, 5);
