@@ -242,7 +242,8 @@ pub struct Settings {
 /// The store location of `--store`, or the embedded default in `data`.
 pub fn store_location(store: Option<&str>, data: &std::path::Path) -> anyhow::Result<dossier_stores::Location> {
     match store {
-        Some(text) => text.parse().with_context(|| format!("--store {text:?}")),
+        // Named without a password it may hold.
+        Some(text) => text.parse().with_context(|| format!("--store {:?}", dossier_stores::redacted(text))),
         None => Ok(dossier_stores::Location::in_data_dir(data)),
     }
 }

@@ -107,6 +107,13 @@ fn verify_says_when_a_postgresql_store_cannot_be_reached_or_is_not_there() {
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("cannot open the PostgreSQL database dossier on 127.0.0.1:1 as dossier: storage failed: connecting to"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
+    // A URL this build cannot use is refused before connecting, without its password either.
+    let (code, out, err) =
+        dossier(&["verify", "--data", data, "--key", &key, "--store", "postgresql://dossier:s3cret@db/dossier?sslmode=require"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("--store \"postgresql://dossier:***@db/dossier?sslmode=require\""), "{err}");
+    assert!(err.contains("sslmode=require, but this build connects without TLS for now"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
 
     let Ok(database) = std::env::var("DOSSIER_TEST_POSTGRES") else {
         eprintln!("skipped the rest: DOSSIER_TEST_POSTGRES is not set");

@@ -155,6 +155,17 @@ impl FromStr for Location {
     }
 }
 
+/// A store location as given, fit to show in messages and logs: a PostgreSQL URL's password is
+/// replaced by `***`; any other text is shown as it is.
+pub fn redacted(given: &str) -> String {
+    match given.split_once(':') {
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") => {
+            dossier_store_postgres::redact(given)
+        }
+        _ => given.to_owned(),
+    }
+}
+
 /// RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
 fn is_scheme(s: &str) -> bool {
     let mut chars = s.chars();
@@ -248,6 +259,14 @@ mod tests {
         assert!(!format!("{location:?}").contains("s3cret"), "{location:?}");
         let Location::Postgres(url) = &location else { panic!("{location:?}") };
         assert_eq!(url.as_str(), with_schema);
+    }
+
+    #[test]
+    fn locations_are_shown_without_passwords() {
+        assert_eq!(redacted("postgresql://u:pw@h/d"), "postgresql://u:***@h/d");
+        assert_eq!(redacted("POSTGRES://u:pw@h/d?password=x"), "POSTGRES://u:***@h/d?password=***");
+        assert_eq!(redacted("sqlite:a:b@c.db"), "sqlite:a:b@c.db");
+        assert_eq!(redacted("not a location"), "not a location");
     }
 
     #[test]
