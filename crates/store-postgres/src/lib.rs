@@ -40,12 +40,18 @@
 //! A bounded pool: at most `max_connections` clients (8 by default), opened on demand and kept
 //! for reuse; a caller finding all of them busy waits for one, up to 30 s. Connections are
 //! made **without TLS** (`NoTls`) for now: use a local socket, a private network or a TLS
-//! proxy; a URL asking for `sslmode=require` fails to connect.
+//! proxy; a URL asking for `sslmode=require` is refused ([`parse_url`]).
+//!
+//! The `postgres` client is blocking and drives each connection with a Tokio runtime of its
+//! own, which cannot start on a thread already running asynchronous tasks: every method runs
+//! the client where it may block (`off_runtime`), so callers on a runtime's threads work too.
 //!
 //! # Known limit
 //!
 //! PostgreSQL text cannot hold the character U+0000: an event whose source, id, type, subject,
-//! chain or sender contains it cannot be stored, and the append holding it fails as a whole.
+//! chain, sender or artifact contains it cannot be stored. The append holding it fails as a
+//! whole, before anything is written, with an error naming the event and the field (with
+//! group commit, the other events of its transaction fail with it: they are not acknowledged).
 
 use std::cell::RefCell;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -572,6 +578,24 @@ fn migrate(client: &mut Client, target: &str, schema: &str, lock_key: i32) -> Re
     tx.commit().map_err(failed("committing the migration"))
 }
 
+/// Why `e` cannot be stored in PostgreSQL text columns, if it cannot: a field holding U+0000.
+fn unstorable(e: &Event) -> Option<StoreError> {
+    let fields = [
+        ("source", Some(e.key.source.as_str())),
+        ("id", Some(e.key.id.as_str())),
+        ("type", Some(e.event_type.as_str())),
+        ("subject", Some(e.subject_id.as_str())),
+        ("chain", e.chain_id.as_deref()),
+        ("sender", e.sender.as_deref()),
+    ];
+    let artifacts = e.artifacts.iter().map(|a| ("artifact", Some(a.as_str())));
+    let (field, _) = fields.into_iter().chain(artifacts).find(|(_, v)| v.is_some_and(|v| v.contains('\0')))?;
+    Some(StoreError::Backend(format!(
+        "event {:?} from {:?}: its {field} holds the character U+0000, which PostgreSQL text cannot store",
+        e.key.id, e.key.source
+    )))
+}
+
 /// Whether entry `seq`, stored as `raw`, is `e` again: the same canonical form (a
 /// retransmission with other whitespace or key order is the same event).
 fn same_event(raw: &[u8], e: &Event) -> bool {
@@ -791,6 +815,9 @@ impl Store for PostgresStore {
         off_runtime(|| {
             if events.is_empty() {
                 return Ok(Vec::new());
+            }
+            if let Some(refused) = events.iter().find_map(unstorable) {
+                return Err(refused);
             }
             let mut cached = self.frontier.lock().unwrap_or_else(|p| p.into_inner());
             let mut conn = self.pool.get()?;

@@ -512,3 +512,27 @@ fn the_store_works_from_inside_an_async_runtime() {
         drop(store);
     });
 }
+
+/// An event holding U+0000 in an indexed field cannot be stored in PostgreSQL text: the append
+/// fails before writing anything, naming the event and the field, and the log goes on.
+#[test]
+fn an_event_holding_u0000_is_refused_by_name_and_nothing_is_written() {
+    let Some(schema) = scratch("an_event_holding_u0000_is_refused_by_name_and_nothing_is_written") else { return };
+    let store = open(&schema);
+    let events = generated(3);
+    let mut v: Value = serde_json::from_slice(&events[1].raw).unwrap();
+    v["subject"]["id"] = "run\u{0}1".into();
+    let nul = event(&v);
+    match store.append(&[events[0].clone(), nul], 0) {
+        Err(StoreError::Backend(message)) => assert_eq!(
+            message,
+            format!(
+                "event {:?} from {:?}: its subject holds the character U+0000, which PostgreSQL text cannot store",
+                events[1].key.id, events[1].key.source
+            )
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(store.size().unwrap(), 0);
+    assert_eq!(store.append(&events, 0).unwrap(), (0..3).map(|seq| AppendOutcome::Accepted { seq }).collect::<Vec<_>>());
+}
