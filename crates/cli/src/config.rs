@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// Data directory (created if missing) [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<PathBuf>,
-    /// Where the store is [default: sqlite:DATA/dossier.db]
+    /// Where the store is: sqlite:PATH or postgresql://user@host:port/database [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
     /// The log's signing key, best kept outside the data directory [default: DATA/log.key]
@@ -242,7 +242,8 @@ pub struct Settings {
 /// The store location of `--store`, or the embedded default in `data`.
 pub fn store_location(store: Option<&str>, data: &std::path::Path) -> anyhow::Result<dossier_stores::Location> {
     match store {
-        Some(text) => text.parse().with_context(|| format!("--store {text:?}")),
+        // Named without a password it may hold.
+        Some(text) => text.parse().with_context(|| format!("--store {:?}", dossier_stores::redacted(text))),
         None => Ok(dossier_stores::Location::in_data_dir(data)),
     }
 }

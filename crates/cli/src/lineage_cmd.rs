@@ -41,7 +41,7 @@ pub struct ReindexArgs {
     /// Data directory [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<std::path::PathBuf>,
-    /// Where the store is [default: sqlite:DATA/dossier.db]
+    /// Where the store is: sqlite:PATH or postgresql://user@host:port/database [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
 }
@@ -214,8 +214,8 @@ pub fn where_runs(opts: AsOf) -> anyhow::Result<ExitCode> {
 pub fn reindex(args: ReindexArgs) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(|| std::path::PathBuf::from(crate::config::DEFAULT_DATA));
     let location = crate::config::store_location(args.store.as_deref(), &data)?;
-    if !location.exists() {
-        bail!("{} holds no Dossier store (no {location})", data.display());
+    if !location.exists()? {
+        bail!("there is no Dossier store in the {}", location.describe());
     }
     let store = dossier_stores::open(&location)?;
     let t = Instant::now();

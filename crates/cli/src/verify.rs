@@ -11,7 +11,7 @@ pub struct VerifyArgs {
     /// Data directory [default: ./dossier-data]
     #[arg(long, env = "DOSSIER_DATA")]
     pub data: Option<PathBuf>,
-    /// Where the store is [default: sqlite:DATA/dossier.db]
+    /// Where the store is: sqlite:PATH or postgresql://user@host:port/database [default: sqlite:DATA/dossier.db]
     #[arg(long, env = "DOSSIER_STORE")]
     pub store: Option<String>,
     /// A signed checkpoint you saved earlier (a file holding the C2SP note, e.g. from `dossier
@@ -52,8 +52,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let key = Verifier::parse(key_text.trim()).map_err(|e| anyhow!("the log key: {e}"))?;
     let location = crate::config::store_location(args.store.as_deref(), &data)?;
-    if !location.exists() {
-        anyhow::bail!("{} holds no Dossier store (no {location})", data.display());
+    if !location.exists()? {
+        anyhow::bail!("there is no Dossier store in the {}", location.describe());
     }
     let store = dossier_stores::open(&location)?;
     let trusted = match &args.trusted_checkpoint {

@@ -106,7 +106,7 @@ impl Builder {
         &self.api
     }
 
-    /// Where the store is (default: `DATA/dossier.db`, SQLite).
+    /// Where the store is (default: `DATA/dossier.db`, SQLite; or a PostgreSQL database).
     pub fn store(mut self, location: Location) -> Builder {
         self.store = Some(location);
         self

@@ -80,7 +80,7 @@ const LAYERS: &[&[&str]] = &[
     &["dossier-ingest", "dossier-policy"],
     &["dossier-gate"],
     &["dossier-store"],
-    &["dossier-store-sqlite"],
+    &["dossier-store-sqlite", "dossier-store-postgres"],
     &["dossier-stores"],
     &["dossier-log"],
     &["dossier-views"],
@@ -143,8 +143,10 @@ fn the_dashboard_never_reaches_the_http_layer() {
 fn nothing_above_the_store_names_a_backend() {
     let graph = crate_graph();
     for (name, deps) in &graph {
-        if deps.contains("dossier-store-sqlite") {
-            assert_eq!(name, "dossier-stores", "only dossier-stores chooses a backend; {name} depends on dossier-store-sqlite");
+        for backend in ["dossier-store-sqlite", "dossier-store-postgres"] {
+            if deps.contains(backend) {
+                assert_eq!(name, "dossier-stores", "only dossier-stores chooses a backend; {name} depends on {backend}");
+            }
         }
     }
     let mut problems = Vec::new();
@@ -153,13 +155,16 @@ fn nothing_above_the_store_names_a_backend() {
         for file in rust_files(&dir) {
             for (n, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
                 let code = line.split("//").next().unwrap_or_default();
-                if code.contains("rusqlite") || code.contains("Sqlite") || code.contains("dossier_store_sqlite") {
+                if ["rusqlite", "Sqlite", "dossier_store_sqlite", "PostgresStore", "dossier_store_postgres"]
+                    .iter()
+                    .any(|b| code.contains(b))
+                {
                     problems.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "code above the store names SQLite:\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "code above the store names a backend:\n{}", problems.join("\n"));
 }
 
 #[test]

@@ -6,7 +6,12 @@
 //! - `sqlite:///absolute/path/dossier.db` or `sqlite:relative/path/dossier.db`: the embedded
 //!   store, one SQLite database file (a relative path is relative to the working directory).
 //!   The path is taken as written: no percent-decoding, no parameters.
-//! - `postgresql://…` (or `postgres://…`): not supported by this build yet.
+//! - `postgresql://user@host:port/database?…` (or `postgres://…`): the server store in that
+//!   PostgreSQL database (`dossier-store-postgres`), a URL as libpq reads it. Its tables go
+//!   into the first schema of the connection's search path (`public` by default); name a
+//!   schema of Dossier's own with `options=-c%20search_path%3Ddossier`. Connections are made
+//!   without TLS for now (`sslmode=require` is refused). A password in the URL is never
+//!   shown: [`Location::describe`] and `Display` leave it out.
 //!
 //! The default is the embedded store in the data directory, [`Location::in_data_dir`].
 
@@ -16,6 +21,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use dossier_store::{Store, StoreError};
+use dossier_store_postgres::PostgresStore;
 use dossier_store_sqlite::SqliteStore;
 
 /// The database file of the embedded store in a data directory.
@@ -26,6 +32,30 @@ const DB_FILE: &str = "dossier.db";
 pub enum Location {
     /// The embedded store: this SQLite database file.
     Sqlite(PathBuf),
+    /// The server store: the PostgreSQL database this URL names.
+    Postgres(PostgresUrl),
+}
+
+/// A `postgresql://` URL, checked when parsed. Shown without its password: by `Debug` and
+/// `Display` too, so that no message or log line carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL as written, password included: for connecting, not for showing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn config(&self) -> Result<dossier_store_postgres::Config, dossier_store_postgres::UrlError> {
+        dossier_store_postgres::parse_url(&self.0)
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({:?})", dossier_store_postgres::redact(&self.0))
+    }
 }
 
 /// Why a text is not a store location. Each message ends with the forms accepted.
@@ -33,8 +63,6 @@ pub enum Location {
 pub enum LocationError {
     #[error("{given:?} is not a store location (it has no scheme); accepted: {ACCEPTED}")]
     NoScheme { given: String },
-    #[error("{scheme}:// is not supported by this build yet; accepted: {ACCEPTED}")]
-    NotSupportedYet { scheme: String },
     #[error("unknown store scheme {scheme:?} in {given:?}; accepted: {ACCEPTED}")]
     UnknownScheme { scheme: String, given: String },
     #[error(
@@ -45,10 +73,12 @@ pub enum LocationError {
     SqliteNoFile { given: String },
     #[error("{given:?}: a SQLite location takes no parameters; accepted: {ACCEPTED}")]
     SqliteParameters { given: String },
+    #[error(transparent)]
+    Postgres(#[from] dossier_store_postgres::UrlError),
 }
 
 /// The forms of location this build accepts, as error messages list them.
-pub const ACCEPTED: &str = "sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+pub const ACCEPTED: &str = "sqlite:///absolute/path/dossier.db, sqlite:relative/path/dossier.db or postgresql://user@host:port/database";
 
 /// Why a store could not be opened, naming the location.
 #[derive(Debug, thiserror::Error)]
@@ -65,27 +95,42 @@ impl Location {
         Location::Sqlite(dir.join(DB_FILE))
     }
 
-    /// Whether a store is there already (as opposed to one [`open`] would create).
-    pub fn exists(&self) -> bool {
+    /// Whether a store is there already (as opposed to one [`open`] would create). For
+    /// PostgreSQL this connects and looks for Dossier's tables in the connection's schema,
+    /// creating nothing; a database that cannot be reached is an error, not "no store".
+    pub fn exists(&self) -> Result<bool, OpenError> {
         match self {
-            Location::Sqlite(path) => path.is_file(),
+            Location::Sqlite(path) => Ok(path.is_file()),
+            Location::Postgres(url) => {
+                let store_error = |source| OpenError::Store { location: self.clone(), source };
+                let config = url.config().map_err(|e| store_error(StoreError::Backend(e.to_string())))?;
+                dossier_store_postgres::exists(&config).map_err(store_error)
+            }
         }
     }
 
-    /// The store in words, for logs and messages: `SQLite database /var/lib/dossier/dossier.db`.
+    /// The store in words, for logs and messages, never with a password:
+    /// `SQLite database /var/lib/dossier/dossier.db`,
+    /// `PostgreSQL database dossier on db.example.com:5432 as dossier`.
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(path) => format!("SQLite database {}", path.display()),
+            Location::Postgres(url) => match url.config() {
+                Ok(config) => dossier_store_postgres::describe(&config),
+                Err(_) => format!("PostgreSQL database {}", dossier_store_postgres::redact(url.as_str())),
+            },
         }
     }
 }
 
-/// The location as written in configuration; it parses back to the same location.
+/// The location as written in configuration; it parses back to the same location, except
+/// that a PostgreSQL URL's password is shown as `***`.
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Sqlite(path) if path.has_root() => write!(f, "sqlite://{}", path.display()),
             Location::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Location::Postgres(url) => f.write_str(&dossier_store_postgres::redact(url.as_str())),
         }
     }
 }
@@ -99,9 +144,25 @@ impl FromStr for Location {
         };
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => sqlite_path(given, rest).map(Location::Sqlite),
-            "postgres" | "postgresql" => Err(LocationError::NotSupportedYet { scheme: scheme.into() }),
+            "postgres" | "postgresql" => {
+                // The scheme in lower case, as the PostgreSQL client reads it.
+                let url = format!("{}:{rest}", scheme.to_ascii_lowercase());
+                dossier_store_postgres::parse_url(&url)?;
+                Ok(Location::Postgres(PostgresUrl(url)))
+            }
             _ => Err(LocationError::UnknownScheme { scheme: scheme.into(), given: given.into() }),
         }
+    }
+}
+
+/// A store location as given, fit to show in messages and logs: a PostgreSQL URL's password is
+/// replaced by `***`; any other text is shown as it is.
+pub fn redacted(given: &str) -> String {
+    match given.split_once(':') {
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") => {
+            dossier_store_postgres::redact(given)
+        }
+        _ => given.to_owned(),
     }
 }
 
@@ -144,6 +205,10 @@ pub fn open(location: &Location) -> Result<Arc<dyn Store>, OpenError> {
             let store = SqliteStore::open(path).map_err(|source| OpenError::Store { location: location.clone(), source })?;
             Ok(Arc::new(store))
         }
+        Location::Postgres(url) => {
+            let store = PostgresStore::open(url.as_str()).map_err(|source| OpenError::Store { location: location.clone(), source })?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -175,20 +240,51 @@ mod tests {
         assert_eq!(parse("sqlite:///tmp/with space/%41.db"), sqlite("/tmp/with space/%41.db"));
     }
 
+    fn postgres(url: &str) -> Location {
+        Location::Postgres(PostgresUrl(url.into()))
+    }
+
     #[test]
-    fn postgresql_is_recognized_and_refused_for_now() {
-        let forms = "accepted: sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+    fn postgresql_locations_are_urls_as_libpq_reads_them() {
+        assert_eq!(parse("postgresql://dossier@db.example.com/dossier"), Ok(postgres("postgresql://dossier@db.example.com/dossier")));
+        assert_eq!(parse("postgres://localhost/dossier"), Ok(postgres("postgres://localhost/dossier")));
+        // Schemes are case-insensitive; the client reads them in lower case.
+        assert_eq!(parse("PostgreSQL://h/d"), Ok(postgres("postgresql://h/d")));
+        let with_schema = "postgresql://dossier:s3cret@db:5433/evidence?options=-c%20search_path%3Ddossier";
+        assert_eq!(parse(with_schema), Ok(postgres(with_schema)));
+        let location: Location = with_schema.parse().unwrap();
+        assert_eq!(location.describe(), "PostgreSQL database evidence on db:5433 as dossier (options \"-c search_path=dossier\")");
+        // The password is never shown, whichever way the location is printed.
+        assert_eq!(location.to_string(), "postgresql://dossier:***@db:5433/evidence?options=-c%20search_path%3Ddossier");
+        assert!(!format!("{location:?}").contains("s3cret"), "{location:?}");
+        let Location::Postgres(url) = &location else { panic!("{location:?}") };
+        assert_eq!(url.as_str(), with_schema);
+    }
+
+    #[test]
+    fn locations_are_shown_without_passwords() {
+        assert_eq!(redacted("postgresql://u:pw@h/d"), "postgresql://u:***@h/d");
+        assert_eq!(redacted("POSTGRES://u:pw@h/d?password=x"), "POSTGRES://u:***@h/d?password=***");
+        assert_eq!(redacted("sqlite:a:b@c.db"), "sqlite:a:b@c.db");
+        assert_eq!(redacted("not a location"), "not a location");
+    }
+
+    #[test]
+    fn postgresql_urls_the_client_cannot_use_are_refused_without_their_password() {
+        let err = parse("postgresql://u:pw@h/d?unknown_parameter=1").unwrap_err();
+        assert!(err.starts_with("postgresql://u:***@h/d?unknown_parameter=1: not a PostgreSQL URL: invalid connection string"), "{err}");
+        assert!(!err.contains("pw@"), "{err}");
         assert_eq!(
-            parse("postgresql://dossier@db.example.com/dossier"),
-            Err(format!("postgresql:// is not supported by this build yet; {forms}"))
+            parse("postgresql://u:pw@h/d?sslmode=require"),
+            Err("postgresql://u:***@h/d?sslmode=require: sslmode=require, but this build connects without TLS for now; \
+                 use a local socket, a private network or a TLS proxy"
+                .into())
         );
-        assert_eq!(parse("postgres://localhost/dossier"), Err(format!("postgres:// is not supported by this build yet; {forms}")));
-        assert_eq!("postgresql://x".parse::<Location>(), Err(LocationError::NotSupportedYet { scheme: "postgresql".into() }));
     }
 
     #[test]
     fn other_texts_are_refused_naming_the_accepted_forms() {
-        let forms = "accepted: sqlite:///absolute/path/dossier.db or sqlite:relative/path/dossier.db";
+        let forms = "accepted: sqlite:///absolute/path/dossier.db, sqlite:relative/path/dossier.db or postgresql://user@host:port/database";
         assert_eq!(parse("mysql://db/dossier"), Err(format!("unknown store scheme \"mysql\" in \"mysql://db/dossier\"; {forms}")));
         assert_eq!(parse("file:///tmp/dossier.db"), Err(format!("unknown store scheme \"file\" in \"file:///tmp/dossier.db\"; {forms}")));
         assert_eq!(
@@ -238,7 +334,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data/nested");
         let location = Location::in_data_dir(&dir);
-        assert!(!location.exists());
+        assert!(!location.exists().unwrap());
         let events = generated(12);
         {
             let store = open(&location).unwrap();
@@ -246,7 +342,7 @@ mod tests {
             store.append(&events[..10], 1).unwrap();
         }
         assert!(dir.join("dossier.db").is_file());
-        assert!(location.exists());
+        assert!(location.exists().unwrap());
         let store = open(&location).unwrap();
         assert_eq!(store.size().unwrap(), 10);
         assert_eq!(store.get(9).unwrap().unwrap().raw, events[9].raw);
@@ -258,6 +354,44 @@ mod tests {
         drop(store);
         let written: Location = format!("sqlite://{}", dir.join("dossier.db").display()).parse().unwrap();
         assert_eq!(open(&written).unwrap().size().unwrap(), 12);
+    }
+
+    #[test]
+    fn a_postgresql_location_opens_the_store_in_its_schema_and_reopening_finds_the_data() {
+        use dossier_store_postgres::testkit::{test_database, ScratchSchema};
+        let Some(database) = test_database("a_postgresql_location_opens_the_store_in_its_schema") else { return };
+        let schema = ScratchSchema::create(&database);
+        let location: Location = schema.url().parse().unwrap();
+        assert!(!location.exists().unwrap(), "an empty schema holds no store");
+        let events = generated(12);
+        {
+            let store = open(&location).unwrap();
+            assert_eq!(store.size().unwrap(), 0);
+            store.append(&events[..10], 1).unwrap();
+        }
+        assert!(location.exists().unwrap());
+        let store = open(&location).unwrap();
+        assert_eq!(store.size().unwrap(), 10);
+        assert_eq!(store.get(9).unwrap().unwrap().raw, events[9].raw);
+        assert_eq!(
+            store.append(&events[9..], 2).unwrap(),
+            vec![AppendOutcome::Duplicate { seq: 9 }, AppendOutcome::Accepted { seq: 10 }, AppendOutcome::Accepted { seq: 11 }]
+        );
+        let tables: i64 = schema.client().query_one("SELECT count(*) FROM events", &[]).unwrap().get(0);
+        assert_eq!(tables, 12, "the entries are in the schema the location names");
+    }
+
+    #[test]
+    fn a_postgresql_database_that_cannot_be_reached_is_an_error_naming_it_without_its_password() {
+        // Nothing listens on port 1.
+        let location: Location = "postgresql://dossier:s3cret@127.0.0.1:1/dossier?connect_timeout=5".parse().unwrap();
+        let prefix = "cannot open the PostgreSQL database dossier on 127.0.0.1:1 as dossier: storage failed: \
+                      connecting to the PostgreSQL database dossier on 127.0.0.1:1 as dossier: error connecting to server";
+        for err in [location.exists().expect_err("unreachable"), open(&location).err().expect("unreachable")] {
+            let message = err.to_string();
+            assert!(message.starts_with(prefix), "{message}");
+            assert!(!message.contains("s3cret") && !format!("{err:?}").contains("s3cret"), "{message}");
+        }
     }
 
     #[test]
@@ -283,6 +417,6 @@ mod tests {
             err.to_string().starts_with(&format!("cannot open the SQLite database {}: storage failed: ", tmp.path().display())),
             "{err}"
         );
-        assert!(!is_a_dir.exists());
+        assert!(!is_a_dir.exists().unwrap());
     }
 }
