@@ -783,6 +783,18 @@ fn select(c: &mut Client, q: &EventQuery, event_type: Option<&str>, limit: usize
         args.push(Box::new(t));
         conds.push(format!("e.ts < ${}", args.len()));
     }
+    if q.without_records {
+        // `own::is_record` on the indexed columns: the families' prefixes (compared exactly by
+        // `starts_with`, where LIKE would read a `_` as a pattern) and the gate's source.
+        let mut record = Vec::new();
+        for family in dossier_core::own::record_families() {
+            args.push(Box::new(family.prefix().to_owned()));
+            record.push(format!("starts_with(e.type, ${})", args.len()));
+        }
+        args.push(Box::new(dossier_core::own::GATE_SOURCE.to_owned()));
+        record.push(format!("e.source = ${}", args.len()));
+        conds.push(format!("NOT ({})", record.join(" OR ")));
+    }
     let (cmp, dir) = match q.order {
         Order::OldestFirst => (">", "ASC"),
         Order::NewestFirst => ("<", "DESC"),
