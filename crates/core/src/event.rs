@@ -100,8 +100,13 @@ pub enum ParseError {
     Field { pointer: String, reason: String },
 }
 
+/// Why a field Dossier indexes may not hold U+0000: PostgreSQL's text cannot, and one event's
+/// NUL must not fail the commit it shares with other senders' events. Refused for every store.
+const NO_NUL: &str = "must not contain the character U+0000 (NUL): Dossier indexes this field as text, which cannot hold it";
+
 fn str_at<'a>(v: &'a Value, pointer: &'static str) -> Result<&'a str, ParseError> {
     match v.pointer(pointer) {
+        Some(Value::String(s)) if s.contains('\0') => Err(ParseError::Field { pointer: pointer.into(), reason: NO_NUL.into() }),
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(ParseError::Field { pointer: pointer.into(), reason: "must be a string".into() }),
         None => Err(ParseError::Field { pointer: pointer.into(), reason: "is required".into() }),
@@ -141,6 +146,9 @@ impl Event {
         let event_type = EventType::new(str_at(value, "/context/type")?);
         let subject_id = str_at(value, "/subject/id")?.to_owned();
         let chain_id = match value.pointer("/context/chainId") {
+            Some(Value::String(s)) if s.contains('\0') => {
+                return Err(ParseError::Field { pointer: "/context/chainId".into(), reason: NO_NUL.into() })
+            }
             Some(Value::String(s)) => Some(s.clone()),
             _ => None,
         };
@@ -151,6 +159,9 @@ impl Event {
         }
         if let Some(content) = value.pointer("/subject/content") {
             collect_artifact_ids(content, &mut artifacts);
+        }
+        if artifacts.iter().any(|a| a.contains('\0')) {
+            return Err(ParseError::Field { pointer: "/subject/content".into(), reason: format!("an artifactId {NO_NUL}") });
         }
         let facts = if crate::conventions::relevant(event_type.as_str()) {
             crate::conventions::facts(value).map_err(|e| ParseError::Field { pointer: e.pointer, reason: e.message })?
@@ -201,6 +212,30 @@ mod tests {
 
     fn event(v: Value) -> Result<Event, ParseError> {
         Event::from_json(serde_json::to_vec(&v).unwrap(), &v)
+    }
+
+    #[test]
+    fn a_nul_in_an_indexed_field_is_refused_naming_the_field() {
+        let with = |pointer: &str| {
+            let mut v = json!({
+                "context": {"specversion": "0.5.1", "id": "1", "source": "/ci", "type": "dev.cdevents.service.deployed.0.3.0",
+                            "timestamp": "2024-01-01T00:00:01Z", "chainId": "c1"},
+                "subject": {"id": "svc", "content": {"artifactId": "pkg:oci/app@sha256:ab", "environment": {"id": "prod"}}}
+            });
+            let field = v.pointer_mut(pointer).unwrap();
+            *field = Value::String(format!("{}\u{0}x", field.as_str().unwrap()));
+            event(v).map(|_| ()).map_err(|e| match e {
+                ParseError::Field { pointer, reason } => (pointer, reason),
+                other => panic!("{other:?}"),
+            })
+        };
+        for pointer in ["/context/id", "/context/source", "/context/chainId", "/subject/id"] {
+            let (at, reason) = with(pointer).unwrap_err();
+            assert_eq!(at, pointer);
+            assert!(reason.starts_with("must not contain the character U+0000"), "{reason}");
+        }
+        assert_eq!(with("/subject/content/artifactId"), Ok(()), "not a purl, so not indexed: kept in the raw bytes only");
+        assert_eq!(with("/subject/content/environment/id"), Ok(()), "a field kept only in the raw bytes may hold it");
     }
 
     #[test]

@@ -48,10 +48,11 @@
 //!
 //! # Known limit
 //!
-//! PostgreSQL text cannot hold the character U+0000: an event whose source, id, type, subject,
-//! chain, sender or artifact contains it cannot be stored. The append holding it fails as a
-//! whole, before anything is written, with an error naming the event and the field (with
-//! group commit, the other events of its transaction fail with it: they are not acknowledged).
+//! PostgreSQL text cannot hold the character U+0000. Reading an event refuses it in every field
+//! Dossier indexes (`Event::from_json`, for every store), so the submit path answers the one
+//! event `rejected`, naming the field, and no commit shared with other senders' events fails for
+//! it. Should one reach this store anyway, the append holding it fails as a whole, before
+//! anything is written, with an error naming the event and the field.
 
 use std::cell::RefCell;
 use std::sync::{Condvar, Mutex, MutexGuard};
