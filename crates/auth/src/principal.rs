@@ -59,6 +59,9 @@ pub enum Credential {
     Token { id: String },
     /// A JWT from a configured OIDC issuer.
     Oidc { issuer: String, subject: String },
+    /// A message consumed from a NATS JetStream stream Dossier is configured to read: the
+    /// operator vouches for who may publish to it.
+    Bus { stream: String },
 }
 
 impl fmt::Display for Credential {
@@ -66,6 +69,7 @@ impl fmt::Display for Credential {
         match self {
             Credential::Token { id } => write!(f, "token {id}"),
             Credential::Oidc { issuer, subject } => write!(f, "OIDC token of {issuer} for {subject}"),
+            Credential::Bus { stream } => write!(f, "NATS JetStream stream {stream}"),
         }
     }
 }

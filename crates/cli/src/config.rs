@@ -152,6 +152,26 @@ pub struct ServeArgs {
     /// Subject every saved signed checkpoint is published on [default: dossier.checkpoints]
     #[arg(long, env = "DOSSIER_NATS_CHECKPOINT_SUBJECT")]
     pub nats_checkpoint_subject: Option<String>,
+    /// NATS server to consume CDEvents from, e.g. nats://127.0.0.1:4222 (JetStream): each
+    /// message is acknowledged once its events are stored
+    #[arg(long, env = "DOSSIER_INGEST_NATS")]
+    pub ingest_nats: Option<String>,
+    /// JetStream stream to consume, created if missing [default: CDEVENTS]
+    #[arg(long, env = "DOSSIER_INGEST_STREAM")]
+    pub ingest_stream: Option<String>,
+    /// Subjects to consume [default: cdevents.>]
+    #[arg(long, env = "DOSSIER_INGEST_SUBJECT")]
+    pub ingest_subject: Option<String>,
+    /// Durable consumer name, shared by the Dossiers that split the work [default: dossier]
+    #[arg(long, env = "DOSSIER_INGEST_DURABLE")]
+    pub ingest_durable: Option<String>,
+    /// Messages handed out and not acknowledged yet, at most (MaxAckPending) [default: 1000]
+    #[arg(long, env = "DOSSIER_INGEST_MAX_ACK_PENDING")]
+    pub ingest_max_ack_pending: Option<i64>,
+    /// Sources messages may carry, like a token's --source patterns (repeatable) [default: all]
+    #[arg(long = "ingest-source", env = "DOSSIER_INGEST_SOURCES", value_delimiter = ',')]
+    #[serde(default)]
+    pub ingest_sources: Vec<String>,
     /// Webhooks and tools run at the same time at most [default: 4]
     #[arg(long, env = "DOSSIER_ACTION_WORKERS")]
     pub action_workers: Option<usize>,
@@ -324,6 +344,28 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         Some(path) => dossier_engine::tools::load(&path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
+    let ingest = match args.ingest_nats {
+        Some(url) => {
+            let sources = if args.ingest_sources.is_empty() {
+                dossier_auth::Patterns::any()
+            } else {
+                dossier_auth::Patterns::parse(&args.ingest_sources).map_err(|e| anyhow::anyhow!("ingest_sources: {e}"))?
+            };
+            let max_ack_pending = match args.ingest_max_ack_pending.unwrap_or(1000) {
+                n if n >= 1 => n,
+                n => bail!("ingest_max_ack_pending must be at least 1, got {n}"),
+            };
+            Some(dossier_connectors::consume::IngestConfig {
+                url,
+                stream: args.ingest_stream.unwrap_or_else(|| "CDEVENTS".into()),
+                subject: args.ingest_subject.unwrap_or_else(|| "cdevents.>".into()),
+                durable: args.ingest_durable.unwrap_or_else(|| "dossier".into()),
+                max_ack_pending,
+                sources,
+            })
+        }
+        None => None,
+    };
     let fetch = dossier_connectors::fetch::FetchRules { dir: args.fetch_dir, allow: args.fetch_allow };
     fetch.check()?;
     let witnesses = args
@@ -408,6 +450,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             subject: args.nats_subject.unwrap_or_else(|| "dossier.events".into()),
             checkpoints: args.nats_checkpoint_subject.unwrap_or_else(|| "dossier.checkpoints".into()),
         }))
+        .ingest_nats(ingest)
         .tools(tools);
     Ok(Settings { data, listen, server })
 }

@@ -129,3 +129,97 @@ fn signed_checkpoints_are_published_on_the_bus() {
     assert_eq!(on_bus.headers.get("dossier-checkpoint-size").map(|v| v.as_str().to_owned()).as_deref(), Some("1"));
     rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
 }
+
+/// A CDEvent from `/nats-test` with id `id`.
+fn nats_event(id: &str) -> Value {
+    json!({
+        "context": {"specversion": "0.5.1", "id": id, "source": "/nats-test", "type": "dev.cdevents.artifact.published.0.3.0", "timestamp": "2026-12-03T10:00:00Z"},
+        "subject": {"id": format!("pkg:oci/{id}@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), "content": {}}
+    })
+}
+
+#[test]
+fn cdevents_consumed_from_jetstream_are_stored_once_and_acknowledged_after_the_commit() {
+    let Ok(url) = std::env::var("DOSSIER_TEST_NATS") else {
+        eprintln!("DOSSIER_TEST_NATS is not set: skipping the NATS test");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let stream = format!("DOSSIER_IN_{}_{nanos}", std::process::id());
+    let prefix = format!("in{nanos}");
+    let subject = format!("{prefix}.>");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let js = rt.block_on(async { async_nats::jetstream::new(async_nats::connect(url.as_str()).await.unwrap()) });
+    // The producers' stream, as a platform team has it (Dossier creates it when it is missing).
+    rt.block_on(async {
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: stream.clone(),
+            subjects: vec![subject.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    });
+    let publish = |body: Vec<u8>, headers: &[(&str, &str)]| {
+        rt.block_on(async {
+            let mut h = async_nats::HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(*k, *v);
+            }
+            js.publish_with_headers(format!("{prefix}.artifact"), h, body.into()).await.unwrap().await.unwrap()
+        })
+    };
+    // A plain CDEvent; the same in CloudEvents binary mode; a repeat of the first (a producer's
+    // retry); a message that is not JSON; a message published twice under one Nats-Msg-Id; and
+    // one more after the poison message.
+    publish(nats_event("n1").to_string().into_bytes(), &[]);
+    let n2 = nats_event("n2");
+    publish(
+        n2.to_string().into_bytes(),
+        &[
+            ("content-type", "application/json"),
+            ("ce-specversion", "1.0"),
+            ("ce-id", "n2"),
+            ("ce-source", "/nats-test"),
+            ("ce-type", "dev.cdevents.artifact.published.0.3.0"),
+        ],
+    );
+    publish(nats_event("n1").to_string().into_bytes(), &[]);
+    publish(b"{not json".to_vec(), &[]);
+    let n3 = nats_event("n3").to_string().into_bytes();
+    let first = publish(n3.clone(), &[("Nats-Msg-Id", "n3-once")]);
+    let again = publish(n3, &[("Nats-Msg-Id", "n3-once")]);
+    assert!(!first.duplicate && again.duplicate, "the stream de-duplicates by Nats-Msg-Id");
+    publish(nats_event("n4").to_string().into_bytes(), &[]);
+
+    let flags = ["--ingest-nats", url.as_str(), "--ingest-stream", stream.as_str(), "--ingest-subject", subject.as_str()];
+    let mut server = Server::start_with(&data, &flags);
+    let listed = |server: &Server| {
+        let (_, page) = server.get("/api/v1/events?source=/nats-test");
+        page["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let consumer_settled = || {
+        rt.block_on(async {
+            let s = js.get_stream(stream.as_str()).await.unwrap();
+            let mut c: async_nats::jetstream::consumer::PullConsumer = s.get_consumer("dossier").await.ok()?;
+            let info = c.info().await.ok()?;
+            (info.num_pending == 0 && info.num_ack_pending == 0).then_some(info.ack_floor.stream_sequence)
+        })
+    };
+    eventually("the four events stored", || (listed(&server) == ["n1", "n2", "n3", "n4"]).then_some(()));
+    // Every message settled: acknowledged, or (the poison message) terminated — none pending.
+    assert_eq!(eventually("every message settled", consumer_settled), 6, "six messages in the stream, all settled");
+    let (_, n2_stored) = server
+        .get("/api/v1/events?source=/nats-test&subject=pkg:oci/n2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    assert_eq!(n2_stored["events"][0]["sender"], "nats:".to_owned() + &stream, "the sender is the stream's principal");
+
+    // After a restart the durable consumer goes on where it was: nothing is stored twice.
+    server.kill9();
+    publish(nats_event("n5").to_string().into_bytes(), &[]);
+    let server = Server::start_with(&data, &flags);
+    eventually("the event published while Dossier was down", || (listed(&server) == ["n1", "n2", "n3", "n4", "n5"]).then_some(()));
+    assert_eq!(eventually("every message settled", consumer_settled), 7);
+    rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
+}

@@ -224,10 +224,7 @@ mod tests {
             });
             let field = v.pointer_mut(pointer).unwrap();
             *field = Value::String(format!("{}\u{0}x", field.as_str().unwrap()));
-            event(v).map(|_| ()).map_err(|e| match e {
-                ParseError::Field { pointer, reason } => (pointer, reason),
-                other => panic!("{other:?}"),
-            })
+            event(v).map(|_| ()).map_err(|ParseError::Field { pointer, reason }| (pointer, reason))
         };
         for pointer in ["/context/id", "/context/source", "/context/chainId", "/subject/id"] {
             let (at, reason) = with(pointer).unwrap_err();

@@ -84,12 +84,17 @@ pub struct AppState {
     pub gate: Option<Arc<dossier_engine::gate::Gate>>,
 }
 
+/// The one submit path of `log` as `config` sets it up: HTTP ingest's, and NATS ingest's.
+pub fn submit_path(log: Arc<EvidenceLog>, config: &ApiConfig) -> Submit {
+    let checker =
+        dossier_connectors::signatures::Checker { log: log.clone(), documents: config.documents.clone(), trust: config.trust.clone() };
+    Submit::new(log, config.limits.clone()).checking_signatures(checker)
+}
+
 impl AppState {
     pub fn new(log: Arc<EvidenceLog>, views: Views, config: ApiConfig, policies: Option<Arc<PolicyService>>) -> AppState {
         let documents = config.documents.clone();
-        let checker =
-            dossier_connectors::signatures::Checker { log: log.clone(), documents: config.documents.clone(), trust: config.trust.clone() };
-        let submit = Submit::new(log.clone(), config.limits.clone()).checking_signatures(checker);
+        let submit = submit_path(log.clone(), &config);
         let bodies = Budget::new(config.body_budget, config.budget_wait);
         let streams = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         let gate = policies.as_ref().map(|p| Arc::new(dossier_engine::gate::Gate::new(p.clone(), config.gate.clone())));

@@ -73,6 +73,7 @@ pub struct Builder {
     tools: Tools,
     action_workers: usize,
     bus: Option<BusConfig>,
+    ingest: Option<dossier_connectors::consume::IngestConfig>,
     witnesses: Vec<WitnessConfig>,
     witness_quorum: usize,
     max_document: u64,
@@ -239,6 +240,12 @@ impl Builder {
         self
     }
 
+    /// Consume CDEvents from a NATS JetStream stream, through the submit path.
+    pub fn ingest_nats(mut self, ingest: Option<dossier_connectors::consume::IngestConfig>) -> Builder {
+        self.ingest = ingest;
+        self
+    }
+
     /// Publish what policies emit onto NATS JetStream.
     pub fn bus(mut self, bus: Option<BusConfig>) -> Builder {
         self.bus = bus;
@@ -392,6 +399,7 @@ impl Builder {
             tls,
             insecure: self.insecure,
             access: Arc::new(access),
+            ingest: self.ingest,
         })
     }
 }
@@ -407,6 +415,7 @@ pub struct Server {
     tls: Option<dossier_net::Tls>,
     insecure: bool,
     access: Arc<dossier_access::Access>,
+    ingest: Option<dossier_connectors::consume::IngestConfig>,
 }
 
 /// The access rule of every route: the API's table and the dashboard's.
@@ -502,6 +511,7 @@ impl Server {
             tools: Tools::default(),
             action_workers: 4,
             bus: None,
+            ingest: None,
             witnesses: Vec::new(),
             witness_quorum: 0,
             max_document: DEFAULT_MAX_DOCUMENT,
@@ -580,6 +590,12 @@ impl Server {
     ) -> std::io::Result<()> {
         let persist = tokio::spawn(dossier_log::persist_checkpoints(self.log.clone()));
         let expiries = tokio::spawn(dossier_engine::expiry::announce_expiries(self.log.clone(), self.views.clone()));
+        // NATS ingest stops taking messages when serving stops; what it did not acknowledge is
+        // delivered again (and is a duplicate if it was stored).
+        let consuming = self.ingest.clone().map(|config| {
+            let submit = dossier_http::state::submit_path(self.log.clone(), &self.api);
+            tokio::spawn(dossier_connectors::consume::run(submit, config))
+        });
         let app = self.router();
         // Live streams end as soon as the server is asked to stop; answers in progress still
         // get their grace.
@@ -594,6 +610,9 @@ impl Server {
         }
         persist.abort();
         expiries.abort();
+        if let Some(consuming) = consuming {
+            consuming.abort();
+        }
         let closing = self.log.clone();
         let witnessing = self.witnessing.clone();
         tokio::task::spawn_blocking(move || {
