@@ -110,7 +110,8 @@ pub fn principal(stream: &str, sources: Patterns) -> Result<Principal, dossier_a
         credential: Credential::Bus { stream: stream.to_owned() },
         scopes: [Scope::EventsWrite].into_iter().collect(),
         sources,
-        artifacts: Patterns::parse::<&str>(&[]).unwrap_or_else(|_| Patterns::any()),
+        // No documents: nothing is allowed.
+        artifacts: Patterns::default(),
     })
 }
 
