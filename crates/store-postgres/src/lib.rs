@@ -855,7 +855,7 @@ impl Store for PostgresStore {
         off_runtime(|| {
             let limit = q.limit.max(1);
             self.with_conn(|c| {
-                let mut events = if q.types.is_empty() {
+                let events = if q.types.is_empty() {
                     select(c, q, None, limit + 1)?
                 } else {
                     // The patterns become the exact types stored, matched as `EventQuery::matches`
@@ -872,20 +872,9 @@ impl Store for PostgresStore {
                     for ty in &types {
                         all.extend(select(c, q, Some(ty), limit + 1)?);
                     }
-                    match q.order {
-                        Order::OldestFirst => all.sort_by_key(|e| e.seq),
-                        Order::NewestFirst => all.sort_by_key(|e| std::cmp::Reverse(e.seq)),
-                    }
-                    all.truncate(limit + 1);
-                    all
+                    q.order.merge(all, limit + 1)
                 };
-                let next = if events.len() > limit {
-                    events.truncate(limit);
-                    events.last().map(|e| e.seq)
-                } else {
-                    None
-                };
-                Ok(Page { events, next })
+                Ok(Page::of(events, limit))
             })
         })
     }

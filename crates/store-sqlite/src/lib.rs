@@ -417,7 +417,7 @@ impl Store for SqliteStore {
     fn query(&self, q: &EventQuery) -> Result<Page> {
         let limit = q.limit.max(1);
         self.with_reader(|conn| {
-            let mut events = if q.types.is_empty() {
+            let events = if q.types.is_empty() {
                 select(conn, q, None, limit + 1)?
             } else {
                 // The patterns become the exact types stored; each is read in entry order from
@@ -434,20 +434,9 @@ impl Store for SqliteStore {
                 for ty in &types {
                     all.extend(select(conn, q, Some(ty), limit + 1)?);
                 }
-                match q.order {
-                    Order::OldestFirst => all.sort_by_key(|e| e.seq),
-                    Order::NewestFirst => all.sort_by_key(|e| std::cmp::Reverse(e.seq)),
-                }
-                all.truncate(limit + 1);
-                all
+                q.order.merge(all, limit + 1)
             };
-            let next = if events.len() > limit {
-                events.truncate(limit);
-                events.last().map(|e| e.seq)
-            } else {
-                None
-            };
-            Ok(Page { events, next })
+            Ok(Page::of(events, limit))
         })
     }
 

@@ -136,6 +136,33 @@ pub struct Page {
     pub next: Option<u64>,
 }
 
+impl Page {
+    /// The page a query answers from what a store read for it: up to `limit + 1` entries in the
+    /// query's order, one more than the page holds, to know whether there is a next.
+    pub fn of(mut read: Vec<crate::StoredEvent>, limit: usize) -> Page {
+        let next = if read.len() > limit {
+            read.truncate(limit);
+            read.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Page { events: read, next }
+    }
+}
+
+impl Order {
+    /// Entries read type by type (each type's in this order) merged into this order, the first
+    /// `keep` kept: how a store answers a query by several types from one index per type.
+    pub fn merge(self, mut read: Vec<crate::StoredEvent>, keep: usize) -> Vec<crate::StoredEvent> {
+        match self {
+            Order::OldestFirst => read.sort_by_key(|e| e.seq),
+            Order::NewestFirst => read.sort_by_key(|e| std::cmp::Reverse(e.seq)),
+        }
+        read.truncate(keep);
+        read
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TypePattern;
