@@ -151,7 +151,7 @@ fn html(r: &Report, c: &Checkpoint) -> String {
         out.push_str("</tbody></table>");
     }
     table(&mut out, "Deployments", &r.deployments, &["Action", "Environment", "Artifact"], |l| {
-        vec![esc(&l.what.action), esc(&l.what.environment), format!("<span class=\"mono\">{}</span>", esc(&l.what.artifact))]
+        vec![esc(l.what.action.as_str()), esc(&l.what.environment), format!("<span class=\"mono\">{}</span>", esc(&l.what.artifact))]
     });
     table(&mut out, "Gate decisions", &r.gate, &["Decision", "Verdict", "Environment", "Artifact", "Why", "Exceptions"], |l| {
         let g = &l.what;
@@ -171,10 +171,14 @@ fn html(r: &Report, c: &Checkpoint) -> String {
         ]
     });
     table(&mut out, "Exceptions", &r.exceptions, &["Exception", "Act", "Why"], |l| {
-        vec![format!("<span class=\"mono\">{}</span>", esc(&l.what.exception)), esc(&l.what.act), esc(&l.what.why)]
+        vec![format!("<span class=\"mono\">{}</span>", esc(&l.what.exception)), esc(l.what.act.as_str()), esc(&l.what.why)]
     });
     table(&mut out, "Policy changes", &r.policy_changes, &["Policy", "Act", "Version"], |l| {
-        vec![esc(&l.what.policy), esc(&l.what.act), format!("<span class=\"mono\">{}</span>", esc(l.what.version.as_deref().unwrap_or("")))]
+        vec![
+            esc(&l.what.policy),
+            esc(l.what.act.as_str()),
+            format!("<span class=\"mono\">{}</span>", esc(l.what.version.as_deref().unwrap_or(""))),
+        ]
     });
     table(&mut out, "Violations", &r.violations, &["Policy", "Mode", "Artifact", "Message", "About entry"], |l| {
         let v = &l.what;

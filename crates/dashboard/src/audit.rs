@@ -100,7 +100,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
         .map(|l| {
             vec![
                 at(&l.received),
-                esc(&l.what.action),
+                esc(l.what.action.as_str()),
                 esc(&l.what.environment),
                 artifact(&l.what.artifact),
                 mono(l.sender.as_deref().unwrap_or("")),
@@ -149,7 +149,7 @@ pub(super) async fn page(State(s): State<AppState>, Query(params): Query<HashMap
             vec![
                 at(&l.received),
                 format!(r#"<a href="/ui/exceptions#{0}">{0}</a>"#, esc(&e.exception)),
-                badge("st", &e.act),
+                badge("st", e.act.as_str()),
                 esc(l.sender.as_deref().unwrap_or("dossier")),
                 esc(&e.why),
             ]

@@ -91,10 +91,111 @@ pub struct PipelineRun {
     pub source: String,
 }
 
+/// What a deployment event did: the predicate of its `service.*` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentAction {
+    Deployed,
+    Upgraded,
+    Rolledback,
+    Removed,
+}
+
+impl DeploymentAction {
+    pub const ALL: [DeploymentAction; 4] =
+        [DeploymentAction::Deployed, DeploymentAction::Upgraded, DeploymentAction::Rolledback, DeploymentAction::Removed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentAction::Deployed => "deployed",
+            DeploymentAction::Upgraded => "upgraded",
+            DeploymentAction::Rolledback => "rolledback",
+            DeploymentAction::Removed => "removed",
+        }
+    }
+
+    /// The glob of the event types stating it (`dev.cdevents.service.deployed.*`).
+    fn glob(self) -> String {
+        format!("dev.cdevents.service.{}.*", self.as_str())
+    }
+
+    /// The action an event type states, if it is one.
+    pub fn of(event_type: &str) -> Option<DeploymentAction> {
+        DeploymentAction::ALL.into_iter().find(|a| TypePattern(a.glob()).matches(event_type))
+    }
+}
+
+/// What happened to an exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionAct {
+    Requested,
+    Approved,
+    Revoked,
+    Expired,
+}
+
+impl ExceptionAct {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionAct::Requested => "requested",
+            ExceptionAct::Approved => "approved",
+            ExceptionAct::Revoked => "revoked",
+            ExceptionAct::Expired => "expired",
+        }
+    }
+
+    /// The act an entry's type records, if it is an exception's.
+    pub fn of(event_type: &str) -> Option<ExceptionAct> {
+        match OwnType::of(event_type)? {
+            OwnType::ExceptionRequested => Some(ExceptionAct::Requested),
+            OwnType::ExceptionApproved => Some(ExceptionAct::Approved),
+            OwnType::ExceptionRevoked => Some(ExceptionAct::Revoked),
+            OwnType::ExceptionExpired => Some(ExceptionAct::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyAct {
+    Loaded,
+    Removed,
+    Refused,
+}
+
+impl PolicyAct {
+    pub const ALL: [PolicyAct; 3] = [PolicyAct::Loaded, PolicyAct::Removed, PolicyAct::Refused];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyAct::Loaded => "loaded",
+            PolicyAct::Removed => "removed",
+            PolicyAct::Refused => "refused",
+        }
+    }
+
+    /// The entry type that records it.
+    fn own_type(self) -> OwnType {
+        match self {
+            PolicyAct::Loaded => OwnType::PolicyLoaded,
+            PolicyAct::Removed => OwnType::PolicyRemoved,
+            PolicyAct::Refused => OwnType::PolicyRefused,
+        }
+    }
+
+    /// The act an entry's type records, if it is one.
+    pub fn of(event_type: &str) -> Option<PolicyAct> {
+        let own = OwnType::of(event_type)?;
+        PolicyAct::ALL.into_iter().find(|a| a.own_type() == own)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
-    /// `deployed`, `upgraded`, `rolledback` or `removed`.
-    pub action: String,
+    pub action: DeploymentAction,
     pub environment: String,
     pub artifact: String,
 }
@@ -115,16 +216,14 @@ pub struct GateLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExceptionLine {
     pub exception: String,
-    /// `requested`, `approved`, `revoked` or `expired`.
-    pub act: String,
+    pub act: ExceptionAct,
     pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyChange {
     pub policy: String,
-    /// `loaded`, `removed` or `refused`.
-    pub act: String,
+    pub act: PolicyAct,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
@@ -293,22 +392,13 @@ pub fn period_read(store: &dyn Store, since: i64, until: i64, reading: Reading) 
     })?;
     // Per environment, counted over the whole period (not over the lines listed).
     let mut environments: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-    let deployments = section(
-        store,
-        &["deployed", "upgraded", "rolledback", "removed"].map(|a| format!("dev.cdevents.service.{a}.*")),
-        range,
-        reading,
-        |e| {
-            let d: Deployed = content(e).unwrap_or_default();
-            let environment = d.environment.map(|e| e.id).unwrap_or_default();
-            of(&mut environments, &environment).deployments += 1;
-            vec![Deployment {
-                action: e.event_type.split('.').nth(3).unwrap_or_default().to_owned(),
-                environment,
-                artifact: d.artifact_id.unwrap_or_default(),
-            }]
-        },
-    )?;
+    let deployments = section(store, &DeploymentAction::ALL.map(DeploymentAction::glob), range, reading, |e| {
+        let Some(action) = DeploymentAction::of(&e.event_type) else { return Vec::new() };
+        let d: Deployed = content(e).unwrap_or_default();
+        let environment = d.environment.map(|e| e.id).unwrap_or_default();
+        of(&mut environments, &environment).deployments += 1;
+        vec![Deployment { action, environment, artifact: d.artifact_id.unwrap_or_default() }]
+    })?;
     let gate = section(store, &[glob(OwnType::GateDecided)], range, reading, |e| {
         GateDecided::read(&e.raw)
             .inspect(|d| {
@@ -345,13 +435,13 @@ pub fn period_read(store: &dyn Store, since: i64, until: i64, reading: Reading) 
     }
     let exceptions = section(store, &[Family::Exception.glob()], range, reading, |e| {
         let w: Why = content(e).unwrap_or_default();
-        let act = e.event_type.trim_start_matches(Family::Exception.prefix()).split('.').next().unwrap_or_default().to_owned();
+        let Some(act) = ExceptionAct::of(&e.event_type) else { return Vec::new() };
         vec![ExceptionLine { exception: e.subject_id.clone(), act, why: w.reason.or(w.comment).unwrap_or_default() }]
     })?;
-    let changes = [OwnType::PolicyLoaded, OwnType::PolicyRemoved, OwnType::PolicyRefused].map(glob);
+    let changes = PolicyAct::ALL.map(|a| glob(a.own_type()));
     let policy_changes = section(store, &changes, range, reading, |e| {
+        let Some(act) = PolicyAct::of(&e.event_type) else { return Vec::new() };
         let w: Why = content(e).unwrap_or_default();
-        let act = e.event_type.trim_start_matches(Family::Policy.prefix()).split('.').next().unwrap_or_default().to_owned();
         vec![PolicyChange { policy: e.subject_id.clone(), act, version: w.version }]
     })?;
     let violations = section(store, &[glob(OwnType::PolicyDecided)], range, reading, |e| {
@@ -394,4 +484,26 @@ pub fn period_read(store: &dyn Store, since: i64, until: i64, reading: Reading) 
         violations,
         tool_runs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_line_reads_what_happened_from_the_entry_type_and_writes_it_as_before() {
+        assert_eq!(DeploymentAction::of("dev.cdevents.service.rolledback.0.3.0"), Some(DeploymentAction::Rolledback));
+        assert_eq!(DeploymentAction::of("dev.cdevents.service.published.0.3.0"), None);
+        assert_eq!(ExceptionAct::of(OwnType::ExceptionApproved.as_str()), Some(ExceptionAct::Approved));
+        assert_eq!(ExceptionAct::of(OwnType::PolicyLoaded.as_str()), None);
+        assert_eq!(PolicyAct::of(OwnType::PolicyRefused.as_str()), Some(PolicyAct::Refused));
+        assert_eq!(PolicyAct::of(OwnType::PolicyDecided.as_str()), None);
+        // The JSON of the report keeps the words it had when these were strings.
+        assert_eq!(serde_json::to_value(DeploymentAction::Rolledback).unwrap(), "rolledback");
+        assert_eq!(serde_json::to_value(ExceptionAct::Expired).unwrap(), "expired");
+        assert_eq!(serde_json::to_value(PolicyAct::Loaded).unwrap(), "loaded");
+        for a in DeploymentAction::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+    }
 }
