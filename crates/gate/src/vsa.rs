@@ -124,6 +124,25 @@ pub struct Verifier {
     pub base: String,
 }
 
+/// A summary's `verificationResult`, as SLSA spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum VerificationResult {
+    Passed,
+    Failed,
+}
+
+impl VerificationResult {
+    /// `PASSED` when the gate allowed, `FAILED` when it denied.
+    pub fn of(d: &GateDecided) -> VerificationResult {
+        if d.allowed {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        }
+    }
+}
+
 /// The in-toto statement summarising `d`: `PASSED` when the gate allowed, `FAILED` when it
 /// denied; the inputs are the entries and documents it was made on.
 pub fn statement(d: &GateDecided, verifier: &Verifier, inputs: &[Input]) -> Result<Value, VsaError> {
@@ -135,7 +154,7 @@ pub fn statement(d: &GateDecided, verifier: &Verifier, inputs: &[Input]) -> Resu
         .filter(|h| h.len() == 64)
         .ok_or_else(|| VsaError::NoDigest(d.artifact.clone()))?;
     let name = d.artifact.split(['@', '?']).next().unwrap_or(&d.artifact);
-    let result = if d.allowed { "PASSED" } else { "FAILED" };
+    let result = VerificationResult::of(d);
     // Levels: Dossier's own, per environment (SLSA reserves the SLSA_ prefix for its tracks; the
     // gate does not compute a SLSA build level, its policies may require one).
     let levels: Vec<String> = if d.allowed { vec![format!("DOSSIER_GATE_{}", level_name(&d.environment))] } else { Vec::new() };
