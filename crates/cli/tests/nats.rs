@@ -172,7 +172,7 @@ fn cdevents_consumed_from_jetstream_are_stored_once_and_acknowledged_after_the_c
         })
     };
     // A plain CDEvent; the same in CloudEvents binary mode; a repeat of the first (a producer's
-    // retry); a message that is not JSON; a message published twice under one Nats-Msg-Id; and
+    // retry); a message that is not JSON; one too large; a message published twice under one Nats-Msg-Id; and
     // one more after the poison message.
     publish(nats_event("n1").to_string().into_bytes(), &[]);
     let n2 = nats_event("n2");
@@ -188,13 +188,18 @@ fn cdevents_consumed_from_jetstream_are_stored_once_and_acknowledged_after_the_c
     );
     publish(nats_event("n1").to_string().into_bytes(), &[]);
     publish(b"{not json".to_vec(), &[]);
+    // A valid event larger than --max-body: refused, as an HTTP body that large would be.
+    let mut big = nats_event("big");
+    big["customData"] = json!({"pad": "x".repeat(70_000)});
+    publish(big.to_string().into_bytes(), &[]);
     let n3 = nats_event("n3").to_string().into_bytes();
     let first = publish(n3.clone(), &[("Nats-Msg-Id", "n3-once")]);
     let again = publish(n3, &[("Nats-Msg-Id", "n3-once")]);
     assert!(!first.duplicate && again.duplicate, "the stream de-duplicates by Nats-Msg-Id");
     publish(nats_event("n4").to_string().into_bytes(), &[]);
 
-    let flags = ["--ingest-nats", url.as_str(), "--ingest-stream", stream.as_str(), "--ingest-subject", subject.as_str()];
+    let flags =
+        ["--ingest-nats", url.as_str(), "--ingest-stream", stream.as_str(), "--ingest-subject", subject.as_str(), "--max-body", "65536"];
     let mut server = Server::start_with(&data, &flags);
     let listed = |server: &Server| {
         let (_, page) = server.get("/api/v1/events?source=/nats-test");
@@ -210,7 +215,7 @@ fn cdevents_consumed_from_jetstream_are_stored_once_and_acknowledged_after_the_c
     };
     eventually("the four events stored", || (listed(&server) == ["n1", "n2", "n3", "n4"]).then_some(()));
     // Every message settled: acknowledged, or (the poison message) terminated — none pending.
-    assert_eq!(eventually("every message settled", consumer_settled), 6, "six messages in the stream, all settled");
+    assert_eq!(eventually("every message settled", consumer_settled), 7, "seven messages in the stream, all settled");
     let (_, n2_stored) = server
         .get("/api/v1/events?source=/nats-test&subject=pkg:oci/n2@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_eq!(n2_stored["events"][0]["sender"], "nats:".to_owned() + &stream, "the sender is the stream's principal");
@@ -220,6 +225,6 @@ fn cdevents_consumed_from_jetstream_are_stored_once_and_acknowledged_after_the_c
     publish(nats_event("n5").to_string().into_bytes(), &[]);
     let server = Server::start_with(&data, &flags);
     eventually("the event published while Dossier was down", || (listed(&server) == ["n1", "n2", "n3", "n4", "n5"]).then_some(()));
-    assert_eq!(eventually("every message settled", consumer_settled), 7);
+    assert_eq!(eventually("every message settled", consumer_settled), 8);
     rt.block_on(async { js.delete_stream(stream.as_str()).await.unwrap() });
 }

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use async_nats::ConnectOptions;
-use bytes::Bytes;
 use dossier_auth::principal::Credential;
 use dossier_auth::{Patterns, Principal, PrincipalName, Scope};
 use dossier_ingest::CeHeaders;
@@ -115,11 +114,12 @@ pub fn principal(stream: &str, sources: Patterns) -> Result<Principal, dossier_a
     })
 }
 
-/// Consumes until the process ends, reconnecting (after a pause) whenever NATS goes away.
-pub async fn run(submit: Submit, config: IngestConfig) {
+/// Consumes until the process ends, reconnecting (after a pause) whenever NATS goes away; a
+/// message larger than `max_body` (HTTP's `--max-body`) is refused as a body that large is.
+pub async fn run(submit: Submit, config: IngestConfig, max_body: usize) {
     let mut pause = Duration::from_millis(200);
     loop {
-        match consume(&submit, &config).await {
+        match consume(&submit, &config, max_body).await {
             Ok(()) => tracing::warn!("the NATS consumer {} of {} ended; starting again", config.durable, config.stream),
             Err(e) => tracing::error!("consuming CDEvents from NATS: {e}; trying again in {pause:?}"),
         }
@@ -128,7 +128,7 @@ pub async fn run(submit: Submit, config: IngestConfig) {
     }
 }
 
-async fn consume(submit: &Submit, config: &IngestConfig) -> Result<(), ConsumeError> {
+async fn consume(submit: &Submit, config: &IngestConfig, max_body: usize) -> Result<(), ConsumeError> {
     let principal = principal(&config.stream, config.sources.clone())?;
     let options = ConnectOptions::new().name("dossier-ingest").connection_timeout(TIMEOUT).request_timeout(Some(TIMEOUT));
     let client = options.connect(config.url.as_str()).await.map_err(|source| ConsumeError::Connect { url: config.url.clone(), source })?;
@@ -172,7 +172,7 @@ async fn consume(submit: &Submit, config: &IngestConfig) -> Result<(), ConsumeEr
         })
         .for_each_concurrent(IN_FLIGHT, |m| async {
             if let Ok(m) = m {
-                handle(submit, &principal, m).await;
+                handle(submit, &principal, max_body, m).await;
             }
         })
         .await;
@@ -183,12 +183,15 @@ async fn consume(submit: &Submit, config: &IngestConfig) -> Result<(), ConsumeEr
 }
 
 /// Submits one message and settles it.
-async fn handle(submit: &Submit, principal: &Principal, m: jetstream::Message) {
+async fn handle(submit: &Submit, principal: &Principal, max_body: usize, m: jetstream::Message) {
     let header = |name: &str| m.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
     let content_type = header("content-type").or_else(|| header("Content-Type"));
     let ce = CeHeaders { specversion: header("ce-specversion"), id: header("ce-id"), source: header("ce-source"), ty: header("ce-type") };
-    let body = Bytes::copy_from_slice(&m.payload);
-    let settled = settle(submit.submit(principal, content_type, ce, body).await);
+    let settled = if m.payload.len() > max_body {
+        Settle::Term(format!("{} bytes, more than the {max_body} a body may hold (--max-body)", m.payload.len()))
+    } else {
+        settle(submit.submit(principal, content_type, ce, m.payload.clone()).await)
+    };
     let acked = match &settled {
         Settle::Ack => m.ack().await,
         Settle::Term(reason) => {

@@ -594,7 +594,7 @@ impl Server {
         // delivered again (and is a duplicate if it was stored).
         let consuming = self.ingest.clone().map(|config| {
             let submit = dossier_http::state::submit_path(self.log.clone(), &self.api);
-            tokio::spawn(dossier_connectors::consume::run(submit, config))
+            tokio::spawn(dossier_connectors::consume::run(submit, config, self.api.max_body))
         });
         let app = self.router();
         // Live streams end as soon as the server is asked to stop; answers in progress still
